@@ -1,0 +1,423 @@
+//! The configuration file: where it is found, how it is read, and the checked `Config` the rest
+//! of the program trusts.
+//!
+//! Every key has its default declared once, next to its doc comment. Reading collects every
+//! problem (syntax errors, unknown keys, wrong types, bad values) with file, line and column,
+//! and reports them together. Secrets never come from here: see [`notion_token`].
+
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use secrecy::SecretString;
+use serde::{Deserialize, Deserializer};
+use toml::de::{DeTable, DeValue};
+
+use crate::notion::ApiVersion;
+use crate::notion::ids::NotionId;
+
+/// The environment variable holding the Notion token.
+pub const TOKEN_VARIABLE: &str = "NOTION_TOKEN";
+/// The environment variable naming the configuration file.
+pub const CONFIG_VARIABLE: &str = "TASKSYNC_CONFIG";
+
+/// The checked configuration.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[notion]`: which database, and how to talk to the API.
+    #[serde(default)]
+    pub notion: NotionConfig,
+    /// `[store]`: the local SQLite mirror.
+    #[serde(default)]
+    pub store: StoreConfig,
+}
+
+/// `[notion]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotionConfig {
+    /// The tasks database: its URL, its id, or the id of one of its data sources. Required by
+    /// every command that works on tasks.
+    #[serde(default, deserialize_with = "notion_id")]
+    pub database: Option<NotionId>,
+    /// The data source (name or id) when the database has several. Default: the only one.
+    #[serde(default)]
+    pub data_source: Option<String>,
+    /// The Notion API version: "2026-03-11" or "2025-09-03".
+    #[serde(default, deserialize_with = "api_version")]
+    pub api_version: ApiVersion,
+    /// The API's base URL; point it at `tasksync simulator` to try things out.
+    #[serde(default = "default_base_url")]
+    pub base_url: String,
+    /// Average requests per second to Notion, shared by all requests of the process.
+    #[serde(default = "default_requests_per_second", deserialize_with = "positive_rate")]
+    pub requests_per_second: f64,
+}
+
+fn default_base_url() -> String {
+    "https://api.notion.com".to_string()
+}
+
+fn default_requests_per_second() -> f64 {
+    3.0
+}
+
+impl Default for NotionConfig {
+    fn default() -> Self {
+        Self {
+            database: None,
+            data_source: None,
+            api_version: ApiVersion::default(),
+            base_url: default_base_url(),
+            requests_per_second: default_requests_per_second(),
+        }
+    }
+}
+
+/// `[store]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// The SQLite mirror file, relative to the working directory unless absolute.
+    #[serde(default = "default_store_path")]
+    pub path: PathBuf,
+}
+
+fn default_store_path() -> PathBuf {
+    PathBuf::from("tasksync.db")
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            path: default_store_path(),
+        }
+    }
+}
+
+fn notion_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<NotionId>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    NotionId::parse(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
+}
+
+fn api_version<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ApiVersion, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    text.parse().map_err(serde::de::Error::custom)
+}
+
+fn positive_rate<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
+    let rate = f64::deserialize(deserializer)?;
+    if rate.is_finite() && rate > 0.0 {
+        Ok(rate)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "requests_per_second must be a number above zero (Notion allows about 3), not {rate}"
+        )))
+    }
+}
+
+/// One problem in a configuration file, located.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// A configuration error: exit code 78 (EX_CONFIG).
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}", describe_problems(.path, .problems))]
+    Invalid { path: PathBuf, problems: Vec<Problem> },
+    #[error("{0}")]
+    Missing(String),
+}
+
+fn describe_problems(path: &Path, problems: &[Problem]) -> String {
+    let count = problems.len();
+    let mut text = format!(
+        "{} has {count} problem{}:",
+        path.display(),
+        if count == 1 { "" } else { "s" }
+    );
+    for problem in problems {
+        text.push_str(&format!(
+            "\n  {}:{}:{}: {}",
+            path.display(),
+            problem.line,
+            problem.column,
+            problem.message
+        ));
+    }
+    text
+}
+
+/// Where the configuration came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    File(PathBuf),
+    /// No file was found: built-in defaults.
+    Defaults { searched: Vec<PathBuf> },
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(path) => write!(f, "{}", path.display()),
+            Self::Defaults { .. } => f.write_str("built-in defaults (no configuration file found)"),
+        }
+    }
+}
+
+/// The places searched for a configuration file, in order, when none is named.
+pub fn search_path() -> Vec<PathBuf> {
+    let mut paths = vec![PathBuf::from("tasksync.toml")];
+    let config_home = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|path| path.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".config")));
+    if let Some(config_home) = config_home {
+        paths.push(config_home.join("tasksync").join("tasksync.toml"));
+    }
+    paths.push(PathBuf::from("/etc/tasksync/tasksync.toml"));
+    paths
+}
+
+/// Finds and reads the configuration: `explicit` (from `--config`), else `$TASKSYNC_CONFIG`, else
+/// the first file of [`search_path`] that exists, else the defaults.
+pub fn load(explicit: Option<&Path>) -> Result<(Config, Origin), ConfigError> {
+    let named = explicit
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os(CONFIG_VARIABLE).map(PathBuf::from));
+    if let Some(path) = named {
+        return Ok((load_file(&path)?, Origin::File(path)));
+    }
+    let searched = search_path();
+    match searched.iter().find(|path| path.is_file()) {
+        Some(path) => Ok((load_file(path)?, Origin::File(path.clone()))),
+        None => Ok((Config::default(), Origin::Defaults { searched })),
+    }
+}
+
+/// Reads one configuration file.
+pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    parse(&text).map_err(|problems| ConfigError::Invalid {
+        path: path.to_path_buf(),
+        problems,
+    })
+}
+
+/// Parses configuration text, collecting every problem with its position.
+pub fn parse(text: &str) -> Result<Config, Vec<Problem>> {
+    parse_document(text)
+}
+
+/// Deserializes a TOML document into `T`, reporting all problems rather than the first.
+///
+/// Each failed attempt names one problem with its span; the entry it points at is removed and
+/// the document deserialized again, so later problems are found too, with their original
+/// positions. A "missing field" after a removal is a consequence, not a new problem.
+pub fn parse_document<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, Vec<Problem>> {
+    let locate = |span: Option<Range<usize>>, message: String| {
+        let (line, column) = span.map_or((1, 1), |span| line_column(text, span.start));
+        Problem {
+            line,
+            column,
+            message,
+        }
+    };
+    let (mut table, syntax_errors) = DeTable::parse_recoverable(text);
+    if !syntax_errors.is_empty() {
+        let mut problems: Vec<Problem> = syntax_errors
+            .into_iter()
+            .map(|error| locate(error.span(), error.message().to_string()))
+            .collect();
+        problems.sort_by_key(|problem| (problem.line, problem.column));
+        return Err(problems);
+    }
+    let mut problems = Vec::new();
+    for _ in 0..100 {
+        let error = match T::deserialize(toml::de::Deserializer::from(table.clone())) {
+            Ok(value) if problems.is_empty() => return Ok(value),
+            Ok(_) => break,
+            Err(error) => error,
+        };
+        if !problems.is_empty() && error.message().starts_with("missing field") {
+            break;
+        }
+        let span = error.span();
+        problems.push(locate(span.clone(), error.message().to_string()));
+        let removed = span.is_some_and(|span| remove_entry_at(table.get_mut(), &span));
+        if !removed {
+            break;
+        }
+    }
+    problems.sort_by_key(|problem| (problem.line, problem.column));
+    Err(problems)
+}
+
+/// Removes the innermost table entry whose key or value covers `span`.
+fn remove_entry_at(table: &mut DeTable<'_>, span: &Range<usize>) -> bool {
+    let covers = |outer: Range<usize>| outer.start <= span.start && span.end <= outer.end;
+    for (_, value) in table.iter_mut() {
+        let removed_inside = match value.get_mut() {
+            DeValue::Table(inner) => remove_entry_at(inner, span),
+            DeValue::Array(items) => items.iter_mut().any(|item| match item.get_mut() {
+                DeValue::Table(inner) => remove_entry_at(inner, span),
+                _ => false,
+            }),
+            _ => false,
+        };
+        if removed_inside {
+            return true;
+        }
+    }
+    let doomed: Option<String> = table
+        .iter()
+        .find(|(key, value)| covers(key.span()) || covers(value.span()))
+        .map(|(key, _)| key.get_ref().to_string());
+    doomed.is_some_and(|key| table.remove(key.as_str()).is_some())
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary(offset)];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |tail| tail.chars().count()) + 1;
+    (line, column)
+}
+
+/// The Notion token from the environment (which `.env` may have filled).
+pub fn notion_token() -> Result<SecretString, ConfigError> {
+    match std::env::var(TOKEN_VARIABLE) {
+        Ok(token) if !token.trim().is_empty() => Ok(SecretString::from(token.trim().to_string())),
+        _ => Err(ConfigError::Missing(format!(
+            "{TOKEN_VARIABLE} is not set: create an internal integration at https://www.notion.so/profile/integrations, \
+             then put its token in the environment or in a .env file (NOTION_TOKEN=ntn_...)"
+        ))),
+    }
+}
+
+impl Config {
+    /// The configured database, or an error saying how to configure it.
+    pub fn database(&self, origin: &Origin) -> Result<&NotionId, ConfigError> {
+        self.notion.database.as_ref().ok_or_else(|| {
+            let hint = match origin {
+                Origin::File(path) => format!("set `database` under [notion] in {}", path.display()),
+                Origin::Defaults { searched } => {
+                    let searched: Vec<String> =
+                        searched.iter().map(|path| path.display().to_string()).collect();
+                    format!(
+                        "no configuration file was found (searched {}); copy config/tasksync.example.toml to tasksync.toml \
+                         or pass --config",
+                        searched.join(", ")
+                    )
+                }
+            };
+            ConfigError::Missing(format!(
+                "no Notion database is configured: {hint} (run `tasksync databases` to list the ones your token can see)"
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Vec<String> {
+        match parse(text) {
+            Ok(config) => panic!("expected problems, got {config:?}"),
+            Err(problems) => problems
+                .into_iter()
+                .map(|p| format!("{}:{}: {}", p.line, p.column, p.message))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn empty_file_gives_the_documented_defaults() {
+        let config = parse("").unwrap();
+        assert_eq!(config.notion.base_url, "https://api.notion.com");
+        assert_eq!(config.notion.api_version, ApiVersion::V2026_03_11);
+        assert_eq!(config.notion.requests_per_second, 3.0);
+        assert_eq!(config.notion.database, None);
+        assert_eq!(config.store.path, PathBuf::from("tasksync.db"));
+    }
+
+    #[test]
+    fn reads_a_full_file() {
+        let config = parse(
+            r#"
+[notion]
+database = "https://www.notion.so/acme/Tasks-0123456789abcdef0123456789abcdef"
+data_source = "Tasks"
+api_version = "2025-09-03"
+base_url = "http://127.0.0.1:4000"
+requests_per_second = 2.5
+[store]
+path = "/var/lib/tasksync/tasksync.db"
+"#,
+        )
+        .unwrap();
+        assert_eq!(
+            config.notion.database.unwrap().as_str(),
+            "01234567-89ab-cdef-0123-456789abcdef"
+        );
+        assert_eq!(config.notion.api_version, ApiVersion::V2025_09_03);
+        assert_eq!(config.notion.requests_per_second, 2.5);
+    }
+
+    #[test]
+    fn reports_every_problem_with_its_position() {
+        let text = r#"[notion]
+database = "not a database"
+bse_url = "http://x"
+api_version = "2024-01-01"
+requests_per_second = 0
+[store]
+path = 3
+[extra]
+"#;
+        assert_eq!(
+            problems(text),
+            [
+                "2:12: `not a database` is not a Notion id: expected 32 hexadecimal digits (with or without dashes) or a Notion URL",
+                "3:1: unknown field `bse_url`, expected one of `database`, `data_source`, `api_version`, `base_url`, `requests_per_second`",
+                "4:15: unsupported Notion API version `2024-01-01`: use \"2026-03-11\" or \"2025-09-03\"",
+                "5:23: requests_per_second must be a number above zero (Notion allows about 3), not 0",
+                "7:8: invalid type: integer `3`, expected path string",
+                "8:2: unknown field `extra`, expected `notion` or `store`",
+            ]
+        );
+    }
+
+    #[test]
+    fn reports_all_syntax_errors() {
+        let found = problems("[notion]\ndatabase = \"x\n[store]\npath = = 1\n");
+        assert!(found.len() >= 2, "{found:?}");
+        assert!(found[0].starts_with("2:14: invalid basic string"), "{found:?}");
+        assert!(found[1].starts_with("4:8: extra `=`"), "{found:?}");
+    }
+
+    #[test]
+    fn line_and_column_count_characters() {
+        assert_eq!(line_column("ab\ncdé\nf", 0), (1, 1));
+        assert_eq!(line_column("ab\ncdé\nf", 3), (2, 1));
+        assert_eq!(line_column("ab\ncdé\nf", 8), (3, 1));
+        assert_eq!(line_column("ab\ncdé\nf", 99), (3, 2));
+    }
+}

@@ -1,0 +1,564 @@
+//! The HTTP side of the Notion client: one request loop (pacing, retries, error mapping) and the
+//! endpoints tasksync uses.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::header::{HeaderMap, HeaderValue};
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use super::error::NotionError;
+use super::ids::NotionId;
+use super::pacing::{AttemptFailure, Decision, Pacer, RequestKind, RetryPolicy, decide};
+use super::query::{Query, QueryPage};
+use super::text::{Paragraph, batches, paragraphs};
+use super::wire::{
+    self, AppendPosition, WireBlock, WireDataSource, WireDatabase, WireError, WireList, WirePage,
+    WirePropertyItemPage, WireUser,
+};
+use super::ApiVersion;
+use crate::model::{Block, DataSource, DataSourceSummary, PropertyValue, PropertyWrite, Task, User};
+
+/// Everything needed to build a client.
+#[derive(Clone)]
+pub struct ClientSettings {
+    pub base_url: String,
+    pub token: SecretString,
+    pub api_version: ApiVersion,
+    /// Average request rate; zero or less disables pacing.
+    pub requests_per_second: f64,
+    /// Requests allowed at once before pacing applies.
+    pub burst: u32,
+    pub retry: RetryPolicy,
+    /// Client-side limit for one attempt (Notion itself gives up after 60 s).
+    pub timeout: Duration,
+}
+
+impl ClientSettings {
+    /// Settings with the documented defaults for a base URL and token.
+    pub fn new(base_url: impl Into<String>, token: SecretString) -> Self {
+        Self {
+            base_url: base_url.into(),
+            token,
+            api_version: ApiVersion::default(),
+            requests_per_second: 3.0,
+            burst: 3,
+            retry: RetryPolicy::default(),
+            timeout: Duration::from_secs(65),
+        }
+    }
+}
+
+/// A Notion API client. Cheap to clone; clones share the governor and the request counter.
+#[derive(Clone)]
+pub struct NotionClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base_url: String,
+    version: ApiVersion,
+    pacer: Pacer,
+    retry: RetryPolicy,
+    requests: AtomicU64,
+}
+
+impl std::fmt::Debug for NotionClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotionClient")
+            .field("base_url", &self.inner.base_url)
+            .field("version", &self.inner.version)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A failed request, with whether it may have been processed (appends only).
+struct RequestFailure {
+    error: NotionError,
+    ambiguous: bool,
+}
+
+impl From<RequestFailure> for NotionError {
+    fn from(failure: RequestFailure) -> Self {
+        failure.error
+    }
+}
+
+/// One outgoing request.
+struct Call<'a> {
+    method: Method,
+    path: String,
+    query: Vec<(&'static str, String)>,
+    body: Option<&'a Value>,
+    kind: RequestKind,
+}
+
+impl<'a> Call<'a> {
+    fn get(path: String) -> Self {
+        Self {
+            method: Method::GET,
+            path,
+            query: Vec::new(),
+            body: None,
+            kind: RequestKind::Read,
+        }
+    }
+
+    fn with_body(method: Method, path: String, body: &'a Value, kind: RequestKind) -> Self {
+        Self {
+            method,
+            path,
+            query: Vec::new(),
+            body: Some(body),
+            kind,
+        }
+    }
+}
+
+impl NotionClient {
+    /// Builds a client; the token goes into a header marked sensitive and nowhere else.
+    pub fn new(settings: ClientSettings) -> anyhow::Result<Self> {
+        let mut headers = HeaderMap::new();
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", settings.token.expose_secret()))
+            .map_err(|_| anyhow::anyhow!("NOTION_TOKEN contains characters that cannot be sent in an HTTP header"))?;
+        auth.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, auth);
+        headers.insert(
+            "Notion-Version",
+            HeaderValue::from_static(settings.api_version.as_str()),
+        );
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("tasksync/", env!("CARGO_PKG_VERSION")))
+            .timeout(settings.timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .build()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                base_url: settings.base_url.trim_end_matches('/').to_string(),
+                version: settings.api_version,
+                pacer: Pacer::new(settings.requests_per_second, settings.burst),
+                retry: settings.retry,
+                requests: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// The API version this client sends.
+    pub fn api_version(&self) -> ApiVersion {
+        self.inner.version
+    }
+
+    /// Attempts sent so far by this client and its clones (retries included).
+    pub fn requests_sent(&self) -> u64 {
+        self.inner.requests.load(Ordering::Relaxed)
+    }
+
+    /// The bot user behind the token: a cheap token check, and the author of our own edits.
+    pub async fn me(&self) -> Result<User, NotionError> {
+        let user: WireUser = self.send(Call::get("/v1/users/me".into())).await?;
+        Ok(user.into())
+    }
+
+    /// Resolves what the user configured (a database or a data source id) to one data source
+    /// with its schema. `wanted` names the data source (name or id) when there are several.
+    pub async fn resolve_data_source(
+        &self,
+        id: &NotionId,
+        wanted: Option<&str>,
+    ) -> Result<DataSource, NotionError> {
+        let database = match self.send::<WireDatabase>(Call::get(format!("/v1/databases/{id}"))).await {
+            Ok(database) => database,
+            Err(failure) if failure.error.is_not_found() => {
+                // Perhaps a data source id; if not, the database's 404 says what to do.
+                return match self.retrieve_data_source(id).await {
+                    Err(other) if other.is_not_found() => Err(failure.error),
+                    result => result,
+                };
+            }
+            Err(failure) => return Err(failure.error),
+        };
+        let available: Vec<DataSourceSummary> = database
+            .data_sources
+            .iter()
+            .filter_map(|source| {
+                Some(DataSourceSummary {
+                    id: NotionId::parse(&source.id).ok()?,
+                    name: source.name.clone(),
+                    database_id: Some(id.clone()),
+                })
+            })
+            .collect();
+        let chosen = choose_data_source(&available, wanted).ok_or_else(|| {
+            NotionError::DataSourceChoice {
+                database_id: database.id.clone(),
+                wanted: wanted.map(str::to_string),
+                available: available.clone(),
+            }
+        })?;
+        self.retrieve_data_source(&chosen.id).await
+    }
+
+    /// A data source with its property schema.
+    pub async fn retrieve_data_source(&self, id: &NotionId) -> Result<DataSource, NotionError> {
+        let path = format!("/v1/data_sources/{id}");
+        let source: WireDataSource = self.send(Call::get(path.clone())).await?;
+        source.into_data_source().map_err(|detail| decode_error(&path, detail))
+    }
+
+    /// The data sources the token can see, across all databases shared with the integration.
+    pub async fn search_data_sources(&self) -> Result<Vec<DataSourceSummary>, NotionError> {
+        let mut found = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let body = wire::search_data_sources_body(cursor.as_deref());
+            let call = Call::with_body(Method::POST, "/v1/search".into(), &body, RequestKind::Read);
+            let page: WireList<WireDataSource> = self.send(call).await?;
+            for source in page.results {
+                found.push(source.into_summary().map_err(|d| decode_error("/v1/search", d))?);
+            }
+            match page.next_cursor.filter(|_| page.has_more) {
+                Some(next) => cursor = Some(next),
+                None => return Ok(found),
+            }
+        }
+    }
+
+    /// One page (up to 100 tasks) of a data source query.
+    pub async fn query_page(
+        &self,
+        data_source: &NotionId,
+        query: &Query,
+        start_cursor: Option<&str>,
+    ) -> Result<QueryPage, NotionError> {
+        let mut body = json!({ "page_size": 100 });
+        if let Some(filter) = &query.filter {
+            body["filter"] = wire::filter_json(filter);
+        }
+        if !query.sorts.is_empty() {
+            body["sorts"] = wire::sorts_json(&query.sorts);
+        }
+        if let Some(cursor) = start_cursor {
+            body["start_cursor"] = json!(cursor);
+        }
+        let path = format!("/v1/data_sources/{data_source}/query");
+        let mut call = Call::with_body(Method::POST, path.clone(), &body, RequestKind::Read);
+        call.query = query
+            .filter_properties
+            .iter()
+            .map(|property| ("filter_properties", property.clone()))
+            .collect();
+        let page: WireList<WirePage> = self.send(call).await?;
+        let incomplete = page
+            .request_status
+            .is_some_and(|status| status.kind == "incomplete");
+        let tasks = page
+            .results
+            .into_iter()
+            .map(WirePage::into_task)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|detail| decode_error(&path, detail))?;
+        Ok(QueryPage {
+            tasks,
+            next_cursor: page.next_cursor.filter(|_| page.has_more),
+            incomplete,
+        })
+    }
+
+    /// Every task a query returns, following cursors. `incomplete` tells that Notion capped the
+    /// query at 10,000 rows; the caller must narrow the query to read on.
+    pub async fn query_all(
+        &self,
+        data_source: &NotionId,
+        query: &Query,
+    ) -> Result<(Vec<Task>, bool), NotionError> {
+        let mut tasks = Vec::new();
+        let mut incomplete = false;
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self.query_page(data_source, query, cursor.as_deref()).await?;
+            tasks.extend(page.tasks);
+            incomplete |= page.incomplete;
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => return Ok((tasks, incomplete)),
+            }
+        }
+    }
+
+    /// One page, with its properties (values over 25 references marked truncated).
+    pub async fn retrieve_page(&self, page_id: &NotionId) -> Result<Task, NotionError> {
+        let path = format!("/v1/pages/{page_id}");
+        let page: WirePage = self.send(Call::get(path.clone())).await?;
+        page.into_task().map_err(|detail| decode_error(&path, detail))
+    }
+
+    /// The full value of one property, paging through values cut at 25 references.
+    pub async fn property_value(
+        &self,
+        page_id: &NotionId,
+        property_id: &str,
+    ) -> Result<PropertyValue, NotionError> {
+        let path = format!("/v1/pages/{page_id}/properties/{property_id}");
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut call = Call::get(path.clone());
+            if let Some(cursor) = &cursor {
+                call.query.push(("start_cursor", cursor.clone()));
+            }
+            let page: WirePropertyItemPage = self.send(call).await?;
+            if page.object == "property_item" {
+                let mut item: Map<String, Value> = page.rest;
+                item.insert("object".into(), json!("property_item"));
+                return Ok(wire::property_item_value(item));
+            }
+            items.extend(page.results);
+            match page.next_cursor.filter(|_| page.has_more) {
+                Some(next) => cursor = Some(next),
+                None => {
+                    let kind = page
+                        .rest
+                        .get("property_item")
+                        .and_then(|item| item.get("type"))
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    return Ok(wire::join_property_items(kind, &items));
+                }
+            }
+        }
+    }
+
+    /// Sets properties of a page; only the named properties change. Returns the updated task.
+    pub async fn update_page(
+        &self,
+        page_id: &NotionId,
+        writes: &[(String, PropertyWrite)],
+    ) -> Result<Task, NotionError> {
+        let path = format!("/v1/pages/{page_id}");
+        let body = wire::property_writes_json(writes);
+        let call = Call::with_body(Method::PATCH, path.clone(), &body, RequestKind::IdempotentWrite);
+        let page: WirePage = self.send(call).await?;
+        page.into_task().map_err(|detail| decode_error(&path, detail))
+    }
+
+    /// Appends text to the end of a page as paragraphs (split within Notion's limits).
+    ///
+    /// An attempt whose outcome is unknown (timeout, 502/504, broken connection) is not repeated
+    /// blindly: the page's last blocks are read first, and if they already hold the text, the
+    /// append counts as done. Returns the blocks the page ends with after the append.
+    pub async fn append_text(&self, page_id: &NotionId, text: &str) -> Result<Vec<Block>, NotionError> {
+        let paragraphs = paragraphs(text);
+        let mut appended = Vec::new();
+        for batch in batches(&paragraphs) {
+            appended.extend(self.append_batch(page_id, batch).await?);
+        }
+        Ok(appended)
+    }
+
+    async fn append_batch(&self, page_id: &NotionId, batch: &[Paragraph]) -> Result<Vec<Block>, NotionError> {
+        let position = match self.inner.version {
+            ApiVersion::V2025_09_03 => AppendPosition::Implicit,
+            ApiVersion::V2026_03_11 => AppendPosition::End,
+        };
+        let body = wire::append_body(batch, position);
+        let path = format!("/v1/blocks/{page_id}/children");
+        let mut checks = 0;
+        loop {
+            let call = Call::with_body(Method::PATCH, path.clone(), &body, RequestKind::Append);
+            match self.send::<WireList<WireBlock>>(call).await {
+                Ok(list) => return Ok(list.results.into_iter().map(Block::from).collect()),
+                Err(RequestFailure { error, ambiguous: true }) => {
+                    checks += 1;
+                    tracing::warn!(page = %page_id, %error, "append outcome unknown; checking the page before retrying");
+                    let children = self.list_children(page_id).await.map_err(|check| {
+                        NotionError::AmbiguousAppend {
+                            page_id: page_id.to_string(),
+                            detail: format!("{error}; the check failed too: {check}"),
+                        }
+                    })?;
+                    if let Some(landed) = tail_matches(&children, batch) {
+                        return Ok(landed);
+                    }
+                    if checks >= self.inner.retry.max_attempts {
+                        return Err(error);
+                    }
+                }
+                Err(failure) => return Err(failure.error),
+            }
+        }
+    }
+
+    /// All child blocks of a page or block, in order.
+    pub async fn list_children(&self, block_id: &NotionId) -> Result<Vec<Block>, NotionError> {
+        let path = format!("/v1/blocks/{block_id}/children");
+        let mut blocks = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut call = Call::get(path.clone());
+            call.query.push(("page_size", "100".into()));
+            if let Some(cursor) = &cursor {
+                call.query.push(("start_cursor", cursor.clone()));
+            }
+            let page: WireList<WireBlock> = self.send(call).await?;
+            blocks.extend(page.results.into_iter().map(Block::from));
+            match page.next_cursor.filter(|_| page.has_more) {
+                Some(next) => cursor = Some(next),
+                None => return Ok(blocks),
+            }
+        }
+    }
+
+    /// Sends a call with pacing and retries, and decodes the success body.
+    async fn send<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, RequestFailure> {
+        let policy = &self.inner.retry;
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.inner.pacer.acquire().await;
+            self.inner.requests.fetch_add(1, Ordering::Relaxed);
+            let (failure, retry_after, error) = match self.attempt::<T>(&call, attempt).await {
+                Ok(value) => return Ok(value),
+                Err(outcome) => outcome,
+            };
+            let decision = decide(failure, call.kind);
+            let out_of_attempts = attempt >= policy.max_attempts;
+            match decision {
+                Decision::GiveUp => return Err(RequestFailure { error, ambiguous: false }),
+                Decision::Ambiguous => return Err(RequestFailure { error, ambiguous: true }),
+                _ if out_of_attempts => return Err(RequestFailure { error, ambiguous: false }),
+                Decision::HoldAll => {
+                    let delay = retry_after.unwrap_or_else(|| policy.backoff(attempt));
+                    tracing::warn!(path = %call.path, ?delay, attempt, "Notion asked to slow down; holding back every request");
+                    self.inner.pacer.hold_for(delay);
+                }
+                Decision::Backoff => {
+                    let delay = policy.backoff(attempt);
+                    tracing::warn!(path = %call.path, ?delay, attempt, %error, "retrying Notion request");
+                    tokio::time::sleep(delay).await;
+                }
+            }
+        }
+    }
+
+    /// One attempt: the decoded body, or what failed (for `decide`), Retry-After and the error.
+    async fn attempt<T: DeserializeOwned>(
+        &self,
+        call: &Call<'_>,
+        attempt: u32,
+    ) -> Result<T, (AttemptFailure, Option<Duration>, NotionError)> {
+        let url = format!("{}{}", self.inner.base_url, call.path);
+        let mut request = self.inner.http.request(call.method.clone(), &url).query(&call.query);
+        if let Some(body) = call.body {
+            request = request.json(body);
+        }
+        tracing::debug!(method = %call.method, path = %call.path, attempt, "notion request");
+        let transport = |error: reqwest::Error| {
+            let failure = if error.is_connect() {
+                AttemptFailure::Connect
+            } else {
+                AttemptFailure::Interrupted
+            };
+            let detail = describe_transport(&error);
+            let error = NotionError::Transport {
+                base_url: self.inner.base_url.clone(),
+                detail,
+                attempts: attempt,
+            };
+            (failure, None, error)
+        };
+        let response = request.send().await.map_err(transport)?;
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<f64>().ok())
+            .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
+            .map(Duration::from_secs_f64);
+        let bytes = response.bytes().await.map_err(transport)?;
+        tracing::debug!(method = %call.method, path = %call.path, status, bytes = bytes.len(), "notion response");
+        if (200..300).contains(&status) {
+            return serde_json::from_slice::<T>(&bytes).map_err(|error| {
+                let error = NotionError::Decode {
+                    endpoint: format!("{} {}", call.method, call.path),
+                    detail: error.to_string(),
+                    attempts: attempt,
+                };
+                (AttemptFailure::MalformedBody, None, error)
+            });
+        }
+        let body: WireError = serde_json::from_slice(&bytes).unwrap_or_else(|_| WireError {
+            code: "unreadable_error".into(),
+            message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
+            request_id: None,
+        });
+        let error = NotionError::Api {
+            status,
+            code: body.code,
+            message: body.message,
+            request_id: body.request_id,
+            attempts: attempt,
+        };
+        Err((AttemptFailure::Status(status), retry_after, error))
+    }
+}
+
+fn choose_data_source<'a>(
+    available: &'a [DataSourceSummary],
+    wanted: Option<&str>,
+) -> Option<&'a DataSourceSummary> {
+    match wanted {
+        Some(wanted) => {
+            let wanted_id = NotionId::parse(wanted).ok();
+            available.iter().find(|source| {
+                source.name.eq_ignore_ascii_case(wanted.trim())
+                    || wanted_id.as_ref() == Some(&source.id)
+            })
+        }
+        None if available.len() == 1 => available.first(),
+        None => None,
+    }
+}
+
+/// The blocks the page ends with, when they are exactly the batch we tried to append.
+fn tail_matches(children: &[Block], batch: &[Paragraph]) -> Option<Vec<Block>> {
+    let tail = children.get(children.len().checked_sub(batch.len())?..)?;
+    let same = tail
+        .iter()
+        .zip(batch)
+        .all(|(block, paragraph)| block.kind == "paragraph" && block.text == paragraph.text());
+    same.then(|| tail.to_vec())
+}
+
+fn decode_error(path: &str, detail: String) -> NotionError {
+    NotionError::Decode {
+        endpoint: path.to_string(),
+        detail,
+        attempts: 1,
+    }
+}
+
+/// A transport error as a sentence, with its cause chain (reqwest's top line alone is vague).
+fn describe_transport(error: &reqwest::Error) -> String {
+    let mut text = if error.is_timeout() {
+        "the request timed out".to_string()
+    } else if error.is_connect() {
+        "the connection could not be made".to_string()
+    } else {
+        "the connection broke".to_string()
+    };
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

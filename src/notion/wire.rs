@@ -1,0 +1,628 @@
+//! Notion's JSON, both ways: the serde shapes of responses, their conversion into domain types,
+//! and the request bodies the client sends. The only module that knows Notion's wire format.
+//!
+//! Property values are read from `serde_json::Value` by a total function: a value of an unknown
+//! type, or of a known type in a shape we do not expect, is kept raw instead of failing the page.
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::model::{
+    Block, DataSource, DataSourceSummary, DateValue, FileRef, FormulaValue, Property,
+    PropertySchema, PropertyValue, PropertyWrite, RichText, RollupValue, SelectOption, Task, User,
+};
+use crate::notion::ids::NotionId;
+use crate::notion::query::{DateCondition, Direction, Filter, Sort, TimestampField};
+use crate::notion::text::Paragraph;
+
+/// Notion's error body.
+#[derive(Debug, Deserialize)]
+pub struct WireError {
+    #[serde(default)]
+    pub code: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub request_id: Option<String>,
+}
+
+/// A paginated list response (`object: "list"`).
+#[derive(Debug, Deserialize)]
+pub struct WireList<T> {
+    pub results: Vec<T>,
+    #[serde(default)]
+    pub has_more: bool,
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+    #[serde(default)]
+    pub request_status: Option<WireRequestStatus>,
+}
+
+/// `request_status` of a data source query: `incomplete` when the 10,000-row cap was hit.
+#[derive(Debug, Deserialize)]
+pub struct WireRequestStatus {
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireUser {
+    pub id: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(rename = "type", default)]
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub person: Option<WirePerson>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WirePerson {
+    #[serde(default)]
+    pub email: Option<String>,
+}
+
+impl From<WireUser> for User {
+    fn from(user: WireUser) -> Self {
+        User {
+            id: user.id,
+            name: user.name,
+            email: user.person.and_then(|person| person.email),
+            kind: user.kind,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireDataSourceRef {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// `GET /v1/databases/{id}` (2025-09-03 and later).
+#[derive(Debug, Deserialize)]
+pub struct WireDatabase {
+    pub id: String,
+    #[serde(default)]
+    pub data_sources: Vec<WireDataSourceRef>,
+}
+
+/// A data source object (retrieve, search results).
+#[derive(Debug, Deserialize)]
+pub struct WireDataSource {
+    pub id: String,
+    #[serde(default)]
+    pub title: Vec<Value>,
+    #[serde(default)]
+    pub parent: Option<Value>,
+    #[serde(default)]
+    pub properties: Map<String, Value>,
+}
+
+/// A page object.
+#[derive(Debug, Deserialize)]
+pub struct WirePage {
+    pub id: String,
+    #[serde(default)]
+    pub url: String,
+    #[serde(default)]
+    pub created_time: String,
+    #[serde(default)]
+    pub last_edited_time: String,
+    #[serde(default)]
+    pub created_by: Option<WireUserRef>,
+    #[serde(default)]
+    pub last_edited_by: Option<WireUserRef>,
+    #[serde(default)]
+    pub in_trash: Option<bool>,
+    #[serde(default)]
+    pub archived: Option<bool>,
+    #[serde(default)]
+    pub parent: Option<Value>,
+    #[serde(default)]
+    pub properties: Map<String, Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct WireUserRef {
+    pub id: String,
+}
+
+/// A block object, reduced to what we read.
+#[derive(Debug, Deserialize)]
+pub struct WireBlock {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub has_children: bool,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+/// A property item from `GET /v1/pages/{id}/properties/{property_id}`: either one value or a
+/// paginated list of items.
+#[derive(Debug, Deserialize)]
+pub struct WirePropertyItemPage {
+    pub object: String,
+    #[serde(default)]
+    pub results: Vec<Value>,
+    #[serde(default)]
+    pub has_more: bool,
+    #[serde(default)]
+    pub next_cursor: Option<String>,
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
+}
+
+impl WirePage {
+    /// Converts into a task; fails only when the id is not a Notion id.
+    pub fn into_task(self) -> Result<Task, String> {
+        let id = NotionId::parse(&self.id).map_err(|error| error.to_string())?;
+        let data_source_id = self.parent.as_ref().and_then(|parent| {
+            parent
+                .get("data_source_id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+        let properties = self
+            .properties
+            .into_iter()
+            .map(|(name, value)| (name, parse_property(value)))
+            .collect();
+        Ok(Task {
+            id,
+            url: self.url,
+            created_time: self.created_time,
+            last_edited_time: self.last_edited_time,
+            created_by: self.created_by.map(|user| user.id),
+            last_edited_by: self.last_edited_by.map(|user| user.id),
+            in_trash: self.in_trash.or(self.archived).unwrap_or(false),
+            data_source_id,
+            properties,
+        })
+    }
+}
+
+impl WireDataSource {
+    pub fn into_summary(self) -> Result<DataSourceSummary, String> {
+        let database_id = self.database_id();
+        Ok(DataSourceSummary {
+            id: NotionId::parse(&self.id).map_err(|error| error.to_string())?,
+            name: plain_text_of(&self.title),
+            database_id,
+        })
+    }
+
+    pub fn into_data_source(self) -> Result<DataSource, String> {
+        let database_id = self.database_id();
+        let properties = self
+            .properties
+            .into_iter()
+            .map(|(name, schema)| {
+                let schema = parse_property_schema(&name, &schema);
+                (name, schema)
+            })
+            .collect();
+        Ok(DataSource {
+            id: NotionId::parse(&self.id).map_err(|error| error.to_string())?,
+            name: plain_text_of(&self.title),
+            database_id,
+            properties,
+        })
+    }
+
+    fn database_id(&self) -> Option<NotionId> {
+        let parent = self.parent.as_ref()?;
+        let id = parent.get("database_id").and_then(Value::as_str)?;
+        NotionId::parse(id).ok()
+    }
+}
+
+impl From<WireBlock> for Block {
+    fn from(block: WireBlock) -> Self {
+        let text = block
+            .rest
+            .get(&block.kind)
+            .and_then(|payload| payload.get("rich_text"))
+            .and_then(Value::as_array)
+            .map(|items| plain_text_of(items))
+            .unwrap_or_default();
+        Block {
+            id: block.id,
+            kind: block.kind,
+            text,
+            has_children: block.has_children,
+        }
+    }
+}
+
+fn parse_property_schema(name: &str, schema: &Value) -> PropertySchema {
+    let kind = str_field(schema, "type").unwrap_or_default();
+    let options = schema
+        .get(&kind)
+        .and_then(|config| config.get("options"))
+        .and_then(Value::as_array)
+        .map(|options| options.iter().filter_map(parse_option).collect())
+        .unwrap_or_default();
+    PropertySchema {
+        id: str_field(schema, "id").unwrap_or_default(),
+        name: str_field(schema, "name").unwrap_or_else(|| name.to_string()),
+        kind,
+        options,
+    }
+}
+
+/// Reads one property of a page (`{"id", "type", "<type>": value}`).
+pub fn parse_property(value: Value) -> Property {
+    let id = str_field(&value, "id").unwrap_or_default();
+    let truncated = value.get("has_more").and_then(Value::as_bool) == Some(true);
+    Property {
+        id,
+        value: parse_value(value),
+        truncated,
+    }
+}
+
+/// Reads a typed value (`{"type": t, t: ...}`), keeping it raw when it cannot be read.
+fn parse_value(value: Value) -> PropertyValue {
+    let type_name = str_field(&value, "type").unwrap_or_default();
+    let payload = value.get(&type_name).cloned().unwrap_or(Value::Null);
+    known_value(&type_name, &payload).unwrap_or(PropertyValue::Unknown {
+        type_name,
+        raw: value,
+    })
+}
+
+fn known_value(type_name: &str, payload: &Value) -> Option<PropertyValue> {
+    Some(match type_name {
+        "title" => PropertyValue::Title(rich_texts(payload)?),
+        "rich_text" => PropertyValue::RichText(rich_texts(payload)?),
+        "number" => PropertyValue::Number(nullable(payload, Value::as_f64)?),
+        "select" => PropertyValue::Select(nullable(payload, parse_option)?),
+        "status" => PropertyValue::Status(nullable(payload, parse_option)?),
+        "multi_select" => PropertyValue::MultiSelect(all(payload, parse_option)?),
+        "date" => PropertyValue::Date(nullable(payload, parse_date)?),
+        "people" => PropertyValue::People(all(payload, parse_user)?),
+        "files" => PropertyValue::Files(all(payload, parse_file)?),
+        "checkbox" => PropertyValue::Checkbox(payload.as_bool()?),
+        "url" => PropertyValue::Url(nullable(payload, as_string)?),
+        "email" => PropertyValue::Email(nullable(payload, as_string)?),
+        "phone_number" => PropertyValue::PhoneNumber(nullable(payload, as_string)?),
+        "formula" => PropertyValue::Formula(parse_formula(payload)?),
+        "relation" => PropertyValue::Relation(all(payload, |item| str_field(item, "id"))?),
+        "rollup" => parse_rollup(payload)?,
+        "unique_id" => PropertyValue::UniqueId {
+            prefix: payload.get("prefix").and_then(as_string),
+            number: payload.get("number").and_then(Value::as_i64),
+        },
+        "created_time" => PropertyValue::CreatedTime(as_string(payload)?),
+        "last_edited_time" => PropertyValue::LastEditedTime(as_string(payload)?),
+        "created_by" => PropertyValue::CreatedBy(parse_user(payload)?),
+        "last_edited_by" => PropertyValue::LastEditedBy(parse_user(payload)?),
+        "verification" => PropertyValue::Verification(payload.clone()),
+        _ => return None,
+    })
+}
+
+/// `None` when the shape is wrong; `Some(None)` for JSON null.
+fn nullable<T>(payload: &Value, read: impl Fn(&Value) -> Option<T>) -> Option<Option<T>> {
+    if payload.is_null() {
+        Some(None)
+    } else {
+        read(payload).map(Some)
+    }
+}
+
+fn all<T>(payload: &Value, read: impl Fn(&Value) -> Option<T>) -> Option<Vec<T>> {
+    payload.as_array()?.iter().map(read).collect()
+}
+
+fn as_string(value: &Value) -> Option<String> {
+    value.as_str().map(str::to_string)
+}
+
+fn str_field(value: &Value, key: &str) -> Option<String> {
+    value.get(key).and_then(as_string)
+}
+
+fn rich_texts(payload: &Value) -> Option<Vec<RichText>> {
+    all(payload, parse_rich_text)
+}
+
+fn parse_rich_text(item: &Value) -> Option<RichText> {
+    let kind = str_field(item, "type").unwrap_or_else(|| "text".to_string());
+    let plain_text = str_field(item, "plain_text")
+        .or_else(|| item.get("text").and_then(|text| str_field(text, "content")))?;
+    Some(RichText {
+        plain_text,
+        href: str_field(item, "href"),
+        kind,
+    })
+}
+
+fn plain_text_of(items: &[Value]) -> String {
+    items
+        .iter()
+        .filter_map(parse_rich_text)
+        .map(|piece| piece.plain_text)
+        .collect()
+}
+
+fn parse_option(option: &Value) -> Option<SelectOption> {
+    Some(SelectOption {
+        id: str_field(option, "id"),
+        name: str_field(option, "name")?,
+        color: str_field(option, "color"),
+    })
+}
+
+fn parse_date(date: &Value) -> Option<DateValue> {
+    Some(DateValue {
+        start: str_field(date, "start")?,
+        end: str_field(date, "end"),
+        time_zone: str_field(date, "time_zone"),
+    })
+}
+
+fn parse_user(user: &Value) -> Option<User> {
+    serde_json::from_value::<WireUser>(user.clone())
+        .ok()
+        .map(User::from)
+}
+
+fn parse_file(file: &Value) -> Option<FileRef> {
+    let kind = str_field(file, "type").unwrap_or_default();
+    Some(FileRef {
+        name: str_field(file, "name")?,
+        url: file.get(&kind).and_then(|payload| str_field(payload, "url")),
+    })
+}
+
+fn parse_formula(payload: &Value) -> Option<FormulaValue> {
+    let kind = str_field(payload, "type")?;
+    let value = payload.get(&kind).unwrap_or(&Value::Null);
+    Some(match kind.as_str() {
+        "string" => FormulaValue::String(nullable(value, as_string)?),
+        "number" => FormulaValue::Number(nullable(value, Value::as_f64)?),
+        "boolean" => FormulaValue::Boolean(nullable(value, Value::as_bool)?),
+        "date" => FormulaValue::Date(nullable(value, parse_date)?),
+        _ => return None,
+    })
+}
+
+fn parse_rollup(payload: &Value) -> Option<PropertyValue> {
+    let kind = str_field(payload, "type")?;
+    let value = payload.get(&kind).unwrap_or(&Value::Null);
+    let result = match kind.as_str() {
+        "number" => RollupValue::Number(nullable(value, Value::as_f64)?),
+        "date" => RollupValue::Date(nullable(value, parse_date)?),
+        "array" => {
+            RollupValue::Array(value.as_array()?.iter().cloned().map(parse_value).collect())
+        }
+        "incomplete" => RollupValue::Incomplete,
+        "unsupported" => RollupValue::Unsupported,
+        _ => return None,
+    };
+    Some(PropertyValue::Rollup {
+        function: str_field(payload, "function"),
+        result,
+    })
+}
+
+/// Joins the items of a paginated property item list into one value of the property's type.
+///
+/// `kind` is the property type; each item carries one element (`{"type":"relation","relation":{"id"}}`).
+pub fn join_property_items(kind: &str, items: &[Value]) -> PropertyValue {
+    let elements: Vec<Value> = items
+        .iter()
+        .filter_map(|item| item.get(kind).cloned())
+        .collect();
+    parse_value(json!({ "type": kind, kind: elements }))
+}
+
+/// Reads a single (non-paginated) property item.
+pub fn property_item_value(item: Map<String, Value>) -> PropertyValue {
+    parse_value(Value::Object(item))
+}
+
+/// The JSON of a query filter.
+pub fn filter_json(filter: &Filter) -> Value {
+    match filter {
+        Filter::Timestamp { field, condition } => {
+            let field = match field {
+                TimestampField::CreatedTime => "created_time",
+                TimestampField::LastEditedTime => "last_edited_time",
+            };
+            json!({ "timestamp": field, field: date_condition_json(condition) })
+        }
+        Filter::StatusEquals { property, name } => {
+            json!({ "property": property, "status": { "equals": name } })
+        }
+        Filter::And(filters) => json!({ "and": filters.iter().map(filter_json).collect::<Vec<_>>() }),
+        Filter::Or(filters) => json!({ "or": filters.iter().map(filter_json).collect::<Vec<_>>() }),
+    }
+}
+
+fn date_condition_json(condition: &DateCondition) -> Value {
+    let (operator, value) = match condition {
+        DateCondition::OnOrAfter(value) => ("on_or_after", value),
+        DateCondition::After(value) => ("after", value),
+        DateCondition::Before(value) => ("before", value),
+        DateCondition::OnOrBefore(value) => ("on_or_before", value),
+    };
+    json!({ operator: value })
+}
+
+/// The JSON of query sorts.
+pub fn sorts_json(sorts: &[Sort]) -> Value {
+    sorts
+        .iter()
+        .map(|sort| {
+            let direction = match sort.direction() {
+                Direction::Ascending => "ascending",
+                Direction::Descending => "descending",
+            };
+            match sort {
+                Sort::Timestamp(field, _) => json!({
+                    "timestamp": match field {
+                        TimestampField::CreatedTime => "created_time",
+                        TimestampField::LastEditedTime => "last_edited_time",
+                    },
+                    "direction": direction,
+                }),
+                Sort::Property(name, _) => json!({ "property": name, "direction": direction }),
+            }
+        })
+        .collect()
+}
+
+/// The `properties` object of a page update.
+pub fn property_writes_json(writes: &[(String, PropertyWrite)]) -> Value {
+    let properties: Map<String, Value> = writes
+        .iter()
+        .map(|(name, write)| (name.clone(), property_write_json(write)))
+        .collect();
+    json!({ "properties": properties })
+}
+
+fn text_items(text: &str) -> Value {
+    let paragraph = crate::notion::text::paragraphs(text);
+    let pieces: Vec<Value> = paragraph
+        .iter()
+        .flat_map(|p| p.pieces.iter())
+        .map(|piece| json!({ "type": "text", "text": { "content": piece } }))
+        .collect();
+    Value::Array(pieces)
+}
+
+fn property_write_json(write: &PropertyWrite) -> Value {
+    match write {
+        PropertyWrite::Status(name) => json!({ "status": { "name": name } }),
+        PropertyWrite::Select(name) => {
+            json!({ "select": name.as_ref().map(|name| json!({ "name": name })) })
+        }
+        PropertyWrite::MultiSelect(names) => json!({
+            "multi_select": names.iter().map(|name| json!({ "name": name })).collect::<Vec<_>>()
+        }),
+        PropertyWrite::Checkbox(checked) => json!({ "checkbox": checked }),
+        PropertyWrite::Date(start) => {
+            json!({ "date": start.as_ref().map(|start| json!({ "start": start })) })
+        }
+        PropertyWrite::Number(number) => json!({ "number": number }),
+        PropertyWrite::RichText(text) => json!({ "rich_text": text_items(text) }),
+        PropertyWrite::Title(text) => json!({ "title": text_items(text) }),
+        PropertyWrite::Url(url) => json!({ "url": url }),
+    }
+}
+
+/// Where appended blocks go: the end of the page. The field depends on the API version.
+#[derive(Clone, Copy, Debug)]
+pub enum AppendPosition {
+    /// 2025-09-03: no field means the end (the flat `after` is only for other positions).
+    Implicit,
+    /// 2026-03-11: `position: {"type": "end"}`.
+    End,
+}
+
+/// The body of an append-block-children request of paragraphs.
+pub fn append_body(paragraphs: &[Paragraph], position: AppendPosition) -> Value {
+    let children: Vec<Value> = paragraphs
+        .iter()
+        .map(|paragraph| {
+            let rich_text: Vec<Value> = paragraph
+                .pieces
+                .iter()
+                .map(|piece| json!({ "type": "text", "text": { "content": piece } }))
+                .collect();
+            json!({ "object": "block", "type": "paragraph", "paragraph": { "rich_text": rich_text } })
+        })
+        .collect();
+    let mut body = json!({ "children": children });
+    if let AppendPosition::End = position {
+        body["position"] = json!({ "type": "end" });
+    }
+    body
+}
+
+/// The body of a search for the data sources the token can see (`databases`).
+pub fn search_data_sources_body(start_cursor: Option<&str>) -> Value {
+    let mut body = json!({
+        "filter": { "property": "object", "value": "data_source" },
+        "page_size": 100,
+    });
+    if let Some(cursor) = start_cursor {
+        body["start_cursor"] = json!(cursor);
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(input: Value, expected: Value) {
+        let parsed = parse_property(input);
+        assert_eq!(serde_json::to_value(&parsed).unwrap(), expected);
+    }
+
+    #[test]
+    fn parses_every_property_type() {
+        let user = json!({"object": "user", "id": "u1", "name": "Ada", "type": "person", "person": {"email": "ada@example.com"}});
+        let rich = json!([{"type": "text", "text": {"content": "Hi", "link": null}, "plain_text": "Hi", "href": null, "annotations": {}}]);
+        let cases = [
+            (json!({"id": "title", "type": "title", "title": rich}), json!({"id": "title", "type": "title", "value": [{"plain_text": "Hi", "kind": "text"}]})),
+            (json!({"id": "a", "type": "rich_text", "rich_text": rich}), json!({"id": "a", "type": "rich_text", "value": [{"plain_text": "Hi", "kind": "text"}]})),
+            (json!({"id": "b", "type": "number", "number": 3.5}), json!({"id": "b", "type": "number", "value": 3.5})),
+            (json!({"id": "b", "type": "number", "number": null}), json!({"id": "b", "type": "number", "value": null})),
+            (json!({"id": "c", "type": "select", "select": {"id": "o", "name": "High", "color": "red"}}), json!({"id": "c", "type": "select", "value": {"id": "o", "name": "High", "color": "red"}})),
+            (json!({"id": "d", "type": "status", "status": {"name": "Done"}}), json!({"id": "d", "type": "status", "value": {"name": "Done"}})),
+            (json!({"id": "e", "type": "multi_select", "multi_select": [{"name": "x"}, {"name": "y"}]}), json!({"id": "e", "type": "multi_select", "value": [{"name": "x"}, {"name": "y"}]})),
+            (json!({"id": "f", "type": "date", "date": {"start": "2026-07-10", "end": null, "time_zone": null}}), json!({"id": "f", "type": "date", "value": {"start": "2026-07-10"}})),
+            (json!({"id": "g", "type": "people", "people": [user]}), json!({"id": "g", "type": "people", "value": [{"id": "u1", "name": "Ada", "email": "ada@example.com", "kind": "person"}]})),
+            (json!({"id": "h", "type": "files", "files": [{"name": "a.pdf", "type": "external", "external": {"url": "https://x/a.pdf"}}]}), json!({"id": "h", "type": "files", "value": [{"name": "a.pdf", "url": "https://x/a.pdf"}]})),
+            (json!({"id": "i", "type": "checkbox", "checkbox": true}), json!({"id": "i", "type": "checkbox", "value": true})),
+            (json!({"id": "j", "type": "url", "url": "https://x"}), json!({"id": "j", "type": "url", "value": "https://x"})),
+            (json!({"id": "k", "type": "email", "email": null}), json!({"id": "k", "type": "email", "value": null})),
+            (json!({"id": "l", "type": "phone_number", "phone_number": "+1"}), json!({"id": "l", "type": "phone_number", "value": "+1"})),
+            (json!({"id": "m", "type": "formula", "formula": {"type": "number", "number": 2}}), json!({"id": "m", "type": "formula", "value": {"type": "number", "value": 2.0}})),
+            (json!({"id": "n", "type": "relation", "relation": [{"id": "p1"}], "has_more": true}), json!({"id": "n", "type": "relation", "value": ["p1"], "truncated": true})),
+            (json!({"id": "o", "type": "rollup", "rollup": {"type": "number", "number": 4, "function": "count"}}), json!({"id": "o", "type": "rollup", "value": {"function": "count", "result": {"type": "number", "value": 4.0}}})),
+            (json!({"id": "o", "type": "rollup", "rollup": {"type": "array", "array": [{"type": "number", "number": 1}], "function": "show_original"}}), json!({"id": "o", "type": "rollup", "value": {"function": "show_original", "result": {"type": "array", "value": [{"type": "number", "value": 1.0}]}}})),
+            (json!({"id": "q", "type": "unique_id", "unique_id": {"prefix": "TASK", "number": 7}}), json!({"id": "q", "type": "unique_id", "value": {"prefix": "TASK", "number": 7}})),
+            (json!({"id": "r", "type": "created_time", "created_time": "2026-01-01T00:00:00.000Z"}), json!({"id": "r", "type": "created_time", "value": "2026-01-01T00:00:00.000Z"})),
+            (json!({"id": "s", "type": "last_edited_by", "last_edited_by": {"object": "user", "id": "bot"}}), json!({"id": "s", "type": "last_edited_by", "value": {"id": "bot"}})),
+            (json!({"id": "t", "type": "verification", "verification": {"state": "verified"}}), json!({"id": "t", "type": "verification", "value": {"state": "verified"}})),
+        ];
+        for (input, expected) in cases {
+            check(input, expected);
+        }
+    }
+
+    #[test]
+    fn unknown_types_and_odd_shapes_are_kept_raw() {
+        let place = json!({"id": "u", "type": "place", "place": {"lat": 1.0}});
+        check(
+            place.clone(),
+            json!({"id": "u", "type": "unknown", "value": {"type_name": "place", "raw": place}}),
+        );
+        let odd = json!({"id": "v", "type": "number", "number": "three"});
+        check(
+            odd.clone(),
+            json!({"id": "v", "type": "unknown", "value": {"type_name": "number", "raw": odd}}),
+        );
+    }
+
+    #[test]
+    fn joins_paginated_items() {
+        let items = vec![
+            json!({"object": "property_item", "type": "relation", "relation": {"id": "a"}}),
+            json!({"object": "property_item", "type": "relation", "relation": {"id": "b"}}),
+        ];
+        assert_eq!(
+            join_property_items("relation", &items),
+            PropertyValue::Relation(vec!["a".into(), "b".into()])
+        );
+    }
+}
