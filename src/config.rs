@@ -51,7 +51,10 @@ pub struct NotionConfig {
     #[serde(default = "default_base_url")]
     pub base_url: String,
     /// Average requests per second to Notion, shared by all requests of the process.
-    #[serde(default = "default_requests_per_second", deserialize_with = "positive_rate")]
+    #[serde(
+        default = "default_requests_per_second",
+        deserialize_with = "positive_rate"
+    )]
     pub requests_per_second: f64,
 }
 
@@ -136,7 +139,10 @@ pub enum ConfigError {
         source: std::io::Error,
     },
     #[error("{}", describe_problems(.path, .problems))]
-    Invalid { path: PathBuf, problems: Vec<Problem> },
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
     #[error("{0}")]
     Missing(String),
 }
@@ -165,7 +171,9 @@ fn describe_problems(path: &Path, problems: &[Problem]) -> String {
 pub enum Origin {
     File(PathBuf),
     /// No file was found: built-in defaults.
-    Defaults { searched: Vec<PathBuf> },
+    Defaults {
+        searched: Vec<PathBuf>,
+    },
 }
 
 impl fmt::Display for Origin {
@@ -296,7 +304,11 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..text.floor_char_boundary(offset)];
     let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |tail| tail.chars().count()) + 1;
+    let column = before
+        .rsplit('\n')
+        .next()
+        .map_or(0, |tail| tail.chars().count())
+        + 1;
     (line, column)
 }
 
@@ -409,7 +421,10 @@ path = 3
     fn reports_all_syntax_errors() {
         let found = problems("[notion]\ndatabase = \"x\n[store]\npath = = 1\n");
         assert!(found.len() >= 2, "{found:?}");
-        assert!(found[0].starts_with("2:14: invalid basic string"), "{found:?}");
+        assert!(
+            found[0].starts_with("2:14: invalid basic string"),
+            "{found:?}"
+        );
         assert!(found[1].starts_with("4:8: extra `=`"), "{found:?}");
     }
 

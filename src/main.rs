@@ -1,1 +1,49 @@
-fn main() {}
+//! The `tasksync` binary: load `.env`, set up logging, build the runtime, run the command, and
+//! turn the outcome into an exit code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use tasksync::cli::{self, Cli, Exit};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    // An already-set variable wins over `.env`; a missing `.env` is normal.
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    init_logging(cli.log_level.as_deref());
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::from(Exit::Failure as u8);
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(cli::exit_code(&error) as u8)
+        }
+    }
+}
+
+fn init_logging(level: Option<&str>) {
+    let filter = match std::env::var("RUST_LOG") {
+        Ok(spec) if !spec.is_empty() => spec,
+        _ => format!("{},hyper=warn,h2=warn,rustls=warn", level.unwrap_or("warn")),
+    };
+    let filter = EnvFilter::try_new(&filter).unwrap_or_else(|error| {
+        eprintln!("warning: ignoring log filter `{filter}`: {error}");
+        EnvFilter::new("warn")
+    });
+    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(terminal)
+        .init();
+}

@@ -40,7 +40,10 @@ pub struct RichText {
 
 /// Concatenates the plain text of rich text pieces.
 pub fn plain_text(pieces: &[RichText]) -> String {
-    pieces.iter().map(|piece| piece.plain_text.as_str()).collect()
+    pieces
+        .iter()
+        .map(|piece| piece.plain_text.as_str())
+        .collect()
 }
 
 /// An option of a select, status or multi-select property.

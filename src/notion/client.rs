@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
+use super::ApiVersion;
 use super::error::NotionError;
 use super::ids::NotionId;
 use super::pacing::{AttemptFailure, Decision, Pacer, RequestKind, RetryPolicy, decide};
@@ -20,8 +21,9 @@ use super::wire::{
     self, AppendPosition, WireBlock, WireDataSource, WireDatabase, WireError, WireList, WirePage,
     WirePropertyItemPage, WireUser,
 };
-use super::ApiVersion;
-use crate::model::{Block, DataSource, DataSourceSummary, PropertyValue, PropertyWrite, Task, User};
+use crate::model::{
+    Block, DataSource, DataSourceSummary, PropertyValue, PropertyWrite, Task, User,
+};
 
 /// Everything needed to build a client.
 #[derive(Clone)]
@@ -125,7 +127,11 @@ impl NotionClient {
     pub fn new(settings: ClientSettings) -> anyhow::Result<Self> {
         let mut headers = HeaderMap::new();
         let mut auth = HeaderValue::from_str(&format!("Bearer {}", settings.token.expose_secret()))
-            .map_err(|_| anyhow::anyhow!("NOTION_TOKEN contains characters that cannot be sent in an HTTP header"))?;
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "NOTION_TOKEN contains characters that cannot be sent in an HTTP header"
+                )
+            })?;
         auth.set_sensitive(true);
         headers.insert(reqwest::header::AUTHORIZATION, auth);
         headers.insert(
@@ -173,7 +179,10 @@ impl NotionClient {
         id: &NotionId,
         wanted: Option<&str>,
     ) -> Result<DataSource, NotionError> {
-        let database = match self.send::<WireDatabase>(Call::get(format!("/v1/databases/{id}"))).await {
+        let database = match self
+            .send::<WireDatabase>(Call::get(format!("/v1/databases/{id}")))
+            .await
+        {
             Ok(database) => database,
             Err(failure) if failure.error.is_not_found() => {
                 // Perhaps a data source id; if not, the database's 404 says what to do.
@@ -209,7 +218,9 @@ impl NotionClient {
     pub async fn retrieve_data_source(&self, id: &NotionId) -> Result<DataSource, NotionError> {
         let path = format!("/v1/data_sources/{id}");
         let source: WireDataSource = self.send(Call::get(path.clone())).await?;
-        source.into_data_source().map_err(|detail| decode_error(&path, detail))
+        source
+            .into_data_source()
+            .map_err(|detail| decode_error(&path, detail))
     }
 
     /// The data sources the token can see, across all databases shared with the integration.
@@ -221,7 +232,11 @@ impl NotionClient {
             let call = Call::with_body(Method::POST, "/v1/search".into(), &body, RequestKind::Read);
             let page: WireList<WireDataSource> = self.send(call).await?;
             for source in page.results {
-                found.push(source.into_summary().map_err(|d| decode_error("/v1/search", d))?);
+                found.push(
+                    source
+                        .into_summary()
+                        .map_err(|d| decode_error("/v1/search", d))?,
+                );
             }
             match page.next_cursor.filter(|_| page.has_more) {
                 Some(next) => cursor = Some(next),
@@ -282,7 +297,9 @@ impl NotionClient {
         let mut incomplete = false;
         let mut cursor: Option<String> = None;
         loop {
-            let page = self.query_page(data_source, query, cursor.as_deref()).await?;
+            let page = self
+                .query_page(data_source, query, cursor.as_deref())
+                .await?;
             tasks.extend(page.tasks);
             incomplete |= page.incomplete;
             match page.next_cursor {
@@ -296,7 +313,8 @@ impl NotionClient {
     pub async fn retrieve_page(&self, page_id: &NotionId) -> Result<Task, NotionError> {
         let path = format!("/v1/pages/{page_id}");
         let page: WirePage = self.send(Call::get(path.clone())).await?;
-        page.into_task().map_err(|detail| decode_error(&path, detail))
+        page.into_task()
+            .map_err(|detail| decode_error(&path, detail))
     }
 
     /// The full value of one property, paging through values cut at 25 references.
@@ -343,9 +361,15 @@ impl NotionClient {
     ) -> Result<Task, NotionError> {
         let path = format!("/v1/pages/{page_id}");
         let body = wire::property_writes_json(writes);
-        let call = Call::with_body(Method::PATCH, path.clone(), &body, RequestKind::IdempotentWrite);
+        let call = Call::with_body(
+            Method::PATCH,
+            path.clone(),
+            &body,
+            RequestKind::IdempotentWrite,
+        );
         let page: WirePage = self.send(call).await?;
-        page.into_task().map_err(|detail| decode_error(&path, detail))
+        page.into_task()
+            .map_err(|detail| decode_error(&path, detail))
     }
 
     /// Appends text to the end of a page as paragraphs (split within Notion's limits).
@@ -353,7 +377,11 @@ impl NotionClient {
     /// An attempt whose outcome is unknown (timeout, 502/504, broken connection) is not repeated
     /// blindly: the page's last blocks are read first, and if they already hold the text, the
     /// append counts as done. Returns the blocks the page ends with after the append.
-    pub async fn append_text(&self, page_id: &NotionId, text: &str) -> Result<Vec<Block>, NotionError> {
+    pub async fn append_text(
+        &self,
+        page_id: &NotionId,
+        text: &str,
+    ) -> Result<Vec<Block>, NotionError> {
         let paragraphs = paragraphs(text);
         let mut appended = Vec::new();
         for batch in batches(&paragraphs) {
@@ -362,7 +390,11 @@ impl NotionClient {
         Ok(appended)
     }
 
-    async fn append_batch(&self, page_id: &NotionId, batch: &[Paragraph]) -> Result<Vec<Block>, NotionError> {
+    async fn append_batch(
+        &self,
+        page_id: &NotionId,
+        batch: &[Paragraph],
+    ) -> Result<Vec<Block>, NotionError> {
         let position = match self.inner.version {
             ApiVersion::V2025_09_03 => AppendPosition::Implicit,
             ApiVersion::V2026_03_11 => AppendPosition::End,
@@ -374,7 +406,10 @@ impl NotionClient {
             let call = Call::with_body(Method::PATCH, path.clone(), &body, RequestKind::Append);
             match self.send::<WireList<WireBlock>>(call).await {
                 Ok(list) => return Ok(list.results.into_iter().map(Block::from).collect()),
-                Err(RequestFailure { error, ambiguous: true }) => {
+                Err(RequestFailure {
+                    error,
+                    ambiguous: true,
+                }) => {
                     checks += 1;
                     tracing::warn!(page = %page_id, %error, "append outcome unknown; checking the page before retrying");
                     let children = self.list_children(page_id).await.map_err(|check| {
@@ -430,9 +465,24 @@ impl NotionClient {
             let decision = decide(failure, call.kind);
             let out_of_attempts = attempt >= policy.max_attempts;
             match decision {
-                Decision::GiveUp => return Err(RequestFailure { error, ambiguous: false }),
-                Decision::Ambiguous => return Err(RequestFailure { error, ambiguous: true }),
-                _ if out_of_attempts => return Err(RequestFailure { error, ambiguous: false }),
+                Decision::GiveUp => {
+                    return Err(RequestFailure {
+                        error,
+                        ambiguous: false,
+                    });
+                }
+                Decision::Ambiguous => {
+                    return Err(RequestFailure {
+                        error,
+                        ambiguous: true,
+                    });
+                }
+                _ if out_of_attempts => {
+                    return Err(RequestFailure {
+                        error,
+                        ambiguous: false,
+                    });
+                }
                 Decision::HoldAll => {
                     let delay = retry_after.unwrap_or_else(|| policy.backoff(attempt));
                     tracing::warn!(path = %call.path, ?delay, attempt, "Notion asked to slow down; holding back every request");
@@ -454,7 +504,11 @@ impl NotionClient {
         attempt: u32,
     ) -> Result<T, (AttemptFailure, Option<Duration>, NotionError)> {
         let url = format!("{}{}", self.inner.base_url, call.path);
-        let mut request = self.inner.http.request(call.method.clone(), &url).query(&call.query);
+        let mut request = self
+            .inner
+            .http
+            .request(call.method.clone(), &url)
+            .query(&call.query);
         if let Some(body) = call.body {
             request = request.json(body);
         }

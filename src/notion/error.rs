@@ -157,6 +157,10 @@ mod tests {
             attempts: 1,
         };
         assert!(missing.is_not_found());
-        assert!(missing.to_string().contains("add the connection in its ••• menu"));
+        assert!(
+            missing
+                .to_string()
+                .contains("add the connection in its ••• menu")
+        );
     }
 }

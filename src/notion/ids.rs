@@ -4,7 +4,9 @@
 use std::fmt;
 
 /// A Notion object id (UUID), kept in the canonical lower-case dashed form.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct NotionId(String);
 
@@ -36,7 +38,10 @@ impl NotionId {
 
     fn from_url(url: &str) -> Result<Self, IdError> {
         let without_fragment = url.split('#').next().unwrap_or(url);
-        let path = without_fragment.split('?').next().unwrap_or(without_fragment);
+        let path = without_fragment
+            .split('?')
+            .next()
+            .unwrap_or(without_fragment);
         let path = path.split_once("://").map_or(path, |(_, rest)| rest);
         path.split('/')
             .skip(1) // the host
@@ -128,7 +133,10 @@ mod tests {
             "https://app.notion.com/p/Fix-the-login-bug-0123456789abcdef0123456789abcdef",
             Ok(DASHED),
         );
-        check("www.notion.so/Tasks-0123456789abcdef0123456789abcdef#heading", Ok(DASHED));
+        check(
+            "www.notion.so/Tasks-0123456789abcdef0123456789abcdef#heading",
+            Ok(DASHED),
+        );
         check("", Err(()));
         check("Tasks", Err(()));
         check("0123456789abcdef", Err(()));

@@ -57,7 +57,9 @@ impl FromStr for ApiVersion {
             .into_iter()
             .find(|version| version.as_str() == text)
             .ok_or_else(|| {
-                format!("unsupported Notion API version `{text}`: use \"2026-03-11\" or \"2025-09-03\"")
+                format!(
+                    "unsupported Notion API version `{text}`: use \"2026-03-11\" or \"2025-09-03\""
+                )
             })
     }
 }

@@ -58,7 +58,10 @@ impl Pacer {
 
     /// Books a slot if one is free at `now`; otherwise says when to try again.
     fn try_book(&self, now: Instant) -> Option<Instant> {
-        let mut state = self.state.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         if let Some(held_until) = state.held_until {
             if now < held_until {
                 return Some(held_until);
@@ -75,7 +78,10 @@ impl Pacer {
     /// Holds back every request (not only the one retried) until `delay` from now has passed.
     pub fn hold_for(&self, delay: Duration) {
         let until = Instant::now() + delay;
-        let mut state = self.state.lock().unwrap_or_else(|poison| poison.into_inner());
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
         state.held_until = Some(state.held_until.map_or(until, |held| held.max(until)));
         // After a hold, resume at the average rate rather than with a burst.
         state.theoretical_arrival = state.theoretical_arrival.max(until + self.tolerance);
@@ -205,8 +211,12 @@ mod tests {
         let policy = RetryPolicy::default();
         for attempt in 1..=20 {
             let delay = policy.backoff(attempt);
-            let ceiling = (policy.base_delay * 2u32.pow((attempt - 1).min(16))).min(policy.max_delay);
-            assert!(delay >= ceiling / 2 && delay <= ceiling, "{attempt}: {delay:?}");
+            let ceiling =
+                (policy.base_delay * 2u32.pow((attempt - 1).min(16))).min(policy.max_delay);
+            assert!(
+                delay >= ceiling / 2 && delay <= ceiling,
+                "{attempt}: {delay:?}"
+            );
         }
     }
 

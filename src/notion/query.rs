@@ -27,6 +27,10 @@ pub enum Filter {
         property: String,
         name: String,
     },
+    UniqueIdEquals {
+        property: String,
+        number: i64,
+    },
     And(Vec<Filter>),
     Or(Vec<Filter>),
 }

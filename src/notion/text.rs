@@ -135,10 +135,17 @@ mod tests {
         assert_eq!(result.len(), 1);
         let paragraph = &result[0];
         assert_eq!(paragraph.text(), text.trim_end_matches('\n'));
-        assert!(paragraph.pieces.iter().all(|p| p.chars().count() <= MAX_TEXT_CHARS));
-        assert!(paragraph.pieces[..paragraph.pieces.len() - 1]
-            .iter()
-            .all(|p| p.ends_with(' ')));
+        assert!(
+            paragraph
+                .pieces
+                .iter()
+                .all(|p| p.chars().count() <= MAX_TEXT_CHARS)
+        );
+        assert!(
+            paragraph.pieces[..paragraph.pieces.len() - 1]
+                .iter()
+                .all(|p| p.ends_with(' '))
+        );
         assert_eq!(paragraph.pieces.len(), 3);
     }
 

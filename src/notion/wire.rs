@@ -376,7 +376,9 @@ fn parse_file(file: &Value) -> Option<FileRef> {
     let kind = str_field(file, "type").unwrap_or_default();
     Some(FileRef {
         name: str_field(file, "name")?,
-        url: file.get(&kind).and_then(|payload| str_field(payload, "url")),
+        url: file
+            .get(&kind)
+            .and_then(|payload| str_field(payload, "url")),
     })
 }
 
@@ -398,9 +400,7 @@ fn parse_rollup(payload: &Value) -> Option<PropertyValue> {
     let result = match kind.as_str() {
         "number" => RollupValue::Number(nullable(value, Value::as_f64)?),
         "date" => RollupValue::Date(nullable(value, parse_date)?),
-        "array" => {
-            RollupValue::Array(value.as_array()?.iter().cloned().map(parse_value).collect())
-        }
+        "array" => RollupValue::Array(value.as_array()?.iter().cloned().map(parse_value).collect()),
         "incomplete" => RollupValue::Incomplete,
         "unsupported" => RollupValue::Unsupported,
         _ => return None,
@@ -440,7 +440,12 @@ pub fn filter_json(filter: &Filter) -> Value {
         Filter::StatusEquals { property, name } => {
             json!({ "property": property, "status": { "equals": name } })
         }
-        Filter::And(filters) => json!({ "and": filters.iter().map(filter_json).collect::<Vec<_>>() }),
+        Filter::UniqueIdEquals { property, number } => {
+            json!({ "property": property, "unique_id": { "equals": number } })
+        }
+        Filter::And(filters) => {
+            json!({ "and": filters.iter().map(filter_json).collect::<Vec<_>>() })
+        }
         Filter::Or(filters) => json!({ "or": filters.iter().map(filter_json).collect::<Vec<_>>() }),
     }
 }
@@ -572,28 +577,94 @@ mod tests {
         let user = json!({"object": "user", "id": "u1", "name": "Ada", "type": "person", "person": {"email": "ada@example.com"}});
         let rich = json!([{"type": "text", "text": {"content": "Hi", "link": null}, "plain_text": "Hi", "href": null, "annotations": {}}]);
         let cases = [
-            (json!({"id": "title", "type": "title", "title": rich}), json!({"id": "title", "type": "title", "value": [{"plain_text": "Hi", "kind": "text"}]})),
-            (json!({"id": "a", "type": "rich_text", "rich_text": rich}), json!({"id": "a", "type": "rich_text", "value": [{"plain_text": "Hi", "kind": "text"}]})),
-            (json!({"id": "b", "type": "number", "number": 3.5}), json!({"id": "b", "type": "number", "value": 3.5})),
-            (json!({"id": "b", "type": "number", "number": null}), json!({"id": "b", "type": "number", "value": null})),
-            (json!({"id": "c", "type": "select", "select": {"id": "o", "name": "High", "color": "red"}}), json!({"id": "c", "type": "select", "value": {"id": "o", "name": "High", "color": "red"}})),
-            (json!({"id": "d", "type": "status", "status": {"name": "Done"}}), json!({"id": "d", "type": "status", "value": {"name": "Done"}})),
-            (json!({"id": "e", "type": "multi_select", "multi_select": [{"name": "x"}, {"name": "y"}]}), json!({"id": "e", "type": "multi_select", "value": [{"name": "x"}, {"name": "y"}]})),
-            (json!({"id": "f", "type": "date", "date": {"start": "2026-07-10", "end": null, "time_zone": null}}), json!({"id": "f", "type": "date", "value": {"start": "2026-07-10"}})),
-            (json!({"id": "g", "type": "people", "people": [user]}), json!({"id": "g", "type": "people", "value": [{"id": "u1", "name": "Ada", "email": "ada@example.com", "kind": "person"}]})),
-            (json!({"id": "h", "type": "files", "files": [{"name": "a.pdf", "type": "external", "external": {"url": "https://x/a.pdf"}}]}), json!({"id": "h", "type": "files", "value": [{"name": "a.pdf", "url": "https://x/a.pdf"}]})),
-            (json!({"id": "i", "type": "checkbox", "checkbox": true}), json!({"id": "i", "type": "checkbox", "value": true})),
-            (json!({"id": "j", "type": "url", "url": "https://x"}), json!({"id": "j", "type": "url", "value": "https://x"})),
-            (json!({"id": "k", "type": "email", "email": null}), json!({"id": "k", "type": "email", "value": null})),
-            (json!({"id": "l", "type": "phone_number", "phone_number": "+1"}), json!({"id": "l", "type": "phone_number", "value": "+1"})),
-            (json!({"id": "m", "type": "formula", "formula": {"type": "number", "number": 2}}), json!({"id": "m", "type": "formula", "value": {"type": "number", "value": 2.0}})),
-            (json!({"id": "n", "type": "relation", "relation": [{"id": "p1"}], "has_more": true}), json!({"id": "n", "type": "relation", "value": ["p1"], "truncated": true})),
-            (json!({"id": "o", "type": "rollup", "rollup": {"type": "number", "number": 4, "function": "count"}}), json!({"id": "o", "type": "rollup", "value": {"function": "count", "result": {"type": "number", "value": 4.0}}})),
-            (json!({"id": "o", "type": "rollup", "rollup": {"type": "array", "array": [{"type": "number", "number": 1}], "function": "show_original"}}), json!({"id": "o", "type": "rollup", "value": {"function": "show_original", "result": {"type": "array", "value": [{"type": "number", "value": 1.0}]}}})),
-            (json!({"id": "q", "type": "unique_id", "unique_id": {"prefix": "TASK", "number": 7}}), json!({"id": "q", "type": "unique_id", "value": {"prefix": "TASK", "number": 7}})),
-            (json!({"id": "r", "type": "created_time", "created_time": "2026-01-01T00:00:00.000Z"}), json!({"id": "r", "type": "created_time", "value": "2026-01-01T00:00:00.000Z"})),
-            (json!({"id": "s", "type": "last_edited_by", "last_edited_by": {"object": "user", "id": "bot"}}), json!({"id": "s", "type": "last_edited_by", "value": {"id": "bot"}})),
-            (json!({"id": "t", "type": "verification", "verification": {"state": "verified"}}), json!({"id": "t", "type": "verification", "value": {"state": "verified"}})),
+            (
+                json!({"id": "title", "type": "title", "title": rich}),
+                json!({"id": "title", "type": "title", "value": [{"plain_text": "Hi", "kind": "text"}]}),
+            ),
+            (
+                json!({"id": "a", "type": "rich_text", "rich_text": rich}),
+                json!({"id": "a", "type": "rich_text", "value": [{"plain_text": "Hi", "kind": "text"}]}),
+            ),
+            (
+                json!({"id": "b", "type": "number", "number": 3.5}),
+                json!({"id": "b", "type": "number", "value": 3.5}),
+            ),
+            (
+                json!({"id": "b", "type": "number", "number": null}),
+                json!({"id": "b", "type": "number", "value": null}),
+            ),
+            (
+                json!({"id": "c", "type": "select", "select": {"id": "o", "name": "High", "color": "red"}}),
+                json!({"id": "c", "type": "select", "value": {"id": "o", "name": "High", "color": "red"}}),
+            ),
+            (
+                json!({"id": "d", "type": "status", "status": {"name": "Done"}}),
+                json!({"id": "d", "type": "status", "value": {"name": "Done"}}),
+            ),
+            (
+                json!({"id": "e", "type": "multi_select", "multi_select": [{"name": "x"}, {"name": "y"}]}),
+                json!({"id": "e", "type": "multi_select", "value": [{"name": "x"}, {"name": "y"}]}),
+            ),
+            (
+                json!({"id": "f", "type": "date", "date": {"start": "2026-07-10", "end": null, "time_zone": null}}),
+                json!({"id": "f", "type": "date", "value": {"start": "2026-07-10"}}),
+            ),
+            (
+                json!({"id": "g", "type": "people", "people": [user]}),
+                json!({"id": "g", "type": "people", "value": [{"id": "u1", "name": "Ada", "email": "ada@example.com", "kind": "person"}]}),
+            ),
+            (
+                json!({"id": "h", "type": "files", "files": [{"name": "a.pdf", "type": "external", "external": {"url": "https://x/a.pdf"}}]}),
+                json!({"id": "h", "type": "files", "value": [{"name": "a.pdf", "url": "https://x/a.pdf"}]}),
+            ),
+            (
+                json!({"id": "i", "type": "checkbox", "checkbox": true}),
+                json!({"id": "i", "type": "checkbox", "value": true}),
+            ),
+            (
+                json!({"id": "j", "type": "url", "url": "https://x"}),
+                json!({"id": "j", "type": "url", "value": "https://x"}),
+            ),
+            (
+                json!({"id": "k", "type": "email", "email": null}),
+                json!({"id": "k", "type": "email", "value": null}),
+            ),
+            (
+                json!({"id": "l", "type": "phone_number", "phone_number": "+1"}),
+                json!({"id": "l", "type": "phone_number", "value": "+1"}),
+            ),
+            (
+                json!({"id": "m", "type": "formula", "formula": {"type": "number", "number": 2}}),
+                json!({"id": "m", "type": "formula", "value": {"type": "number", "value": 2.0}}),
+            ),
+            (
+                json!({"id": "n", "type": "relation", "relation": [{"id": "p1"}], "has_more": true}),
+                json!({"id": "n", "type": "relation", "value": ["p1"], "truncated": true}),
+            ),
+            (
+                json!({"id": "o", "type": "rollup", "rollup": {"type": "number", "number": 4, "function": "count"}}),
+                json!({"id": "o", "type": "rollup", "value": {"function": "count", "result": {"type": "number", "value": 4.0}}}),
+            ),
+            (
+                json!({"id": "o", "type": "rollup", "rollup": {"type": "array", "array": [{"type": "number", "number": 1}], "function": "show_original"}}),
+                json!({"id": "o", "type": "rollup", "value": {"function": "show_original", "result": {"type": "array", "value": [{"type": "number", "value": 1.0}]}}}),
+            ),
+            (
+                json!({"id": "q", "type": "unique_id", "unique_id": {"prefix": "TASK", "number": 7}}),
+                json!({"id": "q", "type": "unique_id", "value": {"prefix": "TASK", "number": 7}}),
+            ),
+            (
+                json!({"id": "r", "type": "created_time", "created_time": "2026-01-01T00:00:00.000Z"}),
+                json!({"id": "r", "type": "created_time", "value": "2026-01-01T00:00:00.000Z"}),
+            ),
+            (
+                json!({"id": "s", "type": "last_edited_by", "last_edited_by": {"object": "user", "id": "bot"}}),
+                json!({"id": "s", "type": "last_edited_by", "value": {"id": "bot"}}),
+            ),
+            (
+                json!({"id": "t", "type": "verification", "verification": {"state": "verified"}}),
+                json!({"id": "t", "type": "verification", "value": {"state": "verified"}}),
+            ),
         ];
         for (input, expected) in cases {
             check(input, expected);

@@ -1,0 +1,201 @@
+//! The command line: clap definitions, dispatch, and the mapping of errors to exit codes.
+
+mod demo;
+mod output;
+mod tasks;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::ConfigError;
+use crate::notion::NotionError;
+
+/// Exit codes (sysexits where one fits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    /// A runtime failure: Notion, the network, the disk.
+    Failure = 1,
+    /// The command line was wrong (clap reports these itself).
+    Usage = 2,
+    /// The configuration or environment is wrong; retrying will not help (EX_CONFIG).
+    Config = 78,
+}
+
+/// The exit code for an error that ended a command.
+pub fn exit_code(error: &anyhow::Error) -> Exit {
+    for cause in error.chain() {
+        if cause.downcast_ref::<ConfigError>().is_some() {
+            return Exit::Config;
+        }
+        if let Some(notion) = cause.downcast_ref::<NotionError>()
+            && matches!(
+                notion,
+                NotionError::DataSourceChoice { .. } | NotionError::Api { status: 401, .. }
+            )
+        {
+            return Exit::Config;
+        }
+    }
+    Exit::Failure
+}
+
+const EXAMPLES: &str = "\
+Examples:
+  tasksync demo                          see everything work, no account needed
+  tasksync databases                     list the data sources your token can see
+  tasksync tasks list --status 'In progress'
+  tasksync tasks show TASK-12            by unique ID, page id or page URL
+  tasksync tasks set-status TASK-12 Done
+  echo 'Notes from the call' | tasksync tasks append TASK-12 -
+
+The Notion token comes from NOTION_TOKEN (a .env file in the working directory may set it).
+The configuration file is --config, else $TASKSYNC_CONFIG, else ./tasksync.toml, else
+~/.config/tasksync/tasksync.toml, else /etc/tasksync/tasksync.toml.
+Exit codes: 0 ok, 1 runtime failure, 2 usage error, 78 configuration error.";
+
+/// Keeps a Notion task database in sync with a local SQLite mirror and runs automations on it.
+#[derive(Debug, Parser)]
+#[command(name = "tasksync", version, after_long_help = EXAMPLES, after_help = "Run `tasksync help` or `--help` for examples.")]
+pub struct Cli {
+    /// The configuration file (TOML).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Log level: error, warn, info, debug or trace (default: warn; RUST_LOG overrides).
+    #[arg(long, global = true, value_name = "LEVEL")]
+    pub log_level: Option<String>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the data sources (task databases) your Notion token can see.
+    ///
+    /// The first thing to run with a new token: it shows which databases are shared with the
+    /// integration, with the ids to put in the configuration.
+    ///
+    /// Example: tasksync databases --json | jq -r '.[].id'
+    Databases {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read and change tasks directly in Notion.
+    #[command(subcommand)]
+    Tasks(TasksCommand),
+    /// Serve a local simulator of the Notion API, with generated tasks.
+    ///
+    /// Prints its base URL on the first line, then `database <id>` and one `data_source <id>`
+    /// line per data source, and serves until stopped. Point `notion.base_url` at it and set
+    /// NOTION_TOKEN to its token to try tasksync without an account.
+    ///
+    /// Example: tasksync simulator --listen 127.0.0.1:7878 --tasks 300
+    Simulator(SimulatorArgs),
+    /// Show tasksync at work against a built-in simulator: no account, nothing to set up.
+    Demo(demo::DemoArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TasksCommand {
+    /// List the tasks of the configured database.
+    ///
+    /// Example: tasksync tasks list --status 'In progress' --json
+    List {
+        /// Only tasks with this status.
+        #[arg(long)]
+        status: Option<String>,
+        /// Print JSON (one array of tasks) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one task: its properties and the text of its page.
+    ///
+    /// ID is a page id, a page URL, or the task's unique ID (e.g. TASK-12).
+    ///
+    /// Example: tasksync tasks show TASK-12
+    Show {
+        id: String,
+        /// Print JSON instead of a detail view.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Set the status of a task. The status must be one of the property's options.
+    ///
+    /// Example: tasksync tasks set-status TASK-12 Done
+    SetStatus {
+        id: String,
+        status: String,
+        /// Print the updated task as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Append text to the end of a task's page, as paragraphs (blank lines separate them).
+    ///
+    /// TEXT `-` reads the text from standard input. Long text is split within Notion's limits.
+    ///
+    /// Example: tasksync tasks append TASK-12 'Called the customer; waiting for logs.'
+    Append {
+        id: String,
+        text: String,
+        /// Print the created blocks as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SimulatorArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:7878")]
+    pub listen: std::net::SocketAddr,
+    /// How many tasks to generate.
+    #[arg(long, default_value_t = 300)]
+    pub tasks: usize,
+    /// Seed for the generated tasks (same seed, same tasks).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The token clients must send.
+    #[arg(long, default_value = "ntn_simulator_token")]
+    pub token: String,
+    /// Accept only this Notion-Version (default: 2025-09-03 and 2026-03-11).
+    #[arg(long, value_name = "VERSION")]
+    pub api_version: Option<crate::notion::ApiVersion>,
+    /// Answer 429 with Retry-After past this many requests per second.
+    #[arg(long, value_name = "RPS")]
+    pub rate_limit: Option<f64>,
+    /// Requests allowed at once before the rate limit applies.
+    #[arg(long, default_value_t = 3)]
+    pub burst: u32,
+    /// Random faults, e.g. `429:0.05,503:0.05,malformed:0.02,drop:0.02,slow:0.05@1500`.
+    #[arg(long, value_name = "SPEC", default_value = "")]
+    pub faults: crate::simulator::FaultSpec,
+    /// Data sources in the database (2 makes `notion.data_source` necessary).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
+    pub data_sources: u8,
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Databases { json } => tasks::databases(cli.config.as_deref(), json).await,
+        Command::Tasks(command) => tasks::run(cli.config.as_deref(), command).await,
+        Command::Simulator(args) => {
+            let options = crate::simulator::SimulatorOptions {
+                tasks: args.tasks,
+                seed: args.seed,
+                token: args.token,
+                api_versions: args
+                    .api_version
+                    .map_or_else(|| crate::notion::ApiVersion::ALL.to_vec(), |v| vec![v]),
+                rate_limit: args.rate_limit,
+                burst: args.burst,
+                faults: args.faults,
+                data_sources: args.data_sources,
+            };
+            crate::simulator::serve_forever(options, args.listen).await
+        }
+        Command::Demo(args) => demo::run(args).await,
+    }
+}

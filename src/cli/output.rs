@@ -1,0 +1,145 @@
+//! Human output: aligned tables and detail views, and the stable JSON shape of a task.
+
+use serde::Serialize;
+
+use crate::model::{Block, Property, PropertyValue, Task};
+
+/// Prints rows as a table with a header, columns aligned, long cells shortened.
+pub fn table(header: &[&str], rows: &[Vec<String>]) {
+    const MAX_CELL: usize = 60;
+    let shorten = |cell: &str| -> String {
+        let single_line = cell.replace('\n', " ");
+        if single_line.chars().count() > MAX_CELL {
+            let head: String = single_line.chars().take(MAX_CELL - 1).collect();
+            format!("{head}…")
+        } else {
+            single_line
+        }
+    };
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| row.iter().map(|c| shorten(c)).collect())
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in &rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+/// A task's unique ID (`TASK-12`) when it has one.
+pub fn unique_id(task: &Task) -> Option<String> {
+    task.properties
+        .values()
+        .find_map(|property| match &property.value {
+            PropertyValue::UniqueId {
+                number: Some(_), ..
+            } => Some(property.value.display()),
+            _ => None,
+        })
+}
+
+/// What to call a task in messages: its unique ID, else its page id.
+pub fn label(task: &Task) -> String {
+    unique_id(task).unwrap_or_else(|| task.id.to_string())
+}
+
+/// The stable JSON form of a task for `--json`.
+#[derive(Serialize)]
+pub struct TaskJson<'a> {
+    pub id: &'a str,
+    pub unique_id: Option<String>,
+    pub title: String,
+    pub status: Option<String>,
+    pub url: &'a str,
+    pub created_time: &'a str,
+    pub last_edited_time: &'a str,
+    pub last_edited_by: Option<&'a str>,
+    pub in_trash: bool,
+    pub properties: &'a std::collections::BTreeMap<String, Property>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<&'a [Block]>,
+}
+
+impl<'a> TaskJson<'a> {
+    pub fn new(task: &'a Task, content: Option<&'a [Block]>) -> Self {
+        Self {
+            id: task.id.as_str(),
+            unique_id: unique_id(task),
+            title: task.title(),
+            status: task.status(),
+            url: &task.url,
+            created_time: &task.created_time,
+            last_edited_time: &task.last_edited_time,
+            last_edited_by: task.last_edited_by.as_deref(),
+            in_trash: task.in_trash,
+            properties: &task.properties,
+            content,
+        }
+    }
+}
+
+/// Prints a value as pretty JSON.
+pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Prints a task's detail view: title, properties with a value, then the page's text.
+pub fn detail(task: &Task, content: &[Block]) {
+    println!("{}  {}", label(task), task.title());
+    let mut rows: Vec<(String, String)> = vec![
+        ("url".into(), task.url.clone()),
+        ("page id".into(), task.id.to_string()),
+    ];
+    if task.in_trash {
+        rows.push(("in trash".into(), "yes".into()));
+    }
+    for (name, property) in &task.properties {
+        if matches!(property.value, PropertyValue::Title(_)) {
+            continue;
+        }
+        let shown = property.value.display();
+        if !shown.is_empty() {
+            rows.push((name.clone(), shown));
+        }
+    }
+    let width = rows
+        .iter()
+        .map(|(name, _)| name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (name, value) in rows {
+        let value = value.replace('\n', " ");
+        let value = if value.chars().count() > 120 {
+            format!("{}…", value.chars().take(119).collect::<String>())
+        } else {
+            value
+        };
+        println!("  {name:<width$}  {value}");
+    }
+    println!();
+    if content.is_empty() {
+        println!("(the page has no text)");
+        return;
+    }
+    println!("Page content:");
+    for block in content {
+        for line in block.text.lines() {
+            println!("  {line}");
+        }
+    }
+}

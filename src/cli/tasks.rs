@@ -1,0 +1,329 @@
+//! The live commands: `databases` and `tasks list|show|set-status|append`, straight against Notion.
+
+use std::io::Read;
+use std::path::Path;
+
+use anyhow::Context;
+
+use super::TasksCommand;
+use super::output::{self, TaskJson};
+use crate::config::{self, Config, Origin};
+use crate::model::{DataSource, PropertyWrite, Task};
+use crate::notion::ids::NotionId;
+use crate::notion::query::{Direction, Filter, Query, Sort, TimestampField};
+use crate::notion::{ClientSettings, NotionClient, NotionError};
+
+/// What a live command needs: the configuration and a client.
+pub struct Session {
+    pub config: Config,
+    pub origin: Origin,
+    pub client: NotionClient,
+}
+
+impl Session {
+    pub fn open(config_path: Option<&Path>) -> anyhow::Result<Self> {
+        let (config, origin) = config::load(config_path)?;
+        let token = config::notion_token()?;
+        let mut settings = ClientSettings::new(config.notion.base_url.clone(), token);
+        settings.api_version = config.notion.api_version;
+        settings.requests_per_second = config.notion.requests_per_second;
+        let client = NotionClient::new(settings)?;
+        Ok(Self {
+            config,
+            origin,
+            client,
+        })
+    }
+
+    /// The configured data source with its schema.
+    pub async fn data_source(&self) -> anyhow::Result<DataSource> {
+        let database = self.config.database(&self.origin)?;
+        let source = self
+            .client
+            .resolve_data_source(database, self.config.notion.data_source.as_deref())
+            .await?;
+        Ok(source)
+    }
+
+    /// A task named by page id, page URL or unique ID (`TASK-12`).
+    pub async fn find_task(&self, reference: &str) -> anyhow::Result<Task> {
+        if let Ok(id) = NotionId::parse(reference) {
+            return self
+                .client
+                .retrieve_page(&id)
+                .await
+                .with_context(|| format!("cannot read task {reference}"));
+        }
+        let number = unique_number(reference).ok_or_else(|| {
+            anyhow::anyhow!("`{reference}` is not a task: give a page id, a page URL or a unique ID such as TASK-12")
+        })?;
+        let source = self.data_source().await?;
+        let property =
+            source
+                .first_of_kind("unique_id")
+                .ok_or_else(|| NotionError::MissingProperty {
+                    kind: "unique_id".into(),
+                    hint: format!(", so `{reference}` cannot be looked up: use the page id or URL"),
+                })?;
+        let query = Query {
+            filter: Some(Filter::UniqueIdEquals {
+                property: property.id.clone(),
+                number,
+            }),
+            ..Query::default()
+        };
+        let (mut found, _) = self.client.query_all(&source.id, &query).await?;
+        found
+            .pop()
+            .ok_or_else(|| anyhow::anyhow!("no task has the ID {reference}"))
+    }
+}
+
+/// The number of a unique ID such as `TASK-12` or `12`.
+fn unique_number(reference: &str) -> Option<i64> {
+    let digits = reference.rsplit('-').next().unwrap_or(reference);
+    digits.trim().parse().ok()
+}
+
+pub async fn databases(config_path: Option<&Path>, json: bool) -> anyhow::Result<()> {
+    let session = Session::open(config_path)?;
+    let sources = session.client.search_data_sources().await?;
+    if json {
+        return output::json(&sources);
+    }
+    if sources.is_empty() {
+        println!(
+            "No data sources are shared with this integration: in Notion, open the database's ••• menu → Connections and add it."
+        );
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = sources
+        .iter()
+        .map(|s| {
+            let database = s
+                .database_id
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            vec![s.name.clone(), s.id.to_string(), database]
+        })
+        .collect();
+    output::table(&["NAME", "DATA SOURCE ID", "DATABASE ID"], &rows);
+    Ok(())
+}
+
+pub async fn run(config_path: Option<&Path>, command: TasksCommand) -> anyhow::Result<()> {
+    let session = Session::open(config_path)?;
+    match command {
+        TasksCommand::List { status, json } => list(&session, status.as_deref(), json).await,
+        TasksCommand::Show { id, json } => show(&session, &id, json).await,
+        TasksCommand::SetStatus { id, status, json } => {
+            set_status(&session, &id, &status, json).await
+        }
+        TasksCommand::Append { id, text, json } => append(&session, &id, &text, json).await,
+    }
+}
+
+async fn list(session: &Session, status: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let source = session.data_source().await?;
+    let filter = match status {
+        Some(wanted) => {
+            let (property, name) = status_option(&source, wanted)?;
+            Some(Filter::StatusEquals { property, name })
+        }
+        None => None,
+    };
+    let query = Query {
+        filter,
+        sorts: vec![Sort::Timestamp(
+            TimestampField::CreatedTime,
+            Direction::Descending,
+        )],
+        filter_properties: Vec::new(),
+    };
+    let (tasks, incomplete) = session.client.query_all(&source.id, &query).await?;
+    if incomplete {
+        eprintln!(
+            "warning: Notion returns at most 10,000 tasks for one query; narrow it with --status (`tasksync sync` reads past the limit)"
+        );
+    }
+    if json {
+        let views: Vec<TaskJson> = tasks.iter().map(|t| TaskJson::new(t, None)).collect();
+        return output::json(&views);
+    }
+    let column = |kinds: &[&str], preferred: &str| {
+        source
+            .properties
+            .get(preferred)
+            .filter(|p| kinds.contains(&p.kind.as_str()))
+            .or_else(|| {
+                source
+                    .properties
+                    .values()
+                    .find(|p| kinds.contains(&p.kind.as_str()))
+            })
+            .map(|p| p.name.clone())
+    };
+    let priority = column(&["select"], "Priority");
+    let due = column(&["date"], "Due");
+    let cell = |task: &Task, name: &Option<String>| {
+        name.as_ref()
+            .and_then(|name| task.properties.get(name))
+            .map(|p| p.value.display())
+            .unwrap_or_default()
+    };
+    let rows: Vec<Vec<String>> = tasks
+        .iter()
+        .map(|task| {
+            vec![
+                output::label(task),
+                task.status().unwrap_or_default(),
+                cell(task, &priority),
+                cell(task, &due),
+                task.title(),
+            ]
+        })
+        .collect();
+    let header = [
+        "ID",
+        "STATUS",
+        priority.as_deref().unwrap_or("PRIORITY"),
+        due.as_deref().unwrap_or("DUE"),
+        "TITLE",
+    ];
+    let header: Vec<String> = header.iter().map(|h| h.to_uppercase()).collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    output::table(&header, &rows);
+    println!("{} task(s)", tasks.len());
+    Ok(())
+}
+
+/// The status property of a data source and the exact name of one of its options.
+fn status_option(source: &DataSource, wanted: &str) -> anyhow::Result<(String, String)> {
+    let property = source
+        .properties
+        .get("Status")
+        .filter(|p| p.kind == "status")
+        .or_else(|| source.first_of_kind("status"))
+        .ok_or_else(|| NotionError::MissingProperty {
+            kind: "status".into(),
+            hint: String::new(),
+        })?;
+    let option = property
+        .options
+        .iter()
+        .find(|option| option.name.eq_ignore_ascii_case(wanted.trim()))
+        .ok_or_else(|| NotionError::UnknownOption {
+            property: property.name.clone(),
+            kind: "status".into(),
+            wanted: wanted.to_string(),
+            allowed: property.options.iter().map(|o| o.name.clone()).collect(),
+        })?;
+    Ok((property.name.clone(), option.name.clone()))
+}
+
+/// A task with its truncated values completed, and its page text.
+async fn full_task(
+    session: &Session,
+    reference: &str,
+) -> anyhow::Result<(Task, Vec<crate::model::Block>)> {
+    let mut task = session.find_task(reference).await?;
+    for property in task.properties.values_mut().filter(|p| p.truncated) {
+        property.value = session
+            .client
+            .property_value(&task.id, &property.id)
+            .await?;
+        property.truncated = false;
+    }
+    let content = session.client.list_children(&task.id).await?;
+    Ok((task, content))
+}
+
+async fn show(session: &Session, reference: &str, json: bool) -> anyhow::Result<()> {
+    let (task, content) = full_task(session, reference).await?;
+    if json {
+        return output::json(&TaskJson::new(&task, Some(&content)));
+    }
+    output::detail(&task, &content);
+    Ok(())
+}
+
+async fn set_status(
+    session: &Session,
+    reference: &str,
+    wanted: &str,
+    json: bool,
+) -> anyhow::Result<()> {
+    let task = session.find_task(reference).await?;
+    let source_id = task
+        .data_source_id
+        .as_deref()
+        .and_then(|id| NotionId::parse(id).ok())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "{} is not a task in a database (its parent is not a data source)",
+                output::label(&task)
+            )
+        })?;
+    let source = session.client.retrieve_data_source(&source_id).await?;
+    let (property, name) = status_option(&source, wanted)?;
+    let before = task.status();
+    let updated = if before.as_deref() == Some(name.as_str()) {
+        eprintln!(
+            "{} already has status {name}: nothing to change",
+            output::label(&task)
+        );
+        task
+    } else {
+        let updated = session
+            .client
+            .update_page(&task.id, &[(property, PropertyWrite::Status(name.clone()))])
+            .await
+            .with_context(|| format!("cannot set the status of {}", output::label(&task)))?;
+        if !json {
+            println!(
+                "{} \"{}\": {} → {name}",
+                output::label(&updated),
+                updated.title(),
+                before.as_deref().unwrap_or("(none)")
+            );
+        }
+        updated
+    };
+    if json {
+        return output::json(&TaskJson::new(&updated, None));
+    }
+    Ok(())
+}
+
+async fn append(session: &Session, reference: &str, text: &str, json: bool) -> anyhow::Result<()> {
+    let text = if text == "-" {
+        let mut input = String::new();
+        std::io::stdin()
+            .read_to_string(&mut input)
+            .context("cannot read the text from standard input")?;
+        input
+    } else {
+        text.to_string()
+    };
+    if text.trim().is_empty() {
+        anyhow::bail!("there is no text to append");
+    }
+    let task = session.find_task(reference).await?;
+    let blocks = session
+        .client
+        .append_text(&task.id, &text)
+        .await
+        .with_context(|| format!("cannot append to {}", output::label(&task)))?;
+    if json {
+        return output::json(&blocks);
+    }
+    let characters = text.chars().count();
+    println!(
+        "Appended {} paragraph(s), {characters} characters, to {} \"{}\"",
+        blocks.len(),
+        output::label(&task),
+        task.title()
+    );
+    Ok(())
+}

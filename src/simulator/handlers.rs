@@ -1,0 +1,742 @@
+//! The simulator's endpoints, one function each, answering as Notion does.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Extension, Path, RawQuery, State as AxumState};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::query::{compile, compile_sorts};
+use super::workspace::{BlockRecord, TEXT_LIMIT, Workspace, minute};
+use super::{Actor, ApiError, QueryCacheEntry, RESULT_CAP, State, Version, lock};
+use crate::notion::ApiVersion;
+use crate::notion::ids::NotionId;
+
+type Shared = AxumState<Arc<State>>;
+type Answer = Result<Response, ApiError>;
+
+fn ok(value: Value) -> Answer {
+    Ok(Json(value).into_response())
+}
+
+fn body_json(bytes: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    if bytes.is_empty() {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(_) => Err(ApiError::validation(
+            "body failed validation: body should be an object.",
+        )),
+        Err(_) => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_json",
+            "Error parsing JSON body.",
+        )),
+    }
+}
+
+fn reject_unknown(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
+    match body.keys().find(|key| !allowed.contains(&key.as_str())) {
+        Some(key) => Err(ApiError::validation(format!(
+            "body failed validation: body.{key} should be not present, instead was `{}`.",
+            body[key]
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn canonical(id: &str, what: &str) -> Result<String, ApiError> {
+    NotionId::parse(id).map(|id| id.to_string()).map_err(|_| {
+        ApiError::validation(format!(
+            "path failed validation: path.{what}_id should be a valid uuid, instead was `\"{id}\"`."
+        ))
+    })
+}
+
+fn query_params(raw: Option<String>) -> Vec<(String, String)> {
+    raw.unwrap_or_default()
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let decode = |text: &str| super::workspace::decode(&text.replace('+', " "));
+            (decode(key), decode(value))
+        })
+        .collect()
+}
+
+fn param(params: &[(String, String)], name: &str) -> Option<String> {
+    params
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.clone())
+}
+
+fn page_size(value: Option<&Value>) -> Result<usize, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(100),
+        Some(value) => match value.as_u64() {
+            Some(size @ 1..=100) => Ok(size as usize),
+            _ => Err(ApiError::validation(format!(
+                "body failed validation: body.page_size should be a number between 1 and 100, instead was `{value}`."
+            ))),
+        },
+    }
+}
+
+pub async fn unknown_route() -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "invalid_request_url",
+        "Invalid request URL.",
+    )
+}
+
+pub async fn users_me(state: Shared) -> Answer {
+    ok(lock(&state.workspace).bot.clone())
+}
+
+pub async fn get_database(
+    state: Shared,
+    Extension(Version(version)): Extension<Version>,
+    Path(id): Path<String>,
+) -> Answer {
+    let id = canonical(&id, "database")?;
+    let workspace = lock(&state.workspace);
+    if workspace.database_id != id {
+        return Err(ApiError::not_found("database", &id));
+    }
+    ok(workspace.render_database(version))
+}
+
+pub async fn get_data_source(state: Shared, Path(id): Path<String>) -> Answer {
+    let id = canonical(&id, "data_source")?;
+    let workspace = lock(&state.workspace);
+    let source = workspace
+        .sources
+        .iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| ApiError::not_found("data_source", &id))?;
+    ok(workspace.render_source(source))
+}
+
+pub async fn query_data_source(
+    state: Shared,
+    Extension(Version(version)): Extension<Version>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+    bytes: Bytes,
+) -> Answer {
+    let id = canonical(&id, "data_source")?;
+    let body = body_json(&bytes)?;
+    reject_unknown(
+        &body,
+        &[
+            "filter",
+            "sorts",
+            "start_cursor",
+            "page_size",
+            "in_trash",
+            "archived",
+            "result_type",
+        ],
+    )?;
+    let only: Vec<String> = query_params(raw)
+        .into_iter()
+        .filter(|(k, _)| k == "filter_properties")
+        .map(|(_, v)| v)
+        .collect();
+    let size = page_size(body.get("page_size"))?;
+    let now = state.now();
+    let workspace = lock(&state.workspace);
+    let source_index = workspace
+        .sources
+        .iter()
+        .position(|s| s.id == id)
+        .ok_or_else(|| ApiError::not_found("data_source", &id))?;
+    let (indices, positions) = matching_pages(&state, &workspace, source_index, &body, now)?;
+    let start = match body.get("start_cursor").and_then(Value::as_str) {
+        None => 0,
+        Some(cursor) => *positions.get(cursor).ok_or_else(|| {
+            ApiError::validation(format!("start_cursor provided is invalid: {cursor}"))
+        })?,
+    };
+    let capped = indices.len().min(RESULT_CAP);
+    let end = (start + size).min(capped);
+    let results: Vec<Value> = indices[start.min(end)..end]
+        .iter()
+        .map(|index| workspace.render_page(&workspace.pages[*index], version, &only))
+        .collect();
+    let has_more = end < capped;
+    let mut response = json!({
+        "object": "list",
+        "results": results,
+        "next_cursor": if has_more { json!(workspace.pages[indices[end]].id) } else { Value::Null },
+        "has_more": has_more,
+        "type": "page_or_data_source",
+        "page_or_data_source": {},
+    });
+    if indices.len() > RESULT_CAP {
+        response["request_status"] =
+            json!({ "type": "incomplete", "incomplete_reason": "query_result_limit_reached" });
+    }
+    ok(response)
+}
+
+type Matches = (Arc<Vec<usize>>, Arc<HashMap<String, usize>>);
+
+/// The pages a query matches, sorted; cached per query and workspace version, since clients page
+/// through the same query 100 rows at a time.
+fn matching_pages(
+    state: &State,
+    workspace: &Workspace,
+    source_index: usize,
+    body: &Map<String, Value>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Matches, ApiError> {
+    let trashed = body
+        .get("in_trash")
+        .or_else(|| body.get("archived"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let key = format!(
+        "{source_index}|{}|{}|{trashed}",
+        body.get("filter").unwrap_or(&Value::Null),
+        body.get("sorts").unwrap_or(&Value::Null)
+    );
+    {
+        let cache = lock(&state.query_cache);
+        if let Some(entry) = cache
+            .iter()
+            .find(|entry| entry.key == key && entry.version == workspace.version)
+        {
+            return Ok((entry.indices.clone(), entry.positions.clone()));
+        }
+    }
+    let source = &workspace.sources[source_index];
+    let filter = body
+        .get("filter")
+        .filter(|f| !f.is_null())
+        .map(|f| compile(f, source, now))
+        .transpose()?;
+    let sorter = compile_sorts(body.get("sorts").unwrap_or(&Value::Null), source)?;
+    let mut indices: Vec<usize> = workspace
+        .pages
+        .iter()
+        .enumerate()
+        .filter(|(_, page)| page.source == source_index && page.in_trash == trashed)
+        .filter(|(_, page)| filter.as_ref().is_none_or(|f| f.matches(workspace, page)))
+        .map(|(index, _)| index)
+        .collect();
+    sorter.sort(&mut indices, workspace);
+    let positions: HashMap<String, usize> = indices
+        .iter()
+        .enumerate()
+        .map(|(position, index)| (workspace.pages[*index].id.clone(), position))
+        .collect();
+    let (indices, positions) = (Arc::new(indices), Arc::new(positions));
+    let mut cache = lock(&state.query_cache);
+    cache.push_front(QueryCacheEntry {
+        key,
+        version: workspace.version,
+        indices: indices.clone(),
+        positions: positions.clone(),
+    });
+    cache.truncate(4);
+    Ok((indices, positions))
+}
+
+pub async fn search(
+    state: Shared,
+    Extension(Version(version)): Extension<Version>,
+    bytes: Bytes,
+) -> Answer {
+    let body = body_json(&bytes)?;
+    reject_unknown(
+        &body,
+        &["query", "filter", "sort", "start_cursor", "page_size"],
+    )?;
+    let size = page_size(body.get("page_size"))?;
+    let wanted = body
+        .get("filter")
+        .and_then(|f| f["value"].as_str())
+        .unwrap_or("data_source");
+    let text = body
+        .get("query")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_lowercase();
+    let workspace = lock(&state.workspace);
+    let results: Vec<Value> = match wanted {
+        "data_source" => workspace
+            .sources
+            .iter()
+            .filter(|s| s.name.to_lowercase().contains(&text))
+            .map(|s| workspace.render_source(s))
+            .collect(),
+        "page" => workspace
+            .pages
+            .iter()
+            .filter(|p| !p.in_trash)
+            .map(|p| workspace.render_page(p, version, &[]))
+            .filter(|p| text.is_empty() || p.to_string().to_lowercase().contains(&text))
+            .collect(),
+        other => {
+            return Err(ApiError::validation(format!(
+                "body.filter.value should be `page` or `data_source`, instead was `{other}`."
+            )));
+        }
+    };
+    paginate(
+        results,
+        body.get("start_cursor").and_then(Value::as_str),
+        size,
+        "page_or_data_source",
+    )
+}
+
+/// Cursor pagination over a list of objects with ids: the cursor is the next object's id.
+fn paginate(results: Vec<Value>, cursor: Option<&str>, size: usize, kind: &str) -> Answer {
+    let start = match cursor {
+        None => 0,
+        Some(cursor) => results
+            .iter()
+            .position(|r| r["id"] == cursor)
+            .ok_or_else(|| {
+                ApiError::validation(format!("start_cursor provided is invalid: {cursor}"))
+            })?,
+    };
+    let end = (start + size).min(results.len());
+    let has_more = end < results.len();
+    let next = if has_more {
+        results[end]["id"].clone()
+    } else {
+        Value::Null
+    };
+    ok(json!({
+        "object": "list",
+        "results": results[start..end],
+        "next_cursor": next,
+        "has_more": has_more,
+        "type": kind,
+        kind: {},
+    }))
+}
+
+fn find_page(workspace: &Workspace, id: &str) -> Result<usize, ApiError> {
+    workspace
+        .index
+        .get(id)
+        .copied()
+        .ok_or_else(|| ApiError::not_found("page", id))
+}
+
+pub async fn get_page(
+    state: Shared,
+    Extension(Version(version)): Extension<Version>,
+    Path(id): Path<String>,
+) -> Answer {
+    let id = canonical(&id, "page")?;
+    let workspace = lock(&state.workspace);
+    let index = find_page(&workspace, &id)?;
+    ok(workspace.render_page(&workspace.pages[index], version, &[]))
+}
+
+pub async fn get_page_property(
+    state: Shared,
+    Path((id, property)): Path<(String, String)>,
+    RawQuery(raw): RawQuery,
+) -> Answer {
+    let id = canonical(&id, "page")?;
+    let params = query_params(raw);
+    let size = param(&params, "page_size").map_or(Ok(100), |s| match s.parse::<usize>() {
+        Ok(size @ 1..=100) => Ok(size),
+        _ => Err(ApiError::validation(format!(
+            "page_size should be between 1 and 100, instead was `{s}`."
+        ))),
+    })?;
+    let workspace = lock(&state.workspace);
+    let page = &workspace.pages[find_page(&workspace, &id)?];
+    let prop = workspace.sources[page.source]
+        .prop(&property)
+        .ok_or_else(|| ApiError::not_found("property", &property))?;
+    let value = workspace.value(page, prop);
+    if !matches!(
+        prop.kind.as_str(),
+        "title" | "rich_text" | "people" | "relation"
+    ) {
+        return ok(
+            json!({ "object": "property_item", "id": prop.id, "type": prop.kind, prop.kind.clone(): value }),
+        );
+    }
+    let items = value.as_array().cloned().unwrap_or_default();
+    let start: usize = match param(&params, "start_cursor") {
+        None => 0,
+        Some(cursor) => cursor.parse().map_err(|_| {
+            ApiError::validation(format!("start_cursor provided is invalid: {cursor}"))
+        })?,
+    };
+    let end = (start + size).min(items.len());
+    let results: Vec<Value> = items[start.min(end)..end]
+        .iter()
+        .map(|item| json!({ "object": "property_item", "id": prop.id, "type": prop.kind, prop.kind.clone(): item }))
+        .collect();
+    let has_more = end < items.len();
+    ok(json!({
+        "object": "list",
+        "results": results,
+        "next_cursor": if has_more { json!(end.to_string()) } else { Value::Null },
+        "has_more": has_more,
+        "type": "property_item",
+        "property_item": { "id": prop.id, "next_url": null, "type": prop.kind, prop.kind.clone(): {} },
+    }))
+}
+
+pub async fn create_page(
+    state: Shared,
+    Extension(Version(version)): Extension<Version>,
+    Extension(Actor(actor)): Extension<Actor>,
+    bytes: Bytes,
+) -> Answer {
+    let body = body_json(&bytes)?;
+    reject_unknown(
+        &body,
+        &[
+            "parent",
+            "properties",
+            "children",
+            "icon",
+            "cover",
+            "template",
+        ],
+    )?;
+    let parent = body.get("parent").ok_or_else(|| {
+        ApiError::validation("body.parent should be defined, instead was `undefined`.")
+    })?;
+    let now = state.now();
+    let mut workspace = lock(&state.workspace);
+    let source = if let Some(id) = parent["data_source_id"].as_str() {
+        let id = canonical(id, "data_source")?;
+        workspace
+            .sources
+            .iter()
+            .position(|s| s.id == id)
+            .ok_or_else(|| ApiError::not_found("data_source", &id))?
+    } else if let Some(id) = parent["database_id"].as_str() {
+        let id = canonical(id, "database")?;
+        if workspace.database_id != id {
+            return Err(ApiError::not_found("database", &id));
+        }
+        if workspace.sources.len() > 1 {
+            return Err(ApiError::validation(
+                "Databases with multiple data sources are not supported as a page parent: use parent.data_source_id.",
+            ));
+        }
+        0
+    } else {
+        return Err(ApiError::validation(
+            "body.parent should have data_source_id or database_id.",
+        ));
+    };
+    let properties = body
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    let values = workspace.prepare_writes(source, &properties)?;
+    let children = body
+        .get("children")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let blocks = check_children(&children, 1)?;
+    let index = workspace.insert_page(source, values, &actor, now);
+    let page_id = workspace.pages[index].id.clone();
+    store_blocks(&mut workspace, &page_id, blocks, None, now);
+    ok(workspace.render_page(&workspace.pages[index], version, &[]))
+}
+
+pub async fn update_page(
+    state: Shared,
+    Extension(Version(version)): Extension<Version>,
+    Extension(Actor(actor)): Extension<Actor>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Answer {
+    let id = canonical(&id, "page")?;
+    let body = body_json(&bytes)?;
+    let mut allowed = vec!["properties", "in_trash", "icon", "cover", "is_locked"];
+    if version == ApiVersion::V2025_09_03 {
+        allowed.push("archived");
+    }
+    reject_unknown(&body, &allowed)?;
+    let now = state.now();
+    let mut workspace = lock(&state.workspace);
+    let index = find_page(&workspace, &id)?;
+    let trash = body
+        .get("in_trash")
+        .or_else(|| body.get("archived"))
+        .map(|v| {
+            v.as_bool()
+                .ok_or_else(|| ApiError::validation("body.in_trash should be a boolean"))
+        })
+        .transpose()?;
+    let properties = body
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if workspace.pages[index].in_trash && trash != Some(false) && !properties.is_empty() {
+        return Err(ApiError::validation(
+            "Can't edit block that is archived. You must unarchive the block before editing.",
+        ));
+    }
+    let source = workspace.pages[index].source;
+    let values = workspace.prepare_writes(source, &properties)?;
+    let page = &mut workspace.pages[index];
+    page.values.extend(values);
+    if let Some(trash) = trash {
+        page.in_trash = trash;
+    }
+    page.edited = minute(now);
+    page.edited_by = actor;
+    workspace.version += 1;
+    ok(workspace.render_page(&workspace.pages[index], version, &[]))
+}
+
+pub async fn get_block_children(
+    state: Shared,
+    Extension(Version(version)): Extension<Version>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Answer {
+    let id = canonical(&id, "block")?;
+    let params = query_params(raw);
+    let size = param(&params, "page_size")
+        .and_then(|s| s.parse().ok())
+        .filter(|s| (1..=100).contains(s))
+        .unwrap_or(100);
+    let workspace = lock(&state.workspace);
+    let known = workspace.index.contains_key(&id)
+        || workspace.blocks.values().flatten().any(|b| b.id == id);
+    if !known {
+        return Err(ApiError::not_found("block", &id));
+    }
+    let results: Vec<Value> = workspace
+        .blocks
+        .get(&id)
+        .map(|blocks| {
+            blocks
+                .iter()
+                .map(|b| workspace.render_block(&id, b, version))
+                .collect()
+        })
+        .unwrap_or_default();
+    paginate(
+        results,
+        param(&params, "start_cursor").as_deref(),
+        size,
+        "block",
+    )
+}
+
+/// A block to create, checked, with its own children.
+struct NewBlock {
+    kind: String,
+    payload: Value,
+    children: Vec<NewBlock>,
+}
+
+const TEXT_BLOCKS: [&str; 10] = [
+    "paragraph",
+    "heading_1",
+    "heading_2",
+    "heading_3",
+    "bulleted_list_item",
+    "numbered_list_item",
+    "to_do",
+    "quote",
+    "callout",
+    "toggle",
+];
+
+fn check_children(children: &[Value], depth: usize) -> Result<Vec<NewBlock>, ApiError> {
+    if children.len() > 100 {
+        return Err(ApiError::validation(format!(
+            "body failed validation: body.children.length should be ≤ `100`, instead was `{}`.",
+            children.len()
+        )));
+    }
+    children
+        .iter()
+        .enumerate()
+        .map(|(i, child)| {
+            let kind = child["type"].as_str().ok_or_else(|| ApiError::validation(format!("body.children[{i}].type should be defined")))?;
+            if !TEXT_BLOCKS.contains(&kind) {
+                return Err(ApiError::validation(format!("body.children[{i}].type `{kind}` is not supported by the simulator")));
+            }
+            let mut payload = child.get(kind).cloned().ok_or_else(|| ApiError::validation(format!("body.children[{i}].{kind} should be defined, instead was `undefined`.")))?;
+            let rich_text = payload["rich_text"].as_array().cloned().unwrap_or_default();
+            if rich_text.len() > 100 {
+                return Err(ApiError::validation(format!("body.children[{i}].{kind}.rich_text.length should be ≤ `100`, instead was `{}`.", rich_text.len())));
+            }
+            let mut stored = Vec::new();
+            for (j, item) in rich_text.iter().enumerate() {
+                let content = item["text"]["content"].as_str().unwrap_or_default();
+                let length = content.chars().count();
+                if length > TEXT_LIMIT {
+                    return Err(ApiError::validation(format!(
+                        "body failed validation: body.children[{i}].{kind}.rich_text[{j}].text.content.length should be ≤ `{TEXT_LIMIT}`, instead was `{length}`."
+                    )));
+                }
+                stored.push(json!({
+                    "type": "text", "text": { "content": content, "link": null },
+                    "annotations": { "bold": false, "italic": false, "strikethrough": false, "underline": false, "code": false, "color": "default" },
+                    "plain_text": content, "href": null,
+                }));
+            }
+            payload["rich_text"] = Value::Array(stored);
+            let nested = payload.as_object_mut().and_then(|p| p.remove("children")).and_then(|c| c.as_array().cloned()).unwrap_or_default();
+            if !nested.is_empty() && depth >= 2 {
+                return Err(ApiError::validation("body failed validation: blocks may be nested at most two levels deep in one request."));
+            }
+            Ok(NewBlock { kind: kind.to_string(), payload, children: check_children(&nested, depth + 1)? })
+        })
+        .collect()
+}
+
+fn store_blocks(
+    workspace: &mut Workspace,
+    parent: &str,
+    blocks: Vec<NewBlock>,
+    after: Option<usize>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    let mut insert_at = after;
+    for block in blocks {
+        let id = workspace.new_id();
+        let record = BlockRecord {
+            id: id.clone(),
+            kind: block.kind,
+            payload: block.payload,
+            created: minute(now),
+            has_children: !block.children.is_empty(),
+        };
+        let siblings = workspace.blocks.entry(parent.to_string()).or_default();
+        match insert_at {
+            Some(position) => {
+                siblings.insert(position.min(siblings.len()), record);
+                insert_at = Some(position + 1);
+            }
+            None => siblings.push(record),
+        }
+        store_blocks(workspace, &id, block.children, None, now);
+        ids.push(id);
+    }
+    workspace.version += 1;
+    ids
+}
+
+pub async fn append_block_children(
+    state: Shared,
+    Extension(Version(version)): Extension<Version>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Answer {
+    let id = canonical(&id, "block")?;
+    let body = body_json(&bytes)?;
+    match version {
+        ApiVersion::V2025_09_03 => reject_unknown(&body, &["children", "after"])?,
+        ApiVersion::V2026_03_11 => reject_unknown(&body, &["children", "position"])?,
+    }
+    let children = body
+        .get("children")
+        .and_then(Value::as_array)
+        .ok_or_else(|| {
+            ApiError::validation("body.children should be defined, instead was `undefined`.")
+        })?;
+    let blocks = check_children(children, 1)?;
+    let now = state.now();
+    let mut workspace = lock(&state.workspace);
+    if let Some(&index) = workspace.index.get(&id)
+        && workspace.pages[index].in_trash
+    {
+        return Err(ApiError::validation(
+            "Can't edit block that is archived. You must unarchive the block before editing.",
+        ));
+    }
+    let known = workspace.index.contains_key(&id)
+        || workspace.blocks.values().flatten().any(|b| b.id == id);
+    if !known {
+        return Err(ApiError::not_found("block", &id));
+    }
+    let siblings: Vec<String> = workspace
+        .blocks
+        .get(&id)
+        .map(|b| b.iter().map(|b| b.id.clone()).collect())
+        .unwrap_or_default();
+    let after_block = |block: &str| -> Result<usize, ApiError> {
+        let block = canonical(block, "block")?;
+        siblings
+            .iter()
+            .position(|s| *s == block)
+            .map(|p| p + 1)
+            .ok_or_else(|| ApiError::validation(format!("Block {block} is not a child of {id}.")))
+    };
+    let position = match (body.get("after"), body.get("position")) {
+        (Some(after), _) => Some(after_block(after.as_str().unwrap_or_default())?),
+        (_, Some(position)) => match position["type"].as_str() {
+            Some("end") => None,
+            Some("start") => Some(0),
+            Some("after_block") => Some(after_block(
+                position["after_block"]["id"].as_str().unwrap_or_default(),
+            )?),
+            _ => {
+                return Err(ApiError::validation(
+                    "body.position.type should be `end`, `start` or `after_block`.",
+                ));
+            }
+        },
+        _ => None,
+    };
+    let ids = store_blocks(&mut workspace, &id, blocks, position, now);
+    let created: Vec<Value> = workspace
+        .blocks
+        .get(&id)
+        .map(|blocks| {
+            blocks
+                .iter()
+                .filter(|b| ids.contains(&b.id))
+                .map(|b| workspace.render_block(&id, b, version))
+                .collect()
+        })
+        .unwrap_or_default();
+    ok(
+        json!({ "object": "list", "results": created, "next_cursor": null, "has_more": false, "type": "block", "block": {} }),
+    )
+}
+
+pub async fn stats(state: Shared) -> Answer {
+    ok(serde_json::to_value(lock(&state.stats).clone()).unwrap_or(Value::Null))
+}
+
+pub async fn reset_stats(state: Shared) -> Answer {
+    *lock(&state.stats) = super::Stats::default();
+    ok(json!({}))
+}
+
+pub async fn advance_clock(state: Shared, bytes: Bytes) -> Answer {
+    let body = body_json(&bytes)?;
+    let seconds = body
+        .get("advance_seconds")
+        .and_then(Value::as_i64)
+        .ok_or_else(|| ApiError::validation("advance_seconds should be an integer"))?;
+    *lock(&state.clock_offset) += chrono::Duration::seconds(seconds);
+    ok(json!({ "now": super::workspace::iso(state.now()) }))
+}

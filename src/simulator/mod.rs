@@ -1,0 +1,620 @@
+//! A simulator of the Notion API over real HTTP, for tests, the demo and benchmarks.
+//!
+//! It follows notion-api.md: real endpoints and JSON shapes for both API versions, bearer token
+//! and `Notion-Version` checks, minute-rounded timestamps, cursor pagination, the filters and
+//! sorts tasksync sends, the 10,000-row query cap, `validation_error` for what Notion rejects,
+//! rate limiting with `Retry-After`, and injectable faults. `GET /_simulator/stats` counts
+//! requests. Not a Notion replacement: one workspace, one database, in memory.
+
+mod handlers;
+mod query;
+mod workspace;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State as AxumState};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use rand::rngs::SmallRng;
+use rand::{RngExt, SeedableRng};
+use serde::Serialize;
+use serde_json::json;
+use tokio::time::Instant;
+
+use crate::notion::ApiVersion;
+use workspace::{Seed, Workspace};
+
+/// The query result cap Notion applies (guides/data-apis/query-large-data-sources).
+pub const RESULT_CAP: usize = 10_000;
+
+/// How to build and run a simulator.
+#[derive(Clone, Debug)]
+pub struct SimulatorOptions {
+    pub tasks: usize,
+    pub seed: u64,
+    pub token: String,
+    /// API versions accepted; requests with another `Notion-Version` are rejected.
+    pub api_versions: Vec<ApiVersion>,
+    /// Requests per second before answering 429; `None` for no limit.
+    pub rate_limit: Option<f64>,
+    /// Requests allowed at once before the rate limit applies.
+    pub burst: u32,
+    pub faults: FaultSpec,
+    pub data_sources: u8,
+}
+
+impl Default for SimulatorOptions {
+    fn default() -> Self {
+        Self {
+            tasks: 300,
+            seed: 1,
+            token: "ntn_simulator_token".into(),
+            api_versions: ApiVersion::ALL.to_vec(),
+            rate_limit: None,
+            burst: 3,
+            faults: FaultSpec::default(),
+            data_sources: 1,
+        }
+    }
+}
+
+/// A fault the simulator answers with instead of (or after) doing the work.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Fault {
+    /// An error status (429, 500, 502, 503, 504, 529); 429 and 529 carry `Retry-After`.
+    Status(u16),
+    /// Wait this long, then answer normally.
+    Slow(Duration),
+    /// Drop the connection without an answer; the request is not processed.
+    Drop,
+    /// Process the request, then drop the connection: the client cannot know it succeeded.
+    Lost,
+    /// Answer 200 with a body that is not valid JSON; the request is not processed.
+    Malformed,
+}
+
+/// Random faults: each request draws at most one, with these probabilities.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct FaultSpec {
+    pub faults: Vec<(Fault, f64)>,
+}
+
+impl std::str::FromStr for FaultSpec {
+    type Err = String;
+
+    /// `KIND:PROBABILITY,...` where KIND is 429, 500, 502, 503, 504, 529, `drop`, `lost`,
+    /// `malformed` or `slow` (`slow:0.1@1500` for 1.5 s; 1 s by default).
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut faults = Vec::new();
+        for part in text
+            .split(',')
+            .map(str::trim)
+            .filter(|part| !part.is_empty())
+        {
+            let (kind, rest) = part.split_once(':').ok_or_else(|| {
+                format!("fault `{part}` should look like KIND:PROBABILITY, e.g. 503:0.05")
+            })?;
+            let (probability, detail) = rest
+                .split_once('@')
+                .map_or((rest, None), |(p, d)| (p, Some(d)));
+            let probability: f64 = probability
+                .parse()
+                .ok()
+                .filter(|p: &f64| (0.0..=1.0).contains(p))
+                .ok_or_else(|| {
+                    format!("fault `{part}`: the probability must be between 0 and 1")
+                })?;
+            let fault = match kind {
+                "drop" => Fault::Drop,
+                "lost" => Fault::Lost,
+                "malformed" => Fault::Malformed,
+                "slow" => {
+                    let millis = detail
+                        .map_or(Ok(1000), str::parse::<u64>)
+                        .map_err(|_| format!("fault `{part}`: `@` takes milliseconds"))?;
+                    Fault::Slow(Duration::from_millis(millis))
+                }
+                code => match code.parse::<u16>() {
+                    Ok(status @ (429 | 500 | 502 | 503 | 504 | 529)) => Fault::Status(status),
+                    _ => {
+                        return Err(format!(
+                            "unknown fault `{kind}`: use 429, 500, 502, 503, 504, 529, drop, lost, malformed or slow"
+                        ));
+                    }
+                },
+            };
+            faults.push((fault, probability));
+        }
+        let total: f64 = faults.iter().map(|(_, p)| p).sum();
+        if total > 1.0 {
+            return Err(format!(
+                "fault probabilities add up to {total}, more than 1"
+            ));
+        }
+        Ok(Self { faults })
+    }
+}
+
+/// A fault for the next request whose `METHOD path` contains `matching` (every request if empty).
+#[derive(Clone, Debug)]
+pub struct ScriptedFault {
+    pub matching: String,
+    pub fault: Fault,
+    /// `Retry-After` seconds for 429/529 (default 1).
+    pub retry_after: Option<u64>,
+}
+
+/// Request counts, as served by `GET /_simulator/stats`.
+#[derive(Clone, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
+pub struct Stats {
+    /// Every request to the Notion API (not the `/_simulator` endpoints).
+    pub requests: u64,
+    /// By `METHOD /route/{param}`.
+    pub by_endpoint: BTreeMap<String, u64>,
+    /// Answered 429 by the rate limit.
+    pub rate_limited: u64,
+    /// Answered with an injected fault.
+    pub faulted: u64,
+    /// Requests to endpoints that change the workspace.
+    pub writes: u64,
+}
+
+impl Stats {
+    /// Requests to one endpoint, e.g. `"POST /v1/data_sources/{id}/query"`.
+    pub fn count(&self, endpoint: &str) -> u64 {
+        self.by_endpoint.get(endpoint).copied().unwrap_or(0)
+    }
+}
+
+/// A Notion error response.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "validation_error", message)
+    }
+
+    pub fn not_found(kind: &str, id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "object_not_found",
+            format!(
+                "Could not find {kind} with ID: {id}. Make sure the relevant pages and databases are shared with your integration."
+            ),
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({
+            "object": "error",
+            "status": self.status.as_u16(),
+            "code": self.code,
+            "message": self.message,
+            "request_id": request_id(),
+        });
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+fn request_id() -> String {
+    format!("{:032x}", rand::rng().random::<u128>())
+}
+
+struct RateLimiter {
+    interval: Duration,
+    tolerance: Duration,
+    theoretical_arrival: Instant,
+}
+
+impl RateLimiter {
+    /// `None` when the request may proceed, else how long until it would have.
+    fn check(&mut self) -> Option<Duration> {
+        let now = Instant::now();
+        if self.theoretical_arrival > now + self.tolerance {
+            return Some(self.theoretical_arrival - self.tolerance - now);
+        }
+        self.theoretical_arrival = self.theoretical_arrival.max(now) + self.interval;
+        None
+    }
+}
+
+pub(crate) struct QueryCacheEntry {
+    key: String,
+    version: u64,
+    indices: Arc<Vec<usize>>,
+    positions: Arc<std::collections::HashMap<String, usize>>,
+}
+
+pub(crate) struct State {
+    options: SimulatorOptions,
+    workspace: Mutex<Workspace>,
+    clock_offset: Mutex<chrono::Duration>,
+    stats: Mutex<Stats>,
+    faults: Mutex<(SmallRng, VecDeque<ScriptedFault>)>,
+    limiter: Option<Mutex<RateLimiter>>,
+    query_cache: Mutex<VecDeque<QueryCacheEntry>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poison| poison.into_inner())
+}
+
+impl State {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now() + *lock(&self.clock_offset)
+    }
+
+    fn draw_fault(&self, endpoint: &str) -> Option<(Fault, Option<u64>)> {
+        let mut faults = lock(&self.faults);
+        let (rng, script) = &mut *faults;
+        if let Some(position) = script.iter().position(|s| endpoint.contains(&s.matching)) {
+            let scripted = script.remove(position)?;
+            return Some((scripted.fault, scripted.retry_after));
+        }
+        let roll: f64 = rng.random();
+        let mut cumulative = 0.0;
+        for (fault, probability) in &self.options.faults.faults {
+            cumulative += probability;
+            if roll < cumulative {
+                return Some((*fault, None));
+            }
+        }
+        None
+    }
+}
+
+/// The API version of the request being served.
+#[derive(Clone, Copy)]
+pub(crate) struct Version(pub ApiVersion);
+
+/// Who the request acts as: the integration's bot, or a person (header `X-Simulator-User`).
+#[derive(Clone)]
+pub(crate) struct Actor(pub String);
+
+/// The header that makes a write count as a person's edit in Notion (for tests of "a user edits").
+pub const ACTING_USER_HEADER: &str = "x-simulator-user";
+
+/// A running simulator. Dropping it stops the server.
+pub struct Simulator {
+    state: Arc<State>,
+    base_url: String,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Simulator {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl Simulator {
+    /// Generates the workspace and serves it on `address` (port 0 picks a free port).
+    pub async fn start(options: SimulatorOptions, address: SocketAddr) -> anyhow::Result<Self> {
+        let workspace = Workspace::generate(&Seed {
+            tasks: options.tasks,
+            seed: options.seed,
+            data_sources: options.data_sources.max(1),
+            now: Utc::now(),
+        });
+        let limiter = options.rate_limit.filter(|rate| *rate > 0.0).map(|rate| {
+            let interval = Duration::from_secs_f64(1.0 / rate);
+            Mutex::new(RateLimiter {
+                interval,
+                tolerance: interval * options.burst.saturating_sub(1),
+                theoretical_arrival: Instant::now(),
+            })
+        });
+        let state = Arc::new(State {
+            faults: Mutex::new((
+                SmallRng::seed_from_u64(options.seed ^ 0x5eed),
+                VecDeque::new(),
+            )),
+            options,
+            workspace: Mutex::new(workspace),
+            clock_offset: Mutex::new(chrono::Duration::zero()),
+            stats: Mutex::new(Stats::default()),
+            limiter,
+            query_cache: Mutex::new(VecDeque::new()),
+        });
+        let listener = tokio::net::TcpListener::bind(address).await?;
+        let local = listener.local_addr()?;
+        let app = router(state.clone());
+        let server = tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                tracing::error!(%error, "simulator stopped");
+            }
+        });
+        Ok(Self {
+            state,
+            base_url: format!("http://{local}"),
+            server,
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    pub fn token(&self) -> &str {
+        &self.state.options.token
+    }
+
+    pub fn database_id(&self) -> String {
+        lock(&self.state.workspace).database_id.clone()
+    }
+
+    /// Data source ids with their names, in order.
+    pub fn data_sources(&self) -> Vec<(String, String)> {
+        lock(&self.state.workspace)
+            .sources
+            .iter()
+            .map(|s| (s.id.clone(), s.name.clone()))
+            .collect()
+    }
+
+    /// Ids of the pages of the first data source, in creation order.
+    pub fn page_ids(&self) -> Vec<String> {
+        lock(&self.state.workspace)
+            .pages
+            .iter()
+            .filter(|p| p.source == 0)
+            .map(|p| p.id.clone())
+            .collect()
+    }
+
+    /// The bot user behind the token.
+    pub fn bot_user_id(&self) -> String {
+        lock(&self.state.workspace).bot_id()
+    }
+
+    /// Ids of the workspace's people.
+    pub fn user_ids(&self) -> Vec<String> {
+        lock(&self.state.workspace)
+            .users
+            .iter()
+            .filter_map(|u| u["id"].as_str().map(str::to_string))
+            .collect()
+    }
+
+    pub fn stats(&self) -> Stats {
+        lock(&self.state.stats).clone()
+    }
+
+    pub fn reset_stats(&self) {
+        *lock(&self.state.stats) = Stats::default();
+    }
+
+    /// Moves the simulator's clock (timestamps it gives edits) forward.
+    pub fn advance_clock(&self, by: chrono::Duration) {
+        *lock(&self.state.clock_offset) += by;
+    }
+
+    /// Queues a fault for the next matching request.
+    pub fn push_fault(&self, fault: ScriptedFault) {
+        lock(&self.state.faults).1.push_back(fault);
+    }
+}
+
+fn router(state: Arc<State>) -> Router {
+    use axum::routing::{get, post};
+    Router::new()
+        .route("/v1/users/me", get(handlers::users_me))
+        .route("/v1/databases/{database_id}", get(handlers::get_database))
+        .route(
+            "/v1/data_sources/{data_source_id}",
+            get(handlers::get_data_source),
+        )
+        .route(
+            "/v1/data_sources/{data_source_id}/query",
+            post(handlers::query_data_source),
+        )
+        .route("/v1/search", post(handlers::search))
+        .route("/v1/pages", post(handlers::create_page))
+        .route(
+            "/v1/pages/{page_id}",
+            get(handlers::get_page).patch(handlers::update_page),
+        )
+        .route(
+            "/v1/pages/{page_id}/properties/{property_id}",
+            get(handlers::get_page_property),
+        )
+        .route(
+            "/v1/blocks/{block_id}/children",
+            get(handlers::get_block_children).patch(handlers::append_block_children),
+        )
+        .fallback(handlers::unknown_route)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), gate))
+        .route(
+            "/_simulator/stats",
+            get(handlers::stats).delete(handlers::reset_stats),
+        )
+        .route("/_simulator/clock", post(handlers::advance_clock))
+        .with_state(state)
+}
+
+/// Everything a Notion request goes through before its handler: counting, rate limit, version
+/// and token checks, faults.
+async fn gate(AxumState(state): AxumState<Arc<State>>, request: Request, next: Next) -> Response {
+    let route = request.extensions().get::<MatchedPath>().map_or_else(
+        || request.uri().path().to_string(),
+        |m| m.as_str().to_string(),
+    );
+    let endpoint = format!("{} {}", request.method(), route);
+    {
+        let mut stats = lock(&state.stats);
+        stats.requests += 1;
+        *stats.by_endpoint.entry(endpoint.clone()).or_default() += 1;
+        if matches!(request.method().as_str(), "PATCH" | "POST" | "DELETE")
+            && !endpoint.ends_with("/query")
+            && !endpoint.ends_with("/search")
+        {
+            stats.writes += 1;
+        }
+    }
+    if let Some(limiter) = &state.limiter
+        && let Some(wait) = lock(limiter).check()
+    {
+        lock(&state.stats).rate_limited += 1;
+        return rate_limited(wait.as_secs_f64().ceil().max(1.0) as u64);
+    }
+    let version = match request
+        .headers()
+        .get("notion-version")
+        .map(|v| v.to_str().unwrap_or_default())
+    {
+        None => {
+            return ApiError::new(StatusCode::BAD_REQUEST, "missing_version", "Notion-Version header failed validation: Notion-Version header should be defined, instead was `undefined`.").into_response();
+        }
+        Some(text) => match text.parse::<ApiVersion>() {
+            Ok(version) if state.options.api_versions.contains(&version) => version,
+            _ => {
+                return ApiError::validation(format!("Notion-Version header failed validation: `{text}` is not a supported version of this simulator.")).into_response();
+            }
+        },
+    };
+    let expected = format!("Bearer {}", state.options.token);
+    if request
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        != Some(expected.as_str())
+    {
+        return ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "API token is invalid.",
+        )
+        .into_response();
+    }
+    let actor = match request
+        .headers()
+        .get(ACTING_USER_HEADER)
+        .and_then(|v| v.to_str().ok())
+    {
+        None => lock(&state.workspace).bot_id(),
+        Some(key) => match lock(&state.workspace).find_user(key) {
+            Some(user) => user["id"].as_str().unwrap_or_default().to_string(),
+            None => {
+                return ApiError::validation(format!("unknown {ACTING_USER_HEADER} `{key}`"))
+                    .into_response();
+            }
+        },
+    };
+    let mut request = request;
+    request.extensions_mut().insert(Version(version));
+    request.extensions_mut().insert(Actor(actor));
+    let Some((fault, retry_after)) = state.draw_fault(&endpoint) else {
+        return next.run(request).await;
+    };
+    if !matches!(fault, Fault::Slow(_)) {
+        lock(&state.stats).faulted += 1;
+    }
+    match fault {
+        Fault::Status(status @ (429 | 529)) => {
+            let mut response = ApiError::new(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::TOO_MANY_REQUESTS),
+                if status == 429 {
+                    "rate_limited"
+                } else {
+                    "service_overload"
+                },
+                "You have been rate limited. Please try again in a few minutes.",
+            )
+            .into_response();
+            response
+                .headers_mut()
+                .insert("retry-after", HeaderValue::from(retry_after.unwrap_or(1)));
+            response
+        }
+        Fault::Status(status) => {
+            let (code, message) = match status {
+                500 => ("internal_server_error", "Unexpected error occurred."),
+                502 => ("bad_gateway", "Bad gateway."),
+                503 => (
+                    "service_unavailable",
+                    "Notion is unavailable, try again later.",
+                ),
+                _ => ("gateway_timeout", "Gateway timeout."),
+            };
+            ApiError::new(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                code,
+                message,
+            )
+            .into_response()
+        }
+        Fault::Slow(delay) => {
+            tokio::time::sleep(delay).await;
+            next.run(request).await
+        }
+        Fault::Drop => dropped_connection(),
+        Fault::Lost => {
+            let _ = next.run(request).await;
+            dropped_connection()
+        }
+        Fault::Malformed => (
+            StatusCode::OK,
+            [("content-type", "application/json")],
+            "{\"object\":\"list\",\"results\":[{\"object\":\"page\",\"id\":",
+        )
+            .into_response(),
+    }
+}
+
+fn rate_limited(retry_after: u64) -> Response {
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+        "You have been rate limited. Please try again in a few minutes.",
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert("retry-after", HeaderValue::from(retry_after));
+    response
+}
+
+/// A response whose body fails: the server aborts the connection without a complete answer.
+fn dropped_connection() -> Response {
+    let failing = futures_util::stream::once(async {
+        Err::<bytes::Bytes, std::io::Error>(std::io::Error::other("simulated dropped connection"))
+    });
+    Response::new(Body::from_stream(failing))
+}
+
+/// Serves the simulator until the process is stopped (the `tasksync simulator` command): prints
+/// the base URL, then `database <id>` and `data_source <id>` lines.
+pub async fn serve_forever(options: SimulatorOptions, address: SocketAddr) -> anyhow::Result<()> {
+    let simulator = Simulator::start(options, address).await?;
+    println!("{}", simulator.base_url());
+    println!("database {}", simulator.database_id());
+    for (id, _) in simulator.data_sources() {
+        println!("data_source {id}");
+    }
+    use std::io::Write;
+    std::io::stdout().flush()?;
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
