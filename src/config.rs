@@ -429,6 +429,21 @@ path = 3
     }
 
     #[test]
+    fn the_shipped_example_is_valid_and_states_the_real_defaults() {
+        let example = parse(include_str!("../config/tasksync.example.toml")).unwrap();
+        let defaults = Config::default();
+        assert!(example.notion.database.is_some());
+        assert_eq!(example.notion.data_source, defaults.notion.data_source);
+        assert_eq!(example.notion.api_version, defaults.notion.api_version);
+        assert_eq!(example.notion.base_url, defaults.notion.base_url);
+        assert_eq!(
+            example.notion.requests_per_second,
+            defaults.notion.requests_per_second
+        );
+        assert_eq!(example.store.path, defaults.store.path);
+    }
+
+    #[test]
     fn line_and_column_count_characters() {
         assert_eq!(line_column("ab\ncdé\nf", 0), (1, 1));
         assert_eq!(line_column("ab\ncdé\nf", 3), (2, 1));
