@@ -18,11 +18,12 @@ use std::fmt;
 use std::str::FromStr;
 
 /// The Notion API versions tasksync speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ApiVersion {
     /// Data sources; the official SDKs' default.
     V2025_09_03,
-    /// `in_trash` replaces `archived`; appends take `position`.
+    /// `in_trash` replaces `archived`; appends take `position`. The default.
+    #[default]
     V2026_03_11,
 }
 
@@ -34,12 +35,6 @@ impl ApiVersion {
             Self::V2025_09_03 => "2025-09-03",
             Self::V2026_03_11 => "2026-03-11",
         }
-    }
-}
-
-impl Default for ApiVersion {
-    fn default() -> Self {
-        Self::V2026_03_11
     }
 }
 

@@ -400,25 +400,25 @@ impl Workspace {
             .map(|k| json!({ "id": self.pages[(i * 31 + k * 17) % self.pages.len()].id }))
             .collect();
         values.insert(props[10].id.clone(), Value::Array(related));
-        let link = if i % 4 == 0 {
+        let link = if i.is_multiple_of(4) {
             json!(format!("https://example.com/tickets/{i}"))
         } else {
             Value::Null
         };
         values.insert(props[11].id.clone(), link);
-        let email = if i % 6 == 0 {
+        let email = if i.is_multiple_of(6) {
             json!(format!("customer{i}@example.com"))
         } else {
             Value::Null
         };
         values.insert(props[12].id.clone(), email);
-        let phone = if i % 9 == 0 {
+        let phone = if i.is_multiple_of(9) {
             json!("+1 555 0100")
         } else {
             Value::Null
         };
         values.insert(props[13].id.clone(), phone);
-        let files = if i % 10 == 0 {
+        let files = if i.is_multiple_of(10) {
             json!([{ "name": "spec.pdf", "type": "external", "external": { "url": "https://example.com/spec.pdf" } }])
         } else {
             json!([])
@@ -433,7 +433,7 @@ impl Workspace {
         let number = self.next_number;
         self.next_number += 1;
         self.index.insert(id.clone(), self.pages.len());
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             let block = BlockRecord {
                 id: uuid(&mut self.rng),
                 kind: "paragraph".into(),

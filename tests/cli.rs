@@ -1,0 +1,394 @@
+//! The `tasksync` binary as a user runs it: against `tasksync simulator` in another process,
+//! with a configuration file in a temporary directory.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use assert_cmd::cargo::cargo_bin;
+use serde_json::Value;
+
+const TOKEN: &str = "ntn_cli_test_token_5f2c";
+
+/// `tasksync simulator` running in the background; killed on drop.
+struct SimulatorProcess {
+    child: Child,
+    base_url: String,
+    database: String,
+    data_sources: Vec<String>,
+}
+
+impl SimulatorProcess {
+    fn start(extra: &[&str]) -> Self {
+        let mut child = Command::new(cargo_bin("tasksync"))
+            .args(["simulator", "--listen", "127.0.0.1:0", "--token", TOKEN])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tasksync simulator starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut next = || lines.next().expect("a line").expect("readable");
+        let base_url = next();
+        assert!(base_url.starts_with("http://127.0.0.1:"), "{base_url}");
+        let database = next()
+            .strip_prefix("database ")
+            .expect("database line")
+            .to_string();
+        let data_source_count = match extra.windows(2).find(|pair| pair[0] == "--data-sources") {
+            Some(pair) => pair[1].parse().expect("a count"),
+            None => 1,
+        };
+        let data_sources = (0..data_source_count)
+            .map(|_| {
+                next()
+                    .strip_prefix("data_source ")
+                    .expect("data_source line")
+                    .to_string()
+            })
+            .collect();
+        Self {
+            child,
+            base_url,
+            database,
+            data_sources,
+        }
+    }
+}
+
+impl Drop for SimulatorProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A working directory with a config file pointing at the simulator.
+struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    fn new(simulator: &SimulatorProcess, api_version: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = format!(
+            "[notion]\ndatabase = \"{}\"\napi_version = \"{api_version}\"\nbase_url = \"{}\"\nrequests_per_second = 50\n",
+            simulator.database, simulator.base_url
+        );
+        std::fs::write(dir.path().join("tasksync.toml"), config).unwrap();
+        Self { dir }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, None, &[("NOTION_TOKEN", TOKEN)])
+    }
+
+    fn run_with(&self, args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
+        let mut command = Command::new(cargo_bin("tasksync"));
+        command
+            .args(args)
+            .current_dir(self.path())
+            .env_remove("NOTION_TOKEN")
+            .env_remove("TASKSYNC_CONFIG")
+            .env_remove("RUST_LOG")
+            .env("HOME", self.path())
+            .env("XDG_CONFIG_HOME", self.path().join("xdg"))
+            .envs(env.iter().copied())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        let mut input = child.stdin.take().unwrap();
+        if let Some(text) = stdin {
+            std::io::Write::write_all(&mut input, text.as_bytes()).unwrap();
+        }
+        drop(input);
+        let output = child.wait_with_output().unwrap();
+        Output {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Output {
+    fn ok(self) -> Self {
+        assert_eq!(self.code, 0, "{self:#?}");
+        self
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
+    }
+}
+
+fn tour(api_version: &str) {
+    let simulator = SimulatorProcess::start(&["--tasks", "300"]);
+    let work = Workdir::new(&simulator, api_version);
+
+    let listed = work.run(&["tasks", "list"]).ok();
+    assert!(listed.stdout.starts_with("ID "), "{}", listed.stdout);
+    assert!(listed.stdout.contains("300 task(s)"), "{}", listed.stdout);
+    assert!(listed.stdout.contains("TASK-3 "), "{}", listed.stdout);
+
+    let done = work
+        .run(&["tasks", "list", "--status", "done", "--json"])
+        .ok()
+        .json();
+    let done = done.as_array().unwrap();
+    assert!(!done.is_empty());
+    assert!(done.iter().all(|t| t["status"] == "Done"));
+
+    let shown = work.run(&["tasks", "show", "TASK-3"]).ok();
+    assert!(shown.stdout.starts_with("TASK-3  "), "{}", shown.stdout);
+    let before = work.run(&["tasks", "show", "TASK-3", "--json"]).ok().json();
+    let target = if before["status"] == "Done" {
+        "In progress"
+    } else {
+        "Done"
+    };
+
+    let set = work.run(&["tasks", "set-status", "TASK-3", target]).ok();
+    assert!(
+        set.stdout.contains(&format!("→ {target}")),
+        "{}",
+        set.stdout
+    );
+
+    let invalid = work.run(&["tasks", "set-status", "TASK-3", "Blocked"]);
+    assert_eq!(invalid.code, 1, "{invalid:#?}");
+    assert!(invalid.stderr.contains("`Blocked` is not an option of the status property `Status`; allowed: `To do`, `In progress`, `Done`"), "{}", invalid.stderr);
+
+    let note = "Called the customer.\n\nThey will send logs tomorrow.";
+    let appended = work
+        .run_with(
+            &["tasks", "append", "TASK-3", "-"],
+            Some(note),
+            &[("NOTION_TOKEN", TOKEN)],
+        )
+        .ok();
+    assert!(
+        appended.stdout.contains("Appended 2 paragraph(s)"),
+        "{}",
+        appended.stdout
+    );
+
+    let url = before["url"].as_str().unwrap().to_string();
+    let after = work.run(&["tasks", "show", &url, "--json"]).ok().json();
+    assert_eq!(after["status"], target);
+    let content: Vec<&str> = after["content"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        content[content.len() - 2..],
+        ["Called the customer.", "They will send logs tomorrow."]
+    );
+    let human = work.run(&["tasks", "show", "TASK-3"]).ok();
+    assert!(
+        human.stdout.contains(&format!("Status{}", " ")),
+        "{}",
+        human.stdout
+    );
+    assert!(
+        human.stdout.contains("They will send logs tomorrow."),
+        "{}",
+        human.stdout
+    );
+}
+
+#[test]
+fn the_task_commands_work_on_api_2026_03_11() {
+    tour("2026-03-11");
+}
+
+#[test]
+fn the_task_commands_work_on_api_2025_09_03() {
+    tour("2025-09-03");
+}
+
+#[test]
+fn databases_lists_what_the_token_sees() {
+    let simulator = SimulatorProcess::start(&["--tasks", "1", "--data-sources", "2"]);
+    let work = Workdir::new(&simulator, "2026-03-11");
+    let table = work.run(&["databases"]).ok();
+    assert!(
+        table.stdout.contains("Tasks") && table.stdout.contains("Archive"),
+        "{}",
+        table.stdout
+    );
+    let json = work.run(&["databases", "--json"]).ok().json();
+    let ids: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        simulator
+            .data_sources
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>()
+    );
+
+    let ambiguous = work.run(&["tasks", "list"]);
+    assert_eq!(ambiguous.code, 78, "{ambiguous:#?}");
+    assert!(
+        ambiguous.stderr.contains("set `notion.data_source`"),
+        "{}",
+        ambiguous.stderr
+    );
+}
+
+#[test]
+fn configuration_problems_exit_78_with_positions() {
+    let simulator = SimulatorProcess::start(&["--tasks", "1"]);
+    let work = Workdir::new(&simulator, "2026-03-11");
+    std::fs::write(
+        work.path().join("bad.toml"),
+        "[notion]\nbse_url = \"x\"\nrequests_per_second = -1\n",
+    )
+    .unwrap();
+    let bad = work.run(&["--config", "bad.toml", "tasks", "list"]);
+    assert_eq!(bad.code, 78, "{bad:#?}");
+    assert!(
+        bad.stderr.contains("bad.toml has 2 problems:"),
+        "{}",
+        bad.stderr
+    );
+    assert!(
+        bad.stderr
+            .contains("bad.toml:2:1: unknown field `bse_url`, expected one of"),
+        "{}",
+        bad.stderr
+    );
+    assert!(
+        bad.stderr
+            .contains("bad.toml:3:23: requests_per_second must be a number above zero"),
+        "{}",
+        bad.stderr
+    );
+
+    let missing_token = work.run_with(&["tasks", "list"], None, &[]);
+    assert_eq!(missing_token.code, 78);
+    assert!(
+        missing_token.stderr.contains("NOTION_TOKEN is not set"),
+        "{}",
+        missing_token.stderr
+    );
+
+    let wrong_token = work.run_with(&["tasks", "list"], None, &[("NOTION_TOKEN", "ntn_wrong")]);
+    assert_eq!(wrong_token.code, 78);
+    assert!(
+        wrong_token
+            .stderr
+            .contains("Notion rejected the token: check NOTION_TOKEN"),
+        "{}",
+        wrong_token.stderr
+    );
+
+    std::fs::remove_file(work.path().join("tasksync.toml")).unwrap();
+    let unconfigured = work.run(&["tasks", "list"]);
+    assert_eq!(unconfigured.code, 78);
+    assert!(
+        unconfigured
+            .stderr
+            .contains("no Notion database is configured"),
+        "{}",
+        unconfigured.stderr
+    );
+
+    let usage = work.run(&["tasks", "frobnicate"]);
+    assert_eq!(usage.code, 2);
+}
+
+#[test]
+fn a_token_from_dot_env_is_used_and_the_environment_wins() {
+    let simulator = SimulatorProcess::start(&["--tasks", "2"]);
+    let work = Workdir::new(&simulator, "2026-03-11");
+    std::fs::write(work.path().join(".env"), format!("NOTION_TOKEN={TOKEN}\n")).unwrap();
+    work.run_with(&["tasks", "list"], None, &[]).ok();
+    let overridden = work.run_with(&["tasks", "list"], None, &[("NOTION_TOKEN", "ntn_wrong")]);
+    assert_eq!(
+        overridden.code, 78,
+        "an already-set variable wins over .env"
+    );
+}
+
+#[test]
+fn the_token_never_appears_in_output_even_at_trace_level() {
+    let simulator = SimulatorProcess::start(&["--tasks", "30", "--faults", "503:0.2"]);
+    let work = Workdir::new(&simulator, "2026-03-11");
+    let trace = [("NOTION_TOKEN", TOKEN), ("RUST_LOG", "trace")];
+    let mut everything = String::new();
+    for args in [
+        vec!["tasks", "list"],
+        vec!["tasks", "show", "TASK-2"],
+        vec!["tasks", "set-status", "TASK-2", "Done"],
+        vec!["tasks", "append", "TASK-2", "traced"],
+        vec!["databases"],
+    ] {
+        let output = work.run_with(&args, None, &trace);
+        everything.push_str(&output.stdout);
+        everything.push_str(&output.stderr);
+    }
+    let failing = work.run_with(
+        &["--log-level", "trace", "tasks", "list"],
+        None,
+        &[("NOTION_TOKEN", "ntn_secret_that_fails")],
+    );
+    everything.push_str(&failing.stderr);
+    assert!(
+        everything.contains("notion request"),
+        "trace logging was on"
+    );
+    assert!(everything.len() > 10_000, "trace output was captured");
+    assert!(!everything.contains(TOKEN), "the token leaked");
+    assert!(
+        !everything.contains("ntn_secret_that_fails"),
+        "the wrong token leaked"
+    );
+    assert!(
+        !everything.contains(&TOKEN[4..]),
+        "part of the token leaked"
+    );
+}
+
+#[test]
+fn help_reads_as_a_manual_with_examples() {
+    let work = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--help"],
+        vec!["databases", "--help"],
+        vec!["tasks", "list", "--help"],
+        vec!["tasks", "show", "--help"],
+        vec!["tasks", "set-status", "--help"],
+        vec!["tasks", "append", "--help"],
+        vec!["simulator", "--help"],
+    ] {
+        let output = Command::new(cargo_bin("tasksync"))
+            .args(&args)
+            .current_dir(work.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{args:?}");
+        assert!(text.contains("Example"), "{args:?} has no example:\n{text}");
+    }
+}
