@@ -31,6 +31,66 @@ pub struct Config {
     /// `[store]`: the local SQLite mirror.
     #[serde(default)]
     pub store: StoreConfig,
+    /// `[sync]`: how the mirror follows Notion.
+    #[serde(default)]
+    pub sync: SyncConfig,
+}
+
+/// `[sync]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncConfig {
+    /// How far before the cursor an incremental sync starts reading. Notion rounds edit times
+    /// down to the minute, so recent pages are re-read on purpose (unchanged ones cost nothing).
+    #[serde(default = "default_overlap", deserialize_with = "duration")]
+    pub overlap: std::time::Duration,
+    /// A `sync` also runs the cheap reconcile (finding deleted tasks) when the last one is older.
+    #[serde(default = "default_reconcile_every", deserialize_with = "duration")]
+    pub reconcile_every: std::time::Duration,
+}
+
+fn default_overlap() -> std::time::Duration {
+    std::time::Duration::from_secs(120)
+}
+
+fn default_reconcile_every() -> std::time::Duration {
+    std::time::Duration::from_secs(3600)
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            overlap: default_overlap(),
+            reconcile_every: default_reconcile_every(),
+        }
+    }
+}
+
+/// Parses a duration such as `"90s"`, `"5m"`, `"2h"` or `"1d"`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let seconds = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => 0,
+    };
+    match number.parse::<u64>() {
+        Ok(amount) if seconds > 0 => Ok(std::time::Duration::from_secs(amount * seconds)),
+        _ => Err(format!(
+            "`{text}` is not a duration: write a whole number and a unit, such as \"90s\", \"5m\", \"2h\" or \"1d\""
+        )),
+    }
+}
+
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<std::time::Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    parse_duration(&text).map_err(serde::de::Error::custom)
 }
 
 /// `[notion]`
@@ -412,7 +472,7 @@ path = 3
                 "4:15: unsupported Notion API version `2024-01-01`: use \"2026-03-11\" or \"2025-09-03\"",
                 "5:23: requests_per_second must be a number above zero (Notion allows about 3), not 0",
                 "7:8: invalid type: integer `3`, expected path string",
-                "8:2: unknown field `extra`, expected `notion` or `store`",
+                "8:2: unknown field `extra`, expected one of `notion`, `store`, `sync`",
             ]
         );
     }
@@ -441,6 +501,37 @@ path = 3
             defaults.notion.requests_per_second
         );
         assert_eq!(example.store.path, defaults.store.path);
+        assert_eq!(example.sync.overlap, defaults.sync.overlap);
+        assert_eq!(example.sync.reconcile_every, defaults.sync.reconcile_every);
+    }
+
+    #[test]
+    fn durations_need_a_unit() {
+        assert_eq!(
+            parse_duration("90s"),
+            Ok(std::time::Duration::from_secs(90))
+        );
+        assert_eq!(
+            parse_duration("5m"),
+            Ok(std::time::Duration::from_secs(300))
+        );
+        assert_eq!(
+            parse_duration("1d"),
+            Ok(std::time::Duration::from_secs(86_400))
+        );
+        assert!(
+            parse_duration("5")
+                .unwrap_err()
+                .contains("is not a duration")
+        );
+        assert!(parse_duration("m").is_err());
+        assert!(parse_duration("-1m").is_err());
+        let problem = problems("[sync]\noverlap = \"two minutes\"\n");
+        assert_eq!(problem.len(), 1);
+        assert!(
+            problem[0].starts_with("2:11: `two minutes` is not a duration"),
+            "{problem:?}"
+        );
     }
 
     #[test]

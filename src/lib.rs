@@ -6,3 +6,5 @@ pub mod config;
 pub mod model;
 pub mod notion;
 pub mod simulator;
+pub mod store;
+pub mod sync;

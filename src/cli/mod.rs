@@ -1,6 +1,7 @@
 //! The command line: clap definitions, dispatch, and the mapping of errors to exit codes.
 
 mod demo;
+mod mirror;
 mod output;
 mod tasks;
 
@@ -82,7 +83,16 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Read and change tasks directly in Notion.
+    /// Pull the database into the local SQLite mirror, recording every change.
+    ///
+    /// The first sync reads every task; later ones read only what changed since (with a small
+    /// overlap, because Notion rounds edit times to the minute). Each page of 100 tasks is
+    /// stored in one transaction, so an interrupted sync loses nothing: run it again. Tasks
+    /// that left the database are marked deleted (kept, with `deleted_at`).
+    ///
+    /// Example: tasksync sync --dry-run
+    Sync(SyncArgs),
+    /// Read and change tasks directly in Notion (or, with --mirror, read the local mirror).
     #[command(subcommand)]
     Tasks(TasksCommand),
     /// Serve a local simulator of the Notion API, with generated tasks.
@@ -109,6 +119,9 @@ pub enum TasksCommand {
         /// Print JSON (one array of tasks) instead of a table.
         #[arg(long)]
         json: bool,
+        /// Read the local mirror instead of Notion (offline; as of the last sync).
+        #[arg(long)]
+        mirror: bool,
     },
     /// Show one task: its properties and the text of its page.
     ///
@@ -120,6 +133,9 @@ pub enum TasksCommand {
         /// Print JSON instead of a detail view.
         #[arg(long)]
         json: bool,
+        /// Read the local mirror instead of Notion, with the task's change history.
+        #[arg(long)]
+        mirror: bool,
     },
     /// Set the status of a task. The status must be one of the property's options.
     ///
@@ -143,6 +159,19 @@ pub enum TasksCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Read every task, not only what changed, and mark the ones gone as deleted.
+    #[arg(long)]
+    pub full: bool,
+    /// Show what would change in the mirror; write nothing at all.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -180,6 +209,17 @@ pub struct SimulatorArgs {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Databases { json } => tasks::databases(cli.config.as_deref(), json).await,
+        Command::Sync(args) => mirror::sync(cli.config.as_deref(), args).await,
+        Command::Tasks(TasksCommand::List {
+            status,
+            json,
+            mirror: true,
+        }) => mirror::list(cli.config.as_deref(), status.as_deref(), json),
+        Command::Tasks(TasksCommand::Show {
+            id,
+            json,
+            mirror: true,
+        }) => mirror::show(cli.config.as_deref(), &id, json),
         Command::Tasks(command) => tasks::run(cli.config.as_deref(), command).await,
         Command::Simulator(args) => {
             let options = crate::simulator::SimulatorOptions {

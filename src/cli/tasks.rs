@@ -80,7 +80,7 @@ impl Session {
 }
 
 /// The number of a unique ID such as `TASK-12` or `12`.
-fn unique_number(reference: &str) -> Option<i64> {
+pub fn unique_number(reference: &str) -> Option<i64> {
     let digits = reference.rsplit('-').next().unwrap_or(reference);
     digits.trim().parse().ok()
 }
@@ -115,8 +115,8 @@ pub async fn databases(config_path: Option<&Path>, json: bool) -> anyhow::Result
 pub async fn run(config_path: Option<&Path>, command: TasksCommand) -> anyhow::Result<()> {
     let session = Session::open(config_path)?;
     match command {
-        TasksCommand::List { status, json } => list(&session, status.as_deref(), json).await,
-        TasksCommand::Show { id, json } => show(&session, &id, json).await,
+        TasksCommand::List { status, json, .. } => list(&session, status.as_deref(), json).await,
+        TasksCommand::Show { id, json, .. } => show(&session, &id, json).await,
         TasksCommand::SetStatus { id, status, json } => {
             set_status(&session, &id, &status, json).await
         }

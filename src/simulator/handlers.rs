@@ -125,6 +125,40 @@ pub async fn get_data_source(state: Shared, Path(id): Path<String>) -> Answer {
     ok(workspace.render_source(source))
 }
 
+/// Updates a data source's schema; the simulator supports renaming properties (`{"properties":
+/// {"Old name": {"name": "New name"}}}`), which keeps their ids.
+pub async fn update_data_source(state: Shared, Path(id): Path<String>, bytes: Bytes) -> Answer {
+    let id = canonical(&id, "data_source")?;
+    let body = body_json(&bytes)?;
+    reject_unknown(&body, &["properties", "title"])?;
+    let mut workspace = lock(&state.workspace);
+    let index = workspace
+        .sources
+        .iter()
+        .position(|s| s.id == id)
+        .ok_or_else(|| ApiError::not_found("data_source", &id))?;
+    let renames = body
+        .get("properties")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    for (key, change) in &renames {
+        let new_name = change["name"].as_str().ok_or_else(|| {
+            ApiError::validation(format!("body.properties.{key}.name should be a string"))
+        })?;
+        let source = &mut workspace.sources[index];
+        let position = source
+            .props
+            .iter()
+            .position(|p| p.name == *key || p.id == *key)
+            .ok_or_else(|| ApiError::validation(format!("{key} is not a property that exists.")))?;
+        source.props[position].name = new_name.to_string();
+    }
+    workspace.version += 1;
+    let source = &workspace.sources[index];
+    ok(workspace.render_source(source))
+}
+
 pub async fn query_data_source(
     state: Shared,
     Extension(Version(version)): Extension<Version>,

@@ -253,6 +253,7 @@ pub(crate) struct State {
     clock_offset: Mutex<chrono::Duration>,
     stats: Mutex<Stats>,
     faults: Mutex<(SmallRng, VecDeque<ScriptedFault>)>,
+    random_faults: Mutex<FaultSpec>,
     limiter: Option<Mutex<RateLimiter>>,
     query_cache: Mutex<VecDeque<QueryCacheEntry>>,
 }
@@ -275,7 +276,7 @@ impl State {
         }
         let roll: f64 = rng.random();
         let mut cumulative = 0.0;
-        for (fault, probability) in &self.options.faults.faults {
+        for (fault, probability) in &lock(&self.random_faults).faults {
             cumulative += probability;
             if roll < cumulative {
                 return Some((*fault, None));
@@ -331,6 +332,7 @@ impl Simulator {
                 SmallRng::seed_from_u64(options.seed ^ 0x5eed),
                 VecDeque::new(),
             )),
+            random_faults: Mutex::new(options.faults.clone()),
             options,
             workspace: Mutex::new(workspace),
             clock_offset: Mutex::new(chrono::Duration::zero()),
@@ -411,6 +413,11 @@ impl Simulator {
         *lock(&self.state.clock_offset) += by;
     }
 
+    /// Replaces the random faults (an empty spec turns them off).
+    pub fn set_faults(&self, faults: FaultSpec) {
+        *lock(&self.state.random_faults) = faults;
+    }
+
     /// Queues a fault for the next matching request.
     pub fn push_fault(&self, fault: ScriptedFault) {
         lock(&self.state.faults).1.push_back(fault);
@@ -424,7 +431,7 @@ fn router(state: Arc<State>) -> Router {
         .route("/v1/databases/{database_id}", get(handlers::get_database))
         .route(
             "/v1/data_sources/{data_source_id}",
-            get(handlers::get_data_source),
+            get(handlers::get_data_source).patch(handlers::update_data_source),
         )
         .route(
             "/v1/data_sources/{data_source_id}/query",

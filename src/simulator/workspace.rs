@@ -425,7 +425,9 @@ impl Workspace {
         };
         values.insert(props[14].id.clone(), files);
         values.insert(props[21].id.clone(), json!({}));
-        let edited = (created + Duration::minutes(rng.random_range(0..3 * 24 * 60))).min(now);
+        // Last edits spread between creation and now, so few tasks were edited in the last minutes.
+        let age = (now - created).num_minutes().max(1);
+        let edited = created + Duration::minutes(rng.random_range(0..age));
         let author = self.users[i % self.users.len()]["id"]
             .as_str()
             .unwrap_or_default()

@@ -1,0 +1,276 @@
+//! `tasksync sync` and the offline reads of the mirror (`tasks list|show --mirror`).
+
+use std::path::Path;
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Serialize;
+
+use super::SyncArgs;
+use super::output;
+use super::tasks::{Session, unique_number};
+use crate::config;
+use crate::notion::ids::NotionId;
+use crate::store::{self, HistoryRow, Store, TaskRow};
+use crate::sync::plan::StoredProperties;
+use crate::sync::{SyncOptions, SyncReport, sync as run_sync};
+
+pub async fn sync(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<()> {
+    let session = Session::open(config_path)?;
+    let source = session.data_source().await?;
+    let path = &session.config.store.path;
+    let store = if args.dry_run {
+        Store::open_read_only(path)?
+    } else {
+        Some(Store::open(path)?)
+    };
+    let options = SyncOptions {
+        full: args.full,
+        dry_run: args.dry_run,
+        overlap: chrono::Duration::from_std(session.config.sync.overlap)?,
+        reconcile_every: chrono::Duration::from_std(session.config.sync.reconcile_every)?,
+    };
+    let progress = progress_bar(args.json);
+    let report = run_sync(
+        &session.client,
+        store.as_ref(),
+        &source,
+        &options,
+        &progress,
+    )
+    .await;
+    progress.finish_and_clear();
+    let report = report?;
+    if args.json {
+        return output::json(&report);
+    }
+    print_report(&report);
+    Ok(())
+}
+
+/// A spinner with a count on a terminal; nothing when output goes elsewhere.
+fn progress_bar(json: bool) -> ProgressBar {
+    if json || !std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {pos} tasks read ({per_sec}, {elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+fn print_report(report: &SyncReport) {
+    let seconds = report.duration_ms as f64 / 1000.0;
+    let kind = if report.reconciled && report.kind == "incremental" {
+        "incremental, with reconcile"
+    } else {
+        report.kind
+    };
+    let counts = format!(
+        "{} new, {} changed, {} deleted, {} restored, {} unchanged",
+        report.new, report.changed, report.deleted, report.restored, report.unchanged
+    );
+    if !report.dry_run {
+        println!(
+            "Synced \"{}\" ({kind}): {counts}; {} requests in {seconds:.1} s",
+            report.data_source, report.requests
+        );
+        return;
+    }
+    println!(
+        "Dry run of \"{}\" ({kind}): would record {counts}; {} requests in {seconds:.1} s. Nothing was written.",
+        report.data_source, report.requests
+    );
+    for change in report.planned.iter().take(50) {
+        let details: Vec<String> = change
+            .properties
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}: {} → {}",
+                    p.property,
+                    p.old_value.as_deref().unwrap_or("(none)"),
+                    p.new_value.as_deref().unwrap_or("(none)")
+                )
+            })
+            .collect();
+        println!(
+            "  {:<8} {} \"{}\" {}",
+            change.kind,
+            change.task_id,
+            change.title,
+            details.join("; ")
+        );
+    }
+    if report.planned.len() > 50 {
+        println!(
+            "  … and {} more (--json lists them all)",
+            report.planned.len() - 50
+        );
+    }
+}
+
+fn open_mirror(config_path: Option<&Path>) -> anyhow::Result<Store> {
+    let (config, _) = config::load(config_path)?;
+    let path = config.store.path;
+    Store::open_read_only(&path)?.ok_or_else(|| {
+        anyhow::anyhow!(
+            "there is no mirror at {} yet: run `tasksync sync` first",
+            path.display()
+        )
+    })
+}
+
+fn unique_id(properties: &StoredProperties) -> Option<String> {
+    properties
+        .values()
+        .find(|p| p.value.type_name() == "unique_id")
+        .map(|p| p.text.clone())
+        .filter(|t| !t.is_empty())
+}
+
+fn properties(row: &TaskRow) -> StoredProperties {
+    serde_json::from_str(&row.properties_json).unwrap_or_default()
+}
+
+pub fn list(config_path: Option<&Path>, status: Option<&str>, json: bool) -> anyhow::Result<()> {
+    let store = open_mirror(config_path)?;
+    let rows = store.with(|c| store::list_tasks(c, status, false))?;
+    if json {
+        let views: Vec<MirrorTask> = rows.iter().map(|row| MirrorTask::new(row, None)).collect();
+        return output::json(&views);
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|row| {
+            let label = unique_id(&properties(row)).unwrap_or_else(|| row.id.clone());
+            vec![
+                label,
+                row.status.clone().unwrap_or_default(),
+                row.last_edited_time.clone(),
+                row.title.clone(),
+            ]
+        })
+        .collect();
+    output::table(&["ID", "STATUS", "LAST EDITED", "TITLE"], &table);
+    println!("{} task(s) in the mirror", rows.len());
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct MirrorTask<'a> {
+    id: &'a str,
+    unique_id: Option<String>,
+    title: &'a str,
+    status: Option<&'a str>,
+    url: &'a str,
+    created_time: &'a str,
+    last_edited_time: &'a str,
+    last_edited_by: Option<&'a str>,
+    deleted_at: Option<&'a str>,
+    properties: StoredProperties,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    history: Option<&'a [HistoryRow]>,
+}
+
+impl<'a> MirrorTask<'a> {
+    fn new(row: &'a TaskRow, history: Option<&'a [HistoryRow]>) -> Self {
+        let properties = properties(row);
+        Self {
+            id: &row.id,
+            unique_id: unique_id(&properties),
+            title: &row.title,
+            status: row.status.as_deref(),
+            url: &row.url,
+            created_time: &row.created_time,
+            last_edited_time: &row.last_edited_time,
+            last_edited_by: row.last_edited_by.as_deref(),
+            deleted_at: row.deleted_at.as_deref(),
+            properties,
+            history,
+        }
+    }
+}
+
+pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::Result<()> {
+    let store = open_mirror(config_path)?;
+    let page = NotionId::parse(reference).ok().map(|id| id.to_string());
+    let number = if page.is_none() {
+        unique_number(reference)
+    } else {
+        None
+    };
+    let row = store
+        .with(|c| store::find_task(c, page.as_deref(), number))?
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "the mirror has no task {reference} (run `tasksync sync` to refresh it)"
+            )
+        })?;
+    let history = store.with(|c| store::history(c, &row.id))?;
+    let view = MirrorTask::new(&row, Some(&history));
+    if json {
+        return output::json(&view);
+    }
+    println!(
+        "{}  {}",
+        view.unique_id.clone().unwrap_or_else(|| row.id.clone()),
+        row.title
+    );
+    let mut lines = vec![
+        ("url".to_string(), row.url.clone()),
+        ("page id".into(), row.id.clone()),
+    ];
+    if let Some(deleted) = &row.deleted_at {
+        lines.push((
+            "deleted".into(),
+            format!("{deleted} (no longer in the database)"),
+        ));
+    }
+    for (name, property) in &view.properties {
+        if property.value.type_name() != "title" && !property.text.is_empty() {
+            lines.push((name.clone(), property.text.clone()));
+        }
+    }
+    let width = lines
+        .iter()
+        .map(|(n, _)| n.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (name, value) in lines {
+        println!("  {name:<width$}  {}", value.replace('\n', " "));
+    }
+    println!("\nHistory (oldest first):");
+    for change in &history {
+        let what = match change.property.as_str() {
+            store::CREATED => format!(
+                "first seen as \"{}\"",
+                change.new_value.as_deref().unwrap_or_default()
+            ),
+            store::DELETED if change.new_value.is_some() => "deleted from the database".to_string(),
+            store::DELETED => "back in the database".to_string(),
+            property => format!(
+                "{property}: {} → {}",
+                change
+                    .old_value
+                    .as_deref()
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or("(empty)"),
+                change
+                    .new_value
+                    .as_deref()
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or("(empty)")
+            ),
+        };
+        let by = change
+            .edited_by
+            .as_deref()
+            .map(|by| format!(" by {by}"))
+            .unwrap_or_default();
+        println!("  {}  {what}{by}", change.observed_at);
+    }
+    Ok(())
+}

@@ -1,0 +1,692 @@
+//! The SQLite mirror: the only module that writes SQL.
+//!
+//! Tables (a user contract, documented in the README): `tasks`, `task_changes`, `sync_state`,
+//! `sync_runs`. Migrations are an append-only list applied in one transaction, progress kept in
+//! `PRAGMA user_version`. WAL mode, foreign keys, a busy timeout; the file is created readable by
+//! its owner only. rusqlite is synchronous: async callers go through [`Store::call`], which runs
+//! the work on the blocking pool.
+
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
+use serde::Serialize;
+
+/// Schema migrations, in order. Never edit or reorder an entry: append a new one.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE tasks (
+    id               TEXT PRIMARY KEY,
+    data_source_id   TEXT NOT NULL,
+    title            TEXT NOT NULL DEFAULT '',
+    status           TEXT,
+    url              TEXT NOT NULL DEFAULT '',
+    created_time     TEXT NOT NULL,
+    last_edited_time TEXT NOT NULL,
+    created_by       TEXT,
+    last_edited_by   TEXT,
+    deleted_at       TEXT,
+    properties_json  TEXT NOT NULL,
+    content_hash     TEXT NOT NULL,
+    first_seen_at    TEXT NOT NULL,
+    updated_at       TEXT NOT NULL
+);
+CREATE INDEX tasks_by_source ON tasks (data_source_id, deleted_at);
+CREATE INDEX tasks_by_status ON tasks (status);
+
+CREATE TABLE sync_runs (
+    id             INTEGER PRIMARY KEY,
+    data_source_id TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    started_at     TEXT NOT NULL,
+    finished_at    TEXT,
+    result         TEXT NOT NULL DEFAULT 'running',
+    new_tasks      INTEGER NOT NULL DEFAULT 0,
+    changed        INTEGER NOT NULL DEFAULT 0,
+    deleted        INTEGER NOT NULL DEFAULT 0,
+    restored       INTEGER NOT NULL DEFAULT 0,
+    unchanged      INTEGER NOT NULL DEFAULT 0,
+    requests       INTEGER NOT NULL DEFAULT 0,
+    duration_ms    INTEGER,
+    error          TEXT
+);
+
+CREATE TABLE task_changes (
+    id          INTEGER PRIMARY KEY,
+    task_id     TEXT NOT NULL REFERENCES tasks (id),
+    property    TEXT NOT NULL,
+    property_id TEXT,
+    old_value   TEXT,
+    new_value   TEXT,
+    old_json    TEXT,
+    new_json    TEXT,
+    observed_at TEXT NOT NULL,
+    edited_at   TEXT,
+    edited_by   TEXT,
+    sync_run_id INTEGER REFERENCES sync_runs (id)
+);
+CREATE INDEX task_changes_by_task ON task_changes (task_id, id);
+CREATE INDEX task_changes_by_property ON task_changes (property, new_value);
+
+CREATE TABLE sync_state (
+    data_source_id    TEXT PRIMARY KEY,
+    database_id       TEXT,
+    name              TEXT,
+    cursor            TEXT,
+    last_sync_at      TEXT,
+    last_full_sync_at TEXT,
+    last_reconcile_at TEXT,
+    schema_json       TEXT
+);
+"#];
+
+/// A task as the mirror stores it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TaskRow {
+    pub id: String,
+    pub data_source_id: String,
+    pub title: String,
+    pub status: Option<String>,
+    pub url: String,
+    pub created_time: String,
+    pub last_edited_time: String,
+    pub created_by: Option<String>,
+    pub last_edited_by: Option<String>,
+    pub deleted_at: Option<String>,
+    pub properties_json: String,
+    pub content_hash: String,
+}
+
+/// One changed property of one task, as one history row.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChangeRow {
+    pub task_id: String,
+    pub property: String,
+    pub property_id: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub old_json: Option<String>,
+    pub new_json: Option<String>,
+    pub edited_at: Option<String>,
+    pub edited_by: Option<String>,
+}
+
+/// A change read back from history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HistoryRow {
+    pub property: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub observed_at: String,
+    pub edited_at: Option<String>,
+    pub edited_by: Option<String>,
+}
+
+/// What the mirror knows of a task, for deciding whether a fetched version is new.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredVersion {
+    pub content_hash: String,
+    pub last_edited_time: String,
+    pub deleted_at: Option<String>,
+    pub properties_json: String,
+}
+
+/// The writes of one batch of pages: applied in one transaction with the cursor they justify.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    pub data_source_id: String,
+    pub run_id: i64,
+    pub observed_at: String,
+    pub upserts: Vec<TaskRow>,
+    pub changes: Vec<ChangeRow>,
+    /// The new cursor, when this batch lets it advance.
+    pub cursor: Option<String>,
+}
+
+/// Per data source sync bookkeeping.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct SyncState {
+    pub data_source_id: String,
+    pub database_id: Option<String>,
+    pub name: Option<String>,
+    pub cursor: Option<String>,
+    pub last_sync_at: Option<String>,
+    pub last_full_sync_at: Option<String>,
+    pub last_reconcile_at: Option<String>,
+    pub schema_json: Option<String>,
+}
+
+/// Counts of one sync run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RunCounts {
+    pub new: u64,
+    pub changed: u64,
+    pub deleted: u64,
+    pub restored: u64,
+    pub unchanged: u64,
+    pub requests: u64,
+}
+
+/// The mirror. Cheap to clone: clones share one connection.
+#[derive(Clone)]
+pub struct Store {
+    connection: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating it, owner-only, if needed) and migrates the mirror.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        create_private(path)?;
+        let mut connection = Connection::open(path)
+            .with_context(|| format!("cannot open the mirror {}", path.display()))?;
+        connection.busy_timeout(Duration::from_secs(10))?;
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .with_context(|| format!("cannot use WAL mode on {}", path.display()))?;
+        connection.pragma_update(None, "foreign_keys", true)?;
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        migrate(&mut connection)
+            .with_context(|| format!("cannot migrate the mirror {}", path.display()))?;
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens an existing mirror read-only (for dry runs and offline reads), or `None` when the
+    /// file does not exist. Never creates or changes anything.
+    pub fn open_read_only(path: &Path) -> anyhow::Result<Option<Self>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        // Without a write-ahead log there is no writer mid-transaction: open the file immutable,
+        // which creates no `-wal`/`-shm` files beside it. Otherwise read through the existing log.
+        let wal = PathBuf::from(format!("{}-wal", path.display()));
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let connection = if wal.exists() {
+            Connection::open_with_flags(path, flags)
+        } else {
+            Connection::open_with_flags(immutable_uri(path), flags)
+        }
+        .with_context(|| format!("cannot open the mirror {}", path.display()))?;
+        connection.busy_timeout(Duration::from_secs(10))?;
+        let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if version as usize > MIGRATIONS.len() {
+            anyhow::bail!(
+                "{} was written by a newer tasksync (schema {version}); upgrade tasksync",
+                path.display()
+            );
+        }
+        if (version as usize) < MIGRATIONS.len() {
+            anyhow::bail!(
+                "{} needs a schema upgrade: run `tasksync sync` once without --dry-run",
+                path.display()
+            );
+        }
+        Ok(Some(Self {
+            connection: Arc::new(Mutex::new(connection)),
+            path: path.to_path_buf(),
+        }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs store work on the blocking pool (rusqlite is synchronous).
+    pub async fn call<T, F>(&self, work: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> anyhow::Result<T> + Send + 'static,
+    {
+        let connection = self.connection.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut connection = connection
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
+            work(&mut connection)
+        })
+        .await
+        .context("a database task stopped unexpectedly")?
+    }
+
+    /// Runs store work on the current thread (for synchronous callers).
+    pub fn with<T>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> anyhow::Result<T>,
+    ) -> anyhow::Result<T> {
+        let mut connection = self
+            .connection
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        work(&mut connection)
+    }
+}
+
+/// A SQLite URI that opens `path` read-only without locking or side files.
+fn immutable_uri(path: &Path) -> String {
+    const RESERVED: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+        .add(b'%')
+        .add(b'?')
+        .add(b'#')
+        .add(b' ');
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let encoded =
+        percent_encoding::utf8_percent_encode(&absolute.to_string_lossy(), RESERVED).to_string();
+    format!("file:{encoded}?immutable=1")
+}
+
+fn create_private(path: &Path) -> anyhow::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => {
+            Err(error).with_context(|| format!("cannot create the mirror {}", path.display()))
+        }
+    }
+}
+
+fn migrate(connection: &mut Connection) -> anyhow::Result<()> {
+    let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let version = usize::try_from(version).unwrap_or(0);
+    if version > MIGRATIONS.len() {
+        anyhow::bail!(
+            "the mirror was written by a newer tasksync (schema {version}); upgrade tasksync"
+        );
+    }
+    if version == MIGRATIONS.len() {
+        return Ok(());
+    }
+    let transaction = connection.transaction()?;
+    for migration in &MIGRATIONS[version..] {
+        transaction.execute_batch(migration)?;
+    }
+    transaction.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+    transaction.commit()?;
+    Ok(())
+}
+
+/// The sync state of a data source.
+pub fn sync_state(
+    connection: &Connection,
+    data_source_id: &str,
+) -> anyhow::Result<Option<SyncState>> {
+    Ok(connection
+        .query_row(
+            "SELECT data_source_id, database_id, name, cursor, last_sync_at, last_full_sync_at, last_reconcile_at, schema_json
+             FROM sync_state WHERE data_source_id = ?1",
+            [data_source_id],
+            |row| {
+                Ok(SyncState {
+                    data_source_id: row.get(0)?,
+                    database_id: row.get(1)?,
+                    name: row.get(2)?,
+                    cursor: row.get(3)?,
+                    last_sync_at: row.get(4)?,
+                    last_full_sync_at: row.get(5)?,
+                    last_reconcile_at: row.get(6)?,
+                    schema_json: row.get(7)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Records the data source and its schema; when a property was renamed (same id, new name), its
+/// history follows it: earlier rows take the new name.
+pub fn save_source(
+    connection: &mut Connection,
+    data_source_id: &str,
+    database_id: Option<&str>,
+    name: &str,
+    schema_json: &str,
+    renames: &[(String, String, String)],
+) -> anyhow::Result<()> {
+    let transaction = connection.transaction()?;
+    transaction.execute(
+        "INSERT INTO sync_state (data_source_id, database_id, name, schema_json) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (data_source_id) DO UPDATE SET database_id = excluded.database_id, name = excluded.name,
+         schema_json = excluded.schema_json",
+        params![data_source_id, database_id, name, schema_json],
+    )?;
+    for (property_id, old_name, new_name) in renames {
+        transaction.execute(
+            "UPDATE task_changes SET property = ?1 WHERE property_id = ?2 AND property = ?3
+             AND task_id IN (SELECT id FROM tasks WHERE data_source_id = ?4)",
+            params![new_name, property_id, old_name, data_source_id],
+        )?;
+    }
+    transaction.commit()?;
+    Ok(())
+}
+
+/// Starts a sync run record; returns its id. Runs left `running` by a crash become `interrupted`.
+pub fn start_run(
+    connection: &mut Connection,
+    data_source_id: &str,
+    kind: &str,
+    now: &str,
+) -> anyhow::Result<i64> {
+    let transaction = connection.transaction()?;
+    transaction.execute(
+        "UPDATE sync_runs SET result = 'interrupted' WHERE result = 'running' AND data_source_id = ?1",
+        [data_source_id],
+    )?;
+    transaction.execute(
+        "INSERT INTO sync_runs (data_source_id, kind, started_at) VALUES (?1, ?2, ?3)",
+        params![data_source_id, kind, now],
+    )?;
+    let id = transaction.last_insert_rowid();
+    transaction.commit()?;
+    Ok(id)
+}
+
+/// Finishes a sync run record, and notes the sync time in the source's state.
+pub fn finish_run(
+    connection: &mut Connection,
+    run_id: i64,
+    counts: &RunCounts,
+    duration: Duration,
+    error: Option<&str>,
+    now: &str,
+    full: bool,
+) -> anyhow::Result<()> {
+    let transaction = connection.transaction()?;
+    transaction.execute(
+        "UPDATE sync_runs SET finished_at = ?2, result = ?3, new_tasks = ?4, changed = ?5, deleted = ?6, restored = ?7,
+         unchanged = ?8, requests = ?9, duration_ms = ?10, error = ?11 WHERE id = ?1",
+        params![
+            run_id,
+            now,
+            if error.is_some() { "failed" } else { "ok" },
+            counts.new as i64,
+            counts.changed as i64,
+            counts.deleted as i64,
+            counts.restored as i64,
+            counts.unchanged as i64,
+            counts.requests as i64,
+            duration.as_millis() as i64,
+            error,
+        ],
+    )?;
+    if error.is_none() {
+        let full_sync = if full { Some(now) } else { None };
+        transaction.execute(
+            "UPDATE sync_state SET last_sync_at = ?2, last_full_sync_at = COALESCE(?3, last_full_sync_at)
+             WHERE data_source_id = (SELECT data_source_id FROM sync_runs WHERE id = ?1)",
+            params![run_id, now, full_sync],
+        )?;
+    }
+    transaction.commit()?;
+    Ok(())
+}
+
+/// What the mirror holds for these task ids.
+pub fn stored_versions(
+    connection: &Connection,
+    ids: &[String],
+) -> anyhow::Result<HashMap<String, StoredVersion>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT content_hash, last_edited_time, deleted_at, properties_json FROM tasks WHERE id = ?1",
+    )?;
+    let mut found = HashMap::with_capacity(ids.len());
+    for id in ids {
+        let version = statement
+            .query_row([id], |row| {
+                Ok(StoredVersion {
+                    content_hash: row.get(0)?,
+                    last_edited_time: row.get(1)?,
+                    deleted_at: row.get(2)?,
+                    properties_json: row.get(3)?,
+                })
+            })
+            .optional()?;
+        if let Some(version) = version {
+            found.insert(id.clone(), version);
+        }
+    }
+    Ok(found)
+}
+
+/// Applies one batch in one transaction: task rows, history rows, and the cursor.
+pub fn apply_batch(connection: &mut Connection, batch: &Batch) -> anyhow::Result<()> {
+    let transaction = connection.transaction()?;
+    upsert_tasks(&transaction, &batch.upserts, &batch.observed_at)?;
+    insert_changes(
+        &transaction,
+        &batch.changes,
+        &batch.observed_at,
+        batch.run_id,
+    )?;
+    if let Some(cursor) = &batch.cursor {
+        transaction.execute(
+            "UPDATE sync_state SET cursor = ?2 WHERE data_source_id = ?1 AND (cursor IS NULL OR cursor < ?2)",
+            params![batch.data_source_id, cursor],
+        )?;
+    }
+    transaction.commit()?;
+    Ok(())
+}
+
+fn upsert_tasks(transaction: &Transaction<'_>, rows: &[TaskRow], now: &str) -> anyhow::Result<()> {
+    let mut statement = transaction.prepare_cached(
+        "INSERT INTO tasks (id, data_source_id, title, status, url, created_time, last_edited_time, created_by,
+            last_edited_by, deleted_at, properties_json, content_hash, first_seen_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?13)
+         ON CONFLICT (id) DO UPDATE SET data_source_id = excluded.data_source_id, title = excluded.title,
+            status = excluded.status, url = excluded.url, created_time = excluded.created_time,
+            last_edited_time = excluded.last_edited_time, created_by = excluded.created_by,
+            last_edited_by = excluded.last_edited_by, deleted_at = excluded.deleted_at,
+            properties_json = excluded.properties_json, content_hash = excluded.content_hash,
+            updated_at = excluded.updated_at",
+    )?;
+    for row in rows {
+        statement.execute(params![
+            row.id,
+            row.data_source_id,
+            row.title,
+            row.status,
+            row.url,
+            row.created_time,
+            row.last_edited_time,
+            row.created_by,
+            row.last_edited_by,
+            row.deleted_at,
+            row.properties_json,
+            row.content_hash,
+            now,
+        ])?;
+    }
+    Ok(())
+}
+
+fn insert_changes(
+    transaction: &Transaction<'_>,
+    changes: &[ChangeRow],
+    now: &str,
+    run_id: i64,
+) -> anyhow::Result<()> {
+    let mut statement = transaction.prepare_cached(
+        "INSERT INTO task_changes (task_id, property, property_id, old_value, new_value, old_json, new_json,
+            observed_at, edited_at, edited_by, sync_run_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for change in changes {
+        statement.execute(params![
+            change.task_id,
+            change.property,
+            change.property_id,
+            change.old_value,
+            change.new_value,
+            change.old_json,
+            change.new_json,
+            now,
+            change.edited_at,
+            change.edited_by,
+            run_id,
+        ])?;
+    }
+    Ok(())
+}
+
+/// Task ids of a data source in the mirror: (live, deleted).
+pub fn task_ids(
+    connection: &Connection,
+    data_source_id: &str,
+) -> anyhow::Result<(HashSet<String>, HashSet<String>)> {
+    let mut statement = connection
+        .prepare("SELECT id, deleted_at IS NOT NULL FROM tasks WHERE data_source_id = ?1")?;
+    let mut live = HashSet::new();
+    let mut deleted = HashSet::new();
+    for row in statement.query_map([data_source_id], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?))
+    })? {
+        let (id, is_deleted) = row?;
+        if is_deleted {
+            deleted.insert(id);
+        } else {
+            live.insert(id);
+        }
+    }
+    Ok((live, deleted))
+}
+
+/// Marks tasks deleted (gone from the data source or trashed), each with a history row, and
+/// notes the reconcile; one transaction.
+pub fn mark_deleted(
+    connection: &mut Connection,
+    data_source_id: &str,
+    ids: &[String],
+    now: &str,
+    run_id: i64,
+) -> anyhow::Result<()> {
+    let transaction = connection.transaction()?;
+    {
+        let mut update = transaction.prepare_cached("UPDATE tasks SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NULL")?;
+        let changes: Vec<ChangeRow> = ids
+            .iter()
+            .map(|id| ChangeRow {
+                task_id: id.clone(),
+                property: DELETED.into(),
+                property_id: None,
+                old_value: None,
+                new_value: Some(now.to_string()),
+                old_json: None,
+                new_json: None,
+                edited_at: None,
+                edited_by: None,
+            })
+            .collect();
+        for id in ids {
+            update.execute(params![id, now])?;
+        }
+        insert_changes(&transaction, &changes, now, run_id)?;
+    }
+    transaction.execute(
+        "UPDATE sync_state SET last_reconcile_at = ?2 WHERE data_source_id = ?1",
+        params![data_source_id, now],
+    )?;
+    transaction.commit()?;
+    Ok(())
+}
+
+/// The pseudo-property of history rows that record a deletion or a return.
+pub const DELETED: &str = "(deleted)";
+/// The pseudo-property of the history row that records a task's first sighting.
+pub const CREATED: &str = "(created)";
+
+/// Tasks of the mirror for `tasks list --mirror`.
+pub fn list_tasks(
+    connection: &Connection,
+    status: Option<&str>,
+    include_deleted: bool,
+) -> anyhow::Result<Vec<TaskRow>> {
+    let mut statement = connection.prepare(
+        "SELECT id, data_source_id, title, status, url, created_time, last_edited_time, created_by, last_edited_by,
+            deleted_at, properties_json, content_hash FROM tasks
+         WHERE (?1 IS NULL OR status = ?1 COLLATE NOCASE) AND (?2 OR deleted_at IS NULL)
+         ORDER BY created_time DESC, id",
+    )?;
+    let rows = statement
+        .query_map(params![status, include_deleted], task_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+fn task_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
+    Ok(TaskRow {
+        id: row.get(0)?,
+        data_source_id: row.get(1)?,
+        title: row.get(2)?,
+        status: row.get(3)?,
+        url: row.get(4)?,
+        created_time: row.get(5)?,
+        last_edited_time: row.get(6)?,
+        created_by: row.get(7)?,
+        last_edited_by: row.get(8)?,
+        deleted_at: row.get(9)?,
+        properties_json: row.get(10)?,
+        content_hash: row.get(11)?,
+    })
+}
+
+/// One task of the mirror by page id, or by unique ID number when `number` is given.
+pub fn find_task(
+    connection: &Connection,
+    id: Option<&str>,
+    number: Option<i64>,
+) -> anyhow::Result<Option<TaskRow>> {
+    let mut statement = connection.prepare(
+        "SELECT id, data_source_id, title, status, url, created_time, last_edited_time, created_by, last_edited_by,
+            deleted_at, properties_json, content_hash FROM tasks t
+         WHERE id = ?1 OR EXISTS (SELECT 1 FROM json_each(t.properties_json) p
+             WHERE json_extract(p.value, '$.type') = 'unique_id' AND json_extract(p.value, '$.value.number') = ?2)
+         LIMIT 1",
+    )?;
+    Ok(statement
+        .query_row(params![id, number], task_row)
+        .optional()?)
+}
+
+/// The change history of a task, oldest first.
+pub fn history(connection: &Connection, task_id: &str) -> anyhow::Result<Vec<HistoryRow>> {
+    let mut statement = connection.prepare(
+        "SELECT property, old_value, new_value, observed_at, edited_at, edited_by FROM task_changes
+         WHERE task_id = ?1 ORDER BY id",
+    )?;
+    let rows = statement
+        .query_map([task_id], |row| {
+            Ok(HistoryRow {
+                property: row.get(0)?,
+                old_value: row.get(1)?,
+                new_value: row.get(2)?,
+                observed_at: row.get(3)?,
+                edited_at: row.get(4)?,
+                edited_by: row.get(5)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}

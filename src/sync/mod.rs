@@ -1,0 +1,630 @@
+//! The sync engine: pulls tasks from Notion into the mirror, exactly (design.md §3).
+//!
+//! - Incremental: `last_edited_time on_or_after (cursor − overlap)`, ascending, 100 a page; each
+//!   page is stored in one transaction together with the cursor it justifies; the cursor never
+//!   passes the sync's start − 1 minute. Unchanged tasks (same content hash) write nothing.
+//! - Full: windows by `created_time`, restarting from the last seen time when Notion caps a
+//!   query at 10,000 rows, de-duplicating by page id; tasks not seen are marked deleted.
+//! - Reconcile: the same scan for ids only (`filter_properties`), to find deleted tasks.
+//! - Dry run: the same reads, no writes at all.
+
+pub mod plan;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, DurationRound, SecondsFormat, Utc};
+use indicatif::ProgressBar;
+use serde::Serialize;
+
+use crate::model::{DataSource, Task};
+use crate::notion::NotionClient;
+use crate::notion::query::{DateCondition, Direction, Filter, Query, Sort, TimestampField};
+use crate::store::{self, Batch, ChangeRow, RunCounts, Store, StoredVersion};
+use plan::{StoredProperties, changes, stored_properties, task_row};
+
+/// How to sync.
+#[derive(Clone, Debug)]
+pub struct SyncOptions {
+    /// Read every task (windowed by creation time) and mark the missing ones deleted.
+    pub full: bool,
+    /// Read from Notion and the mirror, write nothing anywhere.
+    pub dry_run: bool,
+    /// How far before the cursor an incremental sync starts reading (timestamps are rounded down
+    /// to the minute, so recent pages are re-read on purpose).
+    pub overlap: Duration,
+    /// A cheap id-only reconcile runs when the last one is older than this.
+    pub reconcile_every: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            full: false,
+            dry_run: false,
+            overlap: Duration::minutes(2),
+            reconcile_every: Duration::hours(1),
+        }
+    }
+}
+
+/// A change a dry run would record.
+#[derive(Clone, Debug, Serialize)]
+pub struct PlannedChange {
+    pub task_id: String,
+    pub title: String,
+    /// `new`, `changed`, `deleted` or `restored`.
+    pub kind: &'static str,
+    pub properties: Vec<PlannedProperty>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PlannedProperty {
+    pub property: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+}
+
+/// What a sync did (or, in a dry run, would do).
+#[derive(Clone, Debug, Serialize)]
+pub struct SyncReport {
+    pub data_source_id: String,
+    pub data_source: String,
+    /// `incremental` or `full`.
+    pub kind: &'static str,
+    pub reconciled: bool,
+    pub dry_run: bool,
+    pub new: u64,
+    pub changed: u64,
+    pub deleted: u64,
+    pub restored: u64,
+    pub unchanged: u64,
+    /// Requests sent to Notion (retries included).
+    pub requests: u64,
+    pub duration_ms: u64,
+    pub cursor: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub planned: Vec<PlannedChange>,
+}
+
+/// Syncs one data source into the mirror. `store` may be `None` only for a dry run without a
+/// mirror file (then everything is new).
+pub async fn sync(
+    client: &NotionClient,
+    store: Option<&Store>,
+    source: &DataSource,
+    options: &SyncOptions,
+    progress: &ProgressBar,
+) -> anyhow::Result<SyncReport> {
+    anyhow::ensure!(
+        store.is_some() || options.dry_run,
+        "a sync that writes needs the mirror"
+    );
+    let started = std::time::Instant::now();
+    let requests_before = client.requests_sent();
+    let now = Utc::now();
+    let source_id = source.id.to_string();
+    let state = match store {
+        Some(store) => {
+            let id = source_id.clone();
+            store.call(move |c| store::sync_state(c, &id)).await?
+        }
+        None => None,
+    };
+    let full = options.full || state.as_ref().and_then(|s| s.cursor.as_ref()).is_none();
+    let reconcile_due = state
+        .as_ref()
+        .and_then(|s| s.last_reconcile_at.as_deref())
+        .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
+        .is_none_or(|at| now - at.with_timezone(&Utc) >= options.reconcile_every);
+    let mut engine = Engine {
+        client,
+        store: store.filter(|_| !options.dry_run),
+        reader: store,
+        source,
+        source_id: source_id.clone(),
+        now,
+        run_id: 0,
+        counts: RunCounts::default(),
+        planned: Vec::new(),
+        max_edited: None,
+        progress,
+    };
+    if let Some(store) = engine.store {
+        engine
+            .save_source(store, state.as_ref().and_then(|s| s.schema_json.clone()))
+            .await?;
+        let (id, kind, at) = (
+            source_id.clone(),
+            if full { "full" } else { "incremental" },
+            iso(now),
+        );
+        engine.run_id = store
+            .call(move |c| store::start_run(c, &id, kind, &at))
+            .await?;
+    }
+    let outcome = engine
+        .run(
+            full,
+            reconcile_due || full,
+            state.and_then(|s| s.cursor),
+            options.overlap,
+        )
+        .await;
+    engine.counts.requests = client.requests_sent() - requests_before;
+    if let Some(store) = engine.store {
+        let (run_id, counts, elapsed, at) = (
+            engine.run_id,
+            engine.counts.clone(),
+            started.elapsed(),
+            iso(Utc::now()),
+        );
+        let error = outcome.as_ref().err().map(|e| format!("{e:#}"));
+        store
+            .call(move |c| {
+                store::finish_run(c, run_id, &counts, elapsed, error.as_deref(), &at, full)
+            })
+            .await?;
+    }
+    let reconciled = outcome?;
+    let cursor = match store {
+        Some(store) => {
+            let id = source_id.clone();
+            store
+                .call(move |c| store::sync_state(c, &id))
+                .await?
+                .and_then(|s| s.cursor)
+        }
+        None => None,
+    };
+    Ok(SyncReport {
+        data_source_id: source_id,
+        data_source: source.name.clone(),
+        kind: if full { "full" } else { "incremental" },
+        reconciled,
+        dry_run: options.dry_run,
+        new: engine.counts.new,
+        changed: engine.counts.changed,
+        deleted: engine.counts.deleted,
+        restored: engine.counts.restored,
+        unchanged: engine.counts.unchanged,
+        requests: engine.counts.requests,
+        duration_ms: started.elapsed().as_millis() as u64,
+        cursor,
+        planned: engine.planned,
+    })
+}
+
+/// Timestamps the way Notion writes them.
+pub fn iso(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+struct Engine<'a> {
+    client: &'a NotionClient,
+    /// Where writes go; `None` in a dry run.
+    store: Option<&'a Store>,
+    /// Where reads come from (the mirror, read-only in a dry run).
+    reader: Option<&'a Store>,
+    source: &'a DataSource,
+    source_id: String,
+    now: DateTime<Utc>,
+    run_id: i64,
+    counts: RunCounts,
+    planned: Vec<PlannedChange>,
+    /// The latest `last_edited_time` seen in a full scan: the cursor once the scan is complete.
+    max_edited: Option<String>,
+    progress: &'a ProgressBar,
+}
+
+impl Engine<'_> {
+    /// Runs the sync; returns whether a reconcile ran.
+    async fn run(
+        &mut self,
+        full: bool,
+        reconcile: bool,
+        cursor: Option<String>,
+        overlap: Duration,
+    ) -> anyhow::Result<bool> {
+        if full {
+            let seen = self.scan(true).await?;
+            self.mark_missing(&seen, true).await?;
+            if let Some(edited) = self.max_edited.take() {
+                self.advance_cursor(&edited).await?;
+            }
+            return Ok(true);
+        }
+        let cursor = cursor
+            .as_deref()
+            .and_then(parse_time)
+            .context("the stored sync cursor is unreadable: run `tasksync sync --full`")?;
+        self.incremental(cursor - overlap).await?;
+        if reconcile {
+            let seen = self.scan(false).await?;
+            self.mark_missing(&seen, false).await?;
+        }
+        Ok(reconcile)
+    }
+
+    /// The cursor may not pass the sync's start − 1 minute: later edits can still share a
+    /// minute-rounded timestamp with what we saw.
+    fn capped(&self, edited: &str) -> String {
+        let limit = self
+            .now
+            .duration_trunc(Duration::minutes(1))
+            .unwrap_or(self.now)
+            - Duration::minutes(1);
+        match parse_time(edited) {
+            Some(time) if time < limit => iso(time),
+            _ => iso(limit),
+        }
+    }
+
+    async fn advance_cursor(&mut self, edited: &str) -> anyhow::Result<()> {
+        let batch = Batch {
+            data_source_id: self.source_id.clone(),
+            run_id: self.run_id,
+            observed_at: iso(self.now),
+            cursor: Some(self.capped(edited)),
+            ..Batch::default()
+        };
+        self.write(batch).await
+    }
+
+    async fn write(&self, batch: Batch) -> anyhow::Result<()> {
+        if let Some(store) = self.store {
+            store.call(move |c| store::apply_batch(c, &batch)).await?;
+        }
+        Ok(())
+    }
+
+    async fn save_source(
+        &self,
+        store: &Store,
+        previous_schema: Option<String>,
+    ) -> anyhow::Result<()> {
+        let schema: BTreeMap<String, String> = self
+            .source
+            .properties
+            .values()
+            .map(|p| (p.id.clone(), p.name.clone()))
+            .collect();
+        let previous: BTreeMap<String, String> = previous_schema
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default();
+        let renames = plan::renames(&previous, &schema);
+        for (_, old, new) in &renames {
+            tracing::info!(%old, %new, "property renamed; its history follows it");
+        }
+        let schema_json = serde_json::to_string(&schema)?;
+        let (id, database, name) = (
+            self.source_id.clone(),
+            self.source.database_id.as_ref().map(ToString::to_string),
+            self.source.name.clone(),
+        );
+        store
+            .call(move |c| {
+                store::save_source(c, &id, database.as_deref(), &name, &schema_json, &renames)
+            })
+            .await
+    }
+
+    /// Pages edited since `since`, oldest first; restarts past the 10,000-row cap from the last
+    /// edit time seen.
+    async fn incremental(&mut self, since: DateTime<Utc>) -> anyhow::Result<()> {
+        let mut since = iso(since);
+        loop {
+            let query = Query {
+                filter: Some(Filter::Timestamp {
+                    field: TimestampField::LastEditedTime,
+                    condition: DateCondition::OnOrAfter(since.clone()),
+                }),
+                sorts: vec![Sort::Timestamp(
+                    TimestampField::LastEditedTime,
+                    Direction::Ascending,
+                )],
+                filter_properties: Vec::new(),
+            };
+            let mut start_cursor: Option<String> = None;
+            let mut capped = false;
+            let mut last_edited: Option<String> = None;
+            loop {
+                let page = self
+                    .client
+                    .query_page(&self.source.id, &query, start_cursor.as_deref())
+                    .await?;
+                capped |= page.incomplete;
+                if let Some(last) = page.tasks.iter().map(|t| t.last_edited_time.clone()).max() {
+                    last_edited = Some(last.clone());
+                    let cursor = self.capped(&last);
+                    self.ingest(page.tasks, Some(cursor)).await?;
+                }
+                match page.next_cursor {
+                    Some(next) => start_cursor = Some(next),
+                    None => break,
+                }
+            }
+            if !capped {
+                return Ok(());
+            }
+            let restart = last_edited.context("Notion capped a query that returned nothing")?;
+            anyhow::ensure!(
+                restart != since,
+                "more than 10,000 tasks were edited within the minute {restart}; run `tasksync sync --full` (it reads by creation time)"
+            );
+            tracing::info!(from = %restart, "query capped at 10,000 rows; reading on from the last edit time seen");
+            since = restart;
+        }
+    }
+
+    /// Every live task, windowed by creation time past the 10,000-row cap. With `content`, each
+    /// page of tasks is ingested; otherwise only ids are read (`filter_properties`). Returns the
+    /// ids seen.
+    async fn scan(&mut self, content: bool) -> anyhow::Result<HashSet<String>> {
+        let mut seen = HashSet::new();
+        let mut window: Option<String> = None;
+        let title = self.source.first_of_kind("title").map(|p| p.id.clone());
+        loop {
+            let query = Query {
+                filter: window.clone().map(|from| Filter::Timestamp {
+                    field: TimestampField::CreatedTime,
+                    condition: DateCondition::OnOrAfter(from),
+                }),
+                sorts: vec![Sort::Timestamp(
+                    TimestampField::CreatedTime,
+                    Direction::Ascending,
+                )],
+                filter_properties: if content {
+                    Vec::new()
+                } else {
+                    title.clone().into_iter().collect()
+                },
+            };
+            let mut start_cursor: Option<String> = None;
+            let mut capped = false;
+            let mut last_created: Option<String> = None;
+            loop {
+                let page = self
+                    .client
+                    .query_page(&self.source.id, &query, start_cursor.as_deref())
+                    .await?;
+                capped |= page.incomplete;
+                if let Some(last) = page.tasks.last() {
+                    last_created = Some(last.created_time.clone());
+                }
+                let fresh: Vec<Task> = page
+                    .tasks
+                    .into_iter()
+                    .filter(|t| seen.insert(t.id.to_string()))
+                    .collect();
+                if content {
+                    for task in &fresh {
+                        if self
+                            .max_edited
+                            .as_ref()
+                            .is_none_or(|max| task.last_edited_time > *max)
+                        {
+                            self.max_edited = Some(task.last_edited_time.clone());
+                        }
+                    }
+                    self.ingest(fresh, None).await?;
+                } else {
+                    self.progress.inc(fresh.len() as u64);
+                }
+                match page.next_cursor {
+                    Some(next) => start_cursor = Some(next),
+                    None => break,
+                }
+            }
+            if !capped {
+                return Ok(seen);
+            }
+            let restart = last_created.context("Notion capped a query that returned nothing")?;
+            anyhow::ensure!(
+                window.as_deref() != Some(restart.as_str()),
+                "more than 10,000 tasks share the creation minute {restart}: Notion's API cannot list them all"
+            );
+            tracing::info!(from = %restart, "query capped at 10,000 rows; reading on from the last creation time seen");
+            window = Some(restart);
+        }
+    }
+
+    /// Marks live mirror tasks that a complete scan did not see as deleted. After an id-only
+    /// scan (`scanned_content` false), tasks it saw that the mirror has deleted or lacks are read
+    /// whole and stored (a content scan stored them already).
+    async fn mark_missing(
+        &mut self,
+        seen: &HashSet<String>,
+        scanned_content: bool,
+    ) -> anyhow::Result<()> {
+        let (live, deleted) = match self.reader {
+            Some(reader) => {
+                let id = self.source_id.clone();
+                reader.call(move |c| store::task_ids(c, &id)).await?
+            }
+            None => Default::default(),
+        };
+        let mut gone: Vec<String> = live.difference(seen).cloned().collect();
+        gone.sort();
+        self.counts.deleted += gone.len() as u64;
+        for id in &gone {
+            self.plan(id.clone(), String::new(), "deleted", Vec::new());
+        }
+        if let Some(store) = self.store {
+            let (id, run_id, at, gone) = (self.source_id.clone(), self.run_id, iso(self.now), gone);
+            store
+                .call(move |c| store::mark_deleted(c, &id, &gone, &at, run_id))
+                .await?;
+        }
+        // Seen but deleted in the mirror (or never stored): read them whole.
+        let returned: Vec<String> = seen
+            .iter()
+            .filter(|id| deleted.contains(*id) || !live.contains(*id))
+            .cloned()
+            .collect();
+        if returned.is_empty() || scanned_content {
+            return Ok(());
+        }
+        let mut tasks = Vec::new();
+        for id in returned {
+            let page_id = crate::notion::ids::NotionId::parse(&id)?;
+            tasks.push(self.client.retrieve_page(&page_id).await?);
+        }
+        self.ingest(tasks, None).await
+    }
+
+    /// Stores one page of fetched tasks in one transaction (with `cursor`, when given).
+    async fn ingest(&mut self, tasks: Vec<Task>, cursor: Option<String>) -> anyhow::Result<()> {
+        let count = tasks.len() as u64;
+        let ids: Vec<String> = tasks.iter().map(|t| t.id.to_string()).collect();
+        let stored: HashMap<String, StoredVersion> = match self.reader {
+            Some(reader) => {
+                reader
+                    .call(move |c| store::stored_versions(c, &ids))
+                    .await?
+            }
+            None => HashMap::new(),
+        };
+        let mut batch = Batch {
+            data_source_id: self.source_id.clone(),
+            run_id: self.run_id,
+            observed_at: iso(self.now),
+            cursor,
+            ..Batch::default()
+        };
+        for mut task in tasks {
+            let id = task.id.to_string();
+            let old = stored.get(&id);
+            let old_properties: Option<StoredProperties> =
+                old.map(|o| serde_json::from_str(&o.properties_json).unwrap_or_default());
+            self.complete_truncated(&mut task, old, old_properties.as_ref())
+                .await?;
+            let properties = stored_properties(&task);
+            let row = task_row(&task, &self.source_id, &properties);
+            let (kind, rows) = match (old, old_properties) {
+                (None, _) => {
+                    self.counts.new += 1;
+                    let created = ChangeRow {
+                        task_id: id.clone(),
+                        property: store::CREATED.into(),
+                        property_id: None,
+                        old_value: None,
+                        new_value: Some(row.title.clone()),
+                        old_json: None,
+                        new_json: None,
+                        edited_at: Some(task.created_time.clone()),
+                        edited_by: task.created_by.clone(),
+                    };
+                    ("new", vec![created])
+                }
+                (Some(old), _)
+                    if old.content_hash == row.content_hash && old.deleted_at.is_none() =>
+                {
+                    self.counts.unchanged += 1;
+                    if old.last_edited_time == row.last_edited_time {
+                        // A re-read of the version we have: nothing to write.
+                        continue;
+                    }
+                    // Edited without a change of content: keep the edit time and author exact,
+                    // without a history row.
+                    ("touched", Vec::new())
+                }
+                (Some(old), old_properties) => {
+                    let mut rows = changes(&task, &old_properties.unwrap_or_default(), &properties);
+                    if let Some(deleted_at) = &old.deleted_at {
+                        self.counts.restored += 1;
+                        rows.push(ChangeRow {
+                            task_id: id.clone(),
+                            property: store::DELETED.into(),
+                            property_id: None,
+                            old_value: Some(deleted_at.clone()),
+                            new_value: None,
+                            old_json: None,
+                            new_json: None,
+                            edited_at: Some(task.last_edited_time.clone()),
+                            edited_by: task.last_edited_by.clone(),
+                        });
+                        ("restored", rows)
+                    } else if rows.is_empty() {
+                        // Only a property name changed: rewrite the row quietly.
+                        self.counts.unchanged += 1;
+                        ("renamed", rows)
+                    } else {
+                        self.counts.changed += 1;
+                        ("changed", rows)
+                    }
+                }
+            };
+            if self.store.is_none() && !matches!(kind, "renamed" | "touched") {
+                let properties = rows
+                    .iter()
+                    .filter(|r| r.property != store::CREATED)
+                    .map(|r| PlannedProperty {
+                        property: r.property.clone(),
+                        old_value: r.old_value.clone(),
+                        new_value: r.new_value.clone(),
+                    })
+                    .collect();
+                self.plan(id.clone(), row.title.clone(), kind, properties);
+            }
+            batch.changes.extend(rows);
+            batch.upserts.push(row);
+        }
+        self.write(batch).await?;
+        self.progress.inc(count);
+        Ok(())
+    }
+
+    fn plan(
+        &mut self,
+        task_id: String,
+        title: String,
+        kind: &'static str,
+        properties: Vec<PlannedProperty>,
+    ) {
+        if self.store.is_none() {
+            self.planned.push(PlannedChange {
+                task_id,
+                title,
+                kind,
+                properties,
+            });
+        }
+    }
+
+    /// Replaces values cut at 25 references with their full value: reused from the mirror when
+    /// the page has not been edited since, read from the page-property endpoint otherwise.
+    async fn complete_truncated(
+        &self,
+        task: &mut Task,
+        old: Option<&StoredVersion>,
+        old_properties: Option<&StoredProperties>,
+    ) -> anyhow::Result<()> {
+        let unedited = old.is_some_and(|o| o.last_edited_time == task.last_edited_time);
+        let page_id = task.id.clone();
+        for property in task.properties.values_mut().filter(|p| p.truncated) {
+            let kept = old_properties
+                .filter(|_| unedited)
+                .and_then(|props| props.values().find(|p| p.id == property.id))
+                .map(|p| p.value.clone());
+            property.value = match kept {
+                Some(value) => value,
+                None => self
+                    .client
+                    .property_value(&page_id, &property.id)
+                    .await
+                    .with_context(|| {
+                        format!("cannot read the full value of a property of task {page_id}")
+                    })?,
+            };
+            property.truncated = false;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,294 @@
+//! Pure sync planning: the canonical stored form of a task, its content hash, and the
+//! per-property differences between two versions. No I/O, no clock.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{PropertyValue, Task};
+use crate::store::{ChangeRow, TaskRow};
+
+/// Property types that change with every edit (or never): not content, so neither hashed nor
+/// recorded as changes.
+const VOLATILE: [&str; 4] = [
+    "created_time",
+    "created_by",
+    "last_edited_time",
+    "last_edited_by",
+];
+
+/// One property as `properties_json` stores it: its id, type, value, and a text rendering that
+/// SQL can compare (`json_extract(properties_json, '$.Priority.text')`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredProperty {
+    pub id: String,
+    #[serde(flatten)]
+    pub value: PropertyValue,
+    pub text: String,
+}
+
+pub type StoredProperties = BTreeMap<String, StoredProperty>;
+
+/// The properties of a task in stored form.
+pub fn stored_properties(task: &Task) -> StoredProperties {
+    task.properties
+        .iter()
+        .map(|(name, property)| {
+            let stored = StoredProperty {
+                id: property.id.clone(),
+                value: property.value.clone(),
+                text: property.value.display(),
+            };
+            (name.clone(), stored)
+        })
+        .collect()
+}
+
+/// The mirror row of a task.
+pub fn task_row(task: &Task, data_source_id: &str, properties: &StoredProperties) -> TaskRow {
+    let properties_json = serde_json::to_string(properties).unwrap_or_else(|_| "{}".into());
+    TaskRow {
+        id: task.id.to_string(),
+        data_source_id: data_source_id.to_string(),
+        title: task.title(),
+        status: task.status(),
+        url: task.url.clone(),
+        created_time: task.created_time.clone(),
+        last_edited_time: task.last_edited_time.clone(),
+        created_by: task.created_by.clone(),
+        last_edited_by: task.last_edited_by.clone(),
+        deleted_at: None,
+        content_hash: content_hash(properties),
+        properties_json,
+    }
+}
+
+/// A stable 64-bit FNV-1a hash of the content: property names, ids and values, without the
+/// volatile ones. Stable across versions and platforms (it is stored), unlike `DefaultHasher`.
+pub fn content_hash(properties: &StoredProperties) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut feed = |bytes: &[u8]| {
+        for byte in bytes {
+            hash ^= u64::from(*byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    for (name, property) in properties {
+        if VOLATILE.contains(&property.value.type_name()) {
+            continue;
+        }
+        feed(name.as_bytes());
+        feed(&[0]);
+        feed(property.id.as_bytes());
+        feed(&[0]);
+        feed(
+            serde_json::to_string(&property.value)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        feed(&[1]);
+    }
+    format!("{hash:016x}")
+}
+
+/// The history rows for a task that changed from `old` to `new`: one per property whose value
+/// differs, matched by property id so a renamed property is the same property.
+pub fn changes(task: &Task, old: &StoredProperties, new: &StoredProperties) -> Vec<ChangeRow> {
+    let old_by_id: BTreeMap<&str, &StoredProperty> =
+        old.values().map(|p| (p.id.as_str(), p)).collect();
+    let new_by_id: BTreeMap<&str, (&String, &StoredProperty)> =
+        new.iter().map(|(n, p)| (p.id.as_str(), (n, p))).collect();
+    let mut rows = Vec::new();
+    for (name, property) in new {
+        if VOLATILE.contains(&property.value.type_name()) {
+            continue;
+        }
+        let before = old_by_id.get(property.id.as_str()).copied();
+        if before.is_some_and(|before| before.value == property.value) {
+            continue;
+        }
+        rows.push(change_row(task, name, &property.id, before, Some(property)));
+    }
+    for (name, property) in old {
+        if !new_by_id.contains_key(property.id.as_str())
+            && !VOLATILE.contains(&property.value.type_name())
+        {
+            rows.push(change_row(task, name, &property.id, Some(property), None));
+        }
+    }
+    rows
+}
+
+fn change_row(
+    task: &Task,
+    name: &str,
+    property_id: &str,
+    old: Option<&StoredProperty>,
+    new: Option<&StoredProperty>,
+) -> ChangeRow {
+    let json = |p: Option<&StoredProperty>| p.and_then(|p| serde_json::to_string(&p.value).ok());
+    ChangeRow {
+        task_id: task.id.to_string(),
+        property: name.to_string(),
+        property_id: Some(property_id.to_string()),
+        old_value: old.map(|p| p.text.clone()),
+        new_value: new.map(|p| p.text.clone()),
+        old_json: json(old),
+        new_json: json(new),
+        edited_at: Some(task.last_edited_time.clone()),
+        edited_by: task.last_edited_by.clone(),
+    }
+}
+
+/// Properties renamed between two schema snapshots: (id, old name, new name).
+pub fn renames(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> Vec<(String, String, String)> {
+    new.iter()
+        .filter_map(|(id, name)| {
+            let before = old.get(id)?;
+            (before != name).then(|| (id.clone(), before.clone(), name.clone()))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Property, SelectOption};
+    use crate::notion::ids::NotionId;
+
+    fn task(properties: &[(&str, &str, PropertyValue)]) -> Task {
+        Task {
+            id: NotionId::parse("0123456789abcdef0123456789abcdef").unwrap(),
+            url: String::new(),
+            created_time: "2026-11-01T10:00:00.000Z".into(),
+            last_edited_time: "2026-11-02T10:00:00.000Z".into(),
+            created_by: None,
+            last_edited_by: Some("u1".into()),
+            in_trash: false,
+            data_source_id: None,
+            properties: properties
+                .iter()
+                .map(|(name, id, value)| {
+                    (
+                        name.to_string(),
+                        Property {
+                            id: id.to_string(),
+                            value: value.clone(),
+                            truncated: false,
+                        },
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    fn status(name: &str) -> PropertyValue {
+        PropertyValue::Status(Some(SelectOption {
+            id: None,
+            name: name.into(),
+            color: None,
+        }))
+    }
+
+    fn check(
+        old: &[(&str, &str, PropertyValue)],
+        new: &[(&str, &str, PropertyValue)],
+        expected: &[(&str, Option<&str>, Option<&str>)],
+    ) {
+        let (old_task, new_task) = (task(old), task(new));
+        let rows = changes(
+            &new_task,
+            &stored_properties(&old_task),
+            &stored_properties(&new_task),
+        );
+        let got: Vec<(&str, Option<&str>, Option<&str>)> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.property.as_str(),
+                    r.old_value.as_deref(),
+                    r.new_value.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected);
+        let same_hash = content_hash(&stored_properties(&old_task))
+            == content_hash(&stored_properties(&new_task));
+        let same_names = old.iter().map(|p| p.0).eq(new.iter().map(|p| p.0));
+        assert_eq!(
+            same_hash,
+            expected.is_empty() && same_names,
+            "hash agrees with the diff"
+        );
+    }
+
+    #[test]
+    fn diffs_by_property_id() {
+        let edited = |time: &str| PropertyValue::LastEditedTime(time.into());
+        // Unchanged, except for the volatile edit time.
+        check(
+            &[
+                ("Status", "s", status("To do")),
+                ("Edited", "e", edited("a")),
+            ],
+            &[
+                ("Status", "s", status("To do")),
+                ("Edited", "e", edited("b")),
+            ],
+            &[],
+        );
+        check(
+            &[
+                ("Status", "s", status("To do")),
+                ("Done", "d", PropertyValue::Checkbox(false)),
+            ],
+            &[
+                ("Status", "s", status("Done")),
+                ("Done", "d", PropertyValue::Checkbox(true)),
+            ],
+            &[
+                ("Done", Some("no"), Some("yes")),
+                ("Status", Some("To do"), Some("Done")),
+            ],
+        );
+        // A rename is not a change of value.
+        check(
+            &[("Status", "s", status("Done"))],
+            &[("State", "s", status("Done"))],
+            &[],
+        );
+        // A new property, and one that went away.
+        check(
+            &[
+                ("Status", "s", status("Done")),
+                ("Old", "o", PropertyValue::Number(Some(1.0))),
+            ],
+            &[
+                ("Status", "s", status("Done")),
+                ("New", "n", PropertyValue::Url(Some("https://x".into()))),
+            ],
+            &[("New", None, Some("https://x")), ("Old", Some("1"), None)],
+        );
+    }
+
+    #[test]
+    fn finds_renames() {
+        let old: BTreeMap<String, String> = [
+            ("s".into(), "Status".into()),
+            ("p".into(), "Priority".into()),
+        ]
+        .into();
+        let new: BTreeMap<String, String> = [
+            ("s".into(), "State".into()),
+            ("p".into(), "Priority".into()),
+        ]
+        .into();
+        assert_eq!(
+            renames(&old, &new),
+            [("s".to_string(), "Status".to_string(), "State".to_string())]
+        );
+    }
+}
