@@ -392,3 +392,77 @@ fn help_reads_as_a_manual_with_examples() {
         assert!(text.contains("Example"), "{args:?} has no example:\n{text}");
     }
 }
+
+#[test]
+fn sync_then_read_the_mirror_offline() {
+    let simulator = SimulatorProcess::start(&["--tasks", "250"]);
+    let work = Workdir::new(&simulator, "2026-03-11");
+    let first = work.run(&["sync"]).ok();
+    assert!(
+        first
+            .stdout
+            .starts_with("Synced \"Tasks\" (full): 250 new, 0 changed, 0 deleted"),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first.stderr.is_empty(),
+        "no progress bar when output is not a terminal: {}",
+        first.stderr
+    );
+
+    work.run(&["tasks", "set-status", "TASK-7", "Done"]).ok();
+    let dry = work.run(&["sync", "--dry-run", "--json"]).ok().json();
+    assert_eq!(dry["dry_run"], true);
+    assert_eq!(dry["planned"][0]["properties"][0]["property"], "Status");
+    let report = work.run(&["sync", "--json"]).ok().json();
+    assert_eq!(
+        (report["kind"].as_str(), report["changed"].as_u64()),
+        (Some("incremental"), Some(1))
+    );
+
+    let listed = work
+        .run(&["tasks", "list", "--mirror", "--status", "done"])
+        .ok();
+    assert!(listed.stdout.contains("TASK-7 "), "{}", listed.stdout);
+    let shown = work.run(&["tasks", "show", "TASK-7", "--mirror"]).ok();
+    assert!(shown.stdout.starts_with("TASK-7  "), "{}", shown.stdout);
+    assert!(
+        shown.stdout.contains("History (oldest first):"),
+        "{}",
+        shown.stdout
+    );
+    assert!(
+        shown.stdout.contains("Status: ") && shown.stdout.contains("→ Done"),
+        "{}",
+        shown.stdout
+    );
+    let json = work
+        .run(&["tasks", "show", "TASK-7", "--mirror", "--json"])
+        .ok()
+        .json();
+    assert_eq!(json["status"], "Done");
+    assert_eq!(
+        json["history"].as_array().unwrap().len(),
+        2,
+        "first seen, then the status change"
+    );
+
+    // Offline reads need no token.
+    let offline = work
+        .run_with(&["tasks", "list", "--mirror"], None, &[])
+        .ok();
+    assert!(
+        offline.stdout.contains("250 task(s) in the mirror"),
+        "{}",
+        offline.stdout
+    );
+    std::fs::remove_file(work.path().join("tasksync.db")).unwrap();
+    let missing = work.run(&["tasks", "list", "--mirror"]);
+    assert_eq!(missing.code, 1);
+    assert!(
+        missing.stderr.contains("run `tasksync sync` first"),
+        "{}",
+        missing.stderr
+    );
+}

@@ -54,7 +54,7 @@ fn progress_bar(json: bool) -> ProgressBar {
     }
     let bar = ProgressBar::new_spinner();
     bar.set_style(
-        ProgressStyle::with_template("{spinner} {pos} tasks read ({per_sec}, {elapsed})")
+        ProgressStyle::with_template("{spinner} {human_pos} tasks read ({elapsed})")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(std::time::Duration::from_millis(120));
