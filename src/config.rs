@@ -15,6 +15,7 @@ use toml::de::{DeTable, DeValue};
 
 use crate::notion::ApiVersion;
 use crate::notion::ids::NotionId;
+use crate::rules::syntax::RuleConfig;
 
 /// The environment variable holding the Notion token.
 pub const TOKEN_VARIABLE: &str = "NOTION_TOKEN";
@@ -34,6 +35,121 @@ pub struct Config {
     /// `[sync]`: how the mirror follows Notion.
     #[serde(default)]
     pub sync: SyncConfig,
+    /// `[automation]`: how rules run.
+    #[serde(default)]
+    pub automation: AutomationConfig,
+    /// `[mail]`: defaults for mail actions.
+    #[serde(default)]
+    pub mail: MailConfig,
+    /// More files with `[[rules]]`, relative to this file.
+    #[serde(default)]
+    pub include: Vec<String>,
+    /// `[[rules]]` of this file; after loading, all rules are in `located_rules`.
+    #[serde(default)]
+    pub rules: Vec<RuleConfig>,
+    /// Every rule of this file and the included ones, with where it was written.
+    #[serde(skip)]
+    pub located_rules: Vec<RuleEntry>,
+}
+
+/// A rule with the file it comes from (and that file's text, to turn spans into lines).
+#[derive(Debug, Clone)]
+pub struct RuleEntry {
+    pub file: PathBuf,
+    pub text: std::sync::Arc<str>,
+    pub rule: RuleConfig,
+}
+
+impl RuleEntry {
+    /// 1-based line and column of a byte span in this rule's file.
+    pub fn position(&self, span: &Range<usize>) -> (usize, usize) {
+        line_column(&self.text, span.start)
+    }
+}
+
+/// A file of rules named by `include`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RulesFile {
+    #[serde(default)]
+    rules: Vec<RuleConfig>,
+}
+
+/// `[automation]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutomationConfig {
+    /// How many rule firings in a row tasksync's own edits may cause on one task before the
+    /// chain is stopped (and the stop recorded): the guard against rules that undo each other.
+    #[serde(default = "default_firing_budget")]
+    pub firing_budget: u32,
+    /// How many times an action is tried before it is marked failed.
+    #[serde(default = "default_action_attempts")]
+    pub action_attempts: u32,
+}
+
+fn default_firing_budget() -> u32 {
+    5
+}
+
+fn default_action_attempts() -> u32 {
+    5
+}
+
+impl Default for AutomationConfig {
+    fn default() -> Self {
+        Self {
+            firing_budget: default_firing_budget(),
+            action_attempts: default_action_attempts(),
+        }
+    }
+}
+
+/// `[mail]`: defaults for mail actions (a rule's `mail` action may override each).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailConfig {
+    /// The sender, e.g. `"tasksync <tasksync@example.com>"`.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Default recipients.
+    #[serde(default)]
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub cc: Vec<String>,
+    /// Default subject template.
+    #[serde(default = "default_mail_subject")]
+    pub subject: String,
+    /// Default plain-text body template.
+    #[serde(default = "default_mail_body")]
+    pub body: String,
+    /// Default HTML alternative template (none: plain text only).
+    #[serde(default)]
+    pub html: Option<String>,
+}
+
+fn default_mail_subject() -> String {
+    "[tasksync] {{ task.title }}".to_string()
+}
+
+fn default_mail_body() -> String {
+    "{{ task.title }}\n\nStatus: {{ task.status }}\nDue: {{ task.Due }}\nAssignee: {{ task.Assignee }}\n\n\
+     {% for change in changes %}{{ change.property }}: {{ change.old }} → {{ change.new }}\n{% endfor %}\n\
+     Open in Notion: {{ task.url }}\n\n-- \nSent by tasksync, rule \"{{ rule }}\".\n"
+        .to_string()
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            from: None,
+            to: Vec::new(),
+            cc: Vec::new(),
+            subject: default_mail_subject(),
+            body: default_mail_body(),
+            html: None,
+        }
+    }
 }
 
 /// `[sync]`
@@ -185,6 +301,8 @@ fn positive_rate<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::E
 /// One problem in a configuration file, located.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
+    /// The file, when it is not the one the error names (an included file).
+    pub file: Option<PathBuf>,
     pub line: usize,
     pub column: usize,
     pub message: String,
@@ -217,7 +335,7 @@ fn describe_problems(path: &Path, problems: &[Problem]) -> String {
     for problem in problems {
         text.push_str(&format!(
             "\n  {}:{}:{}: {}",
-            path.display(),
+            problem.file.as_deref().unwrap_or(path).display(),
             problem.line,
             problem.column,
             problem.message
@@ -275,16 +393,54 @@ pub fn load(explicit: Option<&Path>) -> Result<(Config, Origin), ConfigError> {
     }
 }
 
-/// Reads one configuration file.
+/// Reads one configuration file, and the rule files it includes.
 pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    parse(&text).map_err(|problems| ConfigError::Invalid {
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    let text: std::sync::Arc<str> = read(path)?.into();
+    let mut config = parse(&text).map_err(|problems| ConfigError::Invalid {
         path: path.to_path_buf(),
         problems,
-    })
+    })?;
+    let rules = std::mem::take(&mut config.rules);
+    config.located_rules = rules
+        .into_iter()
+        .map(|rule| RuleEntry {
+            file: path.to_path_buf(),
+            text: text.clone(),
+            rule,
+        })
+        .collect();
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut problems = Vec::new();
+    for include in &config.include {
+        let included = base.join(include);
+        let text: std::sync::Arc<str> = read(&included)?.into();
+        match parse_document::<RulesFile>(&text) {
+            Ok(file) => config
+                .located_rules
+                .extend(file.rules.into_iter().map(|rule| RuleEntry {
+                    file: included.clone(),
+                    text: text.clone(),
+                    rule,
+                })),
+            Err(found) => problems.extend(found.into_iter().map(|problem| Problem {
+                file: Some(included.clone()),
+                ..problem
+            })),
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems,
+        });
+    }
+    Ok(config)
 }
 
 /// Parses configuration text, collecting every problem with its position.
@@ -301,6 +457,7 @@ pub fn parse_document<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, Vec
     let locate = |span: Option<Range<usize>>, message: String| {
         let (line, column) = span.map_or((1, 1), |span| line_column(text, span.start));
         Problem {
+            file: None,
             line,
             column,
             message,
@@ -472,7 +629,7 @@ path = 3
                 "4:15: unsupported Notion API version `2024-01-01`: use \"2026-03-11\" or \"2025-09-03\"",
                 "5:23: requests_per_second must be a number above zero (Notion allows about 3), not 0",
                 "7:8: invalid type: integer `3`, expected path string",
-                "8:2: unknown field `extra`, expected one of `notion`, `store`, `sync`",
+                "8:2: unknown field `extra`, expected one of `notion`, `store`, `sync`, `automation`, `mail`, `include`, `rules`",
             ]
         );
     }

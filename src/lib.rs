@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod model;
 pub mod notion;
+pub mod rules;
 pub mod simulator;
 pub mod store;
 pub mod sync;

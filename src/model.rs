@@ -352,4 +352,6 @@ pub enum PropertyWrite {
     RichText(String),
     Title(String),
     Url(Option<String>),
+    Email(Option<String>),
+    PhoneNumber(Option<String>),
 }

@@ -519,6 +519,8 @@ fn property_write_json(write: &PropertyWrite) -> Value {
         PropertyWrite::RichText(text) => json!({ "rich_text": text_items(text) }),
         PropertyWrite::Title(text) => json!({ "title": text_items(text) }),
         PropertyWrite::Url(url) => json!({ "url": url }),
+        PropertyWrite::Email(email) => json!({ "email": email }),
+        PropertyWrite::PhoneNumber(phone) => json!({ "phone_number": phone }),
     }
 }
 

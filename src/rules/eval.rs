@@ -1,0 +1,866 @@
+//! Evaluating conditions on a task before and after a change. Pure: the clock is a parameter.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::compile::{
+    Comparison, Condition, DateComparison, DateRef, Family, Operand, Rule, Test, Trigger,
+};
+use crate::model::{FormulaValue, PropertyValue, RollupValue};
+use crate::sync::plan::{StoredProperties, StoredProperty};
+
+/// A task's properties at one moment, indexed by property id.
+pub struct Snapshot<'a> {
+    by_id: HashMap<&'a str, &'a StoredProperty>,
+    pub deleted: bool,
+}
+
+impl<'a> Snapshot<'a> {
+    pub fn new(properties: &'a StoredProperties, deleted: bool) -> Self {
+        Self {
+            by_id: properties.values().map(|p| (p.id.as_str(), p)).collect(),
+            deleted,
+        }
+    }
+
+    fn value(&self, id: &str) -> Option<&'a PropertyValue> {
+        self.by_id.get(id).map(|p| &p.value)
+    }
+}
+
+/// Whether the rule fires for this change. `before` is `None` for a new task. For `Timed`
+/// rules, `inside_before` is the mirror's record of whether the task was already inside.
+pub fn fires(
+    rule: &Rule,
+    before: Option<&Snapshot<'_>>,
+    after: &Snapshot<'_>,
+    now: DateTime<Utc>,
+    inside_before: Option<bool>,
+) -> bool {
+    match rule.trigger {
+        Trigger::Edge => holds(&rule.condition, before, after, now),
+        Trigger::Enter | Trigger::Timed => {
+            let inside_after = is_inside(&rule.condition, after, now);
+            let inside_before = inside_before
+                .unwrap_or_else(|| before.is_some_and(|b| is_inside(&rule.condition, b, now)));
+            inside_after && !inside_before
+        }
+    }
+}
+
+/// Whether a live task is inside a state condition.
+pub fn is_inside(condition: &Condition, task: &Snapshot<'_>, now: DateTime<Utc>) -> bool {
+    !task.deleted && holds(condition, None, task, now)
+}
+
+/// Whether the condition holds after the change (transitions compare with `before`).
+pub fn holds(
+    condition: &Condition,
+    before: Option<&Snapshot<'_>>,
+    after: &Snapshot<'_>,
+    now: DateTime<Utc>,
+) -> bool {
+    match condition {
+        Condition::All(items) => items.iter().all(|c| holds(c, before, after, now)),
+        Condition::Any(items) => items.iter().any(|c| holds(c, before, after, now)),
+        Condition::Not(inner) => !holds(inner, before, after, now),
+        Condition::New => before.is_none() && !after.deleted,
+        Condition::Deleted => after.deleted && before.is_some_and(|b| !b.deleted),
+        Condition::Test {
+            property_id,
+            family,
+            test,
+            ..
+        } => {
+            let new = after.value(property_id);
+            let old = before.map(|b| b.value(property_id));
+            check(test, *family, old, new, now)
+        }
+    }
+}
+
+/// One test. `old` is `None` for a new task, `Some(None)` when the property was absent.
+fn check(
+    test: &Test,
+    family: Family,
+    old: Option<Option<&PropertyValue>>,
+    new: Option<&PropertyValue>,
+    now: DateTime<Utc>,
+) -> bool {
+    let matches = |value: Option<&PropertyValue>, operand: &Operand| {
+        value.is_some_and(|v| matches_operand(v, family, operand, now))
+    };
+    match test {
+        Test::Equals(operand) => matches(new, operand),
+        Test::NotEquals(operand) => !matches(new, operand),
+        Test::Contains(operand) => new.is_some_and(|v| contains(v, operand)),
+        Test::NotContains(operand) => !new.is_some_and(|v| contains(v, operand)),
+        Test::StartsWith(prefix) => new
+            .and_then(text)
+            .is_some_and(|t| t.to_lowercase().starts_with(&prefix.to_lowercase())),
+        Test::EndsWith(suffix) => new
+            .and_then(text)
+            .is_some_and(|t| t.to_lowercase().ends_with(&suffix.to_lowercase())),
+        Test::Empty(empty) => new.is_none_or(is_empty) == *empty,
+        Test::Compare(comparison, limit) => new
+            .and_then(number)
+            .and_then(|n| n.partial_cmp(limit))
+            .is_some_and(|ordering| match comparison {
+                Comparison::Greater => ordering == Ordering::Greater,
+                Comparison::Less => ordering == Ordering::Less,
+                Comparison::GreaterOrEqual => ordering != Ordering::Less,
+                Comparison::LessOrEqual => ordering != Ordering::Greater,
+            }),
+        Test::Date(comparison, reference) => new
+            .and_then(date)
+            .is_some_and(|value| compare_date(value, *comparison, reference, now)),
+        Test::Changed(changed) => {
+            let differs = match old {
+                None => new.is_some_and(|v| !is_empty(v)),
+                Some(old) => old != new,
+            };
+            differs == *changed
+        }
+        Test::ChangedTo(operand) => {
+            let before = old
+                .flatten()
+                .is_some_and(|v| matches_operand(v, family, operand, now));
+            !before && matches(new, operand)
+        }
+        Test::ChangedFrom(operand) => {
+            let before = old
+                .flatten()
+                .is_some_and(|v| matches_operand(v, family, operand, now));
+            old.is_some() && before && !matches(new, operand)
+        }
+    }
+}
+
+/// `equals` for single values, `contains` for lists (so `changed_to = "bug"` on a multi-select
+/// means "gained the tag bug").
+fn matches_operand(
+    value: &PropertyValue,
+    family: Family,
+    operand: &Operand,
+    now: DateTime<Utc>,
+) -> bool {
+    match (family, operand) {
+        (Family::Options | Family::People | Family::Relation, _) => contains(value, operand),
+        (_, Operand::Text(wanted)) => text(value).is_some_and(|t| t == *wanted),
+        (_, Operand::Number(wanted)) => number(value).is_some_and(|n| n == *wanted),
+        (_, Operand::Bool(wanted)) => boolean(value) == Some(*wanted),
+        (_, Operand::Date(reference)) => {
+            date(value).is_some_and(|d| compare_date(d, DateComparison::Equals, reference, now))
+        }
+    }
+}
+
+fn contains(value: &PropertyValue, operand: &Operand) -> bool {
+    let Operand::Text(wanted) = operand else {
+        return false;
+    };
+    let wanted_lower = wanted.to_lowercase();
+    match value {
+        PropertyValue::MultiSelect(options) => options.iter().any(|o| o.name == *wanted),
+        PropertyValue::People(people) => people.iter().any(|p| {
+            p.id == *wanted
+                || p.name
+                    .as_deref()
+                    .is_some_and(|n| n.to_lowercase() == wanted_lower)
+                || p.email
+                    .as_deref()
+                    .is_some_and(|e| e.to_lowercase() == wanted_lower)
+        }),
+        PropertyValue::CreatedBy(user) | PropertyValue::LastEditedBy(user) => {
+            user.id == *wanted
+                || user
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| n.to_lowercase() == wanted_lower)
+        }
+        PropertyValue::Relation(ids) => {
+            let wanted = wanted.replace('-', "");
+            ids.iter().any(|id| id.replace('-', "") == wanted)
+        }
+        // Notion's `contains` on text ignores case.
+        other => text(other).is_some_and(|t| t.to_lowercase().contains(&wanted_lower)),
+    }
+}
+
+fn text(value: &PropertyValue) -> Option<String> {
+    match value {
+        PropertyValue::Title(_)
+        | PropertyValue::RichText(_)
+        | PropertyValue::Url(_)
+        | PropertyValue::Email(_)
+        | PropertyValue::PhoneNumber(_) => Some(value.display()),
+        PropertyValue::Select(option) | PropertyValue::Status(option) => {
+            option.as_ref().map(|o| o.name.clone())
+        }
+        PropertyValue::Formula(FormulaValue::String(text)) => text.clone(),
+        PropertyValue::UniqueId { .. } => Some(value.display()),
+        _ => None,
+    }
+}
+
+fn number(value: &PropertyValue) -> Option<f64> {
+    match value {
+        PropertyValue::Number(number) | PropertyValue::Formula(FormulaValue::Number(number)) => {
+            *number
+        }
+        PropertyValue::Rollup {
+            result: RollupValue::Number(number),
+            ..
+        } => *number,
+        PropertyValue::UniqueId { number, .. } => number.map(|n| n as f64),
+        _ => None,
+    }
+}
+
+fn boolean(value: &PropertyValue) -> Option<bool> {
+    match value {
+        PropertyValue::Checkbox(flag) => Some(*flag),
+        PropertyValue::Formula(FormulaValue::Boolean(flag)) => *flag,
+        _ => None,
+    }
+}
+
+fn date(value: &PropertyValue) -> Option<String> {
+    match value {
+        PropertyValue::Date(Some(date))
+        | PropertyValue::Formula(FormulaValue::Date(Some(date))) => Some(date.start.clone()),
+        PropertyValue::Rollup {
+            result: RollupValue::Date(Some(date)),
+            ..
+        } => Some(date.start.clone()),
+        PropertyValue::CreatedTime(time) | PropertyValue::LastEditedTime(time) => {
+            Some(time.clone())
+        }
+        _ => None,
+    }
+}
+
+fn is_empty(value: &PropertyValue) -> bool {
+    match value {
+        PropertyValue::Checkbox(_) => false,
+        PropertyValue::MultiSelect(items) => items.is_empty(),
+        PropertyValue::People(items) => items.is_empty(),
+        PropertyValue::Files(items) => items.is_empty(),
+        PropertyValue::Relation(items) => items.is_empty(),
+        PropertyValue::Number(number) => number.is_none(),
+        PropertyValue::Date(date) => date.is_none(),
+        other => other.display().is_empty(),
+    }
+}
+
+/// A date value (`2026-07-10` or an ISO date-time) as a day and, when it has one, an instant.
+fn parse_value_date(text: &str) -> Option<(NaiveDate, Option<DateTime<Utc>>)> {
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        let time = time.with_timezone(&Utc);
+        return Some((time.date_naive(), Some(time)));
+    }
+    NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d")
+        .ok()
+        .map(|day| (day, None))
+}
+
+/// Compares by calendar day when the reference is a day (`today`, `+2d`, a date), by instant
+/// when it is one (`now`, `+3h`, a date-time; a date-only value counts as its midnight UTC).
+fn compare_date(
+    value: String,
+    comparison: DateComparison,
+    reference: &DateRef,
+    now: DateTime<Utc>,
+) -> bool {
+    let Some((day, instant)) = parse_value_date(&value) else {
+        return false;
+    };
+    let ordering = match reference {
+        DateRef::Day(reference) => day.cmp(reference),
+        DateRef::Today { days } => day.cmp(&(now.date_naive() + chrono::Duration::days(*days))),
+        DateRef::Instant(reference) => instant
+            .unwrap_or_else(|| day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+            .cmp(reference),
+        DateRef::Now { offset } => instant
+            .unwrap_or_else(|| day.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+            .cmp(&(now + *offset)),
+    };
+    match comparison {
+        DateComparison::Equals => ordering == Ordering::Equal,
+        DateComparison::Before => ordering == Ordering::Less,
+        DateComparison::After => ordering == Ordering::Greater,
+        DateComparison::OnOrBefore => ordering != Ordering::Greater,
+        DateComparison::OnOrAfter => ordering != Ordering::Less,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{MailConfig, RuleEntry};
+    use crate::model::{DataSource, DateValue, PropertySchema, SelectOption, User};
+    use crate::notion::ids::NotionId;
+    use crate::rules::compile::compile;
+
+    fn option(name: &str) -> SelectOption {
+        SelectOption {
+            id: None,
+            name: name.into(),
+            color: None,
+        }
+    }
+
+    fn schema() -> DataSource {
+        let property = |id: &str, name: &str, kind: &str, options: &[&str]| {
+            (
+                name.to_string(),
+                PropertySchema {
+                    id: id.into(),
+                    name: name.into(),
+                    kind: kind.into(),
+                    options: options.iter().map(|o| option(o)).collect(),
+                },
+            )
+        };
+        DataSource {
+            id: NotionId::parse("0123456789abcdef0123456789abcdef").unwrap(),
+            name: "Tasks".into(),
+            database_id: None,
+            properties: [
+                property("title", "Name", "title", &[]),
+                property("s", "Status", "status", &["To do", "In progress", "Done"]),
+                property("p", "Priority", "select", &["Low", "High", "Urgent"]),
+                property("t", "Tags", "multi_select", &["bug", "docs"]),
+                property("d", "Due", "date", &[]),
+                property("n", "Estimate", "number", &[]),
+                property("c", "Done", "checkbox", &[]),
+                property("a", "Assignee", "people", &[]),
+                property("r", "Related", "relation", &[]),
+                property("u", "Link", "url", &[]),
+                property("i", "ID", "unique_id", &[]),
+                property("f", "Score", "formula", &[]),
+                property("e", "Edited", "last_edited_time", &[]),
+            ]
+            .into(),
+        }
+    }
+
+    /// A task's properties from (id, value) pairs.
+    fn task(values: &[(&str, PropertyValue)]) -> StoredProperties {
+        values
+            .iter()
+            .map(|(id, value)| {
+                let stored = StoredProperty {
+                    id: id.to_string(),
+                    value: value.clone(),
+                    text: value.display(),
+                };
+                (id.to_string(), stored)
+            })
+            .collect()
+    }
+
+    fn rule(when: &str) -> Rule {
+        let text =
+            format!("[[rules]]\nname = \"r\"\nwhen = {when}\nactions = [{{ append = \"x\" }}]\n");
+        let config: crate::config::Config =
+            crate::config::parse(&text).unwrap_or_else(|p| panic!("{p:?}"));
+        let entries: Vec<RuleEntry> = config
+            .rules
+            .into_iter()
+            .map(|rule| RuleEntry {
+                file: "t.toml".into(),
+                text: text.clone().into(),
+                rule,
+            })
+            .collect();
+        let set = compile(&entries, &schema(), &MailConfig::default(), 5)
+            .unwrap_or_else(|p| panic!("{when}: {p:?}"));
+        set.rules.into_iter().next().unwrap()
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-21T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    fn status(name: &str) -> PropertyValue {
+        PropertyValue::Status(Some(option(name)))
+    }
+    fn priority(name: &str) -> PropertyValue {
+        PropertyValue::Select(Some(option(name)))
+    }
+    fn due(day: &str) -> PropertyValue {
+        PropertyValue::Date(Some(DateValue {
+            start: day.into(),
+            end: None,
+            time_zone: None,
+        }))
+    }
+    fn title(text: &str) -> PropertyValue {
+        PropertyValue::Title(vec![crate::model::RichText {
+            plain_text: text.into(),
+            href: None,
+            kind: "text".into(),
+        }])
+    }
+
+    /// `check(when, before, after, fires)`: before `None` is a new task.
+    fn check(
+        when: &str,
+        before: Option<&[(&str, PropertyValue)]>,
+        after: &[(&str, PropertyValue)],
+        expected: bool,
+    ) {
+        let rule = rule(when);
+        let before_props = before.map(task);
+        let after_props = task(after);
+        let before = before_props.as_ref().map(|p| Snapshot::new(p, false));
+        let after = Snapshot::new(&after_props, false);
+        assert_eq!(
+            fires(&rule, before.as_ref(), &after, now(), None),
+            expected,
+            "{when}"
+        );
+    }
+
+    #[test]
+    fn state_conditions_fire_on_entry_only() {
+        let when = r#"{ property = "Priority", equals = "Urgent" }"#;
+        check(
+            when,
+            Some(&[("p", priority("Low"))]),
+            &[("p", priority("Urgent"))],
+            true,
+        );
+        check(
+            when,
+            Some(&[("p", priority("Urgent"))]),
+            &[("p", priority("Urgent"))],
+            false,
+        );
+        check(
+            when,
+            Some(&[("p", priority("Urgent"))]),
+            &[("p", priority("Low"))],
+            false,
+        );
+        check(when, None, &[("p", priority("Urgent"))], true);
+        check(
+            r#"{ property = "Priority", does_not_equal = "Urgent" }"#,
+            Some(&[("p", priority("Urgent"))]),
+            &[("p", PropertyValue::Select(None))],
+            true,
+        );
+        check(
+            r#"{ property = "Priority", is_empty = true }"#,
+            Some(&[("p", priority("Low"))]),
+            &[("p", PropertyValue::Select(None))],
+            true,
+        );
+        check(
+            r#"{ property = "Priority", is_not_empty = true }"#,
+            Some(&[("p", PropertyValue::Select(None))]),
+            &[("p", priority("Low"))],
+            true,
+        );
+    }
+
+    #[test]
+    fn transitions_fire_on_the_edge() {
+        check(
+            r#"{ property = "Priority", changed_to = "Urgent" }"#,
+            Some(&[("p", priority("High"))]),
+            &[("p", priority("Urgent"))],
+            true,
+        );
+        check(
+            r#"{ property = "Priority", changed_to = "Urgent" }"#,
+            Some(&[("p", priority("Urgent"))]),
+            &[("p", priority("Urgent"))],
+            false,
+        );
+        check(
+            r#"{ property = "Priority", changed_to = "Urgent" }"#,
+            None,
+            &[("p", priority("Urgent"))],
+            true,
+        );
+        check(
+            r#"{ property = "Status", changed_from = "In progress" }"#,
+            Some(&[("s", status("In progress"))]),
+            &[("s", status("Done"))],
+            true,
+        );
+        check(
+            r#"{ property = "Status", changed_from = "In progress" }"#,
+            None,
+            &[("s", status("Done"))],
+            false,
+        );
+        check(
+            r#"{ property = "Status", changed = true }"#,
+            Some(&[("s", status("To do"))]),
+            &[("s", status("Done"))],
+            true,
+        );
+        check(
+            r#"{ property = "Status", changed = true }"#,
+            Some(&[("s", status("Done"))]),
+            &[("s", status("Done"))],
+            false,
+        );
+        check(
+            r#"{ property = "Status", changed = false }"#,
+            Some(&[("s", status("Done"))]),
+            &[("s", status("Done"))],
+            true,
+        );
+        check(
+            r#"{ property = "Tags", changed_to = "bug" }"#,
+            Some(&[("t", PropertyValue::MultiSelect(vec![option("docs")]))]),
+            &[(
+                "t",
+                PropertyValue::MultiSelect(vec![option("docs"), option("bug")]),
+            )],
+            true,
+        );
+        check(r#"{ new = true }"#, None, &[], true);
+        check(r#"{ new = true }"#, Some(&[]), &[], false);
+        // A transition combined with a state: the state is read after the change.
+        let when = r#"{ all = [{ property = "Priority", changed_to = "Urgent" }, { property = "Status", does_not_equal = "Done" }] }"#;
+        check(
+            when,
+            Some(&[("p", priority("Low")), ("s", status("To do"))]),
+            &[("p", priority("Urgent")), ("s", status("To do"))],
+            true,
+        );
+        check(
+            when,
+            Some(&[("p", priority("Low")), ("s", status("Done"))]),
+            &[("p", priority("Urgent")), ("s", status("Done"))],
+            false,
+        );
+    }
+
+    #[test]
+    fn deletion_is_an_event() {
+        let rule = rule("{ deleted = true }");
+        let props = task(&[]);
+        let (live, gone) = (Snapshot::new(&props, false), Snapshot::new(&props, true));
+        assert!(fires(&rule, Some(&live), &gone, now(), None));
+        assert!(!fires(&rule, Some(&gone), &gone, now(), None));
+        let state = rule_state_on_deleted();
+        assert!(
+            !fires(&state, Some(&live), &gone, now(), None),
+            "a deleted task enters no state"
+        );
+    }
+
+    fn rule_state_on_deleted() -> Rule {
+        rule(r#"{ property = "Priority", is_empty = true }"#)
+    }
+
+    #[test]
+    fn text_numbers_checkboxes_people_relations() {
+        check(
+            r#"{ property = "Name", contains = "URGENT" }"#,
+            Some(&[("title", title("Fix login"))]),
+            &[("title", title("Fix login (urgent)"))],
+            true,
+        );
+        check(
+            r#"{ property = "Name", does_not_contain = "x" }"#,
+            Some(&[("title", title("x"))]),
+            &[("title", title("y"))],
+            true,
+        );
+        check(
+            r#"{ property = "Name", starts_with = "fix" }"#,
+            Some(&[("title", title("Plan"))]),
+            &[("title", title("Fix it"))],
+            true,
+        );
+        check(
+            r#"{ property = "Name", ends_with = "it" }"#,
+            Some(&[("title", title("Plan"))]),
+            &[("title", title("Fix it"))],
+            true,
+        );
+        check(
+            r#"{ property = "Name", equals = "Fix it" }"#,
+            Some(&[("title", title("Plan"))]),
+            &[("title", title("Fix it"))],
+            true,
+        );
+        check(
+            r#"{ property = "Link", is_not_empty = true }"#,
+            Some(&[("u", PropertyValue::Url(None))]),
+            &[("u", PropertyValue::Url(Some("https://x".into())))],
+            true,
+        );
+        check(
+            r#"{ property = "Estimate", greater_than = 5 }"#,
+            Some(&[("n", PropertyValue::Number(Some(5.0)))]),
+            &[("n", PropertyValue::Number(Some(8.0)))],
+            true,
+        );
+        check(
+            r#"{ property = "Estimate", greater_than_or_equal_to = 5 }"#,
+            Some(&[("n", PropertyValue::Number(Some(4.0)))]),
+            &[("n", PropertyValue::Number(Some(5.0)))],
+            true,
+        );
+        check(
+            r#"{ property = "Estimate", less_than = 2 }"#,
+            Some(&[("n", PropertyValue::Number(None))]),
+            &[("n", PropertyValue::Number(Some(1.0)))],
+            true,
+        );
+        check(
+            r#"{ property = "Estimate", less_than_or_equal_to = 2 }"#,
+            Some(&[("n", PropertyValue::Number(Some(3.0)))]),
+            &[("n", PropertyValue::Number(Some(2.0)))],
+            true,
+        );
+        check(
+            r#"{ property = "Estimate", equals = 3 }"#,
+            Some(&[("n", PropertyValue::Number(None))]),
+            &[("n", PropertyValue::Number(Some(3.0)))],
+            true,
+        );
+        check(
+            r#"{ property = "Estimate", is_empty = true }"#,
+            Some(&[("n", PropertyValue::Number(Some(3.0)))]),
+            &[("n", PropertyValue::Number(None))],
+            true,
+        );
+        check(
+            r#"{ property = "Done", equals = true }"#,
+            Some(&[("c", PropertyValue::Checkbox(false))]),
+            &[("c", PropertyValue::Checkbox(true))],
+            true,
+        );
+        check(
+            r#"{ property = "Done", does_not_equal = true }"#,
+            Some(&[("c", PropertyValue::Checkbox(true))]),
+            &[("c", PropertyValue::Checkbox(false))],
+            true,
+        );
+        let ada = User {
+            id: "u1".into(),
+            name: Some("Ada Lovelace".into()),
+            email: Some("ada@example.com".into()),
+            kind: None,
+        };
+        check(
+            r#"{ property = "Assignee", contains = "ada lovelace" }"#,
+            Some(&[("a", PropertyValue::People(vec![]))]),
+            &[("a", PropertyValue::People(vec![ada.clone()]))],
+            true,
+        );
+        check(
+            r#"{ property = "Assignee", contains = "ada@example.com" }"#,
+            Some(&[("a", PropertyValue::People(vec![]))]),
+            &[("a", PropertyValue::People(vec![ada.clone()]))],
+            true,
+        );
+        check(
+            r#"{ property = "Assignee", does_not_contain = "u1" }"#,
+            Some(&[("a", PropertyValue::People(vec![ada]))]),
+            &[("a", PropertyValue::People(vec![]))],
+            true,
+        );
+        check(
+            r#"{ property = "Related", contains = "0123456789abcdef0123456789abcdef" }"#,
+            Some(&[("r", PropertyValue::Relation(vec![]))]),
+            &[(
+                "r",
+                PropertyValue::Relation(vec!["01234567-89ab-cdef-0123-456789abcdef".into()]),
+            )],
+            true,
+        );
+        check(
+            r#"{ property = "Tags", contains = "bug" }"#,
+            Some(&[("t", PropertyValue::MultiSelect(vec![]))]),
+            &[("t", PropertyValue::MultiSelect(vec![option("bug")]))],
+            true,
+        );
+        check(
+            r#"{ property = "Tags", does_not_contain = "bug" }"#,
+            Some(&[("t", PropertyValue::MultiSelect(vec![option("bug")]))]),
+            &[("t", PropertyValue::MultiSelect(vec![]))],
+            true,
+        );
+        check(
+            r#"{ property = "ID", greater_than = 10 }"#,
+            Some(&[(
+                "i",
+                PropertyValue::UniqueId {
+                    prefix: None,
+                    number: Some(1),
+                },
+            )]),
+            &[(
+                "i",
+                PropertyValue::UniqueId {
+                    prefix: None,
+                    number: Some(11),
+                },
+            )],
+            true,
+        );
+        check(
+            r#"{ property = "Score", greater_than = 3 }"#,
+            Some(&[("f", PropertyValue::Formula(FormulaValue::Number(Some(2.0))))]),
+            &[("f", PropertyValue::Formula(FormulaValue::Number(Some(4.0))))],
+            true,
+        );
+    }
+
+    #[test]
+    fn dates_absolute_and_relative() {
+        // now() is 2026-11-21T12:00Z.
+        check(
+            r#"{ property = "Due", before = "today" }"#,
+            Some(&[("d", due("2026-11-21"))]),
+            &[("d", due("2026-11-20"))],
+            true,
+        );
+        check(
+            r#"{ property = "Due", before = "today" }"#,
+            Some(&[("d", due("2026-11-22"))]),
+            &[("d", due("2026-11-21"))],
+            false,
+        );
+        check(
+            r#"{ property = "Due", on_or_before = "+2d" }"#,
+            Some(&[("d", PropertyValue::Date(None))]),
+            &[("d", due("2026-11-23"))],
+            true,
+        );
+        check(
+            r#"{ property = "Due", after = "-1w" }"#,
+            Some(&[("d", due("2026-11-01"))]),
+            &[("d", due("2026-11-15"))],
+            true,
+        );
+        check(
+            r#"{ property = "Due", on_or_after = "2026-12-01" }"#,
+            Some(&[("d", due("2026-11-01"))]),
+            &[("d", due("2026-12-01"))],
+            true,
+        );
+        check(
+            r#"{ property = "Due", equals = "today" }"#,
+            Some(&[("d", due("2026-11-20"))]),
+            &[("d", due("2026-11-21T23:00:00.000Z"))],
+            true,
+        );
+        check(
+            r#"{ property = "Due", before = "now" }"#,
+            Some(&[("d", due("2026-11-22T00:00:00.000Z"))]),
+            &[("d", due("2026-11-21T11:59:00.000Z"))],
+            true,
+        );
+        check(
+            r#"{ property = "Due", after = "+3h" }"#,
+            Some(&[("d", PropertyValue::Date(None))]),
+            &[("d", due("2026-11-21T16:00:00.000Z"))],
+            true,
+        );
+        check(
+            r#"{ property = "Due", is_empty = true }"#,
+            Some(&[("d", due("2026-11-21"))]),
+            &[("d", PropertyValue::Date(None))],
+            true,
+        );
+        check(
+            r#"{ property = "Edited", after = "2026-11-01" }"#,
+            Some(&[(
+                "e",
+                PropertyValue::LastEditedTime("2026-10-01T00:00:00.000Z".into()),
+            )]),
+            &[(
+                "e",
+                PropertyValue::LastEditedTime("2026-11-02T00:00:00.000Z".into()),
+            )],
+            true,
+        );
+    }
+
+    #[test]
+    fn combinations() {
+        let overdue = r#"{ all = [{ property = "Due", before = "today" }, { property = "Status", does_not_equal = "Done" }] }"#;
+        check(
+            overdue,
+            Some(&[("d", due("2026-11-20")), ("s", status("Done"))]),
+            &[("d", due("2026-11-20")), ("s", status("In progress"))],
+            true,
+        );
+        check(
+            overdue,
+            Some(&[("d", due("2026-11-20")), ("s", status("To do"))]),
+            &[("d", due("2026-11-20")), ("s", status("In progress"))],
+            false,
+        );
+        let either = r#"{ any = [{ property = "Priority", equals = "Urgent" }, { property = "Name", contains = "urgent" }] }"#;
+        check(
+            either,
+            Some(&[("p", priority("Low")), ("title", title("a"))]),
+            &[("p", priority("Low")), ("title", title("URGENT: a"))],
+            true,
+        );
+        check(
+            either,
+            Some(&[("p", priority("Urgent")), ("title", title("a"))]),
+            &[("p", priority("Urgent")), ("title", title("urgent a"))],
+            false,
+        );
+        check(
+            r#"{ not = { property = "Status", equals = "Done" } }"#,
+            Some(&[("s", status("Done"))]),
+            &[("s", status("To do"))],
+            true,
+        );
+    }
+
+    #[test]
+    fn triggers_are_classified() {
+        assert_eq!(
+            rule(r#"{ property = "Priority", changed_to = "Urgent" }"#).trigger,
+            Trigger::Edge
+        );
+        assert_eq!(
+            rule(r#"{ property = "Priority", equals = "Urgent" }"#).trigger,
+            Trigger::Enter
+        );
+        assert_eq!(
+            rule(r#"{ property = "Due", before = "today" }"#).trigger,
+            Trigger::Timed
+        );
+        assert_eq!(
+            rule(r#"{ property = "Due", before = "2026-01-01" }"#).trigger,
+            Trigger::Enter
+        );
+        assert_eq!(rule(r#"{ deleted = true }"#).trigger, Trigger::Edge);
+    }
+
+    #[test]
+    fn timed_rules_use_the_recorded_state() {
+        let rule = rule(r#"{ property = "Due", before = "today" }"#);
+        let props = task(&[("d", due("2026-11-20"))]);
+        let snapshot = Snapshot::new(&props, false);
+        assert!(
+            fires(&rule, Some(&snapshot), &snapshot, now(), Some(false)),
+            "time made it true"
+        );
+        assert!(
+            !fires(&rule, Some(&snapshot), &snapshot, now(), Some(true)),
+            "already inside"
+        );
+    }
+}

@@ -1,0 +1,378 @@
+//! Rendering a firing's actions: templates over the task, and `set` values resolved, into the
+//! exact writes, text and mail that the executor performs and previews show. Pure.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::compile::{Action, DateRef, Rule, RuleSet, SetValue};
+use crate::model::{DataSource, PropertyValue, PropertyWrite, SelectOption};
+use crate::sync::plan::StoredProperties;
+
+/// Filters a template may use, for error messages.
+pub const TEMPLATE_FILTERS: &str =
+    "upper, lower, title, trim, default, truncate, replace, join, length";
+
+/// The template environment: minijinja with its built-in filters; HTML templates (names ending
+/// in `.html`) escape what they insert.
+pub fn environment() -> minijinja::Environment<'static> {
+    let mut environment = minijinja::Environment::new();
+    // Keep a template's last newline, and drop the newline after `{% ... %}` lines so loops in
+    // mail bodies do not leave blank lines.
+    if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
+        .keep_trailing_newline(true)
+        .trim_blocks(true)
+        .build()
+    {
+        environment.set_syntax(syntax);
+    }
+    environment
+}
+
+/// What a template knows about the task.
+pub struct TaskFacts<'a> {
+    pub id: &'a str,
+    pub url: &'a str,
+    pub title: &'a str,
+    pub status: Option<&'a str>,
+    pub created_time: &'a str,
+    pub last_edited_time: &'a str,
+    pub last_edited_by: Option<&'a str>,
+    pub deleted: bool,
+    pub properties: &'a StoredProperties,
+}
+
+/// One changed property, for templates (`changes`, `old`).
+#[derive(Clone, Debug, Serialize)]
+pub struct ChangeFacts {
+    pub property: String,
+    pub old: String,
+    pub new: String,
+}
+
+/// One property write, with the text Notion will show afterwards (to skip writes that change
+/// nothing, and to recognise our own edits when they come back).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlannedWrite {
+    pub property: String,
+    pub property_id: String,
+    pub value: PropertyWrite,
+    pub text: String,
+}
+
+/// A rendered action: what the executor does, exactly.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PlannedAction {
+    Set {
+        writes: Vec<PlannedWrite>,
+    },
+    Append {
+        text: String,
+    },
+    Mail {
+        to: Vec<String>,
+        cc: Vec<String>,
+        subject: String,
+        body: String,
+        html: Option<String>,
+    },
+}
+
+impl PlannedAction {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Set { .. } => "set",
+            Self::Append { .. } => "append",
+            Self::Mail { .. } => "mail",
+        }
+    }
+
+    /// One line for previews and logs.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Set { writes } => {
+                let parts: Vec<String> = writes
+                    .iter()
+                    .map(|w| format!("{} = {}", w.property, w.text))
+                    .collect();
+                format!("set {}", parts.join(", "))
+            }
+            Self::Append { text } => format!("append {:?}", text),
+            Self::Mail { to, subject, .. } => format!("mail {} \"{subject}\"", to.join(", ")),
+        }
+    }
+}
+
+fn task_value(task: &TaskFacts<'_>) -> BTreeMap<String, serde_json::Value> {
+    let mut map: BTreeMap<String, serde_json::Value> = task
+        .properties
+        .iter()
+        .map(|(name, property)| (name.clone(), property.text.clone().into()))
+        .collect();
+    let texts: BTreeMap<&String, &String> =
+        task.properties.iter().map(|(n, p)| (n, &p.text)).collect();
+    let unique_id = task
+        .properties
+        .values()
+        .find(|p| p.value.type_name() == "unique_id")
+        .map(|p| p.text.clone());
+    for (key, value) in [
+        ("id", serde_json::json!(task.id)),
+        ("url", serde_json::json!(task.url)),
+        ("title", serde_json::json!(task.title)),
+        ("status", serde_json::json!(task.status.unwrap_or_default())),
+        (
+            "unique_id",
+            serde_json::json!(unique_id.unwrap_or_default()),
+        ),
+        ("created_time", serde_json::json!(task.created_time)),
+        ("last_edited_time", serde_json::json!(task.last_edited_time)),
+        (
+            "last_edited_by",
+            serde_json::json!(task.last_edited_by.unwrap_or_default()),
+        ),
+        ("deleted", serde_json::json!(task.deleted)),
+        ("properties", serde_json::json!(texts)),
+    ] {
+        map.insert(key.to_string(), value);
+    }
+    map
+}
+
+/// The context templates render with.
+pub fn context(
+    rule: &str,
+    task: &TaskFacts<'_>,
+    changes: &[ChangeFacts],
+    now: DateTime<Utc>,
+) -> minijinja::Value {
+    let old: BTreeMap<&str, &str> = changes
+        .iter()
+        .map(|c| (c.property.as_str(), c.old.as_str()))
+        .collect();
+    let value = serde_json::json!({
+        "task": task_value(task),
+        "old": old,
+        "changes": changes,
+        "rule": rule,
+        "now": crate::sync::iso(now),
+        "today": now.date_naive().to_string(),
+    });
+    minijinja::Value::from(minijinja::value::Serde(value))
+}
+
+/// A context with every property of the schema, to check templates when rules are loaded.
+pub fn sample_context(schema: &DataSource) -> minijinja::Value {
+    let properties: StoredProperties = schema
+        .properties
+        .values()
+        .map(|p| {
+            let stored = crate::sync::plan::StoredProperty {
+                id: p.id.clone(),
+                value: PropertyValue::RichText(Vec::new()),
+                text: format!("({})", p.name),
+            };
+            (p.name.clone(), stored)
+        })
+        .collect();
+    let facts = TaskFacts {
+        id: "00000000-0000-0000-0000-000000000000",
+        url: "https://www.notion.so/example",
+        title: "Example task",
+        status: Some("To do"),
+        created_time: "2026-01-01T00:00:00.000Z",
+        last_edited_time: "2026-01-01T00:00:00.000Z",
+        last_edited_by: Some("user"),
+        deleted: false,
+        properties: &properties,
+    };
+    let changes: Vec<ChangeFacts> = schema
+        .properties
+        .keys()
+        .map(|name| ChangeFacts {
+            property: name.clone(),
+            old: format!("(old {name})"),
+            new: format!("({name})"),
+        })
+        .collect();
+    context("example", &facts, &changes, Utc::now())
+}
+
+/// Renders a rule's actions for a task.
+pub fn render(
+    set: &RuleSet,
+    rule: &Rule,
+    task: &TaskFacts<'_>,
+    changes: &[ChangeFacts],
+    now: DateTime<Utc>,
+) -> Result<Vec<PlannedAction>, String> {
+    let context = context(&rule.name, task, changes, now);
+    let render = |name: &str| -> Result<String, String> {
+        set.templates
+            .get_template(name)
+            .and_then(|template| template.render(context.clone()))
+            .map_err(|error| format!("template of rule `{}`: {error:#}", rule.name))
+    };
+    rule.actions
+        .iter()
+        .map(|action| {
+            Ok(match action {
+                Action::Set(properties) => {
+                    let mut writes = Vec::new();
+                    for property in properties {
+                        let value = match &property.value {
+                            SetValue::Status(name) => PropertyWrite::Status(name.clone()),
+                            SetValue::Select(name) => PropertyWrite::Select(name.clone()),
+                            SetValue::MultiSelect(names) => {
+                                PropertyWrite::MultiSelect(names.clone())
+                            }
+                            SetValue::Checkbox(flag) => PropertyWrite::Checkbox(*flag),
+                            SetValue::Number(number) => PropertyWrite::Number(*number),
+                            SetValue::Date(date) => {
+                                PropertyWrite::Date(date.as_ref().map(|d| resolve_date(d, now)))
+                            }
+                            SetValue::Text { kind, template } => {
+                                text_write(kind, render(template)?)
+                            }
+                        };
+                        writes.push(PlannedWrite {
+                            property: property.name.clone(),
+                            property_id: property.id.clone(),
+                            text: expected_text(&value),
+                            value,
+                        });
+                    }
+                    PlannedAction::Set { writes }
+                }
+                Action::Append { template } => PlannedAction::Append {
+                    text: render(template)?,
+                },
+                Action::Mail {
+                    to,
+                    cc,
+                    subject,
+                    body,
+                    html,
+                } => PlannedAction::Mail {
+                    to: to.clone(),
+                    cc: cc.clone(),
+                    subject: render(subject)?,
+                    body: render(body)?,
+                    html: html.as_deref().map(render).transpose()?,
+                },
+            })
+        })
+        .collect()
+}
+
+fn text_write(kind: &str, text: String) -> PropertyWrite {
+    let optional = if text.is_empty() {
+        None
+    } else {
+        Some(text.clone())
+    };
+    match kind {
+        "title" => PropertyWrite::Title(text),
+        "url" => PropertyWrite::Url(optional),
+        "email" => PropertyWrite::Email(optional),
+        "phone_number" => PropertyWrite::PhoneNumber(optional),
+        _ => PropertyWrite::RichText(text),
+    }
+}
+
+/// A date reference as Notion takes it: a calendar day or an ISO instant.
+pub fn resolve_date(date: &DateRef, now: DateTime<Utc>) -> String {
+    match date {
+        DateRef::Day(day) => day.to_string(),
+        DateRef::Instant(instant) => crate::sync::iso(*instant),
+        DateRef::Today { days } => (now.date_naive() + chrono::Duration::days(*days)).to_string(),
+        DateRef::Now { offset } => crate::sync::iso(now + *offset),
+    }
+}
+
+/// The text a property shows once the write is applied (as `PropertyValue::display` renders it).
+pub fn expected_text(write: &PropertyWrite) -> String {
+    let option = |name: &str| SelectOption {
+        id: None,
+        name: name.to_string(),
+        color: None,
+    };
+    let value = match write {
+        PropertyWrite::Status(name) => PropertyValue::Status(Some(option(name))),
+        PropertyWrite::Select(name) => PropertyValue::Select(name.as_deref().map(option)),
+        PropertyWrite::MultiSelect(names) => {
+            PropertyValue::MultiSelect(names.iter().map(|n| option(n)).collect())
+        }
+        PropertyWrite::Checkbox(flag) => PropertyValue::Checkbox(*flag),
+        PropertyWrite::Number(number) => PropertyValue::Number(*number),
+        PropertyWrite::Date(date) => return date.clone().unwrap_or_default(),
+        PropertyWrite::RichText(text) | PropertyWrite::Title(text) => return text.clone(),
+        PropertyWrite::Url(text)
+        | PropertyWrite::Email(text)
+        | PropertyWrite::PhoneNumber(text) => return text.clone().unwrap_or_default(),
+    };
+    value.display()
+}
+
+/// A mail address as `name@example.com` or `Name <name@example.com>`; no line breaks.
+pub fn check_address(address: &str) -> Result<(), String> {
+    let bare = match (address.find('<'), address.rfind('>')) {
+        (Some(open), Some(close)) if close > open && close == address.trim_end().len() - 1 => {
+            &address[open + 1..close]
+        }
+        _ => address,
+    };
+    let bare = bare.trim();
+    let valid = !address.chars().any(char::is_control)
+        && !bare.contains(char::is_whitespace)
+        && bare.split('@').count() == 2
+        && bare.split('@').all(|part| !part.is_empty())
+        && bare
+            .rsplit('@')
+            .next()
+            .is_some_and(|domain| domain.contains('.') || domain == "localhost");
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{address}` is not a mail address (write name@example.com or \"Name <name@example.com>\")"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        for good in ["a@example.com", "Team <team@example.com>", "ops@localhost"] {
+            assert!(check_address(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "example.com",
+            "a@",
+            "@b.com",
+            "a b@example.com",
+            "a@example.com\r\nBcc: x@y.z",
+            "a@@b.com",
+        ] {
+            assert!(check_address(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn expected_texts_match_what_notion_shows() {
+        assert_eq!(expected_text(&PropertyWrite::Status("Done".into())), "Done");
+        assert_eq!(expected_text(&PropertyWrite::Checkbox(true)), "yes");
+        assert_eq!(expected_text(&PropertyWrite::Number(Some(3.0))), "3");
+        assert_eq!(
+            expected_text(&PropertyWrite::MultiSelect(vec!["a".into(), "b".into()])),
+            "a, b"
+        );
+        assert_eq!(expected_text(&PropertyWrite::Select(None)), "");
+    }
+}
