@@ -15,6 +15,8 @@ use anyhow::Context;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
+use crate::rules::render::PlannedAction;
+
 /// Schema migrations, in order. Never edit or reorder an entry: append a new one.
 const MIGRATIONS: &[&str] = &[r#"
 CREATE TABLE tasks (
@@ -80,6 +82,71 @@ CREATE TABLE sync_state (
     last_reconcile_at TEXT,
     schema_json       TEXT
 );
+"#, r#"
+ALTER TABLE sync_state ADD COLUMN bot_user_id TEXT;
+
+CREATE TABLE rule_firings (
+    id          INTEGER PRIMARY KEY,
+    rule        TEXT NOT NULL,
+    task_id     TEXT NOT NULL REFERENCES tasks (id),
+    transition  TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    reason      TEXT,
+    chain_depth INTEGER NOT NULL DEFAULT 0,
+    fired_at    TEXT NOT NULL,
+    sync_run_id INTEGER REFERENCES sync_runs (id),
+    UNIQUE (rule, task_id, transition)
+);
+CREATE INDEX rule_firings_by_task ON rule_firings (task_id, id);
+
+CREATE TABLE actions (
+    id           INTEGER PRIMARY KEY,
+    firing_id    INTEGER NOT NULL REFERENCES rule_firings (id),
+    task_id      TEXT NOT NULL REFERENCES tasks (id),
+    kind         TEXT NOT NULL,
+    payload_json TEXT NOT NULL,
+    status       TEXT NOT NULL DEFAULT 'pending',
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    last_error   TEXT,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    done_at      TEXT
+);
+CREATE INDEX actions_by_status ON actions (status, id);
+CREATE INDEX actions_by_task ON actions (task_id, kind, status);
+
+CREATE TABLE mail_outbox (
+    id              INTEGER PRIMARY KEY,
+    firing_id       INTEGER REFERENCES rule_firings (id),
+    task_id         TEXT REFERENCES tasks (id),
+    message_id      TEXT NOT NULL UNIQUE,
+    to_json         TEXT NOT NULL,
+    cc_json         TEXT NOT NULL DEFAULT '[]',
+    subject         TEXT NOT NULL,
+    body_text       TEXT NOT NULL,
+    body_html       TEXT,
+    status          TEXT NOT NULL DEFAULT 'queued',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    next_attempt_at TEXT,
+    created_at      TEXT NOT NULL,
+    sent_at         TEXT
+);
+CREATE INDEX mail_outbox_by_status ON mail_outbox (status, id);
+
+CREATE TABLE rule_states (
+    rule    TEXT NOT NULL,
+    task_id TEXT NOT NULL REFERENCES tasks (id),
+    since   TEXT NOT NULL,
+    PRIMARY KEY (rule, task_id)
+);
+
+CREATE TABLE rule_baselines (
+    rule           TEXT NOT NULL,
+    data_source_id TEXT NOT NULL,
+    evaluated_at   TEXT NOT NULL,
+    PRIMARY KEY (rule, data_source_id)
+);
 "#];
 
 /// A task as the mirror stores it.
@@ -133,6 +200,28 @@ pub struct StoredVersion {
     pub properties_json: String,
 }
 
+/// A rule firing to record, with its rendered actions to queue.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NewFiring {
+    pub rule: String,
+    pub task_id: String,
+    /// What the rule fired on (unique per rule and task: the same transition never fires twice).
+    pub transition: String,
+    /// `fired`, `stopped` (the loop budget ran out) or `error` (rendering failed).
+    pub status: &'static str,
+    pub reason: Option<String>,
+    pub chain_depth: i64,
+    pub actions: Vec<PlannedAction>,
+}
+
+/// A time-dependent rule's record of whether a task is inside its condition.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RuleStateChange {
+    pub rule: String,
+    pub task_id: String,
+    pub inside: bool,
+}
+
 /// The writes of one batch of pages: applied in one transaction with the cursor they justify.
 #[derive(Clone, Debug, Default)]
 pub struct Batch {
@@ -141,6 +230,8 @@ pub struct Batch {
     pub observed_at: String,
     pub upserts: Vec<TaskRow>,
     pub changes: Vec<ChangeRow>,
+    pub firings: Vec<NewFiring>,
+    pub rule_states: Vec<RuleStateChange>,
     /// The new cursor, when this batch lets it advance.
     pub cursor: Option<String>,
 }
@@ -480,6 +571,8 @@ pub fn apply_batch(connection: &mut Connection, batch: &Batch) -> anyhow::Result
         &batch.observed_at,
         batch.run_id,
     )?;
+    insert_firings(&transaction, &batch.firings, &batch.observed_at, batch.run_id)?;
+    apply_rule_states(&transaction, &batch.rule_states, &batch.observed_at)?;
     if let Some(cursor) = &batch.cursor {
         transaction.execute(
             "UPDATE sync_state SET cursor = ?2 WHERE data_source_id = ?1 AND (cursor IS NULL OR cursor < ?2)",
@@ -551,6 +644,218 @@ fn insert_changes(
     Ok(())
 }
 
+/// Records firings (a transition already recorded is skipped: exactly once) and queues their
+/// actions: Notion writes in `actions`, mail in `mail_outbox`.
+fn insert_firings(transaction: &Transaction<'_>, firings: &[NewFiring], now: &str, run_id: i64) -> anyhow::Result<()> {
+    let mut firing = transaction.prepare_cached(
+        "INSERT INTO rule_firings (rule, task_id, transition, status, reason, chain_depth, fired_at, sync_run_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (rule, task_id, transition) DO NOTHING RETURNING id",
+    )?;
+    let mut action = transaction.prepare_cached(
+        "INSERT INTO actions (firing_id, task_id, kind, payload_json, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+    )?;
+    let mut mail = transaction.prepare_cached(
+        "INSERT INTO mail_outbox (firing_id, task_id, message_id, to_json, cc_json, subject, body_text, body_html, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for new in firings {
+        let id: Option<i64> = firing
+            .query_row(
+                params![new.rule, new.task_id, new.transition, new.status, new.reason, new.chain_depth, now, run_id],
+                |row| row.get(0),
+            )
+            .optional()?;
+        let Some(firing_id) = id else {
+            continue;
+        };
+        for (index, planned) in new.actions.iter().enumerate() {
+            match planned {
+                PlannedAction::Mail { to, cc, subject, body, html } => {
+                    let message_id = message_id(&new.rule, &new.task_id, &new.transition, index);
+                    mail.execute(params![
+                        firing_id,
+                        new.task_id,
+                        message_id,
+                        serde_json::to_string(to)?,
+                        serde_json::to_string(cc)?,
+                        subject,
+                        body,
+                        html,
+                        now,
+                    ])?;
+                }
+                other => {
+                    action.execute(params![firing_id, new.task_id, other.kind(), serde_json::to_string(other)?, now])?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A stable Message-ID for the `index`th mail of a firing: a resend is recognisably the same mail.
+pub fn message_id(rule: &str, task_id: &str, transition: &str, index: usize) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in [rule, task_id, transition, &index.to_string()].join("\u{1f}").bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("<tasksync.{hash:016x}.{}@tasksync.invalid>", task_id.replace('-', ""))
+}
+
+fn apply_rule_states(transaction: &Transaction<'_>, changes: &[RuleStateChange], now: &str) -> anyhow::Result<()> {
+    let mut enter = transaction.prepare_cached("INSERT OR IGNORE INTO rule_states (rule, task_id, since) VALUES (?1, ?2, ?3)")?;
+    let mut leave = transaction.prepare_cached("DELETE FROM rule_states WHERE rule = ?1 AND task_id = ?2")?;
+    for change in changes {
+        if change.inside {
+            enter.execute(params![change.rule, change.task_id, now])?;
+        } else {
+            leave.execute(params![change.rule, change.task_id])?;
+        }
+    }
+    Ok(())
+}
+
+/// Which (rule, task) pairs the mirror records as inside a time-dependent condition.
+pub fn rule_states(connection: &Connection, task_ids: &[String]) -> anyhow::Result<HashSet<(String, String)>> {
+    let mut statement = connection.prepare_cached("SELECT rule FROM rule_states WHERE task_id = ?1")?;
+    let mut inside = HashSet::new();
+    for id in task_ids {
+        for rule in statement.query_map([id], |row| row.get::<_, String>(0))? {
+            inside.insert((rule?, id.clone()));
+        }
+    }
+    Ok(inside)
+}
+
+/// Every recorded (rule, task) state of the given rules.
+pub fn all_rule_states(connection: &Connection, rule: &str) -> anyhow::Result<HashSet<String>> {
+    let mut statement = connection.prepare("SELECT task_id FROM rule_states WHERE rule = ?1")?;
+    let ids = statement.query_map([rule], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    Ok(ids)
+}
+
+/// When a time-dependent rule was last evaluated over the whole mirror (`None`: never, so its
+/// first evaluation is a baseline that fires nothing).
+pub fn rule_baseline(connection: &Connection, rule: &str, data_source_id: &str) -> anyhow::Result<Option<String>> {
+    Ok(connection
+        .query_row(
+            "SELECT evaluated_at FROM rule_baselines WHERE rule = ?1 AND data_source_id = ?2",
+            params![rule, data_source_id],
+            |row| row.get(0),
+        )
+        .optional()?)
+}
+
+/// Applies one evaluation of time-dependent rules over the mirror, in one transaction.
+pub fn apply_time_evaluation(
+    connection: &mut Connection,
+    data_source_id: &str,
+    rules: &[String],
+    firings: &[NewFiring],
+    states: &[RuleStateChange],
+    now: &str,
+) -> anyhow::Result<()> {
+    let transaction = connection.transaction()?;
+    insert_firings(&transaction, firings, now, 0)?;
+    apply_rule_states(&transaction, states, now)?;
+    for rule in rules {
+        transaction.execute(
+            "INSERT INTO rule_baselines (rule, data_source_id, evaluated_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (rule, data_source_id) DO UPDATE SET evaluated_at = excluded.evaluated_at",
+            params![rule, data_source_id, now],
+        )?;
+    }
+    transaction.commit()?;
+    Ok(())
+}
+
+/// Property writes tasksync made to these tasks since `since` (our clock), with the chain depth
+/// of the firing that made them: used to recognise our own edits when they come back.
+pub fn own_writes(connection: &Connection, task_id: &str, since: &str) -> anyhow::Result<Vec<(PlannedAction, i64)>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT a.payload_json, f.chain_depth FROM actions a JOIN rule_firings f ON f.id = a.firing_id
+         WHERE a.task_id = ?1 AND a.kind = 'set' AND a.status = 'done' AND a.done_at >= ?2",
+    )?;
+    let rows = statement
+        .query_map(params![task_id, since], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(payload, depth)| serde_json::from_str(&payload).ok().map(|action| (action, depth)))
+        .collect())
+}
+
+/// The bot user behind the token, as last recorded.
+pub fn bot_user_id(connection: &Connection, data_source_id: &str) -> anyhow::Result<Option<String>> {
+    Ok(connection
+        .query_row("SELECT bot_user_id FROM sync_state WHERE data_source_id = ?1", [data_source_id], |row| row.get(0))
+        .optional()?
+        .flatten())
+}
+
+pub fn save_bot_user_id(connection: &Connection, data_source_id: &str, bot: &str) -> anyhow::Result<()> {
+    connection.execute("UPDATE sync_state SET bot_user_id = ?2 WHERE data_source_id = ?1", params![data_source_id, bot])?;
+    Ok(())
+}
+
+/// A queued action to perform.
+#[derive(Clone, Debug, PartialEq)]
+pub struct QueuedAction {
+    pub id: i64,
+    pub task_id: String,
+    pub rule: String,
+    pub action: PlannedAction,
+    /// Attempts before this one: more than zero means an earlier attempt may have landed.
+    pub attempts: i64,
+}
+
+/// Actions waiting to be performed (or interrupted mid-way), oldest first.
+pub fn queued_actions(connection: &Connection, limit: usize) -> anyhow::Result<Vec<QueuedAction>> {
+    let mut statement = connection.prepare(
+        "SELECT a.id, a.task_id, f.rule, a.payload_json, a.attempts FROM actions a JOIN rule_firings f ON f.id = a.firing_id
+         WHERE a.status IN ('pending', 'running') ORDER BY a.id LIMIT ?1",
+    )?;
+    let rows = statement
+        .query_map([limit as i64], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, String>(3)?, row.get::<_, i64>(4)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    rows.into_iter()
+        .map(|(id, task_id, rule, payload, attempts)| {
+            let action = serde_json::from_str(&payload).with_context(|| format!("action {id} has an unreadable payload"))?;
+            Ok(QueuedAction { id, task_id, rule, action, attempts })
+        })
+        .collect()
+}
+
+/// Marks an action as being attempted (committed before Notion is called).
+pub fn start_action(connection: &Connection, id: i64, now: &str) -> anyhow::Result<()> {
+    connection.execute("UPDATE actions SET status = 'running', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1", params![id, now])?;
+    Ok(())
+}
+
+/// Records an action's outcome: `done`, `skipped`, `failed`, or `pending` again (to retry).
+pub fn finish_action(connection: &Connection, id: i64, status: &str, error: Option<&str>, now: &str) -> anyhow::Result<()> {
+    let done_at = matches!(status, "done" | "skipped").then_some(now);
+    connection.execute(
+        "UPDATE actions SET status = ?2, last_error = ?3, updated_at = ?4, done_at = COALESCE(?5, done_at) WHERE id = ?1",
+        params![id, status, error, now, done_at],
+    )?;
+    Ok(())
+}
+
+/// The rules that fired on a task, oldest first: (rule, transition, status, reason, fired_at).
+pub fn firings_of(connection: &Connection, task_id: &str) -> anyhow::Result<Vec<(String, String, String, Option<String>, String)>> {
+    let mut statement = connection.prepare(
+        "SELECT rule, transition, status, reason, fired_at FROM rule_firings WHERE task_id = ?1 ORDER BY id",
+    )?;
+    let rows = statement
+        .query_map([task_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
 /// Task ids of a data source in the mirror: (live, deleted).
 pub fn task_ids(
     connection: &Connection,
@@ -579,6 +884,7 @@ pub fn mark_deleted(
     connection: &mut Connection,
     data_source_id: &str,
     ids: &[String],
+    firings: &[NewFiring],
     now: &str,
     run_id: i64,
 ) -> anyhow::Result<()> {
@@ -603,6 +909,11 @@ pub fn mark_deleted(
             update.execute(params![id, now])?;
         }
         insert_changes(&transaction, &changes, now, run_id)?;
+        insert_firings(&transaction, firings, now, run_id)?;
+        let mut leave = transaction.prepare_cached("DELETE FROM rule_states WHERE task_id = ?1")?;
+        for id in ids {
+            leave.execute([id])?;
+        }
     }
     transaction.execute(
         "UPDATE sync_state SET last_reconcile_at = ?2 WHERE data_source_id = ?1",
@@ -668,6 +979,31 @@ pub fn find_task(
     Ok(statement
         .query_row(params![id, number], task_row)
         .optional()?)
+}
+
+/// Tasks of the mirror by id.
+pub fn tasks_by_id(connection: &Connection, ids: &[String]) -> anyhow::Result<Vec<TaskRow>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT id, data_source_id, title, status, url, created_time, last_edited_time, created_by, last_edited_by,
+            deleted_at, properties_json, content_hash FROM tasks WHERE id = ?1",
+    )?;
+    let mut rows = Vec::new();
+    for id in ids {
+        if let Some(row) = statement.query_row([id], task_row).optional()? {
+            rows.push(row);
+        }
+    }
+    Ok(rows)
+}
+
+/// Live tasks of a data source (for evaluating time-dependent rules).
+pub fn live_tasks(connection: &Connection, data_source_id: &str) -> anyhow::Result<Vec<TaskRow>> {
+    let mut statement = connection.prepare(
+        "SELECT id, data_source_id, title, status, url, created_time, last_edited_time, created_by, last_edited_by,
+            deleted_at, properties_json, content_hash FROM tasks WHERE data_source_id = ?1 AND deleted_at IS NULL ORDER BY id",
+    )?;
+    let rows = statement.query_map([data_source_id], task_row)?.collect::<Result<_, _>>()?;
+    Ok(rows)
 }
 
 /// The change history of a task, oldest first.

@@ -7,6 +7,7 @@ use serde_json::json;
 use tasksync::notion::ApiVersion;
 use tasksync::notion::ids::NotionId;
 use tasksync::simulator::{ACTING_USER_HEADER, SimulatorOptions};
+use tasksync::rules::RuleSet;
 use tasksync::store::Store;
 use tasksync::sync::{SyncOptions, sync};
 
@@ -51,7 +52,8 @@ async fn every_sql_example_in_the_readme_runs_and_finds_rows() {
         ..SyncOptions::default()
     };
     let hidden = ProgressBar::hidden();
-    let run = || sync(&client, Some(&store), &source, &options, &hidden);
+    let rules = RuleSet::empty();
+    let run = || sync(&client, Some(&store), &source, &rules, &options, &hidden);
     run().await.unwrap();
 
     let pages = simulator.page_ids();

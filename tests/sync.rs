@@ -11,6 +11,7 @@ use tasksync::model::DataSource;
 use tasksync::notion::ids::NotionId;
 use tasksync::notion::{ApiVersion, NotionClient};
 use tasksync::simulator::{ACTING_USER_HEADER, FaultSpec, Simulator, SimulatorOptions};
+use tasksync::rules::RuleSet;
 use tasksync::store::Store;
 use tasksync::sync::{SyncOptions, SyncReport, sync};
 
@@ -55,6 +56,7 @@ impl Fixture {
             &self.client,
             Some(&store),
             &self.source,
+            &RuleSet::empty(),
             &options,
             &ProgressBar::hidden(),
         )
@@ -411,6 +413,7 @@ async fn a_renamed_property_keeps_its_history() {
         &fixture.client,
         Some(&store),
         &renamed,
+        &RuleSet::empty(),
         &SyncOptions::default(),
         &ProgressBar::hidden(),
     )
@@ -632,6 +635,7 @@ async fn a_dry_run_writes_nothing_and_reports_what_a_sync_would_do() {
         &fixture.client,
         Some(&store),
         &fixture.source,
+        &RuleSet::empty(),
         &options,
         &ProgressBar::hidden(),
     )
@@ -655,6 +659,7 @@ async fn a_dry_run_writes_nothing_and_reports_what_a_sync_would_do() {
         &fixture.client,
         None,
         &fixture.source,
+        &RuleSet::empty(),
         &options,
         &ProgressBar::hidden(),
     )
@@ -676,7 +681,7 @@ fn the_mirror_file_is_private() {
         .unwrap()
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 1);
+    assert_eq!(version, 2);
 }
 
 #[tokio::test]

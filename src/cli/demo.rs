@@ -25,7 +25,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ..SimulatorOptions::default()
     };
     let simulator = Simulator::start(options, ([127, 0, 0, 1], 0).into()).await?;
-    println!(
+    out!(
         "Started a Notion API simulator at {} with {} generated tasks.",
         simulator.base_url(),
         args.tasks
@@ -39,7 +39,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 
     let database = NotionId::parse(&simulator.database_id())?;
     let source = client.resolve_data_source(&database, None).await?;
-    println!(
+    out!(
         "Resolved database {database} to its data source \"{}\" ({} properties).\n",
         source.name,
         source.properties.len()
@@ -53,7 +53,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         ..Query::default()
     };
     let (tasks, _) = client.query_all(&source.id, &query).await?;
-    println!(
+    out!(
         "The first five of {} tasks (`tasksync tasks list`):",
         tasks.len()
     );
@@ -70,36 +70,36 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .or_else(|| tasks.first())
         .ok_or_else(|| anyhow::anyhow!("the simulator generated no tasks"))?;
     let label = output::label(task);
-    println!("\n`tasksync tasks set-status {label} \"In progress\"`:");
+    out!("\n`tasksync tasks set-status {label} \"In progress\"`:");
     let updated = client
         .update_page(
             &task.id,
             &[("Status".into(), PropertyWrite::Status("In progress".into()))],
         )
         .await?;
-    println!(
+    out!(
         "  {label} \"{}\": {} → {}",
         updated.title(),
         task.status().unwrap_or_default(),
         updated.status().unwrap_or_default()
     );
 
-    println!("\n`tasksync tasks append {label} \"Picked up by the demo.\"`:");
+    out!("\n`tasksync tasks append {label} \"Picked up by the demo.\"`:");
     let blocks = client
         .append_text(&task.id, "Picked up by the demo.")
         .await?;
-    println!("  appended {} paragraph(s)", blocks.len());
+    out!("  appended {} paragraph(s)", blocks.len());
 
-    println!("\n`tasksync tasks show {label}`:");
+    out!("\n`tasksync tasks show {label}`:");
     let content = client.list_children(&task.id).await?;
     output::detail(&updated, &content);
 
     let stats = simulator.stats();
-    println!(
+    out!(
         "\nThe demo made {} requests to the simulator ({} writes).",
         stats.requests, stats.writes
     );
-    println!(
+    out!(
         "Next: `tasksync simulator` serves the same API for you to try every command (see README)."
     );
     Ok(())

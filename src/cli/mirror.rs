@@ -12,11 +12,13 @@ use crate::config;
 use crate::notion::ids::NotionId;
 use crate::store::{self, HistoryRow, Store, TaskRow};
 use crate::sync::plan::StoredProperties;
+use crate::rules::executor::{ExecutorReport, perform_queued};
 use crate::sync::{SyncOptions, SyncReport, sync as run_sync};
 
 pub async fn sync(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<()> {
     let session = Session::open(config_path)?;
     let source = session.data_source().await?;
+    let rules = session.rules(&source)?;
     let path = &session.config.store.path;
     let store = if args.dry_run {
         Store::open_read_only(path)?
@@ -30,21 +32,55 @@ pub async fn sync(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<
         reconcile_every: chrono::Duration::from_std(session.config.sync.reconcile_every)?,
     };
     let progress = progress_bar(args.json);
-    let report = run_sync(
-        &session.client,
-        store.as_ref(),
-        &source,
-        &options,
-        &progress,
-    )
-    .await;
+    let report = run_sync(&session.client, store.as_ref(), &source, &rules, &options, &progress).await;
     progress.finish_and_clear();
     let report = report?;
+    let actions = match (&store, args.dry_run) {
+        (Some(store), false) => {
+            Some(perform_queued(&session.client, store, session.config.automation.action_attempts).await?)
+        }
+        _ => None,
+    };
     if args.json {
-        return output::json(&report);
+        let mut value = serde_json::to_value(&report)?;
+        value["actions"] = serde_json::to_value(&actions)?;
+        return output::json(&value);
     }
     print_report(&report);
+    print_firings(&report);
+    if let Some(actions) = actions.filter(|a| *a != ExecutorReport::default()) {
+        out!(
+            "Actions: {} done, {} skipped (already so), {} failed, {} to retry",
+            actions.done, actions.skipped, actions.failed, actions.retrying
+        );
+    }
     Ok(())
+}
+
+/// The firings of a sync (or dry run), one line each, with their actions below.
+pub fn print_firings(report: &SyncReport) {
+    if report.fired + report.stopped == 0 {
+        return;
+    }
+    let verb = if report.dry_run { "would fire" } else { "fired" };
+    let stopped = if report.stopped > 0 {
+        format!(", {} chain(s) stopped by the firing budget", report.stopped)
+    } else {
+        String::new()
+    };
+    out!("Rules {verb} {} time(s){stopped}:", report.fired);
+    for firing in report.firings.iter().take(50) {
+        out!("  {} → \"{}\" ({})", firing.rule, firing.title, firing.task_id);
+        if let Some(reason) = &firing.reason {
+            out!("      {}: {reason}", firing.status);
+        }
+        for action in &firing.actions {
+            out!("      {}", action.describe());
+        }
+    }
+    if report.firings.len() > 50 {
+        out!("  … and more (--json lists them)");
+    }
 }
 
 /// A spinner with a count on a terminal; nothing when output goes elsewhere.
@@ -73,13 +109,13 @@ fn print_report(report: &SyncReport) {
         report.new, report.changed, report.deleted, report.restored, report.unchanged
     );
     if !report.dry_run {
-        println!(
+        out!(
             "Synced \"{}\" ({kind}): {counts}; {} requests in {seconds:.1} s",
             report.data_source, report.requests
         );
         return;
     }
-    println!(
+    out!(
         "Dry run of \"{}\" ({kind}): would record {counts}; {} requests in {seconds:.1} s. Nothing was written.",
         report.data_source, report.requests
     );
@@ -96,7 +132,7 @@ fn print_report(report: &SyncReport) {
                 )
             })
             .collect();
-        println!(
+        out!(
             "  {:<8} {} \"{}\" {}",
             change.kind,
             change.task_id,
@@ -105,7 +141,7 @@ fn print_report(report: &SyncReport) {
         );
     }
     if report.planned.len() > 50 {
-        println!(
+        out!(
             "  … and {} more (--json lists them all)",
             report.planned.len() - 50
         );
@@ -155,7 +191,7 @@ pub fn list(config_path: Option<&Path>, status: Option<&str>, json: bool) -> any
         })
         .collect();
     output::table(&["ID", "STATUS", "LAST EDITED", "TITLE"], &table);
-    println!("{} task(s) in the mirror", rows.len());
+    out!("{} task(s) in the mirror", rows.len());
     Ok(())
 }
 
@@ -210,11 +246,17 @@ pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::
             )
         })?;
     let history = store.with(|c| store::history(c, &row.id))?;
+    let firings = store.with(|c| store::firings_of(c, &row.id))?;
     let view = MirrorTask::new(&row, Some(&history));
     if json {
-        return output::json(&view);
+        let mut value = serde_json::to_value(&view)?;
+        value["rule_firings"] = firings
+            .iter()
+            .map(|(rule, transition, status, reason, at)| serde_json::json!({ "rule": rule, "transition": transition, "status": status, "reason": reason, "fired_at": at }))
+            .collect();
+        return output::json(&value);
     }
-    println!(
+    out!(
         "{}  {}",
         view.unique_id.clone().unwrap_or_else(|| row.id.clone()),
         row.title
@@ -240,9 +282,9 @@ pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::
         .max()
         .unwrap_or(0);
     for (name, value) in lines {
-        println!("  {name:<width$}  {}", value.replace('\n', " "));
+        out!("  {name:<width$}  {}", value.replace('\n', " "));
     }
-    println!("\nHistory (oldest first):");
+    out!("\nHistory (oldest first):");
     for change in &history {
         let what = match change.property.as_str() {
             store::CREATED => format!(
@@ -270,7 +312,14 @@ pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::
             .as_deref()
             .map(|by| format!(" by {by}"))
             .unwrap_or_default();
-        println!("  {}  {what}{by}", change.observed_at);
+        out!("  {}  {what}{by}", change.observed_at);
+    }
+    if !firings.is_empty() {
+        out!("\nRules that fired:");
+        for (rule, _, status, reason, at) in &firings {
+            let note = reason.as_deref().map(|r| format!(" ({status}: {r})")).unwrap_or_default();
+            out!("  {at}  {rule}{note}");
+        }
     }
     Ok(())
 }

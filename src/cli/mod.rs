@@ -1,8 +1,10 @@
 //! The command line: clap definitions, dispatch, and the mapping of errors to exit codes.
 
+#[macro_use]
+mod output;
 mod demo;
 mod mirror;
-mod output;
+mod rules;
 mod tasks;
 
 use std::path::PathBuf;
@@ -92,6 +94,16 @@ pub enum Command {
     ///
     /// Example: tasksync sync --dry-run
     Sync(SyncArgs),
+    /// Check the configuration, the token, the data source and every rule against its schema.
+    ///
+    /// Reports every problem at once, each with file, line and rule name, and exits 78 when
+    /// anything is wrong; changes nothing.
+    ///
+    /// Example: tasksync check && tasksync sync
+    Check,
+    /// Work with rules.
+    #[command(subcommand)]
+    Rules(RulesCommand),
     /// Read and change tasks directly in Notion (or, with --mirror, read the local mirror).
     #[command(subcommand)]
     Tasks(TasksCommand),
@@ -161,6 +173,27 @@ pub enum TasksCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Show which rules would fire on which tasks, with the exact writes, text and mail.
+    ///
+    /// Reads Notion and the mirror like `sync --dry-run` and writes nothing anywhere. With
+    /// --task, also shows for each rule whether its condition holds for that task now.
+    ///
+    /// Example: tasksync rules preview --task TASK-12
+    Preview {
+        /// Only this task (unique ID, page id or URL).
+        #[arg(long)]
+        task: Option<String>,
+        /// Only this rule.
+        #[arg(long)]
+        rule: Option<String>,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     /// Read every task, not only what changed, and mark the ones gone as deleted.
@@ -210,6 +243,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Databases { json } => tasks::databases(cli.config.as_deref(), json).await,
         Command::Sync(args) => mirror::sync(cli.config.as_deref(), args).await,
+        Command::Check => rules::check(cli.config.as_deref()).await,
+        Command::Rules(RulesCommand::Preview { task, rule, json }) => {
+            rules::preview(cli.config.as_deref(), task.as_deref(), rule.as_deref(), json).await
+        }
         Command::Tasks(TasksCommand::List {
             status,
             json,

@@ -1,4 +1,23 @@
 //! Human output: aligned tables and detail views, and the stable JSON shape of a task.
+//!
+//! Everything the CLI prints goes through `out!`: when the reader goes away (`tasksync ... |
+//! head`), the command stops quietly instead of panicking on a broken pipe.
+
+/// Prints a line to standard output; a closed pipe ends the process quietly (exit 0).
+macro_rules! out {
+    () => { $crate::cli::output::write_line(format_args!("")) };
+    ($($arg:tt)*) => { $crate::cli::output::write_line(format_args!($($arg)*)) };
+}
+
+pub fn write_line(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = writeln!(stdout, "{line}")
+        && error.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
+    }
+}
 
 use serde::Serialize;
 
@@ -32,7 +51,7 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
             .zip(&widths)
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        out!("{}", padded.join("  ").trim_end());
     };
     line(header.to_vec());
     for row in &rows {
@@ -94,13 +113,13 @@ impl<'a> TaskJson<'a> {
 
 /// Prints a value as pretty JSON.
 pub fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    out!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
 /// Prints a task's detail view: title, properties with a value, then the page's text.
 pub fn detail(task: &Task, content: &[Block]) {
-    println!("{}  {}", label(task), task.title());
+    out!("{}  {}", label(task), task.title());
     let mut rows: Vec<(String, String)> = vec![
         ("url".into(), task.url.clone()),
         ("page id".into(), task.id.to_string()),
@@ -129,17 +148,17 @@ pub fn detail(task: &Task, content: &[Block]) {
         } else {
             value
         };
-        println!("  {name:<width$}  {value}");
+        out!("  {name:<width$}  {value}");
     }
-    println!();
+    out!();
     if content.is_empty() {
-        println!("(the page has no text)");
+        out!("(the page has no text)");
         return;
     }
-    println!("Page content:");
+    out!("Page content:");
     for block in content {
         for line in block.text.lines() {
-            println!("  {line}");
+            out!("  {line}");
         }
     }
 }

@@ -45,6 +45,21 @@ impl Session {
         Ok(source)
     }
 
+    /// The configured rules, checked against the data source's schema.
+    pub fn rules(&self, source: &DataSource) -> anyhow::Result<crate::rules::RuleSet> {
+        let path = match &self.origin {
+            Origin::File(path) => path.clone(),
+            Origin::Defaults { .. } => std::path::PathBuf::from("tasksync.toml"),
+        };
+        crate::rules::compile(
+            &self.config.located_rules,
+            source,
+            &self.config.mail,
+            self.config.automation.firing_budget,
+        )
+        .map_err(|problems| config::ConfigError::Invalid { path, problems }.into())
+    }
+
     /// A task named by page id, page URL or unique ID (`TASK-12`).
     pub async fn find_task(&self, reference: &str) -> anyhow::Result<Task> {
         if let Ok(id) = NotionId::parse(reference) {
@@ -92,7 +107,7 @@ pub async fn databases(config_path: Option<&Path>, json: bool) -> anyhow::Result
         return output::json(&sources);
     }
     if sources.is_empty() {
-        println!(
+        out!(
             "No data sources are shared with this integration: in Notion, open the database's ••• menu → Connections and add it."
         );
         return Ok(());
@@ -194,7 +209,7 @@ async fn list(session: &Session, status: Option<&str>, json: bool) -> anyhow::Re
     let header: Vec<String> = header.iter().map(|h| h.to_uppercase()).collect();
     let header: Vec<&str> = header.iter().map(String::as_str).collect();
     output::table(&header, &rows);
-    println!("{} task(s)", tasks.len());
+    out!("{} task(s)", tasks.len());
     Ok(())
 }
 
@@ -281,7 +296,7 @@ async fn set_status(
             .await
             .with_context(|| format!("cannot set the status of {}", output::label(&task)))?;
         if !json {
-            println!(
+            out!(
                 "{} \"{}\": {} → {name}",
                 output::label(&updated),
                 updated.title(),
@@ -319,7 +334,7 @@ async fn append(session: &Session, reference: &str, text: &str, json: bool) -> a
         return output::json(&blocks);
     }
     let characters = text.chars().count();
-    println!(
+    out!(
         "Appended {} paragraph(s), {characters} characters, to {} \"{}\"",
         blocks.len(),
         output::label(&task),

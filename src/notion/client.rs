@@ -430,6 +430,12 @@ impl NotionClient {
         }
     }
 
+    /// Whether the page's last blocks are exactly the paragraphs `text` would be appended as.
+    pub async fn page_ends_with(&self, page_id: &NotionId, text: &str) -> Result<bool, NotionError> {
+        let children = self.list_children(page_id).await?;
+        Ok(tail_matches(&children, &paragraphs(text)).is_some())
+    }
+
     /// All child blocks of a page or block, in order.
     pub async fn list_children(&self, block_id: &NotionId) -> Result<Vec<Block>, NotionError> {
         let path = format!("/v1/blocks/{block_id}/children");

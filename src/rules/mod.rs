@@ -7,7 +7,115 @@
 
 pub mod compile;
 pub mod eval;
+pub mod executor;
 pub mod render;
 pub mod syntax;
 
 pub use compile::{Rule, RuleSet, Trigger, compile};
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+
+use crate::store::{ChangeRow, NewFiring, RuleStateChange};
+use crate::sync::plan::StoredProperties;
+use eval::Snapshot;
+use render::{ChangeFacts, PlannedAction, TaskFacts};
+
+/// The circumstances of one evaluation.
+pub struct Evaluation<'a> {
+    pub rules: &'a RuleSet,
+    pub now: DateTime<Utc>,
+    /// The first sync of a data source: record what holds, fire nothing (existing tasks are not
+    /// "new", and entering conditions they already met would flood actions).
+    pub baseline: bool,
+}
+
+/// One observed change of a task, for the rules.
+pub struct TaskChange<'a> {
+    pub task: TaskFacts<'a>,
+    /// The task before: its properties and whether it was deleted; `None` for a new task.
+    pub before: Option<(&'a StoredProperties, bool)>,
+    pub changes: &'a [ChangeFacts],
+    /// Identifies this change: a rule fires at most once per task and transition.
+    pub transition: String,
+    /// `Some(depth)` when the change consists only of tasksync's own writes, made by firings
+    /// `depth - 1` deep in a chain.
+    pub own_edit_depth: Option<i64>,
+    /// The time-dependent rules this task was inside, as recorded.
+    pub inside: &'a HashSet<String>,
+}
+
+/// The firings and time-rule state changes a task change causes. Pure.
+pub fn evaluate(evaluation: &Evaluation<'_>, change: &TaskChange<'_>) -> (Vec<NewFiring>, Vec<RuleStateChange>) {
+    let after = Snapshot::new(change.task.properties, change.task.deleted);
+    let before = change.before.map(|(properties, deleted)| Snapshot::new(properties, deleted));
+    let mut firings = Vec::new();
+    let mut states = Vec::new();
+    for rule in evaluation.rules.rules.iter().filter(|rule| rule.enabled) {
+        let inside_before = (rule.trigger == Trigger::Timed).then(|| change.inside.contains(&rule.name));
+        if rule.trigger == Trigger::Timed {
+            let inside_now = eval::is_inside(&rule.condition, &after, evaluation.now);
+            if Some(inside_now) != inside_before {
+                states.push(RuleStateChange { rule: rule.name.clone(), task_id: change.task.id.to_string(), inside: inside_now });
+            }
+        }
+        if evaluation.baseline || (change.own_edit_depth.is_some() && !rule.on_own_edits) {
+            continue;
+        }
+        if !eval::fires(rule, before.as_ref(), &after, evaluation.now, inside_before) {
+            continue;
+        }
+        firings.push(firing(evaluation, rule, change));
+    }
+    (firings, states)
+}
+
+/// A firing of `rule` on the change: rendered, or stopped by the loop budget.
+pub fn firing(evaluation: &Evaluation<'_>, rule: &Rule, change: &TaskChange<'_>) -> NewFiring {
+    let depth = change.own_edit_depth.unwrap_or(0);
+    let mut firing = NewFiring {
+        rule: rule.name.clone(),
+        task_id: change.task.id.to_string(),
+        transition: change.transition.clone(),
+        status: "fired",
+        reason: None,
+        chain_depth: depth,
+        actions: Vec::new(),
+    };
+    if depth > i64::from(evaluation.rules.firing_budget) {
+        firing.status = "stopped";
+        firing.reason = Some(format!(
+            "loop guard: tasksync's own edits have already made rules fire {depth} times in a row on this task (automation.firing_budget = {})",
+            evaluation.rules.firing_budget
+        ));
+        tracing::warn!(rule = %rule.name, task = %change.task.id, depth, "rule chain stopped by the firing budget");
+        return firing;
+    }
+    match render::render(evaluation.rules, rule, &change.task, change.changes, evaluation.now) {
+        Ok(actions) => firing.actions = actions,
+        Err(error) => {
+            tracing::warn!(rule = %rule.name, task = %change.task.id, %error, "a rule's template failed");
+            firing.status = "error";
+            firing.reason = Some(error);
+        }
+    }
+    firing
+}
+
+/// Whether a change consists only of writes tasksync made (each changed property now holds what
+/// one of our `set` actions wrote); then the chain depth of the firing it continues.
+pub fn own_edit_depth(changes: &[ChangeRow], writes: &[(PlannedAction, i64)]) -> Option<i64> {
+    let mut depth = None;
+    for change in changes {
+        let ours = writes.iter().find_map(|(action, firing_depth)| match action {
+            PlannedAction::Set { writes } => writes
+                .iter()
+                .any(|w| Some(&w.property_id) == change.property_id.as_ref() && Some(&w.text) == change.new_value.as_ref())
+                .then_some(*firing_depth),
+            _ => None,
+        })?;
+        depth = Some(depth.map_or(ours, |d: i64| d.max(ours)));
+    }
+    depth.map(|d| d + 1)
+}

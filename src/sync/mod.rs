@@ -19,8 +19,12 @@ use serde::Serialize;
 
 use crate::model::{DataSource, Task};
 use crate::notion::NotionClient;
+use crate::rules::render::{ChangeFacts, PlannedAction, TaskFacts};
+use crate::rules::{Evaluation, RuleSet, TaskChange, Trigger};
 use crate::notion::query::{DateCondition, Direction, Filter, Query, Sort, TimestampField};
-use crate::store::{self, Batch, ChangeRow, RunCounts, Store, StoredVersion};
+use crate::store::{
+    self, Batch, ChangeRow, NewFiring, RuleStateChange, RunCounts, Store, StoredVersion, TaskRow,
+};
 use plan::{StoredProperties, changes, stored_properties, task_row};
 
 /// How to sync.
@@ -83,9 +87,30 @@ pub struct SyncReport {
     pub requests: u64,
     pub duration_ms: u64,
     pub cursor: Option<String>,
+    /// Rules that fired (or would, in a dry run), and chains stopped by the firing budget.
+    pub fired: u64,
+    pub stopped: u64,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub planned: Vec<PlannedChange>,
+    /// The firings, with their rendered actions (the first thousand).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub firings: Vec<FiringReport>,
 }
+
+/// A rule firing as reported (and, in a dry run, as it would be recorded).
+#[derive(Clone, Debug, Serialize)]
+pub struct FiringReport {
+    pub rule: String,
+    pub task_id: String,
+    pub title: String,
+    pub transition: String,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub actions: Vec<PlannedAction>,
+}
+
+const REPORTED_FIRINGS: usize = 1000;
 
 /// Syncs one data source into the mirror. `store` may be `None` only for a dry run without a
 /// mirror file (then everything is new).
@@ -93,6 +118,7 @@ pub async fn sync(
     client: &NotionClient,
     store: Option<&Store>,
     source: &DataSource,
+    rules: &RuleSet,
     options: &SyncOptions,
     progress: &ProgressBar,
 ) -> anyhow::Result<SyncReport> {
@@ -111,7 +137,8 @@ pub async fn sync(
         }
         None => None,
     };
-    let full = options.full || state.as_ref().and_then(|s| s.cursor.as_ref()).is_none();
+    let first = state.as_ref().and_then(|s| s.cursor.as_ref()).is_none();
+    let full = options.full || first;
     let reconcile_due = state
         .as_ref()
         .and_then(|s| s.last_reconcile_at.as_deref())
@@ -129,7 +156,16 @@ pub async fn sync(
         planned: Vec::new(),
         max_edited: None,
         progress,
+        rules,
+        baseline: first,
+        bot: None,
+        fired: 0,
+        stopped: 0,
+        firings: Vec::new(),
     };
+    if rules.rules.iter().any(|rule| rule.enabled) {
+        engine.bot = Some(engine.bot_user_id().await?);
+    }
     if let Some(store) = engine.store {
         engine
             .save_source(store, state.as_ref().and_then(|s| s.schema_json.clone()))
@@ -191,8 +227,26 @@ pub async fn sync(
         requests: engine.counts.requests,
         duration_ms: started.elapsed().as_millis() as u64,
         cursor,
+        fired: engine.fired,
+        stopped: engine.stopped,
         planned: engine.planned,
+        firings: engine.firings,
     })
+}
+
+/// What templates and rules see of a stored task.
+fn facts_of<'a>(row: &'a TaskRow, properties: &'a StoredProperties, deleted: bool) -> TaskFacts<'a> {
+    TaskFacts {
+        id: &row.id,
+        url: &row.url,
+        title: &row.title,
+        status: row.status.as_deref(),
+        created_time: &row.created_time,
+        last_edited_time: &row.last_edited_time,
+        last_edited_by: row.last_edited_by.as_deref(),
+        deleted,
+        properties,
+    }
 }
 
 /// Timestamps the way Notion writes them.
@@ -221,11 +275,36 @@ struct Engine<'a> {
     /// The latest `last_edited_time` seen in a full scan: the cursor once the scan is complete.
     max_edited: Option<String>,
     progress: &'a ProgressBar,
+    rules: &'a RuleSet,
+    /// The first sync of the data source: rules record what holds but do not fire.
+    baseline: bool,
+    /// The integration's bot user: the author of tasksync's own edits.
+    bot: Option<String>,
+    fired: u64,
+    stopped: u64,
+    firings: Vec<FiringReport>,
 }
 
 impl Engine<'_> {
     /// Runs the sync; returns whether a reconcile ran.
     async fn run(
+        &mut self,
+        full: bool,
+        reconcile: bool,
+        cursor: Option<String>,
+        overlap: Duration,
+    ) -> anyhow::Result<bool> {
+        // Time-dependent rules new to this mirror first record who is inside (firing nothing),
+        // so that the changes below are judged against that record.
+        if !self.baseline {
+            self.time_rules(true).await?;
+        }
+        let reconciled = self.pull(full, reconcile, cursor, overlap).await?;
+        self.time_rules(false).await?;
+        Ok(reconciled)
+    }
+
+    async fn pull(
         &mut self,
         full: bool,
         reconcile: bool,
@@ -456,10 +535,11 @@ impl Engine<'_> {
         for id in &gone {
             self.plan(id.clone(), String::new(), "deleted", Vec::new());
         }
+        let firings = self.deletion_firings(&gone).await?;
         if let Some(store) = self.store {
             let (id, run_id, at, gone) = (self.source_id.clone(), self.run_id, iso(self.now), gone);
             store
-                .call(move |c| store::mark_deleted(c, &id, &gone, &at, run_id))
+                .call(move |c| store::mark_deleted(c, &id, &gone, &firings, &at, run_id))
                 .await?;
         }
         // Seen but deleted in the mirror (or never stored): read them whole.
@@ -498,6 +578,7 @@ impl Engine<'_> {
             cursor,
             ..Batch::default()
         };
+        let inside = self.recorded_states(&tasks).await?;
         for mut task in tasks {
             let id = task.id.to_string();
             let old = stored.get(&id);
@@ -507,7 +588,7 @@ impl Engine<'_> {
                 .await?;
             let properties = stored_properties(&task);
             let row = task_row(&task, &self.source_id, &properties);
-            let (kind, rows) = match (old, old_properties) {
+            let (kind, rows) = match (old, old_properties.as_ref()) {
                 (None, _) => {
                     self.counts.new += 1;
                     let created = ChangeRow {
@@ -536,7 +617,8 @@ impl Engine<'_> {
                     ("touched", Vec::new())
                 }
                 (Some(old), old_properties) => {
-                    let mut rows = changes(&task, &old_properties.unwrap_or_default(), &properties);
+                    let empty = StoredProperties::new();
+                    let mut rows = changes(&task, old_properties.unwrap_or(&empty), &properties);
                     if let Some(deleted_at) = &old.deleted_at {
                         self.counts.restored += 1;
                         rows.push(ChangeRow {
@@ -573,12 +655,217 @@ impl Engine<'_> {
                     .collect();
                 self.plan(id.clone(), row.title.clone(), kind, properties);
             }
+            if kind != "renamed" {
+                let before = old.map(|o| (old_properties.as_ref(), o.deleted_at.is_some()));
+                let inside = inside.get(&id).cloned().unwrap_or_default();
+                self.evaluate(&task, &row, before, &properties, &rows, &inside, &mut batch).await?;
+            }
             batch.changes.extend(rows);
             batch.upserts.push(row);
         }
         self.write(batch).await?;
         self.progress.inc(count);
         Ok(())
+    }
+
+    /// The integration's bot user id: from the mirror, else asked of Notion once and kept.
+    async fn bot_user_id(&self) -> anyhow::Result<String> {
+        if let Some(reader) = self.reader {
+            let id = self.source_id.clone();
+            if let Some(bot) = reader.call(move |c| store::bot_user_id(c, &id)).await? {
+                return Ok(bot);
+            }
+        }
+        let bot = self.client.me().await.context("cannot identify the integration (users/me)")?.id;
+        if let Some(store) = self.store {
+            let (id, value) = (self.source_id.clone(), bot.clone());
+            store.call(move |c| store::save_bot_user_id(c, &id, &value)).await?;
+        }
+        Ok(bot)
+    }
+
+    fn has_timed_rules(&self) -> bool {
+        self.rules.rules.iter().any(|r| r.enabled && r.trigger == Trigger::Timed)
+    }
+
+    /// The time-dependent rules each task is recorded as inside.
+    async fn recorded_states(&self, tasks: &[Task]) -> anyhow::Result<HashMap<String, HashSet<String>>> {
+        let Some(reader) = self.reader.filter(|_| self.has_timed_rules()) else {
+            return Ok(HashMap::new());
+        };
+        let ids: Vec<String> = tasks.iter().map(|t| t.id.to_string()).collect();
+        let pairs = reader.call(move |c| store::rule_states(c, &ids)).await?;
+        let mut by_task: HashMap<String, HashSet<String>> = HashMap::new();
+        for (rule, task) in pairs {
+            by_task.entry(task).or_default().insert(rule);
+        }
+        Ok(by_task)
+    }
+
+    /// Evaluates the rules on one observed change and adds the firings and state changes to the
+    /// batch, so they are recorded in the change's own transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn evaluate(
+        &mut self,
+        task: &Task,
+        row: &TaskRow,
+        before: Option<(Option<&StoredProperties>, bool)>,
+        properties: &StoredProperties,
+        rows: &[ChangeRow],
+        inside: &HashSet<String>,
+        batch: &mut Batch,
+    ) -> anyhow::Result<()> {
+        if self.rules.rules.is_empty() {
+            return Ok(());
+        }
+        let changed: Vec<ChangeRow> = rows.iter().filter(|r| !r.property.starts_with('(')).cloned().collect();
+        let own_edit_depth = self.own_edit_depth(task, before.is_some(), &changed).await?;
+        let facts: Vec<ChangeFacts> = changed
+            .iter()
+            .map(|r| ChangeFacts {
+                property: r.property.clone(),
+                old: r.old_value.clone().unwrap_or_default(),
+                new: r.new_value.clone().unwrap_or_default(),
+            })
+            .collect();
+        let empty = StoredProperties::new();
+        let change = TaskChange {
+            task: facts_of(row, properties, false),
+            before: before.map(|(props, deleted)| (props.unwrap_or(&empty), deleted)),
+            changes: &facts,
+            transition: format!("{}#{}", row.last_edited_time, row.content_hash),
+            own_edit_depth,
+            inside,
+        };
+        let evaluation = Evaluation { rules: self.rules, now: self.now, baseline: self.baseline };
+        let (firings, states) = crate::rules::evaluate(&evaluation, &change);
+        self.report(&firings, &row.title);
+        batch.firings.extend(firings);
+        batch.rule_states.extend(states);
+        Ok(())
+    }
+
+    /// When the task was last edited by our bot and every change is a value one of our `set`
+    /// actions wrote, the chain depth of that edit (see `rules::own_edit_depth`).
+    async fn own_edit_depth(&self, task: &Task, existed: bool, changed: &[ChangeRow]) -> anyhow::Result<Option<i64>> {
+        let ours = self.bot.is_some() && task.last_edited_by == self.bot;
+        let Some(reader) = self.reader.filter(|_| ours && existed && !changed.is_empty()) else {
+            return Ok(None);
+        };
+        // Our writes since a little before the previous version (Notion rounds to the minute).
+        let since = parse_time(&task.last_edited_time).map_or_else(String::new, |t| iso(t - Duration::days(1)));
+        let id = task.id.to_string();
+        let writes = reader.call(move |c| store::own_writes(c, &id, &since)).await?;
+        Ok(crate::rules::own_edit_depth(changed, &writes))
+    }
+
+    fn report(&mut self, firings: &[NewFiring], title: &str) {
+        for firing in firings {
+            match firing.status {
+                "stopped" => self.stopped += 1,
+                _ => self.fired += 1,
+            }
+            if self.firings.len() < REPORTED_FIRINGS {
+                self.firings.push(FiringReport {
+                    rule: firing.rule.clone(),
+                    task_id: firing.task_id.clone(),
+                    title: title.to_string(),
+                    transition: firing.transition.clone(),
+                    status: firing.status,
+                    reason: firing.reason.clone(),
+                    actions: firing.actions.clone(),
+                });
+            }
+        }
+    }
+
+    /// Evaluates time-dependent rules over the whole mirror: a task that time alone moved into a
+    /// condition fires once; one that left it is forgotten. With `unbaselined_only`, only rules
+    /// never evaluated here run, recording who is inside without firing. Day-granular rules are
+    /// re-evaluated once a day (changes to tasks are evaluated as they are synced).
+    async fn time_rules(&mut self, unbaselined_only: bool) -> anyhow::Result<()> {
+        let Some(reader) = self.reader.filter(|_| self.has_timed_rules()) else {
+            return Ok(());
+        };
+        let today = self.now.date_naive().to_string();
+        let mut due = Vec::new();
+        for rule in self.rules.rules.iter().filter(|r| r.enabled && r.trigger == Trigger::Timed) {
+            let (name, id) = (rule.name.clone(), self.source_id.clone());
+            let evaluated = reader.call(move |c| store::rule_baseline(c, &name, &id)).await?;
+            let baseline = evaluated.is_none() || self.baseline;
+            let stale = evaluated.as_deref().is_none_or(|at| !at.starts_with(&today) || rule.condition.moves_by_the_minute());
+            if (unbaselined_only && evaluated.is_none()) || (!unbaselined_only && stale) {
+                due.push((rule, baseline));
+            }
+        }
+        if due.is_empty() {
+            return Ok(());
+        }
+        let id = self.source_id.clone();
+        let tasks = reader.call(move |c| store::live_tasks(c, &id)).await?;
+        let parsed: Vec<StoredProperties> = tasks.iter().map(|t| serde_json::from_str(&t.properties_json).unwrap_or_default()).collect();
+        let mut firings = Vec::new();
+        let mut states = Vec::new();
+        for (rule, baseline) in &due {
+            let name = rule.name.clone();
+            let recorded = reader.call(move |c| store::all_rule_states(c, &name)).await?;
+            let evaluation = Evaluation { rules: self.rules, now: self.now, baseline: *baseline };
+            for (row, properties) in tasks.iter().zip(&parsed) {
+                let snapshot = crate::rules::eval::Snapshot::new(properties, false);
+                let inside_now = crate::rules::eval::is_inside(&rule.condition, &snapshot, self.now);
+                let inside_before = recorded.contains(&row.id);
+                if inside_now == inside_before {
+                    continue;
+                }
+                states.push(RuleStateChange { rule: rule.name.clone(), task_id: row.id.clone(), inside: inside_now });
+                if inside_now && !evaluation.baseline {
+                    let change = TaskChange {
+                        task: facts_of(row, properties, false),
+                        before: None,
+                        changes: &[],
+                        transition: format!("entered#{}", if rule.condition.moves_by_the_minute() { iso(self.now) } else { today.clone() }),
+                        own_edit_depth: None,
+                        inside: &HashSet::new(),
+                    };
+                    let firing = crate::rules::firing(&evaluation, rule, &change);
+                    self.report(std::slice::from_ref(&firing), &row.title);
+                    firings.push(firing);
+                }
+            }
+        }
+        if let Some(store) = self.store {
+            let rules: Vec<String> = due.iter().map(|(rule, _)| rule.name.clone()).collect();
+            let (id, at) = (self.source_id.clone(), iso(self.now));
+            store.call(move |c| store::apply_time_evaluation(c, &id, &rules, &firings, &states, &at)).await?;
+        }
+        Ok(())
+    }
+
+    /// Firings of `deleted` rules for tasks that left the data source.
+    async fn deletion_firings(&mut self, gone: &[String]) -> anyhow::Result<Vec<NewFiring>> {
+        let wanted = self.rules.rules.iter().any(|r| r.enabled && r.condition.has_transition());
+        let Some(reader) = self.reader.filter(|_| wanted && !gone.is_empty() && !self.baseline) else {
+            return Ok(Vec::new());
+        };
+        let ids = gone.to_vec();
+        let rows = reader.call(move |c| store::tasks_by_id(c, &ids)).await?;
+        let evaluation = Evaluation { rules: self.rules, now: self.now, baseline: false };
+        let mut firings = Vec::new();
+        for row in &rows {
+            let properties: StoredProperties = serde_json::from_str(&row.properties_json).unwrap_or_default();
+            let change = TaskChange {
+                task: facts_of(row, &properties, true),
+                before: Some((&properties, false)),
+                changes: &[],
+                transition: format!("deleted#{}", iso(self.now)),
+                own_edit_depth: None,
+                inside: &HashSet::new(),
+            };
+            let (found, _) = crate::rules::evaluate(&evaluation, &change);
+            self.report(&found, &row.title);
+            firings.extend(found);
+        }
+        Ok(firings)
     }
 
     fn plan(

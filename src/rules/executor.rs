@@ -1,0 +1,110 @@
+//! Performs queued actions against Notion, exactly once as far as Notion lets us tell.
+//!
+//! Each action is marked `running` (and its attempt counted) in the mirror before Notion is
+//! called. An append found `running` after a crash may have landed: the page's last blocks are
+//! read first, and a text already there is not appended again. Setting a property to the value
+//! the mirror says it has is skipped. Client errors (4xx but 429) are final; others retry on
+//! later runs until `automation.action_attempts`.
+
+use serde::Serialize;
+
+use super::render::PlannedAction;
+use crate::notion::ids::NotionId;
+use crate::notion::{NotionClient, NotionError};
+use crate::store::{self, QueuedAction, Store};
+use crate::sync::iso;
+use crate::sync::plan::StoredProperties;
+
+/// What a run of the executor did.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct ExecutorReport {
+    pub done: u64,
+    /// Nothing to do: the property already had the value.
+    pub skipped: u64,
+    /// Failed for good (the error is recorded on the action).
+    pub failed: u64,
+    /// Failed this time; tried again on the next run.
+    pub retrying: u64,
+}
+
+enum Outcome {
+    Done,
+    Skipped(&'static str),
+}
+
+/// Performs every queued action, oldest first.
+pub async fn perform_queued(client: &NotionClient, store: &Store, max_attempts: u32) -> anyhow::Result<ExecutorReport> {
+    let queued = store.call(|c| store::queued_actions(c, 10_000)).await?;
+    let mut report = ExecutorReport::default();
+    for action in queued {
+        let id = action.id;
+        let at = iso(chrono::Utc::now());
+        store.call(move |c| store::start_action(c, id, &at)).await?;
+        let outcome = perform(client, store, &action).await;
+        let (status, error) = match outcome {
+            Ok(Outcome::Done) => {
+                report.done += 1;
+                ("done", None)
+            }
+            Ok(Outcome::Skipped(reason)) => {
+                report.skipped += 1;
+                ("skipped", Some(reason.to_string()))
+            }
+            Err(error) => {
+                let message = format!("{error:#}");
+                let final_error = is_final(&error) || action.attempts + 1 >= i64::from(max_attempts);
+                tracing::warn!(action = id, rule = %action.rule, task = %action.task_id, error = %message, final_error, "action failed");
+                if final_error {
+                    report.failed += 1;
+                    ("failed", Some(message))
+                } else {
+                    report.retrying += 1;
+                    ("pending", Some(message))
+                }
+            }
+        };
+        let at = iso(chrono::Utc::now());
+        store.call(move |c| store::finish_action(c, id, status, error.as_deref(), &at)).await?;
+    }
+    Ok(report)
+}
+
+/// A client error other than rate limiting: repeating the request cannot help.
+fn is_final(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(cause.downcast_ref::<NotionError>(), Some(NotionError::Api { status: 400..=499, .. }) if cause.downcast_ref::<NotionError>().and_then(NotionError::status) != Some(429))
+    })
+}
+
+async fn perform(client: &NotionClient, store: &Store, action: &QueuedAction) -> anyhow::Result<Outcome> {
+    let page = NotionId::parse(&action.task_id)?;
+    match &action.action {
+        PlannedAction::Set { writes } => {
+            let task_id = action.task_id.clone();
+            let current: StoredProperties = store
+                .call(move |c| Ok(store::tasks_by_id(c, &[task_id])?.pop()))
+                .await?
+                .and_then(|row| serde_json::from_str(&row.properties_json).ok())
+                .unwrap_or_default();
+            let needed: Vec<(String, crate::model::PropertyWrite)> = writes
+                .iter()
+                .filter(|write| !current.values().any(|p| p.id == write.property_id && p.text == write.text))
+                .map(|write| (write.property_id.clone(), write.value.clone()))
+                .collect();
+            if needed.is_empty() {
+                return Ok(Outcome::Skipped("already set"));
+            }
+            client.update_page(&page, &needed).await?;
+            Ok(Outcome::Done)
+        }
+        PlannedAction::Append { text } => {
+            if action.attempts > 0 && client.page_ends_with(&page, text).await? {
+                tracing::info!(action = action.id, "an earlier attempt already appended this text");
+                return Ok(Outcome::Done);
+            }
+            client.append_text(&page, text).await?;
+            Ok(Outcome::Done)
+        }
+        PlannedAction::Mail { .. } => Ok(Outcome::Skipped("mail is sent from the outbox")),
+    }
+}
