@@ -18,7 +18,8 @@ use serde::Serialize;
 use crate::rules::render::PlannedAction;
 
 /// Schema migrations, in order. Never edit or reorder an entry: append a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tasks (
     id               TEXT PRIMARY KEY,
     data_source_id   TEXT NOT NULL,
@@ -82,7 +83,8 @@ CREATE TABLE sync_state (
     last_reconcile_at TEXT,
     schema_json       TEXT
 );
-"#, r#"
+"#,
+    r#"
 ALTER TABLE sync_state ADD COLUMN bot_user_id TEXT;
 
 CREATE TABLE rule_firings (
@@ -147,7 +149,8 @@ CREATE TABLE rule_baselines (
     evaluated_at   TEXT NOT NULL,
     PRIMARY KEY (rule, data_source_id)
 );
-"#];
+"#,
+];
 
 /// A task as the mirror stores it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -571,7 +574,12 @@ pub fn apply_batch(connection: &mut Connection, batch: &Batch) -> anyhow::Result
         &batch.observed_at,
         batch.run_id,
     )?;
-    insert_firings(&transaction, &batch.firings, &batch.observed_at, batch.run_id)?;
+    insert_firings(
+        &transaction,
+        &batch.firings,
+        &batch.observed_at,
+        Some(batch.run_id),
+    )?;
     apply_rule_states(&transaction, &batch.rule_states, &batch.observed_at)?;
     if let Some(cursor) = &batch.cursor {
         transaction.execute(
@@ -646,7 +654,12 @@ fn insert_changes(
 
 /// Records firings (a transition already recorded is skipped: exactly once) and queues their
 /// actions: Notion writes in `actions`, mail in `mail_outbox`.
-fn insert_firings(transaction: &Transaction<'_>, firings: &[NewFiring], now: &str, run_id: i64) -> anyhow::Result<()> {
+fn insert_firings(
+    transaction: &Transaction<'_>,
+    firings: &[NewFiring],
+    now: &str,
+    run_id: Option<i64>,
+) -> anyhow::Result<()> {
     let mut firing = transaction.prepare_cached(
         "INSERT INTO rule_firings (rule, task_id, transition, status, reason, chain_depth, fired_at, sync_run_id)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT (rule, task_id, transition) DO NOTHING RETURNING id",
@@ -661,7 +674,16 @@ fn insert_firings(transaction: &Transaction<'_>, firings: &[NewFiring], now: &st
     for new in firings {
         let id: Option<i64> = firing
             .query_row(
-                params![new.rule, new.task_id, new.transition, new.status, new.reason, new.chain_depth, now, run_id],
+                params![
+                    new.rule,
+                    new.task_id,
+                    new.transition,
+                    new.status,
+                    new.reason,
+                    new.chain_depth,
+                    now,
+                    run_id
+                ],
                 |row| row.get(0),
             )
             .optional()?;
@@ -670,7 +692,13 @@ fn insert_firings(transaction: &Transaction<'_>, firings: &[NewFiring], now: &st
         };
         for (index, planned) in new.actions.iter().enumerate() {
             match planned {
-                PlannedAction::Mail { to, cc, subject, body, html } => {
+                PlannedAction::Mail {
+                    to,
+                    cc,
+                    subject,
+                    body,
+                    html,
+                } => {
                     let message_id = message_id(&new.rule, &new.task_id, &new.transition, index);
                     mail.execute(params![
                         firing_id,
@@ -685,7 +713,13 @@ fn insert_firings(transaction: &Transaction<'_>, firings: &[NewFiring], now: &st
                     ])?;
                 }
                 other => {
-                    action.execute(params![firing_id, new.task_id, other.kind(), serde_json::to_string(other)?, now])?;
+                    action.execute(params![
+                        firing_id,
+                        new.task_id,
+                        other.kind(),
+                        serde_json::to_string(other)?,
+                        now
+                    ])?;
                 }
             }
         }
@@ -696,16 +730,29 @@ fn insert_firings(transaction: &Transaction<'_>, firings: &[NewFiring], now: &st
 /// A stable Message-ID for the `index`th mail of a firing: a resend is recognisably the same mail.
 pub fn message_id(rule: &str, task_id: &str, transition: &str, index: usize) -> String {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in [rule, task_id, transition, &index.to_string()].join("\u{1f}").bytes() {
+    for byte in [rule, task_id, transition, &index.to_string()]
+        .join("\u{1f}")
+        .bytes()
+    {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    format!("<tasksync.{hash:016x}.{}@tasksync.invalid>", task_id.replace('-', ""))
+    format!(
+        "<tasksync.{hash:016x}.{}@tasksync.invalid>",
+        task_id.replace('-', "")
+    )
 }
 
-fn apply_rule_states(transaction: &Transaction<'_>, changes: &[RuleStateChange], now: &str) -> anyhow::Result<()> {
-    let mut enter = transaction.prepare_cached("INSERT OR IGNORE INTO rule_states (rule, task_id, since) VALUES (?1, ?2, ?3)")?;
-    let mut leave = transaction.prepare_cached("DELETE FROM rule_states WHERE rule = ?1 AND task_id = ?2")?;
+fn apply_rule_states(
+    transaction: &Transaction<'_>,
+    changes: &[RuleStateChange],
+    now: &str,
+) -> anyhow::Result<()> {
+    let mut enter = transaction.prepare_cached(
+        "INSERT OR IGNORE INTO rule_states (rule, task_id, since) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut leave =
+        transaction.prepare_cached("DELETE FROM rule_states WHERE rule = ?1 AND task_id = ?2")?;
     for change in changes {
         if change.inside {
             enter.execute(params![change.rule, change.task_id, now])?;
@@ -717,8 +764,12 @@ fn apply_rule_states(transaction: &Transaction<'_>, changes: &[RuleStateChange],
 }
 
 /// Which (rule, task) pairs the mirror records as inside a time-dependent condition.
-pub fn rule_states(connection: &Connection, task_ids: &[String]) -> anyhow::Result<HashSet<(String, String)>> {
-    let mut statement = connection.prepare_cached("SELECT rule FROM rule_states WHERE task_id = ?1")?;
+pub fn rule_states(
+    connection: &Connection,
+    task_ids: &[String],
+) -> anyhow::Result<HashSet<(String, String)>> {
+    let mut statement =
+        connection.prepare_cached("SELECT rule FROM rule_states WHERE task_id = ?1")?;
     let mut inside = HashSet::new();
     for id in task_ids {
         for rule in statement.query_map([id], |row| row.get::<_, String>(0))? {
@@ -731,13 +782,19 @@ pub fn rule_states(connection: &Connection, task_ids: &[String]) -> anyhow::Resu
 /// Every recorded (rule, task) state of the given rules.
 pub fn all_rule_states(connection: &Connection, rule: &str) -> anyhow::Result<HashSet<String>> {
     let mut statement = connection.prepare("SELECT task_id FROM rule_states WHERE rule = ?1")?;
-    let ids = statement.query_map([rule], |row| row.get(0))?.collect::<Result<_, _>>()?;
+    let ids = statement
+        .query_map([rule], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
     Ok(ids)
 }
 
 /// When a time-dependent rule was last evaluated over the whole mirror (`None`: never, so its
 /// first evaluation is a baseline that fires nothing).
-pub fn rule_baseline(connection: &Connection, rule: &str, data_source_id: &str) -> anyhow::Result<Option<String>> {
+pub fn rule_baseline(
+    connection: &Connection,
+    rule: &str,
+    data_source_id: &str,
+) -> anyhow::Result<Option<String>> {
     Ok(connection
         .query_row(
             "SELECT evaluated_at FROM rule_baselines WHERE rule = ?1 AND data_source_id = ?2",
@@ -755,9 +812,10 @@ pub fn apply_time_evaluation(
     firings: &[NewFiring],
     states: &[RuleStateChange],
     now: &str,
+    run_id: Option<i64>,
 ) -> anyhow::Result<()> {
     let transaction = connection.transaction()?;
-    insert_firings(&transaction, firings, now, 0)?;
+    insert_firings(&transaction, firings, now, run_id)?;
     apply_rule_states(&transaction, states, now)?;
     for rule in rules {
         transaction.execute(
@@ -772,30 +830,54 @@ pub fn apply_time_evaluation(
 
 /// Property writes tasksync made to these tasks since `since` (our clock), with the chain depth
 /// of the firing that made them: used to recognise our own edits when they come back.
-pub fn own_writes(connection: &Connection, task_id: &str, since: &str) -> anyhow::Result<Vec<(PlannedAction, i64)>> {
+pub fn own_writes(
+    connection: &Connection,
+    task_id: &str,
+    since: &str,
+) -> anyhow::Result<Vec<(PlannedAction, i64)>> {
     let mut statement = connection.prepare_cached(
         "SELECT a.payload_json, f.chain_depth FROM actions a JOIN rule_firings f ON f.id = a.firing_id
          WHERE a.task_id = ?1 AND a.kind = 'set' AND a.status = 'done' AND a.done_at >= ?2",
     )?;
     let rows = statement
-        .query_map(params![task_id, since], |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)))?
+        .query_map(params![task_id, since], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows
         .into_iter()
-        .filter_map(|(payload, depth)| serde_json::from_str(&payload).ok().map(|action| (action, depth)))
+        .filter_map(|(payload, depth)| {
+            serde_json::from_str(&payload)
+                .ok()
+                .map(|action| (action, depth))
+        })
         .collect())
 }
 
 /// The bot user behind the token, as last recorded.
-pub fn bot_user_id(connection: &Connection, data_source_id: &str) -> anyhow::Result<Option<String>> {
+pub fn bot_user_id(
+    connection: &Connection,
+    data_source_id: &str,
+) -> anyhow::Result<Option<String>> {
     Ok(connection
-        .query_row("SELECT bot_user_id FROM sync_state WHERE data_source_id = ?1", [data_source_id], |row| row.get(0))
+        .query_row(
+            "SELECT bot_user_id FROM sync_state WHERE data_source_id = ?1",
+            [data_source_id],
+            |row| row.get(0),
+        )
         .optional()?
         .flatten())
 }
 
-pub fn save_bot_user_id(connection: &Connection, data_source_id: &str, bot: &str) -> anyhow::Result<()> {
-    connection.execute("UPDATE sync_state SET bot_user_id = ?2 WHERE data_source_id = ?1", params![data_source_id, bot])?;
+pub fn save_bot_user_id(
+    connection: &Connection,
+    data_source_id: &str,
+    bot: &str,
+) -> anyhow::Result<()> {
+    connection.execute(
+        "UPDATE sync_state SET bot_user_id = ?2 WHERE data_source_id = ?1",
+        params![data_source_id, bot],
+    )?;
     Ok(())
 }
 
@@ -818,13 +900,26 @@ pub fn queued_actions(connection: &Connection, limit: usize) -> anyhow::Result<V
     )?;
     let rows = statement
         .query_map([limit as i64], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, String>(3)?, row.get::<_, i64>(4)?))
+            Ok((
+                row.get::<_, i64>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, String>(2)?,
+                row.get::<_, String>(3)?,
+                row.get::<_, i64>(4)?,
+            ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     rows.into_iter()
         .map(|(id, task_id, rule, payload, attempts)| {
-            let action = serde_json::from_str(&payload).with_context(|| format!("action {id} has an unreadable payload"))?;
-            Ok(QueuedAction { id, task_id, rule, action, attempts })
+            let action = serde_json::from_str(&payload)
+                .with_context(|| format!("action {id} has an unreadable payload"))?;
+            Ok(QueuedAction {
+                id,
+                task_id,
+                rule,
+                action,
+                attempts,
+            })
         })
         .collect()
 }
@@ -836,7 +931,13 @@ pub fn start_action(connection: &Connection, id: i64, now: &str) -> anyhow::Resu
 }
 
 /// Records an action's outcome: `done`, `skipped`, `failed`, or `pending` again (to retry).
-pub fn finish_action(connection: &Connection, id: i64, status: &str, error: Option<&str>, now: &str) -> anyhow::Result<()> {
+pub fn finish_action(
+    connection: &Connection,
+    id: i64,
+    status: &str,
+    error: Option<&str>,
+    now: &str,
+) -> anyhow::Result<()> {
     let done_at = matches!(status, "done" | "skipped").then_some(now);
     connection.execute(
         "UPDATE actions SET status = ?2, last_error = ?3, updated_at = ?4, done_at = COALESCE(?5, done_at) WHERE id = ?1",
@@ -846,12 +947,23 @@ pub fn finish_action(connection: &Connection, id: i64, status: &str, error: Opti
 }
 
 /// The rules that fired on a task, oldest first: (rule, transition, status, reason, fired_at).
-pub fn firings_of(connection: &Connection, task_id: &str) -> anyhow::Result<Vec<(String, String, String, Option<String>, String)>> {
+pub fn firings_of(
+    connection: &Connection,
+    task_id: &str,
+) -> anyhow::Result<Vec<(String, String, String, Option<String>, String)>> {
     let mut statement = connection.prepare(
         "SELECT rule, transition, status, reason, fired_at FROM rule_firings WHERE task_id = ?1 ORDER BY id",
     )?;
     let rows = statement
-        .query_map([task_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)))?
+        .query_map([task_id], |row| {
+            Ok((
+                row.get(0)?,
+                row.get(1)?,
+                row.get(2)?,
+                row.get(3)?,
+                row.get(4)?,
+            ))
+        })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
 }
@@ -909,7 +1021,7 @@ pub fn mark_deleted(
             update.execute(params![id, now])?;
         }
         insert_changes(&transaction, &changes, now, run_id)?;
-        insert_firings(&transaction, firings, now, run_id)?;
+        insert_firings(&transaction, firings, now, Some(run_id))?;
         let mut leave = transaction.prepare_cached("DELETE FROM rule_states WHERE task_id = ?1")?;
         for id in ids {
             leave.execute([id])?;
@@ -1002,7 +1114,9 @@ pub fn live_tasks(connection: &Connection, data_source_id: &str) -> anyhow::Resu
         "SELECT id, data_source_id, title, status, url, created_time, last_edited_time, created_by, last_edited_by,
             deleted_at, properties_json, content_hash FROM tasks WHERE data_source_id = ?1 AND deleted_at IS NULL ORDER BY id",
     )?;
-    let rows = statement.query_map([data_source_id], task_row)?.collect::<Result<_, _>>()?;
+    let rows = statement
+        .query_map([data_source_id], task_row)?
+        .collect::<Result<_, _>>()?;
     Ok(rows)
 }
 

@@ -6,8 +6,8 @@ use indicatif::ProgressBar;
 use serde_json::json;
 use tasksync::notion::ApiVersion;
 use tasksync::notion::ids::NotionId;
-use tasksync::simulator::{ACTING_USER_HEADER, SimulatorOptions};
 use tasksync::rules::RuleSet;
+use tasksync::simulator::{ACTING_USER_HEADER, SimulatorOptions};
 use tasksync::store::Store;
 use tasksync::sync::{SyncOptions, sync};
 

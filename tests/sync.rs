@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use tasksync::model::DataSource;
 use tasksync::notion::ids::NotionId;
 use tasksync::notion::{ApiVersion, NotionClient};
-use tasksync::simulator::{ACTING_USER_HEADER, FaultSpec, Simulator, SimulatorOptions};
 use tasksync::rules::RuleSet;
+use tasksync::simulator::{ACTING_USER_HEADER, FaultSpec, Simulator, SimulatorOptions};
 use tasksync::store::Store;
 use tasksync::sync::{SyncOptions, SyncReport, sync};
 

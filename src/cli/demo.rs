@@ -97,7 +97,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let stats = simulator.stats();
     out!(
         "\nThe demo made {} requests to the simulator ({} writes).",
-        stats.requests, stats.writes
+        stats.requests,
+        stats.writes
     );
     out!(
         "Next: `tasksync simulator` serves the same API for you to try every command (see README)."

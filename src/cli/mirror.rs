@@ -10,9 +10,9 @@ use super::output;
 use super::tasks::{Session, unique_number};
 use crate::config;
 use crate::notion::ids::NotionId;
+use crate::rules::executor::{ExecutorReport, perform_queued};
 use crate::store::{self, HistoryRow, Store, TaskRow};
 use crate::sync::plan::StoredProperties;
-use crate::rules::executor::{ExecutorReport, perform_queued};
 use crate::sync::{SyncOptions, SyncReport, sync as run_sync};
 
 pub async fn sync(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<()> {
@@ -30,15 +30,29 @@ pub async fn sync(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<
         dry_run: args.dry_run,
         overlap: chrono::Duration::from_std(session.config.sync.overlap)?,
         reconcile_every: chrono::Duration::from_std(session.config.sync.reconcile_every)?,
+        now: None,
     };
     let progress = progress_bar(args.json);
-    let report = run_sync(&session.client, store.as_ref(), &source, &rules, &options, &progress).await;
+    let report = run_sync(
+        &session.client,
+        store.as_ref(),
+        &source,
+        &rules,
+        &options,
+        &progress,
+    )
+    .await;
     progress.finish_and_clear();
     let report = report?;
     let actions = match (&store, args.dry_run) {
-        (Some(store), false) => {
-            Some(perform_queued(&session.client, store, session.config.automation.action_attempts).await?)
-        }
+        (Some(store), false) => Some(
+            perform_queued(
+                &session.client,
+                store,
+                session.config.automation.action_attempts,
+            )
+            .await?,
+        ),
         _ => None,
     };
     if args.json {
@@ -51,7 +65,10 @@ pub async fn sync(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<
     if let Some(actions) = actions.filter(|a| *a != ExecutorReport::default()) {
         out!(
             "Actions: {} done, {} skipped (already so), {} failed, {} to retry",
-            actions.done, actions.skipped, actions.failed, actions.retrying
+            actions.done,
+            actions.skipped,
+            actions.failed,
+            actions.retrying
         );
     }
     Ok(())
@@ -62,7 +79,11 @@ pub fn print_firings(report: &SyncReport) {
     if report.fired + report.stopped == 0 {
         return;
     }
-    let verb = if report.dry_run { "would fire" } else { "fired" };
+    let verb = if report.dry_run {
+        "would fire"
+    } else {
+        "fired"
+    };
     let stopped = if report.stopped > 0 {
         format!(", {} chain(s) stopped by the firing budget", report.stopped)
     } else {
@@ -70,7 +91,12 @@ pub fn print_firings(report: &SyncReport) {
     };
     out!("Rules {verb} {} time(s){stopped}:", report.fired);
     for firing in report.firings.iter().take(50) {
-        out!("  {} → \"{}\" ({})", firing.rule, firing.title, firing.task_id);
+        out!(
+            "  {} → \"{}\" ({})",
+            firing.rule,
+            firing.title,
+            firing.task_id
+        );
         if let Some(reason) = &firing.reason {
             out!("      {}: {reason}", firing.status);
         }
@@ -111,13 +137,15 @@ fn print_report(report: &SyncReport) {
     if !report.dry_run {
         out!(
             "Synced \"{}\" ({kind}): {counts}; {} requests in {seconds:.1} s",
-            report.data_source, report.requests
+            report.data_source,
+            report.requests
         );
         return;
     }
     out!(
         "Dry run of \"{}\" ({kind}): would record {counts}; {} requests in {seconds:.1} s. Nothing was written.",
-        report.data_source, report.requests
+        report.data_source,
+        report.requests
     );
     for change in report.planned.iter().take(50) {
         let details: Vec<String> = change
@@ -317,7 +345,10 @@ pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::
     if !firings.is_empty() {
         out!("\nRules that fired:");
         for (rule, _, status, reason, at) in &firings {
-            let note = reason.as_deref().map(|r| format!(" ({status}: {r})")).unwrap_or_default();
+            let note = reason
+                .as_deref()
+                .map(|r| format!(" ({status}: {r})"))
+                .unwrap_or_default();
             out!("  {at}  {rule}{note}");
         }
     }

@@ -245,7 +245,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync(args) => mirror::sync(cli.config.as_deref(), args).await,
         Command::Check => rules::check(cli.config.as_deref()).await,
         Command::Rules(RulesCommand::Preview { task, rule, json }) => {
-            rules::preview(cli.config.as_deref(), task.as_deref(), rule.as_deref(), json).await
+            rules::preview(
+                cli.config.as_deref(),
+                task.as_deref(),
+                rule.as_deref(),
+                json,
+            )
+            .await
         }
         Command::Tasks(TasksCommand::List {
             status,

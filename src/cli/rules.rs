@@ -19,19 +19,38 @@ pub async fn check(config_path: Option<&Path>) -> anyhow::Result<()> {
     let me = session.client.me().await?;
     out!("Token: ok (integration \"{}\")", me.display());
     let source = session.data_source().await?;
-    out!("Data source: \"{}\" ({}) with {} properties", source.name, source.id, source.properties.len());
+    out!(
+        "Data source: \"{}\" ({}) with {} properties",
+        source.name,
+        source.id,
+        source.properties.len()
+    );
     let rules = session.rules(&source)?;
-    let files: std::collections::BTreeSet<_> = session.config.located_rules.iter().map(|r| r.file.display().to_string()).collect();
+    let files: std::collections::BTreeSet<_> = session
+        .config
+        .located_rules
+        .iter()
+        .map(|r| r.file.display().to_string())
+        .collect();
     let files: Vec<String> = files.into_iter().collect();
     out!(
         "Rules: {} checked against the schema, no problems{}",
         rules.rules.len(),
-        if files.is_empty() { String::new() } else { format!(" ({})", files.join(", ")) }
+        if files.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", files.join(", "))
+        }
     );
     Ok(())
 }
 
-pub async fn preview(config_path: Option<&Path>, task: Option<&str>, rule: Option<&str>, json: bool) -> anyhow::Result<()> {
+pub async fn preview(
+    config_path: Option<&Path>,
+    task: Option<&str>,
+    rule: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
     let session = Session::open(config_path)?;
     let source = session.data_source().await?;
     let rules = session.rules(&source)?;
@@ -39,19 +58,32 @@ pub async fn preview(config_path: Option<&Path>, task: Option<&str>, rule: Optio
         && !rules.rules.iter().any(|r| r.name == wanted)
     {
         let names: Vec<&str> = rules.rules.iter().map(|r| r.name.as_str()).collect();
-        anyhow::bail!("there is no rule `{wanted}`; the rules are: {}", names.join(", "));
+        anyhow::bail!(
+            "there is no rule `{wanted}`; the rules are: {}",
+            names.join(", ")
+        );
     }
     let store = Store::open_read_only(&session.config.store.path)?;
     let task_row = match (task, &store) {
         (Some(reference), Some(store)) => {
             let page = NotionId::parse(reference).ok().map(|id| id.to_string());
-            let number = if page.is_none() { unique_number(reference) } else { None };
+            let number = if page.is_none() {
+                unique_number(reference)
+            } else {
+                None
+            };
             let row = store
                 .with(|c| store::find_task(c, page.as_deref(), number))?
-                .ok_or_else(|| anyhow::anyhow!("the mirror has no task {reference} (run `tasksync sync` first)"))?;
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "the mirror has no task {reference} (run `tasksync sync` first)"
+                    )
+                })?;
             Some(row)
         }
-        (Some(reference), None) => anyhow::bail!("there is no mirror yet to find {reference} in: run `tasksync sync` first"),
+        (Some(reference), None) => anyhow::bail!(
+            "there is no mirror yet to find {reference} in: run `tasksync sync` first"
+        ),
         _ => None,
     };
     let options = SyncOptions {
@@ -60,27 +92,52 @@ pub async fn preview(config_path: Option<&Path>, task: Option<&str>, rule: Optio
         reconcile_every: chrono::Duration::from_std(session.config.sync.reconcile_every)?,
         ..SyncOptions::default()
     };
-    let mut report = sync(&session.client, store.as_ref(), &source, &rules, &options, &ProgressBar::hidden()).await?;
+    let mut report = sync(
+        &session.client,
+        store.as_ref(),
+        &source,
+        &rules,
+        &options,
+        &ProgressBar::hidden(),
+    )
+    .await?;
     report.planned.clear();
-    report.firings.retain(|f| rule.is_none_or(|r| f.rule == r) && task_row.as_ref().is_none_or(|t| f.task_id == t.id));
-    report.fired = report.firings.iter().filter(|f| f.status != "stopped").count() as u64;
+    report.firings.retain(|f| {
+        rule.is_none_or(|r| f.rule == r) && task_row.as_ref().is_none_or(|t| f.task_id == t.id)
+    });
+    report.fired = report
+        .firings
+        .iter()
+        .filter(|f| f.status != "stopped")
+        .count() as u64;
     report.stopped = report.firings.len() as u64 - report.fired;
     let conditions: Vec<(String, bool)> = match &task_row {
         Some(row) => {
-            let properties: StoredProperties = serde_json::from_str(&row.properties_json).unwrap_or_default();
+            let properties: StoredProperties =
+                serde_json::from_str(&row.properties_json).unwrap_or_default();
             let snapshot = Snapshot::new(&properties, row.deleted_at.is_some());
             rules
                 .rules
                 .iter()
                 .filter(|r| rule.is_none_or(|wanted| r.name == wanted))
-                .map(|r| (r.name.clone(), is_inside(&r.condition, &snapshot, chrono::Utc::now())))
+                .map(|r| {
+                    (
+                        r.name.clone(),
+                        is_inside(&r.condition, &snapshot, chrono::Utc::now()),
+                    )
+                })
                 .collect()
         }
         None => Vec::new(),
     };
     if json {
-        let conditions: serde_json::Map<String, serde_json::Value> = conditions.iter().map(|(n, holds)| (n.clone(), (*holds).into())).collect();
-        return output::json(&serde_json::json!({ "firings": report.firings, "conditions_now": conditions }));
+        let conditions: serde_json::Map<String, serde_json::Value> = conditions
+            .iter()
+            .map(|(n, holds)| (n.clone(), (*holds).into()))
+            .collect();
+        return output::json(
+            &serde_json::json!({ "firings": report.firings, "conditions_now": conditions }),
+        );
     }
     if report.firings.is_empty() {
         out!("No rule would fire on the changes since the last sync (nothing was written).");
@@ -89,9 +146,19 @@ pub async fn preview(config_path: Option<&Path>, task: Option<&str>, rule: Optio
         out!("Nothing was written.");
     }
     if let Some(row) = &task_row {
-        out!("\nConditions for \"{}\" as the mirror has it now:", row.title);
+        out!(
+            "\nConditions for \"{}\" as the mirror has it now:",
+            row.title
+        );
         for (name, holds) in conditions {
-            out!("  {name}: {}", if holds { "holds (fires when a task enters it, not while it stays)" } else { "does not hold" });
+            out!(
+                "  {name}: {}",
+                if holds {
+                    "holds (fires when a task enters it, not while it stays)"
+                } else {
+                    "does not hold"
+                }
+            );
         }
     }
     Ok(())

@@ -431,7 +431,11 @@ impl NotionClient {
     }
 
     /// Whether the page's last blocks are exactly the paragraphs `text` would be appended as.
-    pub async fn page_ends_with(&self, page_id: &NotionId, text: &str) -> Result<bool, NotionError> {
+    pub async fn page_ends_with(
+        &self,
+        page_id: &NotionId,
+        text: &str,
+    ) -> Result<bool, NotionError> {
         let children = self.list_children(page_id).await?;
         Ok(tail_matches(&children, &paragraphs(text)).is_some())
     }

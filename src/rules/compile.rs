@@ -301,8 +301,16 @@ impl Condition {
     /// Refers to `now` or an hour/minute offset: can change from one minute to the next.
     pub fn moves_by_the_minute(&self) -> bool {
         self.any_leaf(&|leaf| match leaf {
-            Self::Test { test: Test::Date(_, DateRef::Now { .. }), .. } => true,
-            Self::Test { test: Test::Equals(Operand::Date(DateRef::Now { .. })) | Test::NotEquals(Operand::Date(DateRef::Now { .. })), .. } => true,
+            Self::Test {
+                test: Test::Date(_, DateRef::Now { .. }),
+                ..
+            } => true,
+            Self::Test {
+                test:
+                    Test::Equals(Operand::Date(DateRef::Now { .. }))
+                    | Test::NotEquals(Operand::Date(DateRef::Now { .. })),
+                ..
+            } => true,
             _ => false,
         })
     }

@@ -33,7 +33,11 @@ enum Outcome {
 }
 
 /// Performs every queued action, oldest first.
-pub async fn perform_queued(client: &NotionClient, store: &Store, max_attempts: u32) -> anyhow::Result<ExecutorReport> {
+pub async fn perform_queued(
+    client: &NotionClient,
+    store: &Store,
+    max_attempts: u32,
+) -> anyhow::Result<ExecutorReport> {
     let queued = store.call(|c| store::queued_actions(c, 10_000)).await?;
     let mut report = ExecutorReport::default();
     for action in queued {
@@ -52,7 +56,8 @@ pub async fn perform_queued(client: &NotionClient, store: &Store, max_attempts: 
             }
             Err(error) => {
                 let message = format!("{error:#}");
-                let final_error = is_final(&error) || action.attempts + 1 >= i64::from(max_attempts);
+                let final_error =
+                    is_final(&error) || action.attempts + 1 >= i64::from(max_attempts);
                 tracing::warn!(action = id, rule = %action.rule, task = %action.task_id, error = %message, final_error, "action failed");
                 if final_error {
                     report.failed += 1;
@@ -64,7 +69,9 @@ pub async fn perform_queued(client: &NotionClient, store: &Store, max_attempts: 
             }
         };
         let at = iso(chrono::Utc::now());
-        store.call(move |c| store::finish_action(c, id, status, error.as_deref(), &at)).await?;
+        store
+            .call(move |c| store::finish_action(c, id, status, error.as_deref(), &at))
+            .await?;
     }
     Ok(report)
 }
@@ -76,7 +83,11 @@ fn is_final(error: &anyhow::Error) -> bool {
     })
 }
 
-async fn perform(client: &NotionClient, store: &Store, action: &QueuedAction) -> anyhow::Result<Outcome> {
+async fn perform(
+    client: &NotionClient,
+    store: &Store,
+    action: &QueuedAction,
+) -> anyhow::Result<Outcome> {
     let page = NotionId::parse(&action.task_id)?;
     match &action.action {
         PlannedAction::Set { writes } => {
@@ -88,7 +99,11 @@ async fn perform(client: &NotionClient, store: &Store, action: &QueuedAction) ->
                 .unwrap_or_default();
             let needed: Vec<(String, crate::model::PropertyWrite)> = writes
                 .iter()
-                .filter(|write| !current.values().any(|p| p.id == write.property_id && p.text == write.text))
+                .filter(|write| {
+                    !current
+                        .values()
+                        .any(|p| p.id == write.property_id && p.text == write.text)
+                })
                 .map(|write| (write.property_id.clone(), write.value.clone()))
                 .collect();
             if needed.is_empty() {
@@ -99,7 +114,10 @@ async fn perform(client: &NotionClient, store: &Store, action: &QueuedAction) ->
         }
         PlannedAction::Append { text } => {
             if action.attempts > 0 && client.page_ends_with(&page, text).await? {
-                tracing::info!(action = action.id, "an earlier attempt already appended this text");
+                tracing::info!(
+                    action = action.id,
+                    "an earlier attempt already appended this text"
+                );
                 return Ok(Outcome::Done);
             }
             client.append_text(&page, text).await?;

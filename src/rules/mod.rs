@@ -47,17 +47,27 @@ pub struct TaskChange<'a> {
 }
 
 /// The firings and time-rule state changes a task change causes. Pure.
-pub fn evaluate(evaluation: &Evaluation<'_>, change: &TaskChange<'_>) -> (Vec<NewFiring>, Vec<RuleStateChange>) {
+pub fn evaluate(
+    evaluation: &Evaluation<'_>,
+    change: &TaskChange<'_>,
+) -> (Vec<NewFiring>, Vec<RuleStateChange>) {
     let after = Snapshot::new(change.task.properties, change.task.deleted);
-    let before = change.before.map(|(properties, deleted)| Snapshot::new(properties, deleted));
+    let before = change
+        .before
+        .map(|(properties, deleted)| Snapshot::new(properties, deleted));
     let mut firings = Vec::new();
     let mut states = Vec::new();
     for rule in evaluation.rules.rules.iter().filter(|rule| rule.enabled) {
-        let inside_before = (rule.trigger == Trigger::Timed).then(|| change.inside.contains(&rule.name));
+        let inside_before =
+            (rule.trigger == Trigger::Timed).then(|| change.inside.contains(&rule.name));
         if rule.trigger == Trigger::Timed {
             let inside_now = eval::is_inside(&rule.condition, &after, evaluation.now);
             if Some(inside_now) != inside_before {
-                states.push(RuleStateChange { rule: rule.name.clone(), task_id: change.task.id.to_string(), inside: inside_now });
+                states.push(RuleStateChange {
+                    rule: rule.name.clone(),
+                    task_id: change.task.id.to_string(),
+                    inside: inside_now,
+                });
             }
         }
         if evaluation.baseline || (change.own_edit_depth.is_some() && !rule.on_own_edits) {
@@ -92,7 +102,13 @@ pub fn firing(evaluation: &Evaluation<'_>, rule: &Rule, change: &TaskChange<'_>)
         tracing::warn!(rule = %rule.name, task = %change.task.id, depth, "rule chain stopped by the firing budget");
         return firing;
     }
-    match render::render(evaluation.rules, rule, &change.task, change.changes, evaluation.now) {
+    match render::render(
+        evaluation.rules,
+        rule,
+        &change.task,
+        change.changes,
+        evaluation.now,
+    ) {
         Ok(actions) => firing.actions = actions,
         Err(error) => {
             tracing::warn!(rule = %rule.name, task = %change.task.id, %error, "a rule's template failed");
@@ -108,13 +124,20 @@ pub fn firing(evaluation: &Evaluation<'_>, rule: &Rule, change: &TaskChange<'_>)
 pub fn own_edit_depth(changes: &[ChangeRow], writes: &[(PlannedAction, i64)]) -> Option<i64> {
     let mut depth = None;
     for change in changes {
-        let ours = writes.iter().find_map(|(action, firing_depth)| match action {
-            PlannedAction::Set { writes } => writes
-                .iter()
-                .any(|w| Some(&w.property_id) == change.property_id.as_ref() && Some(&w.text) == change.new_value.as_ref())
-                .then_some(*firing_depth),
-            _ => None,
-        })?;
+        // The deepest of our writes that explains this change: the chain it continues.
+        let ours = writes
+            .iter()
+            .filter_map(|(action, firing_depth)| match action {
+                PlannedAction::Set { writes } => writes
+                    .iter()
+                    .any(|w| {
+                        Some(&w.property_id) == change.property_id.as_ref()
+                            && Some(&w.text) == change.new_value.as_ref()
+                    })
+                    .then_some(*firing_depth),
+                _ => None,
+            })
+            .max()?;
         depth = Some(depth.map_or(ours, |d: i64| d.max(ours)));
     }
     depth.map(|d| d + 1)

@@ -76,6 +76,8 @@ pub enum Fault {
     Drop,
     /// Process the request, then drop the connection: the client cannot know it succeeded.
     Lost,
+    /// Process the request, then wait this long before answering.
+    Stall(Duration),
     /// Answer 200 with a body that is not valid JSON; the request is not processed.
     Malformed,
 }
@@ -90,7 +92,8 @@ impl std::str::FromStr for FaultSpec {
     type Err = String;
 
     /// `KIND:PROBABILITY,...` where KIND is 429, 500, 502, 503, 504, 529, `drop`, `lost`,
-    /// `malformed` or `slow` (`slow:0.1@1500` for 1.5 s; 1 s by default).
+    /// `malformed`, `slow` (`slow:0.1@1500` waits 1.5 s before answering; 1 s by default) or
+    /// `stall` (processes the request, then waits; 30 s by default).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let mut faults = Vec::new();
         for part in text
@@ -114,6 +117,12 @@ impl std::str::FromStr for FaultSpec {
             let fault = match kind {
                 "drop" => Fault::Drop,
                 "lost" => Fault::Lost,
+                "stall" => {
+                    let millis = detail
+                        .map_or(Ok(30_000), str::parse::<u64>)
+                        .map_err(|_| format!("fault `{part}`: `@` takes milliseconds"))?;
+                    Fault::Stall(Duration::from_millis(millis))
+                }
                 "malformed" => Fault::Malformed,
                 "slow" => {
                     let millis = detail
@@ -125,7 +134,7 @@ impl std::str::FromStr for FaultSpec {
                     Ok(status @ (429 | 500 | 502 | 503 | 504 | 529)) => Fault::Status(status),
                     _ => {
                         return Err(format!(
-                            "unknown fault `{kind}`: use 429, 500, 502, 503, 504, 529, drop, lost, malformed or slow"
+                            "unknown fault `{kind}`: use 429, 500, 502, 503, 504, 529, drop, lost, stall, malformed or slow"
                         ));
                     }
                 },
@@ -580,6 +589,11 @@ async fn gate(AxumState(state): AxumState<Arc<State>>, request: Request, next: N
         Fault::Lost => {
             let _ = next.run(request).await;
             dropped_connection()
+        }
+        Fault::Stall(delay) => {
+            let response = next.run(request).await;
+            tokio::time::sleep(delay).await;
+            response
         }
         Fault::Malformed => (
             StatusCode::OK,

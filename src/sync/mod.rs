@@ -19,9 +19,9 @@ use serde::Serialize;
 
 use crate::model::{DataSource, Task};
 use crate::notion::NotionClient;
+use crate::notion::query::{DateCondition, Direction, Filter, Query, Sort, TimestampField};
 use crate::rules::render::{ChangeFacts, PlannedAction, TaskFacts};
 use crate::rules::{Evaluation, RuleSet, TaskChange, Trigger};
-use crate::notion::query::{DateCondition, Direction, Filter, Query, Sort, TimestampField};
 use crate::store::{
     self, Batch, ChangeRow, NewFiring, RuleStateChange, RunCounts, Store, StoredVersion, TaskRow,
 };
@@ -39,6 +39,8 @@ pub struct SyncOptions {
     pub overlap: Duration,
     /// A cheap id-only reconcile runs when the last one is older than this.
     pub reconcile_every: Duration,
+    /// The time rules are evaluated at; `None` is the clock (tests and previews set it).
+    pub now: Option<DateTime<Utc>>,
 }
 
 impl Default for SyncOptions {
@@ -48,6 +50,7 @@ impl Default for SyncOptions {
             dry_run: false,
             overlap: Duration::minutes(2),
             reconcile_every: Duration::hours(1),
+            now: None,
         }
     }
 }
@@ -128,7 +131,7 @@ pub async fn sync(
     );
     let started = std::time::Instant::now();
     let requests_before = client.requests_sent();
-    let now = Utc::now();
+    let now = options.now.unwrap_or_else(Utc::now);
     let source_id = source.id.to_string();
     let state = match store {
         Some(store) => {
@@ -235,7 +238,11 @@ pub async fn sync(
 }
 
 /// What templates and rules see of a stored task.
-fn facts_of<'a>(row: &'a TaskRow, properties: &'a StoredProperties, deleted: bool) -> TaskFacts<'a> {
+fn facts_of<'a>(
+    row: &'a TaskRow,
+    properties: &'a StoredProperties,
+    deleted: bool,
+) -> TaskFacts<'a> {
     TaskFacts {
         id: &row.id,
         url: &row.url,
@@ -658,7 +665,8 @@ impl Engine<'_> {
             if kind != "renamed" {
                 let before = old.map(|o| (old_properties.as_ref(), o.deleted_at.is_some()));
                 let inside = inside.get(&id).cloned().unwrap_or_default();
-                self.evaluate(&task, &row, before, &properties, &rows, &inside, &mut batch).await?;
+                self.evaluate(&task, &row, before, &properties, &rows, &inside, &mut batch)
+                    .await?;
             }
             batch.changes.extend(rows);
             batch.upserts.push(row);
@@ -676,20 +684,33 @@ impl Engine<'_> {
                 return Ok(bot);
             }
         }
-        let bot = self.client.me().await.context("cannot identify the integration (users/me)")?.id;
+        let bot = self
+            .client
+            .me()
+            .await
+            .context("cannot identify the integration (users/me)")?
+            .id;
         if let Some(store) = self.store {
             let (id, value) = (self.source_id.clone(), bot.clone());
-            store.call(move |c| store::save_bot_user_id(c, &id, &value)).await?;
+            store
+                .call(move |c| store::save_bot_user_id(c, &id, &value))
+                .await?;
         }
         Ok(bot)
     }
 
     fn has_timed_rules(&self) -> bool {
-        self.rules.rules.iter().any(|r| r.enabled && r.trigger == Trigger::Timed)
+        self.rules
+            .rules
+            .iter()
+            .any(|r| r.enabled && r.trigger == Trigger::Timed)
     }
 
     /// The time-dependent rules each task is recorded as inside.
-    async fn recorded_states(&self, tasks: &[Task]) -> anyhow::Result<HashMap<String, HashSet<String>>> {
+    async fn recorded_states(
+        &self,
+        tasks: &[Task],
+    ) -> anyhow::Result<HashMap<String, HashSet<String>>> {
         let Some(reader) = self.reader.filter(|_| self.has_timed_rules()) else {
             return Ok(HashMap::new());
         };
@@ -718,8 +739,14 @@ impl Engine<'_> {
         if self.rules.rules.is_empty() {
             return Ok(());
         }
-        let changed: Vec<ChangeRow> = rows.iter().filter(|r| !r.property.starts_with('(')).cloned().collect();
-        let own_edit_depth = self.own_edit_depth(task, before.is_some(), &changed).await?;
+        let changed: Vec<ChangeRow> = rows
+            .iter()
+            .filter(|r| !r.property.starts_with('('))
+            .cloned()
+            .collect();
+        let own_edit_depth = self
+            .own_edit_depth(task, before.is_some(), &changed)
+            .await?;
         let facts: Vec<ChangeFacts> = changed
             .iter()
             .map(|r| ChangeFacts {
@@ -733,11 +760,21 @@ impl Engine<'_> {
             task: facts_of(row, properties, false),
             before: before.map(|(props, deleted)| (props.unwrap_or(&empty), deleted)),
             changes: &facts,
-            transition: format!("{}#{}", row.last_edited_time, row.content_hash),
+            // The observation, not only the version: content can return to an earlier state
+            // within one minute, and that is a new transition. Exactly once comes from recording
+            // the firing in the same transaction as the change.
+            transition: format!(
+                "run{}:{}#{}",
+                self.run_id, row.last_edited_time, row.content_hash
+            ),
             own_edit_depth,
             inside,
         };
-        let evaluation = Evaluation { rules: self.rules, now: self.now, baseline: self.baseline };
+        let evaluation = Evaluation {
+            rules: self.rules,
+            now: self.now,
+            baseline: self.baseline,
+        };
         let (firings, states) = crate::rules::evaluate(&evaluation, &change);
         self.report(&firings, &row.title);
         batch.firings.extend(firings);
@@ -747,15 +784,26 @@ impl Engine<'_> {
 
     /// When the task was last edited by our bot and every change is a value one of our `set`
     /// actions wrote, the chain depth of that edit (see `rules::own_edit_depth`).
-    async fn own_edit_depth(&self, task: &Task, existed: bool, changed: &[ChangeRow]) -> anyhow::Result<Option<i64>> {
+    async fn own_edit_depth(
+        &self,
+        task: &Task,
+        existed: bool,
+        changed: &[ChangeRow],
+    ) -> anyhow::Result<Option<i64>> {
         let ours = self.bot.is_some() && task.last_edited_by == self.bot;
-        let Some(reader) = self.reader.filter(|_| ours && existed && !changed.is_empty()) else {
+        let Some(reader) = self
+            .reader
+            .filter(|_| ours && existed && !changed.is_empty())
+        else {
             return Ok(None);
         };
         // Our writes since a little before the previous version (Notion rounds to the minute).
-        let since = parse_time(&task.last_edited_time).map_or_else(String::new, |t| iso(t - Duration::days(1)));
+        let since = parse_time(&task.last_edited_time)
+            .map_or_else(String::new, |t| iso(t - Duration::days(1)));
         let id = task.id.to_string();
-        let writes = reader.call(move |c| store::own_writes(c, &id, &since)).await?;
+        let writes = reader
+            .call(move |c| store::own_writes(c, &id, &since))
+            .await?;
         Ok(crate::rules::own_edit_depth(changed, &writes))
     }
 
@@ -789,11 +837,20 @@ impl Engine<'_> {
         };
         let today = self.now.date_naive().to_string();
         let mut due = Vec::new();
-        for rule in self.rules.rules.iter().filter(|r| r.enabled && r.trigger == Trigger::Timed) {
+        for rule in self
+            .rules
+            .rules
+            .iter()
+            .filter(|r| r.enabled && r.trigger == Trigger::Timed)
+        {
             let (name, id) = (rule.name.clone(), self.source_id.clone());
-            let evaluated = reader.call(move |c| store::rule_baseline(c, &name, &id)).await?;
+            let evaluated = reader
+                .call(move |c| store::rule_baseline(c, &name, &id))
+                .await?;
             let baseline = evaluated.is_none() || self.baseline;
-            let stale = evaluated.as_deref().is_none_or(|at| !at.starts_with(&today) || rule.condition.moves_by_the_minute());
+            let stale = evaluated
+                .as_deref()
+                .is_none_or(|at| !at.starts_with(&today) || rule.condition.moves_by_the_minute());
             if (unbaselined_only && evaluated.is_none()) || (!unbaselined_only && stale) {
                 due.push((rule, baseline));
             }
@@ -803,27 +860,48 @@ impl Engine<'_> {
         }
         let id = self.source_id.clone();
         let tasks = reader.call(move |c| store::live_tasks(c, &id)).await?;
-        let parsed: Vec<StoredProperties> = tasks.iter().map(|t| serde_json::from_str(&t.properties_json).unwrap_or_default()).collect();
+        let parsed: Vec<StoredProperties> = tasks
+            .iter()
+            .map(|t| serde_json::from_str(&t.properties_json).unwrap_or_default())
+            .collect();
         let mut firings = Vec::new();
         let mut states = Vec::new();
         for (rule, baseline) in &due {
             let name = rule.name.clone();
-            let recorded = reader.call(move |c| store::all_rule_states(c, &name)).await?;
-            let evaluation = Evaluation { rules: self.rules, now: self.now, baseline: *baseline };
+            let recorded = reader
+                .call(move |c| store::all_rule_states(c, &name))
+                .await?;
+            let evaluation = Evaluation {
+                rules: self.rules,
+                now: self.now,
+                baseline: *baseline,
+            };
             for (row, properties) in tasks.iter().zip(&parsed) {
                 let snapshot = crate::rules::eval::Snapshot::new(properties, false);
-                let inside_now = crate::rules::eval::is_inside(&rule.condition, &snapshot, self.now);
+                let inside_now =
+                    crate::rules::eval::is_inside(&rule.condition, &snapshot, self.now);
                 let inside_before = recorded.contains(&row.id);
                 if inside_now == inside_before {
                     continue;
                 }
-                states.push(RuleStateChange { rule: rule.name.clone(), task_id: row.id.clone(), inside: inside_now });
+                states.push(RuleStateChange {
+                    rule: rule.name.clone(),
+                    task_id: row.id.clone(),
+                    inside: inside_now,
+                });
                 if inside_now && !evaluation.baseline {
                     let change = TaskChange {
                         task: facts_of(row, properties, false),
                         before: None,
                         changes: &[],
-                        transition: format!("entered#{}", if rule.condition.moves_by_the_minute() { iso(self.now) } else { today.clone() }),
+                        transition: format!(
+                            "entered#{}",
+                            if rule.condition.moves_by_the_minute() {
+                                iso(self.now)
+                            } else {
+                                today.clone()
+                            }
+                        ),
                         own_edit_depth: None,
                         inside: &HashSet::new(),
                     };
@@ -835,24 +913,44 @@ impl Engine<'_> {
         }
         if let Some(store) = self.store {
             let rules: Vec<String> = due.iter().map(|(rule, _)| rule.name.clone()).collect();
-            let (id, at) = (self.source_id.clone(), iso(self.now));
-            store.call(move |c| store::apply_time_evaluation(c, &id, &rules, &firings, &states, &at)).await?;
+            let (id, at, run) = (
+                self.source_id.clone(),
+                iso(self.now),
+                Some(self.run_id).filter(|r| *r > 0),
+            );
+            store
+                .call(move |c| {
+                    store::apply_time_evaluation(c, &id, &rules, &firings, &states, &at, run)
+                })
+                .await?;
         }
         Ok(())
     }
 
     /// Firings of `deleted` rules for tasks that left the data source.
     async fn deletion_firings(&mut self, gone: &[String]) -> anyhow::Result<Vec<NewFiring>> {
-        let wanted = self.rules.rules.iter().any(|r| r.enabled && r.condition.has_transition());
-        let Some(reader) = self.reader.filter(|_| wanted && !gone.is_empty() && !self.baseline) else {
+        let wanted = self
+            .rules
+            .rules
+            .iter()
+            .any(|r| r.enabled && r.condition.has_transition());
+        let Some(reader) = self
+            .reader
+            .filter(|_| wanted && !gone.is_empty() && !self.baseline)
+        else {
             return Ok(Vec::new());
         };
         let ids = gone.to_vec();
         let rows = reader.call(move |c| store::tasks_by_id(c, &ids)).await?;
-        let evaluation = Evaluation { rules: self.rules, now: self.now, baseline: false };
+        let evaluation = Evaluation {
+            rules: self.rules,
+            now: self.now,
+            baseline: false,
+        };
         let mut firings = Vec::new();
         for row in &rows {
-            let properties: StoredProperties = serde_json::from_str(&row.properties_json).unwrap_or_default();
+            let properties: StoredProperties =
+                serde_json::from_str(&row.properties_json).unwrap_or_default();
             let change = TaskChange {
                 task: facts_of(row, &properties, true),
                 before: Some((&properties, false)),

@@ -1,0 +1,600 @@
+//! Rules end to end: the simulator over HTTP, a real SQLite mirror, the executor (design.md §4).
+
+mod common;
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Duration, Utc};
+use indicatif::ProgressBar;
+use serde_json::{Value, json};
+use tasksync::config::{MailConfig, RuleEntry};
+use tasksync::model::DataSource;
+use tasksync::notion::ids::NotionId;
+use tasksync::notion::{ApiVersion, NotionClient};
+use tasksync::rules::executor::{ExecutorReport, perform_queued};
+use tasksync::rules::{RuleSet, compile};
+use tasksync::simulator::{ACTING_USER_HEADER, Fault, ScriptedFault, Simulator, SimulatorOptions};
+use tasksync::store::Store;
+use tasksync::sync::{SyncOptions, SyncReport, sync};
+
+struct Fixture {
+    simulator: Simulator,
+    client: NotionClient,
+    source: DataSource,
+    dir: tempfile::TempDir,
+    rules: RuleSet,
+}
+
+/// Compiles `[[rules]]` text against the data source.
+fn rules_for(source: &DataSource, text: &str) -> RuleSet {
+    let config = tasksync::config::parse(text).unwrap_or_else(|p| panic!("{p:?}"));
+    let entries: Vec<RuleEntry> = config
+        .rules
+        .into_iter()
+        .map(|rule| RuleEntry {
+            file: "rules.toml".into(),
+            text: text.into(),
+            rule,
+        })
+        .collect();
+    let mail = MailConfig {
+        to: vec!["team@example.com".into()],
+        ..MailConfig::default()
+    };
+    compile(&entries, source, &mail, 5).unwrap_or_else(|p| panic!("{p:?}"))
+}
+
+impl Fixture {
+    async fn new(tasks: usize, rules: &str) -> Self {
+        let simulator = common::simulator(SimulatorOptions {
+            tasks,
+            ..SimulatorOptions::default()
+        })
+        .await;
+        let client = common::client(&simulator, ApiVersion::V2026_03_11);
+        let database = NotionId::parse(&simulator.database_id()).unwrap();
+        let source = client.resolve_data_source(&database, None).await.unwrap();
+        let rules = rules_for(&source, rules);
+        Self {
+            simulator,
+            client,
+            source,
+            dir: tempfile::tempdir().unwrap(),
+            rules,
+        }
+    }
+
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("mirror.db")
+    }
+
+    async fn sync_at(&self, now: Option<DateTime<Utc>>) -> SyncReport {
+        let store = Store::open(&self.db()).unwrap();
+        let options = SyncOptions {
+            now,
+            reconcile_every: Duration::zero(),
+            ..SyncOptions::default()
+        };
+        sync(
+            &self.client,
+            Some(&store),
+            &self.source,
+            &self.rules,
+            &options,
+            &ProgressBar::hidden(),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// One cycle of the daemon or of `tasksync sync`: pull, rules, then the actions.
+    async fn cycle(&self) -> (SyncReport, ExecutorReport) {
+        let report = self.sync_at(None).await;
+        let store = Store::open(&self.db()).unwrap();
+        let actions = perform_queued(&self.client, &store, 5).await.unwrap();
+        (report, actions)
+    }
+
+    async fn edit(&self, page: &str, properties: Value) {
+        let response = reqwest::Client::new()
+            .patch(format!("{}/v1/pages/{page}", self.simulator.base_url()))
+            .bearer_auth(self.simulator.token())
+            .header("Notion-Version", "2026-03-11")
+            .header(ACTING_USER_HEADER, self.simulator.user_ids()[3].as_str())
+            .json(&json!({ "properties": properties }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+    }
+
+    async fn create(&self, properties: Value) -> String {
+        let response: Value = reqwest::Client::new()
+            .post(format!("{}/v1/pages", self.simulator.base_url()))
+            .bearer_auth(self.simulator.token())
+            .header("Notion-Version", "2026-03-11")
+            .header(ACTING_USER_HEADER, self.simulator.user_ids()[3].as_str())
+            .json(&json!({ "parent": { "data_source_id": self.source.id.to_string() }, "properties": properties }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        response["id"].as_str().unwrap().to_string()
+    }
+
+    async fn paragraphs(&self, page: &str, text: &str) -> usize {
+        let blocks = self
+            .client
+            .list_children(&NotionId::parse(page).unwrap())
+            .await
+            .unwrap();
+        blocks.iter().filter(|b| b.text == text).count()
+    }
+
+    async fn status(&self, page: &str) -> String {
+        self.client
+            .retrieve_page(&NotionId::parse(page).unwrap())
+            .await
+            .unwrap()
+            .status()
+            .unwrap_or_default()
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        rusqlite::Connection::open(self.db())
+            .unwrap()
+            .query_row(sql, [], |row| row.get(0))
+            .unwrap()
+    }
+}
+
+const URGENT: &str = r#"
+[[rules]]
+name = "urgent-starts-work"
+when = { property = "Priority", changed_to = "Urgent" }
+actions = [
+  { set = { Status = "In progress" } },
+  { append = "Became urgent: {{ old.Priority }} → {{ task.Priority }}." },
+]
+"#;
+
+#[tokio::test]
+async fn a_transition_fires_exactly_once_and_again_on_re_entry() {
+    let fixture = Fixture::new(20, URGENT).await;
+    let page = fixture.simulator.page_ids()[4].clone();
+    fixture.edit(&page, json!({ "Priority": { "select": { "name": "Low" } }, "Status": { "status": { "name": "To do" } } })).await;
+    let (baseline, _) = fixture.cycle().await;
+    assert_eq!(baseline.fired, 0, "the first sync is a baseline");
+
+    fixture
+        .edit(
+            &page,
+            json!({ "Priority": { "select": { "name": "Urgent" } } }),
+        )
+        .await;
+    let (report, actions) = fixture.cycle().await;
+    assert_eq!(report.fired, 1);
+    assert_eq!((actions.done, actions.failed), (2, 0));
+    assert_eq!(fixture.status(&page).await, "In progress");
+    let line = "Became urgent: Low → Urgent.";
+    assert_eq!(fixture.paragraphs(&page, line).await, 1);
+
+    // Our own edit comes back; an unrelated edit; syncs after; a restart (new store, new client).
+    let (echo, _) = fixture.cycle().await;
+    assert_eq!(
+        (echo.changed, echo.fired),
+        (1, 0),
+        "our own edit fires nothing"
+    );
+    fixture
+        .edit(&page, json!({ "Estimate": { "number": 7 } }))
+        .await;
+    assert_eq!(fixture.cycle().await.0.fired, 0, "unrelated edit");
+    assert_eq!(fixture.cycle().await.0.fired, 0, "next sync");
+    let restarted = Fixture {
+        client: common::client(&fixture.simulator, ApiVersion::V2026_03_11),
+        ..fixture
+    };
+    let fixture = restarted;
+    assert_eq!(fixture.cycle().await.0.fired, 0, "after a restart");
+    assert_eq!(fixture.paragraphs(&page, line).await, 1);
+    assert_eq!(fixture.count("SELECT count(*) FROM rule_firings"), 1);
+
+    // Leaving Urgent and coming back is a new transition.
+    fixture
+        .edit(
+            &page,
+            json!({ "Priority": { "select": { "name": "High" } } }),
+        )
+        .await;
+    assert_eq!(fixture.cycle().await.0.fired, 0);
+    fixture.edit(&page, json!({ "Priority": { "select": { "name": "Urgent" } }, "Status": { "status": { "name": "To do" } } })).await;
+    let (again, _) = fixture.cycle().await;
+    assert_eq!(again.fired, 1);
+    assert_eq!(
+        fixture
+            .paragraphs(&page, "Became urgent: High → Urgent.")
+            .await,
+        1
+    );
+    assert_eq!(fixture.count("SELECT count(*) FROM rule_firings"), 2);
+    assert_eq!(
+        fixture.count("SELECT count(*) FROM actions WHERE status = 'done'"),
+        4
+    );
+}
+
+#[tokio::test]
+async fn a_set_to_the_current_value_is_skipped() {
+    let fixture = Fixture::new(10, URGENT).await;
+    let page = fixture.simulator.page_ids()[2].clone();
+    fixture
+        .edit(
+            &page,
+            json!({ "Priority": { "select": { "name": "Low" } } }),
+        )
+        .await;
+    fixture.cycle().await;
+    fixture.edit(&page, json!({ "Priority": { "select": { "name": "Urgent" } }, "Status": { "status": { "name": "In progress" } } })).await;
+    fixture.simulator.reset_stats();
+    let (_, actions) = fixture.cycle().await;
+    assert_eq!(
+        (actions.done, actions.skipped),
+        (1, 1),
+        "the status already was In progress"
+    );
+    assert_eq!(
+        fixture.simulator.stats().count("PATCH /v1/pages/{page_id}"),
+        0
+    );
+}
+
+#[tokio::test]
+async fn rules_that_undo_each_other_stop_at_the_budget() {
+    let rules = r#"
+[[rules]]
+name = "a-start-means-done"
+when = { property = "Status", changed_to = "In progress" }
+actions = [{ set = { Status = "Done" } }]
+on_own_edits = true
+
+[[rules]]
+name = "b-done-means-start"
+when = { property = "Status", changed_to = "Done" }
+actions = [{ set = { Status = "In progress" } }]
+on_own_edits = true
+"#;
+    let fixture = Fixture::new(10, rules).await;
+    let page = fixture.simulator.page_ids()[1].clone();
+    fixture
+        .edit(
+            &page,
+            json!({ "Status": { "status": { "name": "To do" } } }),
+        )
+        .await;
+    fixture.cycle().await;
+    fixture
+        .edit(
+            &page,
+            json!({ "Status": { "status": { "name": "In progress" } } }),
+        )
+        .await;
+    let mut stopped = 0;
+    for _ in 0..12 {
+        stopped += fixture.cycle().await.0.stopped;
+    }
+    assert_eq!(stopped, 1, "the chain is stopped once");
+    assert_eq!(
+        fixture.count("SELECT count(*) FROM rule_firings WHERE status = 'fired'"),
+        6,
+        "depths 0 to 5"
+    );
+    let reason: String = rusqlite::Connection::open(fixture.db())
+        .unwrap()
+        .query_row(
+            "SELECT reason FROM rule_firings WHERE status = 'stopped'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(reason.contains("firing_budget = 5"), "{reason}");
+    assert_eq!(fixture.cycle().await.0.fired, 0, "quiet after the stop");
+}
+
+#[tokio::test]
+async fn overdue_fires_once_per_task_entering_as_days_pass() {
+    let rules = r#"
+[[rules]]
+name = "overdue"
+when.all = [
+  { property = "Due", before = "today" },
+  { property = "Status", does_not_equal = "Done" },
+]
+actions = [{ append = "Overdue since {{ task.Due }}." }]
+"#;
+    let fixture = Fixture::new(0, rules).await;
+    let day0: DateTime<Utc> = Utc::now();
+    let due = |days: i64| (day0 + Duration::days(days)).date_naive().to_string();
+    let soon = fixture.create(json!({ "Name": { "title": [{ "text": { "content": "soon" } }] }, "Due": { "date": { "start": due(1) } }, "Status": { "status": { "name": "To do" } } })).await;
+    let later = fixture.create(json!({ "Name": { "title": [{ "text": { "content": "later" } }] }, "Due": { "date": { "start": due(3) } }, "Status": { "status": { "name": "In progress" } } })).await;
+    let done = fixture.create(json!({ "Name": { "title": [{ "text": { "content": "done" } }] }, "Due": { "date": { "start": due(1) } }, "Status": { "status": { "name": "Done" } } })).await;
+    let already = fixture.create(json!({ "Name": { "title": [{ "text": { "content": "already" } }] }, "Due": { "date": { "start": due(-5) } }, "Status": { "status": { "name": "To do" } } })).await;
+
+    assert_eq!(
+        fixture.sync_at(Some(day0)).await.fired,
+        0,
+        "baseline: `already` was overdue before tasksync looked"
+    );
+    let fired_on = |report: &SyncReport| -> Vec<String> {
+        report.firings.iter().map(|f| f.title.clone()).collect()
+    };
+    let day2 = fixture.sync_at(Some(day0 + Duration::days(2))).await;
+    assert_eq!(fired_on(&day2), ["soon"]);
+    assert_eq!(
+        fixture
+            .sync_at(Some(day0 + Duration::days(2) + Duration::hours(3)))
+            .await
+            .fired,
+        0,
+        "once per entry, not per tick"
+    );
+    let day4 = fixture.sync_at(Some(day0 + Duration::days(4))).await;
+    assert_eq!(fired_on(&day4), ["later"]);
+    assert_eq!(
+        fixture.sync_at(Some(day0 + Duration::days(9))).await.fired,
+        0
+    );
+    let store = Store::open(&fixture.db()).unwrap();
+    perform_queued(&fixture.client, &store, 5).await.unwrap();
+    assert_eq!(
+        fixture
+            .paragraphs(&soon, &format!("Overdue since {}.", due(1)))
+            .await,
+        1
+    );
+    assert_eq!(
+        fixture
+            .paragraphs(&later, &format!("Overdue since {}.", due(3)))
+            .await,
+        1
+    );
+    assert_eq!(
+        fixture
+            .paragraphs(&done, &format!("Overdue since {}.", due(1)))
+            .await,
+        0
+    );
+    assert_eq!(
+        fixture
+            .paragraphs(&already, &format!("Overdue since {}.", due(-5)))
+            .await,
+        0
+    );
+
+    // Leaving (done) and re-entering (reopened) is a new entry.
+    fixture
+        .edit(&soon, json!({ "Status": { "status": { "name": "Done" } } }))
+        .await;
+    assert_eq!(
+        fixture.sync_at(Some(day0 + Duration::days(10))).await.fired,
+        0
+    );
+    fixture
+        .edit(
+            &soon,
+            json!({ "Status": { "status": { "name": "To do" } } }),
+        )
+        .await;
+    assert_eq!(
+        fired_on(&fixture.sync_at(Some(day0 + Duration::days(10))).await),
+        ["soon"]
+    );
+}
+
+#[tokio::test]
+async fn a_dry_run_reports_the_firings_a_real_run_performs_and_writes_nothing() {
+    let rules = format!(
+        "{URGENT}\n[[rules]]\nname = \"mail-on-urgent\"\nwhen = {{ property = \"Priority\", equals = \"Urgent\" }}\nactions = [{{ mail = {{ subject = \"Urgent: {{{{ task.title }}}}\" }} }}]\n"
+    );
+    let fixture = Fixture::new(30, &rules).await;
+    let pages = fixture.simulator.page_ids();
+    for page in &pages[..3] {
+        fixture
+            .edit(page, json!({ "Priority": { "select": { "name": "Low" } } }))
+            .await;
+    }
+    fixture.cycle().await;
+    for page in &pages[..3] {
+        fixture
+            .edit(
+                page,
+                json!({ "Priority": { "select": { "name": "Urgent" } } }),
+            )
+            .await;
+    }
+    let before = std::fs::read(fixture.db()).unwrap();
+    let store = Store::open_read_only(&fixture.db()).unwrap().unwrap();
+    fixture.simulator.reset_stats();
+    let options = SyncOptions {
+        dry_run: true,
+        reconcile_every: Duration::zero(),
+        ..SyncOptions::default()
+    };
+    let dry = sync(
+        &fixture.client,
+        Some(&store),
+        &fixture.source,
+        &fixture.rules,
+        &options,
+        &ProgressBar::hidden(),
+    )
+    .await
+    .unwrap();
+    drop(store);
+    assert_eq!(fixture.simulator.stats().writes, 0, "no write to Notion");
+    assert_eq!(
+        std::fs::read(fixture.db()).unwrap(),
+        before,
+        "no write to the mirror"
+    );
+    assert_eq!(dry.fired, 6);
+
+    let (real, _) = fixture.cycle().await;
+    let key = |r: &SyncReport| {
+        let mut firings: Vec<(String, String, String)> = r
+            .firings
+            .iter()
+            .map(|f| {
+                (
+                    f.rule.clone(),
+                    f.task_id.clone(),
+                    serde_json::to_string(&f.actions).unwrap(),
+                )
+            })
+            .collect();
+        firings.sort();
+        firings
+    };
+    assert_eq!(
+        key(&dry),
+        key(&real),
+        "the same firings, with the same rendered actions"
+    );
+    assert_eq!(
+        fixture.count("SELECT count(*) FROM mail_outbox WHERE status = 'queued'"),
+        3
+    );
+}
+
+#[tokio::test]
+async fn deletion_and_new_tasks_are_events() {
+    let rules = r#"
+[[rules]]
+name = "welcome"
+when = { new = true }
+actions = [{ append = "Welcome, {{ task.title }}." }]
+
+[[rules]]
+name = "gone"
+when = { deleted = true }
+actions = [{ mail = { subject = "Deleted: {{ task.title }}" } }]
+"#;
+    let fixture = Fixture::new(5, rules).await;
+    assert_eq!(
+        fixture.cycle().await.0.fired,
+        0,
+        "existing tasks are not new"
+    );
+    let page = fixture
+        .create(json!({ "Name": { "title": [{ "text": { "content": "Fresh" } }] } }))
+        .await;
+    let (report, _) = fixture.cycle().await;
+    assert_eq!(
+        report
+            .firings
+            .iter()
+            .map(|f| f.rule.as_str())
+            .collect::<Vec<_>>(),
+        ["welcome"]
+    );
+    assert_eq!(fixture.paragraphs(&page, "Welcome, Fresh.").await, 1);
+    let response = reqwest::Client::new()
+        .patch(format!("{}/v1/pages/{page}", fixture.simulator.base_url()))
+        .bearer_auth(fixture.simulator.token())
+        .header("Notion-Version", "2026-03-11")
+        .json(&json!({ "in_trash": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let (report, _) = fixture.cycle().await;
+    assert_eq!(report.deleted, 1);
+    assert_eq!(
+        report
+            .firings
+            .iter()
+            .map(|f| f.rule.as_str())
+            .collect::<Vec<_>>(),
+        ["gone"]
+    );
+    assert_eq!(
+        fixture.count("SELECT count(*) FROM mail_outbox WHERE subject = 'Deleted: Fresh'"),
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_append_killed_after_notion_accepted_it_is_not_repeated() {
+    let fixture = Fixture::new(10, "").await;
+    let work = fixture.dir.path();
+    let config = format!(
+        "[notion]\ndatabase = \"{}\"\nbase_url = \"{}\"\nrequests_per_second = 100\n[store]\npath = \"mirror.db\"\n{URGENT}",
+        fixture.simulator.database_id(),
+        fixture.simulator.base_url()
+    );
+    std::fs::write(work.join("tasksync.toml"), config).unwrap();
+    let run = || {
+        tokio::process::Command::new(assert_cmd::cargo::cargo_bin("tasksync"))
+            .arg("sync")
+            .current_dir(work)
+            .env("NOTION_TOKEN", fixture.simulator.token())
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let page = fixture.simulator.page_ids()[3].clone();
+    fixture
+        .edit(
+            &page,
+            json!({ "Priority": { "select": { "name": "Low" } } }),
+        )
+        .await;
+    assert!(run().wait().await.unwrap().success());
+    fixture
+        .edit(
+            &page,
+            json!({ "Priority": { "select": { "name": "Urgent" } } }),
+        )
+        .await;
+    // Notion takes the append, then the answer hangs: kill the process in that window.
+    fixture.simulator.push_fault(ScriptedFault {
+        matching: "PATCH /v1/blocks".into(),
+        fault: Fault::Stall(std::time::Duration::from_secs(60)),
+        retry_after: None,
+    });
+    let mut child = run();
+    let line = "Became urgent: Low → Urgent.";
+    for _ in 0..500 {
+        if fixture.paragraphs(&page, line).await == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        fixture.paragraphs(&page, line).await,
+        1,
+        "Notion accepted the append"
+    );
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
+    assert_eq!(
+        fixture.count("SELECT count(*) FROM actions WHERE kind = 'append' AND status = 'running'"),
+        1,
+        "killed before the bookkeeping"
+    );
+
+    assert!(
+        run().wait().await.unwrap().success(),
+        "the restart completes"
+    );
+    assert_eq!(
+        fixture.paragraphs(&page, line).await,
+        1,
+        "exactly one paragraph"
+    );
+    assert_eq!(fixture.count("SELECT count(*) FROM actions WHERE kind = 'append' AND status = 'done' AND attempts = 2"), 1);
+}
