@@ -132,11 +132,21 @@ fn default_mail_subject() -> String {
     "[tasksync] {{ task.title }}".to_string()
 }
 
+/// The default body: the title, status, due date and assignee (when the database has them),
+/// the change that made the rule fire, and the link.
 fn default_mail_body() -> String {
-    "{{ task.title }}\n\nStatus: {{ task.status }}\nDue: {{ task.Due }}\nAssignee: {{ task.Assignee }}\n\n\
-     {% for change in changes %}{{ change.property }}: {{ change.old }} → {{ change.new }}\n{% endfor %}\n\
-     Open in Notion: {{ task.url }}\n\n-- \nSent by tasksync, rule \"{{ rule }}\".\n"
-        .to_string()
+    concat!(
+        "{{ task.title }}\n\n",
+        "Status: {{ task.status }}\n",
+        "{% if task.Due is defined %}\nDue: {{ task.Due }}\n{% endif %}\n",
+        "{% if task.Assignee is defined %}\nAssignee: {{ task.Assignee }}\n{% endif %}\n",
+        "{% if changes %}\n\nWhat changed:\n{% for change in changes %}\n",
+        "  {{ change.property }}: {{ change.old or '(empty)' }} → {{ change.new or '(empty)' }}\n",
+        "{% endfor %}\n{% endif %}\n",
+        "\nOpen in Notion: {{ task.url }}\n\n",
+        "-- \nSent by tasksync (rule \"{{ rule }}\").\n",
+    )
+    .to_string()
 }
 
 impl Default for MailConfig {

@@ -396,6 +396,8 @@ pub struct Rule {
 pub struct RuleSet {
     pub rules: Vec<Rule>,
     pub templates: minijinja::Environment<'static>,
+    /// Templates without any `{{`, `{%` or `{#`: their text, rendered without the engine.
+    pub literals: std::collections::HashMap<String, String>,
     pub firing_budget: u32,
 }
 
@@ -412,6 +414,7 @@ impl RuleSet {
         Self {
             rules: Vec::new(),
             templates: super::render::environment(),
+            literals: Default::default(),
             firing_budget: 5,
         }
     }
@@ -426,6 +429,7 @@ struct Compiler<'a> {
     sample: &'a minijinja::Value,
     checker: &'a minijinja::Environment<'static>,
     template_count: usize,
+    literals: &'a mut std::collections::HashMap<String, String>,
 }
 
 /// Compiles every rule against the schema; all problems or the rule set.
@@ -437,6 +441,7 @@ pub fn compile(
 ) -> Result<RuleSet, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut templates = super::render::environment();
+    let mut literals = std::collections::HashMap::new();
     let mut checker = super::render::environment();
     checker.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     let sample = sample_context(schema);
@@ -453,6 +458,7 @@ pub fn compile(
             sample: &sample,
             checker: &checker,
             template_count: 0,
+            literals: &mut literals,
         };
         if name.is_empty() {
             compiler.problem(
@@ -504,11 +510,7 @@ pub fn compile(
         }
     }
     if problems.is_empty() {
-        Ok(RuleSet {
-            rules,
-            templates,
-            firing_budget,
-        })
+        Ok(RuleSet { rules, templates, literals, firing_budget })
     } else {
         problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         Err(problems)
@@ -1084,14 +1086,18 @@ impl Compiler<'_> {
             .and_then(|template| template.render(self.sample.clone()));
         if let Err(error) = checked {
             let detail = error.detail().map(|d| format!(": {d}")).unwrap_or_default();
+            let line = error.line().map(|l| format!(" on line {l} of the template")).unwrap_or_default();
             self.problem(
                 span,
                 format!(
-                    "the {what} template is wrong: {}{detail} (filters: {TEMPLATE_FILTERS})",
+                    "the {what} template is wrong: {}{detail}{line} (templates see task, old, changes, rule, now, today; filters include {TEMPLATE_FILTERS})",
                     error.kind()
                 ),
             );
             return None;
+        }
+        if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
+            self.literals.insert(name.clone(), source.to_string());
         }
         match self
             .templates

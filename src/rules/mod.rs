@@ -57,6 +57,8 @@ pub fn evaluate(
         .map(|(properties, deleted)| Snapshot::new(properties, deleted));
     let mut firings = Vec::new();
     let mut states = Vec::new();
+    // Built on the first firing and shared by the others: most changes fire nothing.
+    let context = std::cell::OnceCell::new();
     for rule in evaluation.rules.rules.iter().filter(|rule| rule.enabled) {
         let inside_before =
             (rule.trigger == Trigger::Timed).then(|| change.inside.contains(&rule.name));
@@ -76,13 +78,19 @@ pub fn evaluate(
         if !eval::fires(rule, before.as_ref(), &after, evaluation.now, inside_before) {
             continue;
         }
-        firings.push(firing(evaluation, rule, change));
+        let shared = context.get_or_init(|| render::shared_context(&change.task, change.changes, evaluation.now));
+        firings.push(firing_in(evaluation, rule, change, shared));
     }
     (firings, states)
 }
 
 /// A firing of `rule` on the change: rendered, or stopped by the loop budget.
 pub fn firing(evaluation: &Evaluation<'_>, rule: &Rule, change: &TaskChange<'_>) -> NewFiring {
+    let shared = render::shared_context(&change.task, change.changes, evaluation.now);
+    firing_in(evaluation, rule, change, &shared)
+}
+
+fn firing_in(evaluation: &Evaluation<'_>, rule: &Rule, change: &TaskChange<'_>, shared: &minijinja::Value) -> NewFiring {
     let depth = change.own_edit_depth.unwrap_or(0);
     let mut firing = NewFiring {
         rule: rule.name.clone(),
@@ -102,13 +110,7 @@ pub fn firing(evaluation: &Evaluation<'_>, rule: &Rule, change: &TaskChange<'_>)
         tracing::warn!(rule = %rule.name, task = %change.task.id, depth, "rule chain stopped by the firing budget");
         return firing;
     }
-    match render::render(
-        evaluation.rules,
-        rule,
-        &change.task,
-        change.changes,
-        evaluation.now,
-    ) {
+    match render::render_in(evaluation.rules, rule, shared, evaluation.now) {
         Ok(actions) => firing.actions = actions,
         Err(error) => {
             tracing::warn!(rule = %rule.name, task = %change.task.id, %error, "a rule's template failed");

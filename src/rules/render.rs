@@ -105,62 +105,40 @@ impl PlannedAction {
     }
 }
 
-fn task_value(task: &TaskFacts<'_>) -> BTreeMap<String, serde_json::Value> {
-    let mut map: BTreeMap<String, serde_json::Value> = task
+/// `task` in templates: every property by name as text, and the task's own fields. Built as
+/// minijinja values directly (no JSON in between); texts are shared with `task.properties`.
+fn task_value(task: &TaskFacts<'_>) -> minijinja::Value {
+    let texts: BTreeMap<String, minijinja::Value> = task
         .properties
         .iter()
-        .map(|(name, property)| (name.clone(), property.text.clone().into()))
+        .map(|(name, property)| (name.clone(), minijinja::Value::from(property.text.as_str())))
         .collect();
-    let texts: BTreeMap<&String, &String> =
-        task.properties.iter().map(|(n, p)| (n, &p.text)).collect();
     let unique_id = task
         .properties
         .values()
         .find(|p| p.value.type_name() == "unique_id")
-        .map(|p| p.text.clone());
+        .map_or("", |p| p.text.as_str());
+    let mut map = texts.clone();
     for (key, value) in [
-        ("id", serde_json::json!(task.id)),
-        ("url", serde_json::json!(task.url)),
-        ("title", serde_json::json!(task.title)),
-        ("status", serde_json::json!(task.status.unwrap_or_default())),
-        (
-            "unique_id",
-            serde_json::json!(unique_id.unwrap_or_default()),
-        ),
-        ("created_time", serde_json::json!(task.created_time)),
-        ("last_edited_time", serde_json::json!(task.last_edited_time)),
-        (
-            "last_edited_by",
-            serde_json::json!(task.last_edited_by.unwrap_or_default()),
-        ),
-        ("deleted", serde_json::json!(task.deleted)),
-        ("properties", serde_json::json!(texts)),
+        ("id", minijinja::Value::from(task.id)),
+        ("url", minijinja::Value::from(task.url)),
+        ("title", minijinja::Value::from(task.title)),
+        ("status", minijinja::Value::from(task.status.unwrap_or_default())),
+        ("unique_id", minijinja::Value::from(unique_id)),
+        ("created_time", minijinja::Value::from(task.created_time)),
+        ("last_edited_time", minijinja::Value::from(task.last_edited_time)),
+        ("last_edited_by", minijinja::Value::from(task.last_edited_by.unwrap_or_default())),
+        ("deleted", minijinja::Value::from(task.deleted)),
+        ("properties", minijinja::Value::from(texts)),
     ] {
         map.insert(key.to_string(), value);
     }
-    map
+    minijinja::Value::from(map)
 }
 
 /// The context templates render with.
-pub fn context(
-    rule: &str,
-    task: &TaskFacts<'_>,
-    changes: &[ChangeFacts],
-    now: DateTime<Utc>,
-) -> minijinja::Value {
-    let old: BTreeMap<&str, &str> = changes
-        .iter()
-        .map(|c| (c.property.as_str(), c.old.as_str()))
-        .collect();
-    let value = serde_json::json!({
-        "task": task_value(task),
-        "old": old,
-        "changes": changes,
-        "rule": rule,
-        "now": crate::sync::iso(now),
-        "today": now.date_naive().to_string(),
-    });
-    minijinja::Value::from(minijinja::value::Serde(value))
+pub fn context(rule: &str, task: &TaskFacts<'_>, changes: &[ChangeFacts], now: DateTime<Utc>) -> minijinja::Value {
+    minijinja::context! { rule => rule, ..shared_context(task, changes, now) }
 }
 
 /// A context with every property of the schema, to check templates when rules are loaded.
@@ -208,8 +186,34 @@ pub fn render(
     changes: &[ChangeFacts],
     now: DateTime<Utc>,
 ) -> Result<Vec<PlannedAction>, String> {
-    let context = context(&rule.name, task, changes, now);
+    render_in(set, rule, &shared_context(task, changes, now), now)
+}
+
+/// The part of the template context shared by every rule firing on one change.
+pub fn shared_context(task: &TaskFacts<'_>, changes: &[ChangeFacts], now: DateTime<Utc>) -> minijinja::Value {
+    let old: BTreeMap<&str, &str> = changes.iter().map(|c| (c.property.as_str(), c.old.as_str())).collect();
+    minijinja::context! {
+        task => task_value(task),
+        old => minijinja::Value::from(minijinja::value::Serde(old)),
+        changes => minijinja::Value::from(minijinja::value::Serde(changes)),
+        now => crate::sync::iso(now),
+        today => now.date_naive().to_string(),
+    }
+}
+
+/// Renders a rule's actions with a context from `shared_context` (the rule's name is added).
+pub fn render_in(
+    set: &RuleSet,
+    rule: &Rule,
+    shared: &minijinja::Value,
+    now: DateTime<Utc>,
+) -> Result<Vec<PlannedAction>, String> {
+    let context = std::cell::OnceCell::new();
     let render = |name: &str| -> Result<String, String> {
+        if let Some(text) = set.literals.get(name) {
+            return Ok(text.clone());
+        }
+        let context = context.get_or_init(|| minijinja::context! { rule => &rule.name, ..shared.clone() });
         set.templates
             .get_template(name)
             .and_then(|template| template.render(context.clone()))
@@ -225,17 +229,11 @@ pub fn render(
                         let value = match &property.value {
                             SetValue::Status(name) => PropertyWrite::Status(name.clone()),
                             SetValue::Select(name) => PropertyWrite::Select(name.clone()),
-                            SetValue::MultiSelect(names) => {
-                                PropertyWrite::MultiSelect(names.clone())
-                            }
+                            SetValue::MultiSelect(names) => PropertyWrite::MultiSelect(names.clone()),
                             SetValue::Checkbox(flag) => PropertyWrite::Checkbox(*flag),
                             SetValue::Number(number) => PropertyWrite::Number(*number),
-                            SetValue::Date(date) => {
-                                PropertyWrite::Date(date.as_ref().map(|d| resolve_date(d, now)))
-                            }
-                            SetValue::Text { kind, template } => {
-                                text_write(kind, render(template)?)
-                            }
+                            SetValue::Date(date) => PropertyWrite::Date(date.as_ref().map(|d| resolve_date(d, now))),
+                            SetValue::Text { kind, template } => text_write(kind, render(template)?),
                         };
                         writes.push(PlannedWrite {
                             property: property.name.clone(),
@@ -246,16 +244,8 @@ pub fn render(
                     }
                     PlannedAction::Set { writes }
                 }
-                Action::Append { template } => PlannedAction::Append {
-                    text: render(template)?,
-                },
-                Action::Mail {
-                    to,
-                    cc,
-                    subject,
-                    body,
-                    html,
-                } => PlannedAction::Mail {
+                Action::Append { template } => PlannedAction::Append { text: render(template)? },
+                Action::Mail { to, cc, subject, body, html } => PlannedAction::Mail {
                     to: to.clone(),
                     cc: cc.clone(),
                     subject: render(subject)?,
