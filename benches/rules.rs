@@ -10,7 +10,9 @@ use chrono::{Duration, Utc};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use tasksync::config::{MailConfig, RuleEntry};
-use tasksync::model::{DataSource, DateValue, PropertySchema, PropertyValue, RichText, SelectOption};
+use tasksync::model::{
+    DataSource, DateValue, PropertySchema, PropertyValue, RichText, SelectOption,
+};
 use tasksync::notion::ids::NotionId;
 use tasksync::rules::render::{ChangeFacts, TaskFacts};
 use tasksync::rules::{Evaluation, TaskChange, compile, evaluate};
@@ -23,8 +25,23 @@ const TAGS: [&str; 4] = ["bug", "docs", "ops", "customer"];
 
 fn schema() -> DataSource {
     let property = |id: &str, name: &str, kind: &str, options: &[&str]| {
-        let options = options.iter().map(|o| SelectOption { id: None, name: o.to_string(), color: None }).collect();
-        (name.to_string(), PropertySchema { id: id.into(), name: name.into(), kind: kind.into(), options })
+        let options = options
+            .iter()
+            .map(|o| SelectOption {
+                id: None,
+                name: o.to_string(),
+                color: None,
+            })
+            .collect();
+        (
+            name.to_string(),
+            PropertySchema {
+                id: id.into(),
+                name: name.into(),
+                kind: kind.into(),
+                options,
+            },
+        )
     };
     DataSource {
         id: NotionId::parse("0123456789abcdef0123456789abcdef").unwrap(),
@@ -47,62 +64,183 @@ fn schema() -> DataSource {
 fn rules_text() -> String {
     let mut text = String::new();
     let mut add = |name: String, when: String, action: &str| {
-        text.push_str(&format!("[[rules]]\nname = \"{name}\"\nwhen = {when}\nactions = [{action}]\n\n"));
+        text.push_str(&format!(
+            "[[rules]]\nname = \"{name}\"\nwhen = {when}\nactions = [{action}]\n\n"
+        ));
     };
     for priority in PRIORITIES {
-        add(format!("to-{priority}"), format!("{{ property = \"Priority\", changed_to = \"{priority}\" }}"), "{ append = \"Now {{ task.Priority }} (was {{ old.Priority }}).\" }");
-        add(format!("is-{priority}"), format!("{{ property = \"Priority\", equals = \"{priority}\" }}"), "{ set = { Done = false } }");
+        add(
+            format!("to-{priority}"),
+            format!("{{ property = \"Priority\", changed_to = \"{priority}\" }}"),
+            "{ append = \"Now {{ task.Priority }} (was {{ old.Priority }}).\" }",
+        );
+        add(
+            format!("is-{priority}"),
+            format!("{{ property = \"Priority\", equals = \"{priority}\" }}"),
+            "{ set = { Done = false } }",
+        );
     }
     for status in STATUSES {
-        add(format!("status-to-{status}"), format!("{{ property = \"Status\", changed_to = \"{status}\" }}"), "{ append = \"{{ task.title }}: {{ task.status }}\" }");
-        add(format!("status-from-{status}"), format!("{{ property = \"Status\", changed_from = \"{status}\" }}"), "{ set = { Estimate = 1 } }");
+        add(
+            format!("status-to-{status}"),
+            format!("{{ property = \"Status\", changed_to = \"{status}\" }}"),
+            "{ append = \"{{ task.title }}: {{ task.status }}\" }",
+        );
+        add(
+            format!("status-from-{status}"),
+            format!("{{ property = \"Status\", changed_from = \"{status}\" }}"),
+            "{ set = { Estimate = 1 } }",
+        );
     }
     for tag in TAGS {
-        add(format!("tag-{tag}"), format!("{{ property = \"Tags\", contains = \"{tag}\" }}"), "{ append = \"Tagged.\" }");
-        add(format!("gained-{tag}"), format!("{{ property = \"Tags\", changed_to = \"{tag}\" }}"), "{ mail = { to = [\"team@example.com\"], subject = \"{{ task.title }}\" } }");
+        add(
+            format!("tag-{tag}"),
+            format!("{{ property = \"Tags\", contains = \"{tag}\" }}"),
+            "{ append = \"Tagged.\" }",
+        );
+        add(
+            format!("gained-{tag}"),
+            format!("{{ property = \"Tags\", changed_to = \"{tag}\" }}"),
+            "{ mail = { to = [\"team@example.com\"], subject = \"{{ task.title }}\" } }",
+        );
     }
     for status in STATUSES {
-        add(format!("is-{status}"), format!("{{ property = \"Status\", equals = \"{status}\" }}"), "{ set = { Done = true } }");
+        add(
+            format!("is-{status}"),
+            format!("{{ property = \"Status\", equals = \"{status}\" }}"),
+            "{ set = { Done = true } }",
+        );
     }
     for days in [7, 14, 30] {
-        add(format!("due-after-{days}"), format!("{{ property = \"Due\", after = \"+{days}d\" }}"), "{ append = \"Far out.\" }");
+        add(
+            format!("due-after-{days}"),
+            format!("{{ property = \"Due\", after = \"+{days}d\" }}"),
+            "{ append = \"Far out.\" }",
+        );
     }
     for days in [-7, -1, 0, 1, 3, 7] {
-        add(format!("due-before-{days}"), format!("{{ all = [{{ property = \"Due\", before = \"{days:+}d\" }}, {{ property = \"Status\", does_not_equal = \"Done\" }}] }}"), "{ append = \"Due {{ task.Due }}.\" }");
+        add(
+            format!("due-before-{days}"),
+            format!(
+                "{{ all = [{{ property = \"Due\", before = \"{days:+}d\" }}, {{ property = \"Status\", does_not_equal = \"Done\" }}] }}"
+            ),
+            "{ append = \"Due {{ task.Due }}.\" }",
+        );
     }
     for limit in [1, 3, 5, 8, 13] {
-        add(format!("estimate-over-{limit}"), format!("{{ property = \"Estimate\", greater_than = {limit} }}"), "{ set = { Priority = \"High\" } }");
+        add(
+            format!("estimate-over-{limit}"),
+            format!("{{ property = \"Estimate\", greater_than = {limit} }}"),
+            "{ set = { Priority = \"High\" } }",
+        );
     }
     for word in ["urgent", "fix", "plan", "ship"] {
-        add(format!("title-{word}"), format!("{{ property = \"Name\", contains = \"{word}\" }}"), "{ append = \"Mentions {word}.\" }");
+        add(
+            format!("title-{word}"),
+            format!("{{ property = \"Name\", contains = \"{word}\" }}"),
+            "{ append = \"Mentions {word}.\" }",
+        );
     }
-    add("new-task".into(), "{ new = true }".into(), "{ append = \"Welcome.\" }".into());
-    add("done-checked".into(), "{ property = \"Done\", changed_to = true }".into(), "{ set = { Status = \"Done\" } }".into());
-    add("not-done-urgent".into(), "{ all = [{ property = \"Priority\", equals = \"Urgent\" }, { not = { property = \"Status\", equals = \"Done\" } }] }".into(), "{ append = \"Urgent and open.\" }".into());
-    add("any-high".into(), "{ any = [{ property = \"Priority\", equals = \"High\" }, { property = \"Estimate\", greater_than_or_equal_to = 8 }] }".into(), "{ append = \"Big.\" }".into());
-    add("estimate-changed".into(), "{ property = \"Estimate\", changed = true }".into(), "{ append = \"Re-estimated: {{ old.Estimate }} → {{ task.Estimate }}.\" }".into());
-    add("due-cleared".into(), "{ property = \"Due\", is_empty = true }".into(), "{ set = { Due = \"+7d\" } }".into());
-    add("title-starts".into(), "{ property = \"Name\", starts_with = \"Write\" }".into(), "{ append = \"Writing.\" }".into());
+    add(
+        "new-task".into(),
+        "{ new = true }".into(),
+        "{ append = \"Welcome.\" }",
+    );
+    add(
+        "done-checked".into(),
+        "{ property = \"Done\", changed_to = true }".into(),
+        "{ set = { Status = \"Done\" } }",
+    );
+    add("not-done-urgent".into(), "{ all = [{ property = \"Priority\", equals = \"Urgent\" }, { not = { property = \"Status\", equals = \"Done\" } }] }".into(), "{ append = \"Urgent and open.\" }");
+    add("any-high".into(), "{ any = [{ property = \"Priority\", equals = \"High\" }, { property = \"Estimate\", greater_than_or_equal_to = 8 }] }".into(), "{ append = \"Big.\" }");
+    add(
+        "estimate-changed".into(),
+        "{ property = \"Estimate\", changed = true }".into(),
+        "{ append = \"Re-estimated: {{ old.Estimate }} → {{ task.Estimate }}.\" }",
+    );
+    add(
+        "due-cleared".into(),
+        "{ property = \"Due\", is_empty = true }".into(),
+        "{ set = { Due = \"+7d\" } }",
+    );
+    add(
+        "title-starts".into(),
+        "{ property = \"Name\", starts_with = \"Write\" }".into(),
+        "{ append = \"Writing.\" }",
+    );
     text
 }
 
 fn stored(values: Vec<(&str, &str, PropertyValue)>) -> StoredProperties {
     values
         .into_iter()
-        .map(|(name, id, value)| (name.to_string(), StoredProperty { id: id.into(), text: value.display(), value }))
+        .map(|(name, id, value)| {
+            (
+                name.to_string(),
+                StoredProperty {
+                    id: id.into(),
+                    text: value.display(),
+                    value,
+                },
+            )
+        })
         .collect()
 }
 
 fn random_task(rng: &mut SmallRng, today: chrono::NaiveDate) -> StoredProperties {
-    let option = |name: &str| SelectOption { id: None, name: name.into(), color: None };
-    let title = format!("{} item {}", ["Fix", "Plan", "Ship", "Write", "Review"][rng.random_range(0..5)], rng.random_range(0..1000));
+    let option = |name: &str| SelectOption {
+        id: None,
+        name: name.into(),
+        color: None,
+    };
+    let title = format!(
+        "{} item {}",
+        ["Fix", "Plan", "Ship", "Write", "Review"][rng.random_range(0..5)],
+        rng.random_range(0..1000)
+    );
     stored(vec![
-        ("Name", "title", PropertyValue::Title(vec![RichText { plain_text: title, href: None, kind: "text".into() }])),
-        ("Status", "s", PropertyValue::Status(Some(option(STATUSES[rng.random_range(0..3)])))),
-        ("Priority", "p", PropertyValue::Select(Some(option(PRIORITIES[rng.random_range(0..4)])))),
-        ("Tags", "t", PropertyValue::MultiSelect((0..rng.random_range(0..3)).map(|_| option(TAGS[rng.random_range(0..4)])).collect())),
-        ("Due", "d", PropertyValue::Date(rng.random_bool(0.8).then(|| DateValue { start: (today + Duration::days(rng.random_range(-20..20))).to_string(), end: None, time_zone: None }))),
-        ("Estimate", "n", PropertyValue::Number(Some(f64::from(rng.random_range(0..15))))),
+        (
+            "Name",
+            "title",
+            PropertyValue::Title(vec![RichText {
+                plain_text: title,
+                href: None,
+                kind: "text".into(),
+            }]),
+        ),
+        (
+            "Status",
+            "s",
+            PropertyValue::Status(Some(option(STATUSES[rng.random_range(0..3)]))),
+        ),
+        (
+            "Priority",
+            "p",
+            PropertyValue::Select(Some(option(PRIORITIES[rng.random_range(0..4)]))),
+        ),
+        (
+            "Tags",
+            "t",
+            PropertyValue::MultiSelect(
+                (0..rng.random_range(0..3))
+                    .map(|_| option(TAGS[rng.random_range(0..4)]))
+                    .collect(),
+            ),
+        ),
+        (
+            "Due",
+            "d",
+            PropertyValue::Date(rng.random_bool(0.8).then(|| DateValue {
+                start: (today + Duration::days(rng.random_range(-20..20))).to_string(),
+                end: None,
+                time_zone: None,
+            })),
+        ),
+        (
+            "Estimate",
+            "n",
+            PropertyValue::Number(Some(f64::from(rng.random_range(0..15)))),
+        ),
         ("Done", "c", PropertyValue::Checkbox(rng.random_bool(0.3))),
     ])
 }
@@ -111,8 +249,17 @@ fn main() {
     let schema = schema();
     let text = rules_text();
     let config = tasksync::config::parse(&text).expect("the benchmark rules parse");
-    let entries: Vec<RuleEntry> = config.rules.into_iter().map(|rule| RuleEntry { file: "bench.toml".into(), text: text.clone().into(), rule }).collect();
-    let rules = compile(&entries, &schema, &MailConfig::default(), 5).expect("the benchmark rules compile");
+    let entries: Vec<RuleEntry> = config
+        .rules
+        .into_iter()
+        .map(|rule| RuleEntry {
+            file: "bench.toml".into(),
+            text: text.clone().into(),
+            rule,
+        })
+        .collect();
+    let rules =
+        compile(&entries, &schema, &MailConfig::default(), 5).expect("the benchmark rules compile");
     assert_eq!(rules.rules.len(), 50);
 
     let now = Utc::now();
@@ -127,7 +274,9 @@ fn main() {
             let fresh = random_task(&mut rng, now.date_naive());
             let mut after = before.clone();
             for _ in 0..rng.random_range(1..3) {
-                let name = ["Status", "Priority", "Tags", "Due", "Estimate", "Done", "Name"][rng.random_range(0..7)];
+                let name = [
+                    "Status", "Priority", "Tags", "Due", "Estimate", "Done", "Name",
+                ][rng.random_range(0..7)];
                 after.insert(name.to_string(), fresh[name].clone());
             }
             (Some(before), after)
@@ -135,7 +284,11 @@ fn main() {
         .collect();
     let inside: HashSet<String> = HashSet::new();
     let no_changes: Vec<ChangeFacts> = Vec::new();
-    let evaluation = Evaluation { rules: &rules, now, baseline: false };
+    let evaluation = Evaluation {
+        rules: &rules,
+        now,
+        baseline: false,
+    };
 
     let mut best = f64::MAX;
     let mut fired = 0;
@@ -144,12 +297,32 @@ fn main() {
         fired = 0;
         for (index, (before, after)) in pairs.iter().enumerate() {
             let id = format!("{index:08}");
-            let task = TaskFacts { id: &id, url: "https://www.notion.so/x", title: "t", status: None, created_time: "", last_edited_time: "", last_edited_by: None, deleted: false, properties: after };
-            let change = TaskChange { task, before: before.as_ref().map(|b| (b, false)), changes: &no_changes, transition: id.clone(), own_edit_depth: None, inside: &inside };
+            let task = TaskFacts {
+                id: &id,
+                url: "https://www.notion.so/x",
+                title: "t",
+                status: None,
+                created_time: "",
+                last_edited_time: "",
+                last_edited_by: None,
+                deleted: false,
+                properties: after,
+            };
+            let change = TaskChange {
+                task,
+                before: before.as_ref().map(|b| (b, false)),
+                changes: &no_changes,
+                transition: id.clone(),
+                own_edit_depth: None,
+                inside: &inside,
+            };
             let (firings, _) = evaluate(&evaluation, &change);
             fired += firings.len();
         }
         best = best.min(started.elapsed().as_secs_f64());
     }
-    println!("rules: 50 rules over {CHANGES} task changes: {best:.3} s (best of 3), {:.0} changes/s, {fired} firings rendered", CHANGES as f64 / best);
+    println!(
+        "rules: 50 rules over {CHANGES} task changes: {best:.3} s (best of 3), {:.0} changes/s, {fired} firings rendered",
+        CHANGES as f64 / best
+    );
 }

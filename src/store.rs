@@ -946,23 +946,30 @@ pub fn finish_action(
     Ok(())
 }
 
-/// The rules that fired on a task, oldest first: (rule, transition, status, reason, fired_at).
-pub fn firings_of(
-    connection: &Connection,
-    task_id: &str,
-) -> anyhow::Result<Vec<(String, String, String, Option<String>, String)>> {
+/// A recorded rule firing, for `tasks show --mirror`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FiringRecord {
+    pub rule: String,
+    pub transition: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub fired_at: String,
+}
+
+/// The rules that fired on a task, oldest first.
+pub fn firings_of(connection: &Connection, task_id: &str) -> anyhow::Result<Vec<FiringRecord>> {
     let mut statement = connection.prepare(
         "SELECT rule, transition, status, reason, fired_at FROM rule_firings WHERE task_id = ?1 ORDER BY id",
     )?;
     let rows = statement
         .query_map([task_id], |row| {
-            Ok((
-                row.get(0)?,
-                row.get(1)?,
-                row.get(2)?,
-                row.get(3)?,
-                row.get(4)?,
-            ))
+            Ok(FiringRecord {
+                rule: row.get(0)?,
+                transition: row.get(1)?,
+                status: row.get(2)?,
+                reason: row.get(3)?,
+                fired_at: row.get(4)?,
+            })
         })?
         .collect::<Result<_, _>>()?;
     Ok(rows)

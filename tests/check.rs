@@ -42,60 +42,193 @@ const URGENT: &str = r#"{ property = "Priority", equals = "Urgent" }"#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_broken_rule_file_gets_one_clear_message_and_exit_78() {
-    let simulator = common::simulator(SimulatorOptions { tasks: 1, ..SimulatorOptions::default() }).await;
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 1,
+        ..SimulatorOptions::default()
+    })
+    .await;
     let cases: Vec<(&str, String, &str)> = vec![
-        ("unknown property", rule(r#"{ property = "Priorty", equals = "Urgent" }"#, APPEND), "the data source has no property `Priorty`; it has: Assignee, Attachments"),
-        ("operator that does not fit the type", rule(r#"{ property = "Status", greater_than = 3 }"#, APPEND), "`greater_than` does not apply to `Status`, a status property; use one of equals, does_not_equal"),
-        ("unknown status option", rule(r#"{ property = "Status", equals = "Blocked" }"#, APPEND), "`Blocked` is not an option of the status property `Status`; its options: `To do`, `In progress`, `Done`"),
-        ("option with the wrong case", rule(r#"{ property = "Status", equals = "done" }"#, APPEND), "(did you mean `Done`?)"),
-        ("bad template", rule(URGENT, r#"[{ append = "{{ task.title " }]"#), "the append template is wrong: syntax error"),
-        ("misspelt property in a template", rule(URGENT, r#"[{ append = "{{ task.Prority }}" }]"#), "the append template is wrong: undefined value"),
-        ("bad relative date", rule(r#"{ property = "Due", before = "+2x" }"#, APPEND), "`+2x` is not a date: use an ISO date"),
-        ("duplicate rule name", format!("{}{}", rule(URGENT, APPEND), rule(URGENT, APPEND)), "the rule name is used twice (first at"),
-        ("unknown action", rule(URGENT, r#"[{ notify = "x" }]"#), "unknown field `notify`, expected one of `set`, `append`, `mail`"),
-        ("empty action list", rule(URGENT, "[]"), "the rule has no actions: give it at least one `set`, `append` or `mail`"),
-        ("unknown operator", rule(r#"{ property = "Status", equal = "Done" }"#, APPEND), "unknown field `equal`, expected one of"),
-        ("two operators in one condition", rule(r#"{ property = "Estimate", greater_than = 1, less_than = 5 }"#, APPEND), "one operator per condition, not greater_than and less_than"),
-        ("set on a computed property", rule(URGENT, r#"[{ set = { Score = 3 } }]"#), "`Score` is a formula property, which tasksync cannot set"),
-        ("set with the wrong type", rule(URGENT, r#"[{ set = { Done = "yes" } }]"#), "`Done` is a checkbox property: set it to true or false, not text"),
-        ("number compared with text", rule(r#"{ property = "Estimate", equals = "three" }"#, APPEND), "`Estimate` is a number property: compare it with a number, not text"),
-        ("mail without recipients", rule(URGENT, "[{ mail = {} }]"), "the mail has no recipients: set `to` in the action or under [mail]"),
-        ("missing condition", "\n[[rules]]\nname = \"broken\"\nactions = [{ append = \"x\" }]\n".to_string(), "missing field `when`"),
+        (
+            "unknown property",
+            rule(r#"{ property = "Priorty", equals = "Urgent" }"#, APPEND),
+            "the data source has no property `Priorty`; it has: Assignee, Attachments",
+        ),
+        (
+            "operator that does not fit the type",
+            rule(r#"{ property = "Status", greater_than = 3 }"#, APPEND),
+            "`greater_than` does not apply to `Status`, a status property; use one of equals, does_not_equal",
+        ),
+        (
+            "unknown status option",
+            rule(r#"{ property = "Status", equals = "Blocked" }"#, APPEND),
+            "`Blocked` is not an option of the status property `Status`; its options: `To do`, `In progress`, `Done`",
+        ),
+        (
+            "option with the wrong case",
+            rule(r#"{ property = "Status", equals = "done" }"#, APPEND),
+            "(did you mean `Done`?)",
+        ),
+        (
+            "bad template",
+            rule(URGENT, r#"[{ append = "{{ task.title " }]"#),
+            "the append template is wrong: syntax error",
+        ),
+        (
+            "misspelt property in a template",
+            rule(URGENT, r#"[{ append = "{{ task.Prority }}" }]"#),
+            "the append template is wrong: undefined value",
+        ),
+        (
+            "bad relative date",
+            rule(r#"{ property = "Due", before = "+2x" }"#, APPEND),
+            "`+2x` is not a date: use an ISO date",
+        ),
+        (
+            "duplicate rule name",
+            format!("{}{}", rule(URGENT, APPEND), rule(URGENT, APPEND)),
+            "the rule name is used twice (first at",
+        ),
+        (
+            "unknown action",
+            rule(URGENT, r#"[{ notify = "x" }]"#),
+            "unknown field `notify`, expected one of `set`, `append`, `mail`",
+        ),
+        (
+            "empty action list",
+            rule(URGENT, "[]"),
+            "the rule has no actions: give it at least one `set`, `append` or `mail`",
+        ),
+        (
+            "unknown operator",
+            rule(r#"{ property = "Status", equal = "Done" }"#, APPEND),
+            "unknown field `equal`, expected one of",
+        ),
+        (
+            "two operators in one condition",
+            rule(
+                r#"{ property = "Estimate", greater_than = 1, less_than = 5 }"#,
+                APPEND,
+            ),
+            "one operator per condition, not greater_than and less_than",
+        ),
+        (
+            "set on a computed property",
+            rule(URGENT, r#"[{ set = { Score = 3 } }]"#),
+            "`Score` is a formula property, which tasksync cannot set",
+        ),
+        (
+            "set with the wrong type",
+            rule(URGENT, r#"[{ set = { Done = "yes" } }]"#),
+            "`Done` is a checkbox property: set it to true or false, not text",
+        ),
+        (
+            "number compared with text",
+            rule(r#"{ property = "Estimate", equals = "three" }"#, APPEND),
+            "`Estimate` is a number property: compare it with a number, not text",
+        ),
+        (
+            "mail without recipients",
+            rule(URGENT, "[{ mail = {} }]"),
+            "the mail has no recipients: set `to` in the action or under [mail]",
+        ),
+        (
+            "missing condition",
+            "\n[[rules]]\nname = \"broken\"\nactions = [{ append = \"x\" }]\n".to_string(),
+            "missing field `when`",
+        ),
     ];
     assert!(cases.len() >= 12);
     for (what, rules, expected) in &cases {
         let checked = check(&simulator, rules).await;
         assert_eq!(checked.code, 78, "{what}: {}", checked.stderr);
-        assert!(!checked.stderr.contains("panicked"), "{what}: {}", checked.stderr);
-        assert!(checked.stderr.contains(expected), "{what}: expected «{expected}» in:\n{}", checked.stderr);
-        assert!(checked.stderr.contains("tasksync.toml:"), "{what}: the message names the file and line:\n{}", checked.stderr);
-        assert_eq!(checked.stderr.matches("\n  ").count(), 1, "{what}: exactly one problem:\n{}", checked.stderr);
-        if !rules.contains("missing") && !expected.contains("unknown field") && !expected.contains("missing field") {
-            assert!(checked.stderr.contains("rule `broken`"), "{what}: the message names the rule:\n{}", checked.stderr);
+        assert!(
+            !checked.stderr.contains("panicked"),
+            "{what}: {}",
+            checked.stderr
+        );
+        assert!(
+            checked.stderr.contains(expected),
+            "{what}: expected «{expected}» in:\n{}",
+            checked.stderr
+        );
+        assert!(
+            checked.stderr.contains("tasksync.toml:"),
+            "{what}: the message names the file and line:\n{}",
+            checked.stderr
+        );
+        assert_eq!(
+            checked.stderr.matches("\n  ").count(),
+            1,
+            "{what}: exactly one problem:\n{}",
+            checked.stderr
+        );
+        if !rules.contains("missing")
+            && !expected.contains("unknown field")
+            && !expected.contains("missing field")
+        {
+            assert!(
+                checked.stderr.contains("rule `broken`"),
+                "{what}: the message names the rule:\n{}",
+                checked.stderr
+            );
         }
     }
 
     // Several problems are reported together, in file order, with their lines.
-    let many = format!("{}{}", rule(r#"{ property = "Priorty", equals = "Urgent" }"#, APPEND), "\n[[rules]]\nname = \"second\"\nwhen = { property = \"Due\", before = \"soon\" }\nactions = []\n");
+    let many = format!(
+        "{}{}",
+        rule(r#"{ property = "Priorty", equals = "Urgent" }"#, APPEND),
+        "\n[[rules]]\nname = \"second\"\nwhen = { property = \"Due\", before = \"soon\" }\nactions = []\n"
+    );
     let checked = check(&simulator, &many).await;
     assert_eq!(checked.code, 78);
-    assert!(checked.stderr.contains("has 3 problems:"), "{}", checked.stderr);
-    let lines: Vec<&str> = checked.stderr.lines().filter(|l| l.starts_with("  ")).collect();
-    assert!(lines[0].contains("tasksync.toml:7:8: rule `broken`"), "{lines:?}");
-    assert!(lines[1].contains("tasksync.toml:12:8: rule `second`: `soon` is not a date"), "{lines:?}");
-    assert!(lines[2].contains("tasksync.toml:13:11: rule `second`: the rule has no actions"), "{lines:?}");
+    assert!(
+        checked.stderr.contains("has 3 problems:"),
+        "{}",
+        checked.stderr
+    );
+    let lines: Vec<&str> = checked
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("  "))
+        .collect();
+    assert!(
+        lines[0].contains("tasksync.toml:7:8: rule `broken`"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].contains("tasksync.toml:12:8: rule `second`: `soon` is not a date"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[2].contains("tasksync.toml:13:11: rule `second`: the rule has no actions"),
+        "{lines:?}"
+    );
 
     let fine = check(&simulator, &rule(URGENT, APPEND)).await;
     assert_eq!(fine.code, 0, "{}", fine.stderr);
-    assert!(fine.stdout.contains("Rules: 1 checked against the schema, no problems"), "{}", fine.stdout);
+    assert!(
+        fine.stdout
+            .contains("Rules: 1 checked against the schema, no problems"),
+        "{}",
+        fine.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shipped_example_configuration_checks_clean() {
-    let simulator = common::simulator(SimulatorOptions { tasks: 1, ..SimulatorOptions::default() }).await;
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 1,
+        ..SimulatorOptions::default()
+    })
+    .await;
     let example = include_str!("../config/tasksync.example.toml");
     let rules_part = &example[example.find("[automation]").unwrap()..];
     let checked = check(&simulator, rules_part).await;
     assert_eq!(checked.code, 0, "{}", checked.stderr);
-    assert!(checked.stdout.contains("Rules: 3 checked"), "{}", checked.stdout);
+    assert!(
+        checked.stdout.contains("Rules: 3 checked"),
+        "{}",
+        checked.stdout
+    );
 }

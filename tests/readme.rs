@@ -53,9 +53,22 @@ async fn every_sql_example_in_the_readme_runs_and_finds_rows() {
     let hidden = ProgressBar::hidden();
     let text = "[[rules]]\nname = \"done\"\nwhen = { property = \"Status\", changed_to = \"Done\" }\nactions = [{ append = \"Done.\" }]\n";
     let config = tasksync::config::parse(text).unwrap();
-    let entries: Vec<tasksync::config::RuleEntry> =
-        config.rules.into_iter().map(|rule| tasksync::config::RuleEntry { file: "rules.toml".into(), text: text.into(), rule }).collect();
-    let rules = tasksync::rules::compile(&entries, &source, &tasksync::config::MailConfig::default(), 5).unwrap();
+    let entries: Vec<tasksync::config::RuleEntry> = config
+        .rules
+        .into_iter()
+        .map(|rule| tasksync::config::RuleEntry {
+            file: "rules.toml".into(),
+            text: text.into(),
+            rule,
+        })
+        .collect();
+    let rules = tasksync::rules::compile(
+        &entries,
+        &source,
+        &tasksync::config::MailConfig::default(),
+        5,
+    )
+    .unwrap();
     let run = || sync(&client, Some(&store), &source, &rules, &options, &hidden);
     run().await.unwrap();
 
@@ -115,21 +128,39 @@ fn toml_rule_blocks(readme: &str) -> Vec<String> {
 #[tokio::test]
 async fn every_rule_example_in_the_readme_compiles_against_the_schema() {
     let blocks = toml_rule_blocks(include_str!("../README.md"));
-    assert!(blocks.len() >= 7, "the README shows its rules: {}", blocks.len());
-    let simulator = common::simulator(SimulatorOptions { tasks: 1, ..SimulatorOptions::default() }).await;
+    assert!(
+        blocks.len() >= 7,
+        "the README shows its rules: {}",
+        blocks.len()
+    );
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 1,
+        ..SimulatorOptions::default()
+    })
+    .await;
     let client = common::client(&simulator, ApiVersion::V2026_03_11);
     let database = NotionId::parse(&simulator.database_id()).unwrap();
     let source = client.resolve_data_source(&database, None).await.unwrap();
     let mut rules = 0;
     for block in blocks {
-        let config = tasksync::config::parse(&block).unwrap_or_else(|problems| panic!("{problems:?}\n{block}"));
+        let config = tasksync::config::parse(&block)
+            .unwrap_or_else(|problems| panic!("{problems:?}\n{block}"));
         let entries: Vec<tasksync::config::RuleEntry> = config
             .rules
             .into_iter()
-            .map(|rule| tasksync::config::RuleEntry { file: "README.md".into(), text: block.clone().into(), rule })
+            .map(|rule| tasksync::config::RuleEntry {
+                file: "README.md".into(),
+                text: block.clone().into(),
+                rule,
+            })
             .collect();
         rules += entries.len();
-        let compiled = tasksync::rules::compile(&entries, &source, &tasksync::config::MailConfig::default(), 5);
+        let compiled = tasksync::rules::compile(
+            &entries,
+            &source,
+            &tasksync::config::MailConfig::default(),
+            5,
+        );
         assert!(compiled.is_ok(), "{:?}\n{block}", compiled.err());
     }
     assert!(rules >= 10, "{rules} rules");

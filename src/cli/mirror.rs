@@ -278,10 +278,7 @@ pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::
     let view = MirrorTask::new(&row, Some(&history));
     if json {
         let mut value = serde_json::to_value(&view)?;
-        value["rule_firings"] = firings
-            .iter()
-            .map(|(rule, transition, status, reason, at)| serde_json::json!({ "rule": rule, "transition": transition, "status": status, "reason": reason, "fired_at": at }))
-            .collect();
+        value["rule_firings"] = serde_json::to_value(&firings)?;
         return output::json(&value);
     }
     out!(
@@ -344,12 +341,13 @@ pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::
     }
     if !firings.is_empty() {
         out!("\nRules that fired:");
-        for (rule, _, status, reason, at) in &firings {
-            let note = reason
+        for firing in &firings {
+            let note = firing
+                .reason
                 .as_deref()
-                .map(|r| format!(" ({status}: {r})"))
+                .map(|r| format!(" ({}: {r})", firing.status))
                 .unwrap_or_default();
-            out!("  {at}  {rule}{note}");
+            out!("  {}  {}{note}", firing.fired_at, firing.rule);
         }
     }
     Ok(())

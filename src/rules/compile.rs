@@ -300,18 +300,18 @@ impl Condition {
 
     /// Refers to `now` or an hour/minute offset: can change from one minute to the next.
     pub fn moves_by_the_minute(&self) -> bool {
-        self.any_leaf(&|leaf| match leaf {
-            Self::Test {
-                test: Test::Date(_, DateRef::Now { .. }),
-                ..
-            } => true,
-            Self::Test {
-                test:
-                    Test::Equals(Operand::Date(DateRef::Now { .. }))
-                    | Test::NotEquals(Operand::Date(DateRef::Now { .. })),
-                ..
-            } => true,
-            _ => false,
+        self.any_leaf(&|leaf| {
+            matches!(
+                leaf,
+                Self::Test {
+                    test: Test::Date(_, DateRef::Now { .. }),
+                    ..
+                } | Self::Test {
+                    test: Test::Equals(Operand::Date(DateRef::Now { .. }))
+                        | Test::NotEquals(Operand::Date(DateRef::Now { .. })),
+                    ..
+                }
+            )
         })
     }
 
@@ -510,7 +510,12 @@ pub fn compile(
         }
     }
     if problems.is_empty() {
-        Ok(RuleSet { rules, templates, literals, firing_budget })
+        Ok(RuleSet {
+            rules,
+            templates,
+            literals,
+            firing_budget,
+        })
     } else {
         problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         Err(problems)
@@ -739,10 +744,11 @@ impl Compiler<'_> {
             _ => {}
         }
         let operand = self.operand(span, property, family, value)?;
-        if family == Family::Date && operator == "equals" {
-            if let Operand::Date(date) = &operand {
-                return Some(Test::Date(DateComparison::Equals, date.clone()));
-            }
+        if family == Family::Date
+            && operator == "equals"
+            && let Operand::Date(date) = &operand
+        {
+            return Some(Test::Date(DateComparison::Equals, date.clone()));
         }
         Some(match operator {
             "equals" => Test::Equals(operand),
@@ -1050,10 +1056,11 @@ impl Compiler<'_> {
             "mail body",
             action.body.as_deref().unwrap_or(&defaults.body),
         );
-        let html = match action.html.as_deref().or(defaults.html.as_deref()) {
-            Some(source) => Some(self.template(span, "mail html", source)),
-            None => None,
-        };
+        let html = action
+            .html
+            .as_deref()
+            .or(defaults.html.as_deref())
+            .map(|source| self.template(span, "mail html", source));
         match (ok, subject, body, html) {
             (true, Some(subject), Some(body), None) => Some(Action::Mail {
                 to,
@@ -1086,7 +1093,10 @@ impl Compiler<'_> {
             .and_then(|template| template.render(self.sample.clone()));
         if let Err(error) = checked {
             let detail = error.detail().map(|d| format!(": {d}")).unwrap_or_default();
-            let line = error.line().map(|l| format!(" on line {l} of the template")).unwrap_or_default();
+            let line = error
+                .line()
+                .map(|l| format!(" on line {l} of the template"))
+                .unwrap_or_default();
             self.problem(
                 span,
                 format!(

@@ -26,7 +26,10 @@ impl<'a> Snapshot<'a> {
     }
 
     fn value(&self, id: &str) -> Option<&'a PropertyValue> {
-        self.by_id.iter().find(|(key, _)| *key == id).map(|(_, p)| &p.value)
+        self.by_id
+            .iter()
+            .find(|(key, _)| *key == id)
+            .map(|(_, p)| &p.value)
     }
 }
 
@@ -165,11 +168,19 @@ fn contains(value: &PropertyValue, operand: &Operand) -> bool {
         PropertyValue::MultiSelect(options) => options.iter().any(|o| o.name == *wanted),
         PropertyValue::People(people) => people.iter().any(|p| {
             p.id == *wanted
-                || p.name.as_deref().is_some_and(|n| same_ignoring_case(n, wanted))
-                || p.email.as_deref().is_some_and(|e| same_ignoring_case(e, wanted))
+                || p.name
+                    .as_deref()
+                    .is_some_and(|n| same_ignoring_case(n, wanted))
+                || p.email
+                    .as_deref()
+                    .is_some_and(|e| same_ignoring_case(e, wanted))
         }),
         PropertyValue::CreatedBy(user) | PropertyValue::LastEditedBy(user) => {
-            user.id == *wanted || user.name.as_deref().is_some_and(|n| same_ignoring_case(n, wanted))
+            user.id == *wanted
+                || user
+                    .name
+                    .as_deref()
+                    .is_some_and(|n| same_ignoring_case(n, wanted))
         }
         PropertyValue::Relation(ids) => {
             let wanted = wanted.replace('-', "");
@@ -192,7 +203,10 @@ fn same_ignoring_case(text: &str, wanted: &str) -> bool {
 fn contains_ignoring_case(text: &str, wanted: &str) -> bool {
     if text.is_ascii() && wanted.is_ascii() {
         let (text, wanted) = (text.as_bytes(), wanted.as_bytes());
-        wanted.is_empty() || text.windows(wanted.len()).any(|window| window.eq_ignore_ascii_case(wanted))
+        wanted.is_empty()
+            || text
+                .windows(wanted.len())
+                .any(|window| window.eq_ignore_ascii_case(wanted))
     } else {
         text.to_lowercase().contains(&wanted.to_lowercase())
     }
@@ -201,14 +215,20 @@ fn contains_ignoring_case(text: &str, wanted: &str) -> bool {
 fn text(value: &PropertyValue) -> Option<std::borrow::Cow<'_, str>> {
     use std::borrow::Cow;
     match value {
-        PropertyValue::Title(pieces) | PropertyValue::RichText(pieces) => Some(match pieces.as_slice() {
-            [single] => Cow::Borrowed(single.plain_text.as_str()),
-            _ => Cow::Owned(value.display()),
-        }),
-        PropertyValue::Url(text) | PropertyValue::Email(text) | PropertyValue::PhoneNumber(text) => {
+        PropertyValue::Title(pieces) | PropertyValue::RichText(pieces) => {
+            Some(match pieces.as_slice() {
+                [single] => Cow::Borrowed(single.plain_text.as_str()),
+                _ => Cow::Owned(value.display()),
+            })
+        }
+        PropertyValue::Url(text)
+        | PropertyValue::Email(text)
+        | PropertyValue::PhoneNumber(text) => {
             Some(Cow::Borrowed(text.as_deref().unwrap_or_default()))
         }
-        PropertyValue::Select(option) | PropertyValue::Status(option) => option.as_ref().map(|o| Cow::Borrowed(o.name.as_str())),
+        PropertyValue::Select(option) | PropertyValue::Status(option) => {
+            option.as_ref().map(|o| Cow::Borrowed(o.name.as_str()))
+        }
         PropertyValue::Formula(FormulaValue::String(text)) => text.as_deref().map(Cow::Borrowed),
         PropertyValue::UniqueId { .. } => Some(Cow::Owned(value.display())),
         _ => None,
@@ -239,8 +259,12 @@ fn boolean(value: &PropertyValue) -> Option<bool> {
 
 fn date(value: &PropertyValue) -> Option<&str> {
     match value {
-        PropertyValue::Date(Some(date)) | PropertyValue::Formula(FormulaValue::Date(Some(date))) => Some(&date.start),
-        PropertyValue::Rollup { result: RollupValue::Date(Some(date)), .. } => Some(&date.start),
+        PropertyValue::Date(Some(date))
+        | PropertyValue::Formula(FormulaValue::Date(Some(date))) => Some(&date.start),
+        PropertyValue::Rollup {
+            result: RollupValue::Date(Some(date)),
+            ..
+        } => Some(&date.start),
         PropertyValue::CreatedTime(time) | PropertyValue::LastEditedTime(time) => Some(time),
         _ => None,
     }
@@ -268,7 +292,8 @@ fn parse_value_date(text: &str) -> Option<(NaiveDate, Option<DateTime<Utc>>)> {
         let time = time.with_timezone(&Utc);
         return Some((time.date_naive(), Some(time)));
     }
-    text.get(..10)?.parse::<NaiveDate>()
+    text.get(..10)?
+        .parse::<NaiveDate>()
         .ok()
         .map(|day| (day, None))
 }

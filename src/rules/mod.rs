@@ -78,7 +78,8 @@ pub fn evaluate(
         if !eval::fires(rule, before.as_ref(), &after, evaluation.now, inside_before) {
             continue;
         }
-        let shared = context.get_or_init(|| render::shared_context(&change.task, change.changes, evaluation.now));
+        let shared = context
+            .get_or_init(|| render::shared_context(&change.task, change.changes, evaluation.now));
         firings.push(firing_in(evaluation, rule, change, shared));
     }
     (firings, states)
@@ -90,7 +91,12 @@ pub fn firing(evaluation: &Evaluation<'_>, rule: &Rule, change: &TaskChange<'_>)
     firing_in(evaluation, rule, change, &shared)
 }
 
-fn firing_in(evaluation: &Evaluation<'_>, rule: &Rule, change: &TaskChange<'_>, shared: &minijinja::Value) -> NewFiring {
+fn firing_in(
+    evaluation: &Evaluation<'_>,
+    rule: &Rule,
+    change: &TaskChange<'_>,
+    shared: &minijinja::Value,
+) -> NewFiring {
     let depth = change.own_edit_depth.unwrap_or(0);
     let mut firing = NewFiring {
         rule: rule.name.clone(),

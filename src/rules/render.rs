@@ -123,11 +123,20 @@ fn task_value(task: &TaskFacts<'_>) -> minijinja::Value {
         ("id", minijinja::Value::from(task.id)),
         ("url", minijinja::Value::from(task.url)),
         ("title", minijinja::Value::from(task.title)),
-        ("status", minijinja::Value::from(task.status.unwrap_or_default())),
+        (
+            "status",
+            minijinja::Value::from(task.status.unwrap_or_default()),
+        ),
         ("unique_id", minijinja::Value::from(unique_id)),
         ("created_time", minijinja::Value::from(task.created_time)),
-        ("last_edited_time", minijinja::Value::from(task.last_edited_time)),
-        ("last_edited_by", minijinja::Value::from(task.last_edited_by.unwrap_or_default())),
+        (
+            "last_edited_time",
+            minijinja::Value::from(task.last_edited_time),
+        ),
+        (
+            "last_edited_by",
+            minijinja::Value::from(task.last_edited_by.unwrap_or_default()),
+        ),
         ("deleted", minijinja::Value::from(task.deleted)),
         ("properties", minijinja::Value::from(texts)),
     ] {
@@ -137,7 +146,12 @@ fn task_value(task: &TaskFacts<'_>) -> minijinja::Value {
 }
 
 /// The context templates render with.
-pub fn context(rule: &str, task: &TaskFacts<'_>, changes: &[ChangeFacts], now: DateTime<Utc>) -> minijinja::Value {
+pub fn context(
+    rule: &str,
+    task: &TaskFacts<'_>,
+    changes: &[ChangeFacts],
+    now: DateTime<Utc>,
+) -> minijinja::Value {
     minijinja::context! { rule => rule, ..shared_context(task, changes, now) }
 }
 
@@ -190,8 +204,15 @@ pub fn render(
 }
 
 /// The part of the template context shared by every rule firing on one change.
-pub fn shared_context(task: &TaskFacts<'_>, changes: &[ChangeFacts], now: DateTime<Utc>) -> minijinja::Value {
-    let old: BTreeMap<&str, &str> = changes.iter().map(|c| (c.property.as_str(), c.old.as_str())).collect();
+pub fn shared_context(
+    task: &TaskFacts<'_>,
+    changes: &[ChangeFacts],
+    now: DateTime<Utc>,
+) -> minijinja::Value {
+    let old: BTreeMap<&str, &str> = changes
+        .iter()
+        .map(|c| (c.property.as_str(), c.old.as_str()))
+        .collect();
     minijinja::context! {
         task => task_value(task),
         old => minijinja::Value::from(minijinja::value::Serde(old)),
@@ -213,7 +234,8 @@ pub fn render_in(
         if let Some(text) = set.literals.get(name) {
             return Ok(text.clone());
         }
-        let context = context.get_or_init(|| minijinja::context! { rule => &rule.name, ..shared.clone() });
+        let context =
+            context.get_or_init(|| minijinja::context! { rule => &rule.name, ..shared.clone() });
         set.templates
             .get_template(name)
             .and_then(|template| template.render(context.clone()))
@@ -229,11 +251,17 @@ pub fn render_in(
                         let value = match &property.value {
                             SetValue::Status(name) => PropertyWrite::Status(name.clone()),
                             SetValue::Select(name) => PropertyWrite::Select(name.clone()),
-                            SetValue::MultiSelect(names) => PropertyWrite::MultiSelect(names.clone()),
+                            SetValue::MultiSelect(names) => {
+                                PropertyWrite::MultiSelect(names.clone())
+                            }
                             SetValue::Checkbox(flag) => PropertyWrite::Checkbox(*flag),
                             SetValue::Number(number) => PropertyWrite::Number(*number),
-                            SetValue::Date(date) => PropertyWrite::Date(date.as_ref().map(|d| resolve_date(d, now))),
-                            SetValue::Text { kind, template } => text_write(kind, render(template)?),
+                            SetValue::Date(date) => {
+                                PropertyWrite::Date(date.as_ref().map(|d| resolve_date(d, now)))
+                            }
+                            SetValue::Text { kind, template } => {
+                                text_write(kind, render(template)?)
+                            }
                         };
                         writes.push(PlannedWrite {
                             property: property.name.clone(),
@@ -244,8 +272,16 @@ pub fn render_in(
                     }
                     PlannedAction::Set { writes }
                 }
-                Action::Append { template } => PlannedAction::Append { text: render(template)? },
-                Action::Mail { to, cc, subject, body, html } => PlannedAction::Mail {
+                Action::Append { template } => PlannedAction::Append {
+                    text: render(template)?,
+                },
+                Action::Mail {
+                    to,
+                    cc,
+                    subject,
+                    body,
+                    html,
+                } => PlannedAction::Mail {
                     to: to.clone(),
                     cc: cc.clone(),
                     subject: render(subject)?,
