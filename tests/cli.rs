@@ -466,3 +466,166 @@ fn sync_then_read_the_mirror_offline() {
         missing.stderr
     );
 }
+
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    let simulator = SimulatorProcess::start(&["--tasks", "300"]);
+    let work = Workdir::new(&simulator, "2026-03-11");
+    let mut child = Command::new(cargo_bin("tasksync"))
+        // JSON of 300 tasks is far larger than a pipe's buffer: the write must meet the closed end.
+        .args(["tasks", "list", "--json"])
+        .current_dir(work.path())
+        .env("NOTION_TOKEN", TOKEN)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.starts_with('['), "{first}");
+    // The reader is gone (as with `| head -1`): the command must stop without a panic.
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn rules_from_the_example_configuration_fire_preview_and_show() {
+    let simulator = SimulatorProcess::start(&["--tasks", "50"]);
+    let work = Workdir::new(&simulator, "2026-03-11");
+    let example = include_str!("../config/tasksync.example.toml");
+    let config = format!(
+        "[notion]\ndatabase = \"{}\"\nbase_url = \"{}\"\nrequests_per_second = 50\n{}",
+        simulator.database,
+        simulator.base_url,
+        &example[example.find("[automation]").unwrap()..]
+    );
+    std::fs::write(work.path().join("tasksync.toml"), config).unwrap();
+    let checked = work.run(&["check"]).ok();
+    assert!(
+        checked
+            .stdout
+            .contains("Rules: 3 checked against the schema, no problems"),
+        "{}",
+        checked.stdout
+    );
+    work.run(&["sync"]).ok();
+    let before = work.run(&["tasks", "show", "TASK-4", "--json"]).ok().json();
+    let lower = if before["properties"]["Priority"]["text"] == "Low" {
+        "Medium"
+    } else {
+        "Low"
+    };
+    let page = before["id"].as_str().unwrap().to_string();
+    edit_as_person(
+        &simulator,
+        &page,
+        &format!(
+            r#"{{"properties":{{"Priority":{{"select":{{"name":"{lower}"}}}},"Status":{{"status":{{"name":"To do"}}}}}}}}"#
+        ),
+    );
+    work.run(&["sync"]).ok();
+    edit_as_person(
+        &simulator,
+        &page,
+        r#"{"properties":{"Priority":{"select":{"name":"Urgent"}}}}"#,
+    );
+
+    let preview = work.run(&["rules", "preview", "--task", "TASK-4"]).ok();
+    assert!(
+        preview.stdout.contains("Rules would fire 2 time(s):"),
+        "{}",
+        preview.stdout
+    );
+    assert!(
+        preview.stdout.contains("urgent-starts-work →"),
+        "{}",
+        preview.stdout
+    );
+    assert!(
+        preview.stdout.contains("set Status = In progress"),
+        "{}",
+        preview.stdout
+    );
+    assert!(
+        preview
+            .stdout
+            .contains("mail team@example.com \"[tasksync] "),
+        "{}",
+        preview.stdout
+    );
+    assert!(
+        preview.stdout.contains("Nothing was written."),
+        "{}",
+        preview.stdout
+    );
+
+    let synced = work.run(&["sync"]).ok();
+    assert!(
+        synced.stdout.contains("Rules fired 2 time(s):"),
+        "{}",
+        synced.stdout
+    );
+    assert!(
+        synced.stdout.contains("Actions: 2 done"),
+        "{}",
+        synced.stdout
+    );
+    let live = work.run(&["tasks", "show", "TASK-4"]).ok();
+    assert!(
+        live.stdout
+            .contains("tasksync moved the task to In progress."),
+        "{}",
+        live.stdout
+    );
+    work.run(&["sync"]).ok();
+    let shown = work.run(&["tasks", "show", "TASK-4", "--mirror"]).ok();
+    assert!(
+        shown.stdout.contains("Rules that fired:"),
+        "{}",
+        shown.stdout
+    );
+    assert!(
+        shown.stdout.contains("urgent-starts-work") && shown.stdout.contains("urgent-mail"),
+        "{}",
+        shown.stdout
+    );
+    let again = work.run(&["sync"]).ok();
+    assert!(
+        !again.stdout.contains("Rules fired"),
+        "nothing fires twice: {}",
+        again.stdout
+    );
+}
+
+/// A PATCH of a page as a person in the workspace (not the integration).
+fn edit_as_person(simulator: &SimulatorProcess, page: &str, body: &str) {
+    let status = Command::new("curl")
+        .args([
+            "-sf",
+            "-X",
+            "PATCH",
+            &format!("{}/v1/pages/{page}", simulator.base_url),
+        ])
+        .args([
+            "-H",
+            &format!("Authorization: Bearer {TOKEN}"),
+            "-H",
+            "Notion-Version: 2026-03-11",
+        ])
+        .args([
+            "-H",
+            "X-Simulator-User: Ada Hopper",
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            body,
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .expect("curl runs");
+    assert!(status.success());
+}

@@ -111,7 +111,7 @@ pub async fn preview(
         .filter(|f| f.status != "stopped")
         .count() as u64;
     report.stopped = report.firings.len() as u64 - report.fired;
-    let conditions: Vec<(String, bool)> = match &task_row {
+    let conditions: Vec<(String, &'static str)> = match &task_row {
         Some(row) => {
             let properties: StoredProperties =
                 serde_json::from_str(&row.properties_json).unwrap_or_default();
@@ -121,10 +121,14 @@ pub async fn preview(
                 .iter()
                 .filter(|r| rule.is_none_or(|wanted| r.name == wanted))
                 .map(|r| {
-                    (
-                        r.name.clone(),
-                        is_inside(&r.condition, &snapshot, chrono::Utc::now()),
-                    )
+                    let state = if r.trigger == crate::rules::Trigger::Edge {
+                        "a transition rule: fires on the change itself, not on a state"
+                    } else if is_inside(&r.condition, &snapshot, chrono::Utc::now()) {
+                        "holds (fires when a task enters it, not while it stays)"
+                    } else {
+                        "does not hold"
+                    };
+                    (r.name.clone(), state)
                 })
                 .collect()
         }
@@ -150,15 +154,8 @@ pub async fn preview(
             "\nConditions for \"{}\" as the mirror has it now:",
             row.title
         );
-        for (name, holds) in conditions {
-            out!(
-                "  {name}: {}",
-                if holds {
-                    "holds (fires when a task enters it, not while it stays)"
-                } else {
-                    "does not hold"
-                }
-            );
+        for (name, state) in conditions {
+            out!("  {name}: {state}");
         }
     }
     Ok(())
