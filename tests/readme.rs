@@ -6,16 +6,18 @@ use indicatif::ProgressBar;
 use serde_json::json;
 use tasksync::notion::ApiVersion;
 use tasksync::notion::ids::NotionId;
-use tasksync::simulator::{ACTING_USER_HEADER, SimulatorOptions};
+use tasksync::simulator::SimulatorOptions;
 use tasksync::store::Store;
 use tasksync::sync::{SyncOptions, sync};
 
-fn sql_blocks(readme: &str) -> Vec<String> {
+/// The contents of the fenced code blocks of one language, in order.
+fn fenced_blocks(readme: &str, language: &str) -> Vec<String> {
+    let opening = format!("```{language}");
     let mut blocks = Vec::new();
     let mut current: Option<String> = None;
     for line in readme.lines() {
         match (&mut current, line.trim_start()) {
-            (None, "```sql") => current = Some(String::new()),
+            (None, fence) if fence == opening => current = Some(String::new()),
             (Some(block), "```") => {
                 blocks.push(std::mem::take(block));
                 current = None;
@@ -32,7 +34,7 @@ fn sql_blocks(readme: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn every_sql_example_in_the_readme_runs_and_finds_rows() {
-    let blocks = sql_blocks(include_str!("../README.md"));
+    let blocks = fenced_blocks(include_str!("../README.md"), "sql");
     assert!(blocks.len() >= 5, "the README shows its queries");
 
     let simulator = common::simulator(SimulatorOptions {
@@ -74,13 +76,8 @@ async fn every_sql_example_in_the_readme_runs_and_finds_rows() {
 
     let pages = simulator.page_ids();
     let edit = |page: String, body: serde_json::Value| {
-        let request = reqwest::Client::new()
-            .patch(format!("{}/v1/pages/{page}", simulator.base_url()))
-            .bearer_auth(simulator.token())
-            .header("Notion-Version", "2026-03-11")
-            .header(ACTING_USER_HEADER, simulator.user_ids()[1].as_str())
-            .json(&body);
-        async move { assert_eq!(request.send().await.unwrap().status(), 200) }
+        let simulator = &simulator;
+        async move { common::edit_as_person(simulator, &page, &body).await }
     };
     let status = |name: &str| json!({ "properties": { "Status": { "status": { "name": name } } } });
     edit(pages[0].clone(), status("To do")).await;
@@ -104,25 +101,10 @@ async fn every_sql_example_in_the_readme_runs_and_finds_rows() {
 }
 
 fn toml_rule_blocks(readme: &str) -> Vec<String> {
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in readme.lines() {
-        match (&mut current, line.trim_start()) {
-            (None, "```toml") => current = Some(String::new()),
-            (Some(block), "```") => {
-                if block.contains("[[rules]]") {
-                    blocks.push(std::mem::take(block));
-                }
-                current = None;
-            }
-            (Some(block), _) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            (None, _) => {}
-        }
-    }
-    blocks
+    fenced_blocks(readme, "toml")
+        .into_iter()
+        .filter(|block| block.contains("[[rules]]"))
+        .collect()
 }
 
 #[tokio::test]

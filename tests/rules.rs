@@ -96,16 +96,7 @@ impl Fixture {
     }
 
     async fn edit(&self, page: &str, properties: Value) {
-        let response = reqwest::Client::new()
-            .patch(format!("{}/v1/pages/{page}", self.simulator.base_url()))
-            .bearer_auth(self.simulator.token())
-            .header("Notion-Version", "2026-03-11")
-            .header(ACTING_USER_HEADER, self.simulator.user_ids()[3].as_str())
-            .json(&json!({ "properties": properties }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap());
+        common::edit_as_person(&self.simulator, page, &json!({ "properties": properties })).await;
     }
 
     async fn create(&self, properties: Value) -> String {
@@ -535,17 +526,7 @@ async fn an_append_killed_after_notion_accepted_it_is_not_repeated() {
         fixture.simulator.base_url()
     );
     std::fs::write(work.join("tasksync.toml"), config).unwrap();
-    let run = || {
-        tokio::process::Command::new(assert_cmd::cargo::cargo_bin("tasksync"))
-            .arg("sync")
-            .current_dir(work)
-            .env("NOTION_TOKEN", fixture.simulator.token())
-            .env_remove("RUST_LOG")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap()
-    };
+    let run = || common::spawn_sync(work, fixture.simulator.token());
     let page = fixture.simulator.page_ids()[3].clone();
     fixture
         .edit(

@@ -11,7 +11,7 @@ use tasksync::model::DataSource;
 use tasksync::notion::ids::NotionId;
 use tasksync::notion::{ApiVersion, NotionClient};
 use tasksync::rules::RuleSet;
-use tasksync::simulator::{ACTING_USER_HEADER, FaultSpec, Simulator, SimulatorOptions};
+use tasksync::simulator::{FaultSpec, Simulator, SimulatorOptions};
 use tasksync::store::Store;
 use tasksync::sync::{SyncOptions, SyncReport, sync};
 
@@ -69,26 +69,9 @@ impl Fixture {
             .expect("the sync succeeds")
     }
 
-    /// Edits a task in Notion as a person would (trying again when Notion fails).
-    async fn edit(&self, page: &str, properties: Value) {
-        for _ in 0..20 {
-            let response = reqwest::Client::new()
-                .patch(format!("{}/v1/pages/{page}", self.simulator.base_url()))
-                .bearer_auth(self.simulator.token())
-                .header("Notion-Version", "2026-03-11")
-                .header(ACTING_USER_HEADER, self.simulator.user_ids()[2].as_str())
-                .json(&properties)
-                .send()
-                .await;
-            match response {
-                Ok(response) if response.status() == 200 => return,
-                Ok(response) if response.status().is_client_error() && response.status() != 429 => {
-                    panic!("{}", response.text().await.unwrap())
-                }
-                _ => continue,
-            }
-        }
-        panic!("the edit never went through");
+    /// Edits a task in Notion as a person would.
+    async fn edit(&self, page: &str, body: Value) {
+        common::edit_as_person(&self.simulator, page, &body).await;
     }
 
     fn query(&self, name: &str, sql: &str) -> Vec<Vec<Value>> {
@@ -248,7 +231,7 @@ async fn edits_in_the_minute_of_the_previous_sync_are_each_seen_once() {
     fixture.sync().await;
     fixture.sync().await;
     let history = fixture.query("mirror.db", "SELECT task_id, property, new_value, edited_by FROM task_changes WHERE property NOT LIKE '(%' ORDER BY task_id, property");
-    let person = fixture.simulator.user_ids()[2].clone();
+    let person = fixture.simulator.user_ids()[3].clone();
     let expected: Vec<Vec<Value>> = {
         let mut rows = vec![
             vec![
@@ -558,15 +541,7 @@ async fn a_sync_killed_half_way_resumes_to_the_same_mirror() {
         format!("[notion]\ndatabase = \"{}\"\nbase_url = \"{}\"\nrequests_per_second = 100\n[store]\npath = \"killed.db\"\n", fixture.simulator.database_id(), fixture.simulator.base_url()),
     )
     .unwrap();
-    let mut child = tokio::process::Command::new(assert_cmd::cargo::cargo_bin("tasksync"))
-        .arg("sync")
-        .current_dir(work)
-        .env("NOTION_TOKEN", fixture.simulator.token())
-        .env_remove("RUST_LOG")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = common::spawn_sync(work, fixture.simulator.token());
     // Kill it once some, but not all, pages are stored.
     let killed_at = loop {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -712,5 +687,5 @@ async fn an_edit_that_changes_nothing_updates_the_edit_time_without_history() {
         &format!("SELECT last_edited_time, last_edited_by FROM tasks WHERE id = '{page}'"),
     );
     assert_ne!(after[0][0], status[0][1], "the edit time follows Notion");
-    assert_eq!(after[0][1], json!(fixture.simulator.user_ids()[2]));
+    assert_eq!(after[0][1], json!(fixture.simulator.user_ids()[3]));
 }

@@ -258,21 +258,26 @@ impl<'a> MirrorTask<'a> {
     }
 }
 
-pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::Result<()> {
-    let store = open_mirror(config_path)?;
+/// A task of the mirror by page id, page URL or unique ID (`TASK-12`).
+pub fn find_in_mirror(store: &Store, reference: &str) -> anyhow::Result<TaskRow> {
     let page = NotionId::parse(reference).ok().map(|id| id.to_string());
     let number = if page.is_none() {
         unique_number(reference)
     } else {
         None
     };
-    let row = store
+    store
         .with(|c| store::find_task(c, page.as_deref(), number))?
         .ok_or_else(|| {
             anyhow::anyhow!(
                 "the mirror has no task {reference} (run `tasksync sync` to refresh it)"
             )
-        })?;
+        })
+}
+
+pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::Result<()> {
+    let store = open_mirror(config_path)?;
+    let row = find_in_mirror(&store, reference)?;
     let history = store.with(|c| store::history(c, &row.id))?;
     let firings = store.with(|c| store::firings_of(c, &row.id))?;
     let view = MirrorTask::new(&row, Some(&history));

@@ -4,12 +4,11 @@ use std::path::Path;
 
 use indicatif::ProgressBar;
 
-use super::mirror::print_firings;
+use super::mirror::{find_in_mirror, print_firings};
 use super::output;
-use super::tasks::{Session, unique_number};
-use crate::notion::ids::NotionId;
+use super::tasks::Session;
 use crate::rules::eval::{Snapshot, is_inside};
-use crate::store::{self, Store};
+use crate::store::Store;
 use crate::sync::plan::StoredProperties;
 use crate::sync::{SyncOptions, sync};
 
@@ -65,22 +64,7 @@ pub async fn preview(
     }
     let store = Store::open_read_only(&session.config.store.path)?;
     let task_row = match (task, &store) {
-        (Some(reference), Some(store)) => {
-            let page = NotionId::parse(reference).ok().map(|id| id.to_string());
-            let number = if page.is_none() {
-                unique_number(reference)
-            } else {
-                None
-            };
-            let row = store
-                .with(|c| store::find_task(c, page.as_deref(), number))?
-                .ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "the mirror has no task {reference} (run `tasksync sync` first)"
-                    )
-                })?;
-            Some(row)
-        }
+        (Some(reference), Some(store)) => Some(find_in_mirror(store, reference)?),
         (Some(reference), None) => anyhow::bail!(
             "there is no mirror yet to find {reference} in: run `tasksync sync` first"
         ),

@@ -41,3 +41,40 @@ pub async fn setup(tasks: usize, version: ApiVersion) -> (Simulator, NotionClien
 }
 
 pub const QUERY: &str = "POST /v1/data_sources/{data_source_id}/query";
+
+/// Edits a page as a person in the workspace would (not the integration), trying again when the
+/// simulator injects a failure. `body` is the PATCH body (`{"properties": ...}` or `{"in_trash": ...}`).
+pub async fn edit_as_person(simulator: &Simulator, page: &str, body: &serde_json::Value) {
+    let person = simulator.user_ids()[3].clone();
+    for _ in 0..20 {
+        let response = reqwest::Client::new()
+            .patch(format!("{}/v1/pages/{page}", simulator.base_url()))
+            .bearer_auth(simulator.token())
+            .header("Notion-Version", "2026-03-11")
+            .header(tasksync::simulator::ACTING_USER_HEADER, person.as_str())
+            .json(body)
+            .send()
+            .await;
+        match response {
+            Ok(response) if response.status() == 200 => return,
+            Ok(response) if response.status().is_client_error() && response.status() != 429 => {
+                panic!("{}", response.text().await.unwrap_or_default())
+            }
+            _ => continue,
+        }
+    }
+    panic!("the edit never went through");
+}
+
+/// Starts `tasksync sync` in `dir` (which holds `tasksync.toml`), output discarded.
+pub fn spawn_sync(dir: &std::path::Path, token: &str) -> tokio::process::Child {
+    tokio::process::Command::new(assert_cmd::cargo::cargo_bin("tasksync"))
+        .arg("sync")
+        .current_dir(dir)
+        .env("NOTION_TOKEN", token)
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("tasksync sync starts")
+}
