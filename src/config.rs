@@ -19,6 +19,11 @@ use crate::rules::syntax::RuleConfig;
 
 /// The environment variable holding the Notion token.
 pub const TOKEN_VARIABLE: &str = "NOTION_TOKEN";
+/// The SMTP server, as a URL: `smtps://user@host:465`, `smtp://host:587` (STARTTLS required),
+/// `smtp://host:25?tls=none` (plain, for a local relay).
+pub const SMTP_URL_VARIABLE: &str = "SMTP_URL";
+/// The SMTP password for the user in `SMTP_URL`.
+pub const SMTP_PASSWORD_VARIABLE: &str = "SMTP_PASSWORD";
 /// The environment variable naming the configuration file.
 pub const CONFIG_VARIABLE: &str = "TASKSYNC_CONFIG";
 
@@ -126,6 +131,10 @@ pub struct MailConfig {
     /// Default HTML alternative template (none: plain text only).
     #[serde(default)]
     pub html: Option<String>,
+    /// A PEM file of certificates to trust for the SMTP server's TLS, besides the system's (for
+    /// a relay with a private or self-signed certificate). Verification stays on.
+    #[serde(default)]
+    pub ca_certificate: Option<PathBuf>,
 }
 
 fn default_mail_subject() -> String {
@@ -138,8 +147,8 @@ fn default_mail_body() -> String {
     concat!(
         "{{ task.title }}\n\n",
         "Status: {{ task.status }}\n",
-        "{% if task.Due is defined %}\nDue: {{ task.Due }}\n{% endif %}\n",
-        "{% if task.Assignee is defined %}\nAssignee: {{ task.Assignee }}\n{% endif %}\n",
+        "{% if task.Due is defined and task.Due %}\nDue: {{ task.Due }}\n{% endif %}\n",
+        "{% if task.Assignee is defined and task.Assignee %}\nAssignee: {{ task.Assignee }}\n{% endif %}\n",
         "{% if changes %}\n\nWhat changed:\n{% for change in changes %}\n",
         "  {{ change.property }}: {{ change.old or '(empty)' }} → {{ change.new or '(empty)' }}\n",
         "{% endfor %}\n{% endif %}\n",
@@ -158,6 +167,7 @@ impl Default for MailConfig {
             subject: default_mail_subject(),
             body: default_mail_body(),
             html: None,
+            ca_certificate: None,
         }
     }
 }

@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod model;
+pub mod notify;
 pub mod notion;
 pub mod rules;
 pub mod simulator;

@@ -150,7 +150,13 @@ CREATE TABLE rule_baselines (
     PRIMARY KEY (rule, data_source_id)
 );
 "#,
+    r#"
+ALTER TABLE mail_outbox ADD COLUMN server_reply TEXT;
+"#,
 ];
+
+/// The schema version a migrated mirror has (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 /// A task as the mirror stores it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -973,6 +979,137 @@ pub fn firings_of(connection: &Connection, task_id: &str) -> anyhow::Result<Vec<
         })?
         .collect::<Result<_, _>>()?;
     Ok(rows)
+}
+
+/// A mail of the outbox, to send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxMail {
+    pub id: i64,
+    pub message_id: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    /// Attempts before this one.
+    pub attempts: i64,
+}
+
+/// A mail of the outbox as `mail list` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub task_id: Option<String>,
+    pub message_id: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub server_reply: Option<String>,
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+/// Mail to send now: queued and due, or caught mid-send by a crash.
+pub fn due_mail(
+    connection: &Connection,
+    now: &str,
+    limit: usize,
+) -> anyhow::Result<Vec<OutboxMail>> {
+    let mut statement = connection.prepare(
+        "SELECT id, message_id, to_json, cc_json, subject, body_text, body_html, attempts FROM mail_outbox
+         WHERE status IN ('queued', 'sending') AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
+         ORDER BY id LIMIT ?2",
+    )?;
+    let mut rows = statement.query(params![now, limit as i64])?;
+    let mut mails = Vec::new();
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let to: String = row.get(2)?;
+        let cc: String = row.get(3)?;
+        mails.push(OutboxMail {
+            id,
+            message_id: row.get(1)?,
+            to: serde_json::from_str(&to)
+                .with_context(|| format!("mail {id} has unreadable recipients"))?,
+            cc: serde_json::from_str(&cc).unwrap_or_default(),
+            subject: row.get(4)?,
+            body_text: row.get(5)?,
+            body_html: row.get(6)?,
+            attempts: row.get(7)?,
+        });
+    }
+    Ok(mails)
+}
+
+/// Marks a mail as being sent (committed before the server is contacted).
+pub fn start_mail(connection: &Connection, id: i64) -> anyhow::Result<()> {
+    connection.execute(
+        "UPDATE mail_outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?1",
+        [id],
+    )?;
+    Ok(())
+}
+
+/// Records a send's outcome: `sent` (with the server's reply), `queued` again (with the next
+/// attempt time and the error) or `failed` (with the error).
+pub fn finish_mail(
+    connection: &Connection,
+    id: i64,
+    status: &str,
+    note: &str,
+    next_attempt_at: Option<&str>,
+    now: &str,
+) -> anyhow::Result<()> {
+    if status == "sent" {
+        connection.execute(
+            "UPDATE mail_outbox SET status = 'sent', server_reply = ?2, sent_at = ?3, next_attempt_at = NULL WHERE id = ?1",
+            params![id, note, now],
+        )?;
+    } else {
+        connection.execute(
+            "UPDATE mail_outbox SET status = ?2, last_error = ?3, next_attempt_at = ?4 WHERE id = ?1",
+            params![id, status, note, next_attempt_at],
+        )?;
+    }
+    Ok(())
+}
+
+/// The outbox, newest first.
+pub fn list_mail(connection: &Connection, failed_only: bool) -> anyhow::Result<Vec<OutboxEntry>> {
+    let mut statement = connection.prepare(
+        "SELECT id, task_id, message_id, to_json, subject, status, attempts, last_error, server_reply, next_attempt_at,
+            created_at, sent_at FROM mail_outbox WHERE (NOT ?1 OR status = 'failed') ORDER BY id DESC",
+    )?;
+    let rows = statement
+        .query_map([failed_only], |row| {
+            Ok(OutboxEntry {
+                id: row.get(0)?,
+                task_id: row.get(1)?,
+                message_id: row.get(2)?,
+                to: serde_json::from_str(&row.get::<_, String>(3)?).unwrap_or_default(),
+                subject: row.get(4)?,
+                status: row.get(5)?,
+                attempts: row.get(6)?,
+                last_error: row.get(7)?,
+                server_reply: row.get(8)?,
+                next_attempt_at: row.get(9)?,
+                created_at: row.get(10)?,
+                sent_at: row.get(11)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Queues failed mail again (one by id, or all); how many.
+pub fn retry_mail(connection: &Connection, id: Option<i64>) -> anyhow::Result<usize> {
+    Ok(connection.execute(
+        "UPDATE mail_outbox SET status = 'queued', next_attempt_at = NULL WHERE status = 'failed' AND (?1 IS NULL OR id = ?1)",
+        [id],
+    )?)
 }
 
 /// Task ids of a data source in the mirror: (live, deleted).

@@ -55,9 +55,14 @@ pub async fn sync(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<
         ),
         _ => None,
     };
+    let mail = match (&store, args.dry_run) {
+        (Some(store), false) => send_mail(store, &session.config.mail, args.json).await?,
+        _ => None,
+    };
     if args.json {
         let mut value = serde_json::to_value(&report)?;
         value["actions"] = serde_json::to_value(&actions)?;
+        value["mail"] = serde_json::to_value(&mail)?;
         return output::json(&value);
     }
     print_report(&report);
@@ -71,7 +76,41 @@ pub async fn sync(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<
             actions.retrying
         );
     }
+    if let Some(mail) = mail.filter(|m| *m != crate::notify::FlushReport::default()) {
+        out!(
+            "Mail: {} sent, {} failed (see `tasksync mail list --failed`), {} to retry",
+            mail.sent,
+            mail.failed,
+            mail.retrying
+        );
+    }
     Ok(())
+}
+
+/// Sends the outbox when SMTP is configured; otherwise says how much mail waits.
+async fn send_mail(
+    store: &Store,
+    mail: &crate::config::MailConfig,
+    quiet: bool,
+) -> anyhow::Result<Option<crate::notify::FlushReport>> {
+    match crate::notify::Mailer::from_environment(mail)? {
+        Some(mailer) => Ok(Some(
+            crate::notify::flush(store, &mailer, chrono::Utc::now()).await?,
+        )),
+        None => {
+            let waiting = store
+                .with(|c| store::list_mail(c, false))?
+                .iter()
+                .filter(|m| m.status == "queued")
+                .count();
+            if waiting > 0 && !quiet {
+                eprintln!(
+                    "{waiting} mail(s) wait in the outbox: set SMTP_URL (and SMTP_PASSWORD) to send them"
+                );
+            }
+            Ok(None)
+        }
+    }
 }
 
 /// The firings of a sync (or dry run), one line each, with their actions below.

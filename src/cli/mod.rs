@@ -3,6 +3,7 @@
 #[macro_use]
 mod output;
 mod demo;
+mod mail;
 mod mirror;
 mod rules;
 mod tasks;
@@ -104,6 +105,9 @@ pub enum Command {
     /// Work with rules.
     #[command(subcommand)]
     Rules(RulesCommand),
+    /// The mail outbox and the SMTP server (SMTP_URL, SMTP_PASSWORD).
+    #[command(subcommand)]
+    Mail(MailCommand),
     /// Read and change tasks directly in Notion (or, with --mirror, read the local mirror).
     #[command(subcommand)]
     Tasks(TasksCommand),
@@ -194,6 +198,39 @@ pub enum RulesCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum MailCommand {
+    /// Send a test message through the configured SMTP server and show its reply.
+    ///
+    /// Example: SMTP_URL=smtps://me@smtp.example.com SMTP_PASSWORD=... tasksync mail test --to me@example.com
+    Test {
+        /// The recipient (default: [mail] to).
+        #[arg(long)]
+        to: Option<String>,
+    },
+    /// Show the outbox: queued, sent (with the server's reply) and failed mail.
+    ///
+    /// Example: tasksync mail list --failed
+    List {
+        /// Only mail that failed for good.
+        #[arg(long)]
+        failed: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue failed mail again, after fixing what made it fail.
+    ///
+    /// Example: tasksync mail retry --all-failed
+    Retry {
+        /// The mail's ID (from `tasksync mail list --failed`).
+        id: Option<i64>,
+        /// Every failed mail.
+        #[arg(long, conflicts_with = "id")]
+        all_failed: bool,
+    },
+}
+
 #[derive(Debug, Args)]
 pub struct SyncArgs {
     /// Read every task, not only what changed, and mark the ones gone as deleted.
@@ -244,6 +281,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Databases { json } => tasks::databases(cli.config.as_deref(), json).await,
         Command::Sync(args) => mirror::sync(cli.config.as_deref(), args).await,
         Command::Check => rules::check(cli.config.as_deref()).await,
+        Command::Mail(MailCommand::Test { to }) => mail::test(cli.config.as_deref(), to).await,
+        Command::Mail(MailCommand::List { failed, json }) => {
+            mail::list(cli.config.as_deref(), failed, json)
+        }
+        Command::Mail(MailCommand::Retry { id, all_failed }) => {
+            mail::retry(cli.config.as_deref(), id, all_failed)
+        }
         Command::Rules(RulesCommand::Preview { task, rule, json }) => {
             rules::preview(
                 cli.config.as_deref(),

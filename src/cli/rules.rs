@@ -41,6 +41,13 @@ pub async fn check(config_path: Option<&Path>) -> anyhow::Result<()> {
             format!(" ({})", files.join(", "))
         }
     );
+    match crate::notify::Mailer::from_environment(&session.config.mail)? {
+        Some(mailer) => out!(
+            "Mail: through {} (send a test with `tasksync mail test`)",
+            mailer.target
+        ),
+        None => out!("Mail: SMTP_URL is not set; mail from rules waits in the outbox"),
+    }
     Ok(())
 }
 

@@ -1,0 +1,723 @@
+//! Mail through a real SMTP server over TCP (aiosmtpd, tests/smtp_server.py), with the simulator
+//! for Notion and a real SQLite mirror.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use chrono::{Duration, Utc};
+use indicatif::ProgressBar;
+use serde_json::{Value, json};
+use tasksync::config::{MailConfig, RuleEntry};
+use tasksync::model::DataSource;
+use tasksync::notify::{FlushReport, Mailer, SmtpTarget, TlsMode, flush};
+use tasksync::notion::ids::NotionId;
+use tasksync::notion::{ApiVersion, NotionClient};
+use tasksync::rules::executor::perform_queued;
+use tasksync::rules::{RuleSet, compile};
+use tasksync::simulator::{Simulator, SimulatorOptions};
+use tasksync::store::{self, Store};
+use tasksync::sync::{SyncOptions, sync};
+
+/// tests/smtp_server.py, killed on drop.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    out: PathBuf,
+}
+
+impl SmtpServer {
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    fn start(port: u16, out: &Path, extra: &[&str]) -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_server.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--out",
+                &out.display().to_string(),
+            ])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        if line.trim() != "ready" {
+            let mut stderr = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+            panic!(
+                "the SMTP test server did not start (needs `python3 -m pip install aiosmtpd==1.4.6`): {stderr}"
+            );
+        }
+        Self {
+            child,
+            port,
+            out: out.to_path_buf(),
+        }
+    }
+
+    /// The mails received so far: envelope recipients and the raw message.
+    fn mails(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).unwrap())
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A raw message's header block (up to the first blank line) and its body, quoted-printable
+/// decoded so it reads as written.
+fn split(raw: &str) -> (String, String) {
+    let raw = raw.replace("\r\n", "\n");
+    let (headers, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
+    (headers.to_string(), quoted_printable(body))
+}
+
+fn quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(byte)) => {
+                decoded.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                decoded.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&decoded).into_owned()
+}
+
+fn header<'a>(headers: &'a str, name: &str) -> Vec<&'a str> {
+    headers
+        .lines()
+        .filter_map(|line| {
+            line.split_once(':')
+                .filter(|(key, _)| key.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.trim())
+        })
+        .collect()
+}
+
+const RULES: &str = r#"
+[[rules]]
+name = "urgent-mail"
+when.any = [
+  { property = "Priority", equals = "Urgent" },
+  { property = "Name", contains = "urgent" },
+]
+actions = [{ mail = {} }]
+"#;
+
+fn mail_config(ca: Option<PathBuf>) -> MailConfig {
+    MailConfig {
+        from: Some("tasksync <tasksync@example.com>".into()),
+        to: vec!["team@example.com".into()],
+        cc: vec!["lead@example.com".into()],
+        ca_certificate: ca,
+        ..MailConfig::default()
+    }
+}
+
+fn plain(port: u16) -> SmtpTarget {
+    SmtpTarget {
+        host: "127.0.0.1".into(),
+        port,
+        tls: TlsMode::None,
+        user: None,
+    }
+}
+
+struct Fixture {
+    simulator: Simulator,
+    client: NotionClient,
+    source: DataSource,
+    rules: RuleSet,
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    async fn new(tasks: usize) -> Self {
+        let simulator = common::simulator(SimulatorOptions {
+            tasks,
+            ..SimulatorOptions::default()
+        })
+        .await;
+        let client = common::client(&simulator, ApiVersion::V2026_03_11);
+        let source = client
+            .resolve_data_source(&NotionId::parse(&simulator.database_id()).unwrap(), None)
+            .await
+            .unwrap();
+        let config = tasksync::config::parse(RULES).unwrap();
+        let entries: Vec<RuleEntry> = config
+            .rules
+            .into_iter()
+            .map(|rule| RuleEntry {
+                file: "rules.toml".into(),
+                text: RULES.into(),
+                rule,
+            })
+            .collect();
+        let rules = compile(&entries, &source, &mail_config(None), 5).unwrap();
+        Self {
+            simulator,
+            client,
+            source,
+            rules,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn store(&self) -> Store {
+        Store::open(&self.dir.path().join("mirror.db")).unwrap()
+    }
+
+    /// Sync, perform actions, send the outbox: what `tasksync sync` does.
+    async fn cycle(&self, mailer: &Mailer) -> FlushReport {
+        let store = self.store();
+        sync(
+            &self.client,
+            Some(&store),
+            &self.source,
+            &self.rules,
+            &SyncOptions::default(),
+            &ProgressBar::hidden(),
+        )
+        .await
+        .unwrap();
+        perform_queued(&self.client, &store, 5).await.unwrap();
+        flush(&store, mailer, Utc::now()).await.unwrap()
+    }
+
+    async fn priority(&self, page: &str, name: &str) {
+        common::edit_as_person(
+            &self.simulator,
+            page,
+            &json!({ "properties": { "Priority": { "select": { "name": name } } } }),
+        )
+        .await;
+    }
+
+    fn outbox(&self) -> Vec<store::OutboxEntry> {
+        self.store().with(|c| store::list_mail(c, false)).unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_mail_per_urgent_transition() {
+    let fixture = Fixture::new(20).await;
+    let out = fixture.dir.path().join("mail.jsonl");
+    let server = SmtpServer::start(SmtpServer::free_port(), &out, &[]);
+    let mailer = Mailer::new(plain(server.port), None, &mail_config(None)).unwrap();
+    let page = fixture.simulator.page_ids()[6].clone();
+    let due = json!({ "properties": { "Priority": { "select": { "name": "Low" } }, "Due": { "date": { "start": "2026-12-01" } } } });
+    common::edit_as_person(&fixture.simulator, &page, &due).await;
+    assert_eq!(
+        fixture.cycle(&mailer).await.sent,
+        0,
+        "the first sync is a baseline"
+    );
+
+    fixture.priority(&page, "Urgent").await;
+    assert_eq!(fixture.cycle(&mailer).await.sent, 1);
+    let mails = server.mails();
+    assert_eq!(mails.len(), 1);
+    let task = fixture
+        .client
+        .retrieve_page(&NotionId::parse(&page).unwrap())
+        .await
+        .unwrap();
+    let (headers, body) = split(mails[0]["data"].as_str().unwrap());
+    assert_eq!(
+        mails[0]["to"],
+        json!(["team@example.com", "lead@example.com"])
+    );
+    assert_eq!(
+        header(&headers, "Subject"),
+        [format!("[tasksync] {}", task.title())]
+    );
+    assert_eq!(
+        header(&headers, "From"),
+        ["tasksync <tasksync@example.com>"]
+    );
+    assert_eq!(header(&headers, "Cc"), ["lead@example.com"]);
+    let message_id = header(&headers, "Message-ID")[0].to_string();
+    assert!(
+        message_id.starts_with("<tasksync.") && message_id.ends_with("@example.com>"),
+        "{message_id}"
+    );
+    for field in [
+        format!("Status: {}", task.status().unwrap()),
+        "Due: 2026-12-01".to_string(),
+        "Assignee: ".to_string(),
+        "Priority: Low → Urgent".to_string(),
+        format!("Open in Notion: {}", task.url),
+    ] {
+        assert!(body.contains(&field), "«{field}» missing from:\n{body}");
+    }
+    let outbox = fixture.outbox();
+    assert_eq!(outbox[0].status, "sent");
+    assert_eq!(
+        outbox[0].server_reply.as_deref(),
+        Some("250 2.0.0 Ok: queued as TEST1")
+    );
+
+    // Still urgent: unrelated edits and later syncs send nothing.
+    common::edit_as_person(
+        &fixture.simulator,
+        &page,
+        &json!({ "properties": { "Estimate": { "number": 5 } } }),
+    )
+    .await;
+    fixture.cycle(&mailer).await;
+    fixture.cycle(&mailer).await;
+    assert_eq!(server.mails().len(), 1);
+    // Leaving and re-entering urgent is a new mail.
+    fixture.priority(&page, "High").await;
+    fixture.cycle(&mailer).await;
+    assert_eq!(server.mails().len(), 1);
+    fixture.priority(&page, "Urgent").await;
+    assert_eq!(fixture.cycle(&mailer).await.sent, 1);
+    let mails = server.mails();
+    assert_eq!(mails.len(), 2);
+    let (second, _) = split(mails[1]["data"].as_str().unwrap());
+    assert_ne!(
+        header(&second, "Message-ID")[0],
+        message_id,
+        "a new transition, a new message"
+    );
+}
+
+async fn queue_one(fixture: &Fixture) {
+    let page = fixture.simulator.page_ids()[2].clone();
+    fixture.priority(&page, "Low").await;
+    let store = fixture.store();
+    sync(
+        &fixture.client,
+        Some(&store),
+        &fixture.source,
+        &fixture.rules,
+        &SyncOptions::default(),
+        &ProgressBar::hidden(),
+    )
+    .await
+    .unwrap();
+    fixture.priority(&page, "Urgent").await;
+    sync(
+        &fixture.client,
+        Some(&store),
+        &fixture.source,
+        &fixture.rules,
+        &SyncOptions::default(),
+        &ProgressBar::hidden(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(fixture.outbox().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_is_down_keeps_the_mail_queued_until_it_is_back() {
+    let fixture = Fixture::new(10).await;
+    queue_one(&fixture).await;
+    let port = SmtpServer::free_port();
+    let mailer = Mailer::new(plain(port), None, &mail_config(None)).unwrap();
+    let store = fixture.store();
+    let now = Utc::now();
+    let down = flush(&store, &mailer, now).await.unwrap();
+    assert_eq!((down.sent, down.retrying, down.failed), (0, 1, 0));
+    let queued = &fixture.outbox()[0];
+    assert_eq!(queued.status, "queued");
+    assert!(
+        queued
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("could not talk to the SMTP server 127.0.0.1"),
+        "{queued:?}"
+    );
+    assert!(queued.next_attempt_at.is_some());
+
+    let out = fixture.dir.path().join("mail.jsonl");
+    let server = SmtpServer::start(port, &out, &[]);
+    assert_eq!(
+        flush(&store, &mailer, now).await.unwrap().sent,
+        0,
+        "not before the backoff"
+    );
+    assert_eq!(
+        flush(&store, &mailer, now + Duration::minutes(2))
+            .await
+            .unwrap()
+            .sent,
+        1
+    );
+    assert_eq!(
+        flush(&store, &mailer, now + Duration::minutes(10))
+            .await
+            .unwrap(),
+        FlushReport::default()
+    );
+    assert_eq!(server.mails().len(), 1, "delivered exactly once");
+    assert_eq!(fixture.outbox()[0].attempts, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_4xx_reply_is_retried_and_a_5xx_reply_fails_until_retried_by_hand() {
+    let fixture = Fixture::new(10).await;
+    queue_one(&fixture).await;
+    let out = fixture.dir.path().join("mail.jsonl");
+    let port = SmtpServer::free_port();
+    let store = fixture.store();
+    let mailer = Mailer::new(plain(port), None, &mail_config(None)).unwrap();
+    {
+        let _tempfail = SmtpServer::start(port, &out, &["--tempfail", "1"]);
+        assert_eq!(
+            flush(&store, &mailer, Utc::now()).await.unwrap().retrying,
+            1,
+            "451 is transient"
+        );
+    }
+    let rejecting = SmtpServer::start(port, &out, &["--reject", "550"]);
+    let later = Utc::now() + Duration::minutes(5);
+    assert_eq!(flush(&store, &mailer, later).await.unwrap().failed, 1);
+    let failed = &fixture.outbox()[0];
+    assert_eq!(failed.status, "failed");
+    let error = failed.last_error.as_deref().unwrap();
+    assert!(
+        error.contains("refused the mail")
+            && error.contains("550")
+            && error.contains("Recipient address rejected"),
+        "{error}"
+    );
+    drop(rejecting);
+
+    // Fixed: `tasksync mail list --failed` shows it; `tasksync mail retry` queues it again.
+    let server = SmtpServer::start(port, &out, &[]);
+    let config = format!(
+        "[store]\npath = \"{}\"\n",
+        fixture.dir.path().join("mirror.db").display()
+    );
+    std::fs::write(fixture.dir.path().join("tasksync.toml"), config).unwrap();
+    let cli = |args: &[&str]| {
+        Command::new(assert_cmd::cargo::cargo_bin("tasksync"))
+            .args(args)
+            .current_dir(fixture.dir.path())
+            .output()
+            .unwrap()
+    };
+    let listed = cli(&["mail", "list", "--failed"]);
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("failed") && listed.contains("550"),
+        "{listed}"
+    );
+    let retried = cli(&["mail", "retry", "--all-failed"]);
+    assert!(
+        retried.status.success(),
+        "{}",
+        String::from_utf8_lossy(&retried.stderr)
+    );
+    assert!(String::from_utf8_lossy(&retried.stdout).contains("Queued 1 mail(s) again"));
+    assert_eq!(flush(&store, &mailer, Utc::now()).await.unwrap().sent, 1);
+    assert_eq!(server.mails().len(), 1);
+    assert_eq!(fixture.outbox()[0].status, "sent");
+}
+
+/// A self-signed root and the server certificate it signs for `localhost`: (root, cert, key).
+/// (webpki, rightly, does not accept a certificate that signs itself as a server's.)
+fn private_authority(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let root_key = KeyPair::generate().unwrap();
+    let mut root_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    root_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    root_params
+        .distinguished_name
+        .push(DnType::CommonName, "tasksync test root");
+    let root = root_params.self_signed(&root_key).unwrap();
+    let issuer = Issuer::new(root_params, root_key);
+    let server_key = KeyPair::generate().unwrap();
+    let server = CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .signed_by(&server_key, &issuer)
+        .unwrap();
+    let paths = (
+        dir.join("root.pem"),
+        dir.join("cert.pem"),
+        dir.join("key.pem"),
+    );
+    std::fs::write(&paths.0, root.pem()).unwrap();
+    std::fs::write(&paths.1, server.pem()).unwrap();
+    std::fs::write(&paths.2, server_key.serialize_pem()).unwrap();
+    paths
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starttls_and_auth_with_a_certificate_trusted_by_configuration() {
+    let fixture = Fixture::new(10).await;
+    queue_one(&fixture).await;
+    let (root, cert, key) = private_authority(fixture.dir.path());
+    let out = fixture.dir.path().join("mail.jsonl");
+    let port = SmtpServer::free_port();
+    let server = SmtpServer::start(
+        port,
+        &out,
+        &[
+            "--cert",
+            &cert.display().to_string(),
+            "--key",
+            &key.display().to_string(),
+            "--auth",
+            "ada:correct horse",
+        ],
+    );
+    let store = fixture.store();
+    let target = tasksync::notify::parse_smtp_url(&format!("smtp://ada@localhost:{port}")).unwrap();
+    assert_eq!(target.tls, TlsMode::Required);
+
+    // Without trusting the certificate, TLS fails (verification is never switched off).
+    let untrusting = Mailer::new(
+        target.clone(),
+        Some("correct horse".to_string().into()),
+        &mail_config(None),
+    )
+    .unwrap();
+    flush(&store, &untrusting, Utc::now()).await.unwrap();
+    let error = fixture.outbox()[0].last_error.clone().unwrap();
+    assert!(error.contains("ca_certificate"), "{error}");
+
+    // A wrong password: a clear error naming SMTP authentication.
+    let wrong = Mailer::new(
+        target.clone(),
+        Some("battery staple".to_string().into()),
+        &mail_config(Some(root.clone())),
+    )
+    .unwrap();
+    let report = flush(&store, &wrong, Utc::now() + Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(report.failed, 1, "{report:?} {:?}", fixture.outbox());
+    let error = fixture.outbox()[0].last_error.clone().unwrap();
+    assert!(
+        error.starts_with("SMTP authentication failed (") && error.contains("at ada@localhost:"),
+        "{error}"
+    );
+    assert!(
+        error.contains("535") && error.contains("SMTP_PASSWORD"),
+        "{error}"
+    );
+    assert!(
+        !error.contains("battery staple"),
+        "the password stays out of errors"
+    );
+
+    store.with(|c| store::retry_mail(c, None)).unwrap();
+    let right = Mailer::new(
+        target,
+        Some("correct horse".to_string().into()),
+        &mail_config(Some(root)),
+    )
+    .unwrap();
+    assert_eq!(flush(&store, &right, Utc::now()).await.unwrap().sent, 1);
+    assert_eq!(server.mails().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_title_cannot_add_a_header() {
+    let fixture = Fixture::new(5).await;
+    let out = fixture.dir.path().join("mail.jsonl");
+    let server = SmtpServer::start(SmtpServer::free_port(), &out, &[]);
+    let mailer = Mailer::new(plain(server.port), None, &mail_config(None)).unwrap();
+    fixture.cycle(&mailer).await;
+    let title = "Server down\r\nBcc: someone@example.com";
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/pages", fixture.simulator.base_url()))
+        .bearer_auth(fixture.simulator.token())
+        .header("Notion-Version", "2026-03-11")
+        .header(
+            tasksync::simulator::ACTING_USER_HEADER,
+            fixture.simulator.user_ids()[0].as_str(),
+        )
+        .json(
+            &json!({ "parent": { "data_source_id": fixture.source.id.to_string() }, "properties": {
+            "Name": { "title": [{ "text": { "content": title } }] },
+            "Priority": { "select": { "name": "Urgent" } },
+        } }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(fixture.cycle(&mailer).await.sent, 1);
+    let mails = server.mails();
+    assert_eq!(
+        mails[0]["to"],
+        json!(["team@example.com", "lead@example.com"]),
+        "no extra recipient"
+    );
+    let (headers, body) = split(mails[0]["data"].as_str().unwrap());
+    assert!(header(&headers, "Bcc").is_empty(), "{headers}");
+    assert_eq!(
+        header(&headers, "Subject"),
+        ["[tasksync] Server down  Bcc: someone@example.com"]
+    );
+    assert!(
+        body.contains("Server down\nBcc: someone@example.com"),
+        "the title is intact in the body:\n{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_process_killed_while_sending_delivers_after_restart_with_the_same_message_id() {
+    let fixture = Fixture::new(10).await;
+    queue_one(&fixture).await;
+    let out = fixture.dir.path().join("mail.jsonl");
+    let port = SmtpServer::free_port();
+    let config = format!(
+        "[notion]\ndatabase = \"{}\"\nbase_url = \"{}\"\n[store]\npath = \"mirror.db\"\n[mail]\nfrom = \"tasksync <tasksync@example.com>\"\nto = [\"team@example.com\"]\n{RULES}",
+        fixture.simulator.database_id(),
+        fixture.simulator.base_url()
+    );
+    std::fs::write(fixture.dir.path().join("tasksync.toml"), config).unwrap();
+    let run = || {
+        tokio::process::Command::new(assert_cmd::cargo::cargo_bin("tasksync"))
+            .arg("sync")
+            .current_dir(fixture.dir.path())
+            .env("NOTION_TOKEN", fixture.simulator.token())
+            .env("SMTP_URL", format!("smtp://127.0.0.1:{port}?tls=none"))
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    {
+        // The server takes the mail, then does not answer: kill the sender in that window.
+        let stalling = SmtpServer::start(port, &out, &["--stall", "60"]);
+        let mut child = run();
+        for _ in 0..500 {
+            if !stalling.mails().is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(stalling.mails().len(), 1, "the server received the mail");
+        child.start_kill().unwrap();
+        child.wait().await.unwrap();
+    }
+    assert_eq!(
+        fixture.outbox()[0].status,
+        "sending",
+        "killed before the bookkeeping"
+    );
+    let server = SmtpServer::start(port, &out, &[]);
+    assert!(run().wait().await.unwrap().success());
+    let mails = server.mails();
+    assert_eq!(mails.len(), 2, "resent once after the restart");
+    let ids: Vec<String> = mails
+        .iter()
+        .map(|m| header(&split(m["data"].as_str().unwrap()).0, "Message-ID")[0].to_string())
+        .collect();
+    assert_eq!(ids[0], ids[1], "the duplicate carries the same Message-ID");
+    assert_eq!(fixture.outbox()[0].status, "sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_test_reports_the_server_reply_and_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mail.jsonl");
+    let server = SmtpServer::start(SmtpServer::free_port(), &out, &[]);
+    std::fs::write(
+        dir.path().join("tasksync.toml"),
+        "[mail]\nfrom = \"tasksync <tasksync@example.com>\"\nto = [\"team@example.com\"]\n",
+    )
+    .unwrap();
+    let run = |env: &[(&str, String)], args: &[&str]| {
+        let mut command = Command::new(assert_cmd::cargo::cargo_bin("tasksync"));
+        command
+            .args(["mail", "test"])
+            .args(args)
+            .current_dir(dir.path())
+            .env_remove("SMTP_URL")
+            .env_remove("SMTP_PASSWORD");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        command.output().unwrap()
+    };
+    let sent = run(
+        &[(
+            "SMTP_URL",
+            format!("smtp://127.0.0.1:{}?tls=none", server.port),
+        )],
+        &["--to", "ada@example.com"],
+    );
+    let stdout = String::from_utf8_lossy(&sent.stdout);
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert!(
+        stdout.contains("Sent. The server answered: 250 2.0.0 Ok: queued as TEST1"),
+        "{stdout}"
+    );
+    assert_eq!(server.mails()[0]["to"], json!(["ada@example.com"]));
+
+    let missing = run(&[], &[]);
+    assert_eq!(missing.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("SMTP_URL is not set"));
+    let secret_in_url = run(
+        &[("SMTP_URL", "smtps://ada:hunter2@smtp.example.com".into())],
+        &[],
+    );
+    assert_eq!(secret_in_url.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&secret_in_url.stderr);
+    assert!(
+        stderr.contains("put it in SMTP_PASSWORD") && !stderr.contains("hunter2"),
+        "{stderr}"
+    );
+    let refused = run(
+        &[(
+            "SMTP_URL",
+            format!("smtp://127.0.0.1:{}?tls=none", SmtpServer::free_port()),
+        )],
+        &[],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("could not talk to the SMTP server 127.0.0.1")
+    );
+}
