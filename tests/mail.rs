@@ -721,3 +721,63 @@ async fn mail_test_reports_the_server_reply_and_clear_errors() {
             .contains("could not talk to the SMTP server 127.0.0.1")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_html_alternative_is_sent_and_escapes_task_text() {
+    let fixture = Fixture::new(5).await;
+    let html_rules = RULES.replace(
+        "actions = [{ mail = {} }]",
+        "actions = [{ mail = { html = \"<p>{{ task.title }}</p>\" } }]",
+    );
+    let config = tasksync::config::parse(&html_rules).unwrap();
+    let entries: Vec<RuleEntry> = config
+        .rules
+        .into_iter()
+        .map(|rule| RuleEntry {
+            file: "rules.toml".into(),
+            text: html_rules.clone().into(),
+            rule,
+        })
+        .collect();
+    let rules = compile(&entries, &fixture.source, &mail_config(None), 5).unwrap();
+    let fixture = Fixture { rules, ..fixture };
+    let out = fixture.dir.path().join("mail.jsonl");
+    let server = SmtpServer::start(SmtpServer::free_port(), &out, &[]);
+    let mailer = Mailer::new(plain(server.port), None, &mail_config(None)).unwrap();
+    fixture.cycle(&mailer).await;
+    let response = reqwest::Client::new()
+        .post(format!("{}/v1/pages", fixture.simulator.base_url()))
+        .bearer_auth(fixture.simulator.token())
+        .header("Notion-Version", "2026-03-11")
+        .header(
+            tasksync::simulator::ACTING_USER_HEADER,
+            fixture.simulator.user_ids()[0].as_str(),
+        )
+        .json(
+            &json!({ "parent": { "data_source_id": fixture.source.id.to_string() }, "properties": {
+            "Name": { "title": [{ "text": { "content": "Urgent <script>alert(1)</script>" } }] },
+        } }),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(fixture.cycle(&mailer).await.sent, 1);
+    let (headers, body) = split(server.mails()[0]["data"].as_str().unwrap());
+    assert!(
+        header(&headers, "Content-Type")[0].starts_with("multipart/alternative"),
+        "{headers}"
+    );
+    assert!(
+        body.contains("Content-Type: text/plain") && body.contains("Content-Type: text/html"),
+        "{body}"
+    );
+    assert!(
+        body.contains("<p>Urgent &lt;script&gt;alert(1)&lt;&#x2f;script&gt;</p>"),
+        "escaped in HTML:\n{body}"
+    );
+    assert!(
+        body.contains("Urgent <script>alert(1)</script>\n"),
+        "as written in the text part:\n{body}"
+    );
+}
