@@ -203,12 +203,10 @@ impl Fixture {
         Store::open(&self.dir.path().join("mirror.db")).unwrap()
     }
 
-    /// Sync, perform actions, send the outbox: what `tasksync sync` does.
-    async fn cycle(&self, mailer: &Mailer) -> FlushReport {
-        let store = self.store();
+    async fn sync(&self, store: &Store) {
         sync(
             &self.client,
-            Some(&store),
+            Some(store),
             &self.source,
             &self.rules,
             &SyncOptions::default(),
@@ -216,6 +214,12 @@ impl Fixture {
         )
         .await
         .unwrap();
+    }
+
+    /// Sync, perform actions, send the outbox: what `tasksync sync` does.
+    async fn cycle(&self, mailer: &Mailer) -> FlushReport {
+        let store = self.store();
+        self.sync(&store).await;
         perform_queued(&self.client, &store, 5).await.unwrap();
         flush(&store, mailer, Utc::now()).await.unwrap()
     }
@@ -323,27 +327,9 @@ async fn queue_one(fixture: &Fixture) {
     let page = fixture.simulator.page_ids()[2].clone();
     fixture.priority(&page, "Low").await;
     let store = fixture.store();
-    sync(
-        &fixture.client,
-        Some(&store),
-        &fixture.source,
-        &fixture.rules,
-        &SyncOptions::default(),
-        &ProgressBar::hidden(),
-    )
-    .await
-    .unwrap();
+    fixture.sync(&store).await;
     fixture.priority(&page, "Urgent").await;
-    sync(
-        &fixture.client,
-        Some(&store),
-        &fixture.source,
-        &fixture.rules,
-        &SyncOptions::default(),
-        &ProgressBar::hidden(),
-    )
-    .await
-    .unwrap();
+    fixture.sync(&store).await;
     assert_eq!(fixture.outbox().len(), 1);
 }
 

@@ -797,7 +797,8 @@ impl Engine<'_> {
         else {
             return Ok(None);
         };
-        // Our writes since a little before the previous version (Notion rounds to the minute).
+        // Our writes of the last day before this version: wide enough for minute-rounded edit
+        // times and slow syncs; a match also needs the same property and value.
         let since = parse_time(&task.last_edited_time)
             .map_or_else(String::new, |t| iso(t - Duration::days(1)));
         let id = task.id.to_string();
