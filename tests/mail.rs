@@ -233,6 +233,20 @@ impl Fixture {
         .await;
     }
 
+    /// Creates a task as a person in the workspace would.
+    async fn create(&self, properties: Value) {
+        let response = reqwest::Client::new()
+            .post(format!("{}/v1/pages", self.simulator.base_url()))
+            .bearer_auth(self.simulator.token())
+            .header("Notion-Version", "2026-03-11")
+            .header(tasksync::simulator::ACTING_USER_HEADER, self.simulator.user_ids()[0].as_str())
+            .json(&json!({ "parent": { "data_source_id": self.source.id.to_string() }, "properties": properties }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+
     fn outbox(&self) -> Vec<store::OutboxEntry> {
         self.store().with(|c| store::list_mail(c, false)).unwrap()
     }
@@ -547,24 +561,12 @@ async fn a_title_cannot_add_a_header() {
     let mailer = Mailer::new(plain(server.port), None, &mail_config(None)).unwrap();
     fixture.cycle(&mailer).await;
     let title = "Server down\r\nBcc: someone@example.com";
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/pages", fixture.simulator.base_url()))
-        .bearer_auth(fixture.simulator.token())
-        .header("Notion-Version", "2026-03-11")
-        .header(
-            tasksync::simulator::ACTING_USER_HEADER,
-            fixture.simulator.user_ids()[0].as_str(),
-        )
-        .json(
-            &json!({ "parent": { "data_source_id": fixture.source.id.to_string() }, "properties": {
+    fixture
+        .create(json!({
             "Name": { "title": [{ "text": { "content": title } }] },
             "Priority": { "select": { "name": "Urgent" } },
-        } }),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+        }))
+        .await;
     assert_eq!(fixture.cycle(&mailer).await.sent, 1);
     let mails = server.mails();
     assert_eq!(
@@ -731,23 +733,11 @@ async fn an_html_alternative_is_sent_and_escapes_task_text() {
     let server = SmtpServer::start(SmtpServer::free_port(), &out, &[]);
     let mailer = Mailer::new(plain(server.port), None, &mail_config(None)).unwrap();
     fixture.cycle(&mailer).await;
-    let response = reqwest::Client::new()
-        .post(format!("{}/v1/pages", fixture.simulator.base_url()))
-        .bearer_auth(fixture.simulator.token())
-        .header("Notion-Version", "2026-03-11")
-        .header(
-            tasksync::simulator::ACTING_USER_HEADER,
-            fixture.simulator.user_ids()[0].as_str(),
-        )
-        .json(
-            &json!({ "parent": { "data_source_id": fixture.source.id.to_string() }, "properties": {
+    fixture
+        .create(json!({
             "Name": { "title": [{ "text": { "content": "Urgent <script>alert(1)</script>" } }] },
-        } }),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+        }))
+        .await;
     assert_eq!(fixture.cycle(&mailer).await.sent, 1);
     let (headers, body) = split(server.mails()[0]["data"].as_str().unwrap());
     assert!(
