@@ -629,3 +629,51 @@ fn edit_as_person(simulator: &SimulatorProcess, page: &str, body: &str) {
         .expect("curl runs");
     assert!(status.success());
 }
+
+#[test]
+fn one_instance_per_mirror() {
+    let simulator = SimulatorProcess::start(&["--tasks", "20"]);
+    let work = Workdir::new(&simulator, "2026-03-11");
+    work.run(&["sync"]).ok();
+    let mirror = work.path().join("tasksync.db");
+    let held = tasksync::lock::InstanceLock::acquire(&mirror).unwrap();
+    assert_eq!(
+        tasksync::lock::InstanceLock::holder(&mirror),
+        Some(std::process::id()),
+        "the lock names its holder"
+    );
+
+    let refused = work.run(&["sync"]);
+    assert_eq!(refused.code, 1, "{refused:#?}");
+    let expected = format!("another tasksync (pid {}) is using", std::process::id());
+    assert!(refused.stderr.contains(&expected), "{}", refused.stderr);
+    let dry = work.run(&["sync", "--dry-run"]).ok();
+    assert!(
+        dry.stdout.contains("Nothing was written"),
+        "a dry run needs no lock: {}",
+        dry.stdout
+    );
+
+    // --wait blocks while the lock is held, then goes ahead.
+    let mut waiting = Command::new(cargo_bin("tasksync"))
+        .args(["sync", "--wait"])
+        .current_dir(work.path())
+        .env("NOTION_TOKEN", TOKEN)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert!(
+        waiting.try_wait().unwrap().is_none(),
+        "it waits for the lock"
+    );
+    drop(held);
+    assert!(waiting.wait().unwrap().success());
+    work.run(&["sync"]).ok();
+    assert_eq!(
+        tasksync::lock::InstanceLock::holder(&mirror),
+        None,
+        "released when the process ends"
+    );
+}

@@ -20,6 +20,13 @@ pub async fn sync(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<
     let source = session.data_source().await?;
     let rules = session.rules(&source)?;
     let path = &session.config.store.path;
+    // One writer per mirror: a second `sync` (or the daemon) stops with the holder's pid, or
+    // waits with --wait. A dry run writes nothing and needs no lock.
+    let _lock = match (args.dry_run, args.wait) {
+        (true, _) => None,
+        (false, false) => Some(crate::lock::InstanceLock::acquire(path)?),
+        (false, true) => Some(crate::lock::InstanceLock::acquire_waiting(path).await?),
+    };
     let store = if args.dry_run {
         Store::open_read_only(path)?
     } else {

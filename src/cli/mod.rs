@@ -242,6 +242,9 @@ pub struct SyncArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// When another tasksync is using the mirror, wait for it instead of stopping.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args)]
