@@ -1112,6 +1112,110 @@ pub fn retry_mail(connection: &Connection, id: Option<i64>) -> anyhow::Result<us
     )?)
 }
 
+/// The last sync run, for `status`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunRecord {
+    pub kind: String,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub result: String,
+    pub counts: RunCounts,
+    pub duration_ms: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// What `tasksync status` shows, read from the mirror.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    pub tasks: i64,
+    pub deleted_tasks: i64,
+    pub sources: Vec<SyncState>,
+    pub last_run: Option<RunRecord>,
+    /// Actions by status (`pending`, `running`, `done`, `skipped`, `failed`).
+    pub actions: std::collections::BTreeMap<String, i64>,
+    /// Mail by status (`queued`, `sending`, `sent`, `failed`).
+    pub mail: std::collections::BTreeMap<String, i64>,
+    /// Firings since `since` (the start of today, UTC), and how many were stopped.
+    pub firings_today: i64,
+    pub stopped_today: i64,
+    pub failed_mail: Vec<OutboxEntry>,
+}
+
+fn counts_by_status(
+    connection: &Connection,
+    table: &str,
+) -> anyhow::Result<std::collections::BTreeMap<String, i64>> {
+    let mut statement = connection.prepare(&format!(
+        "SELECT status, count(*) FROM {table} GROUP BY status"
+    ))?;
+    let counts = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(counts)
+}
+
+/// The mirror's state for `tasksync status`; `since` is the start of "today".
+pub fn summary(connection: &Connection, since: &str) -> anyhow::Result<Summary> {
+    let count =
+        |sql: &str| -> anyhow::Result<i64> { Ok(connection.query_row(sql, [], |row| row.get(0))?) };
+    let mut sources = Vec::new();
+    {
+        let mut statement =
+            connection.prepare("SELECT data_source_id FROM sync_state ORDER BY data_source_id")?;
+        let ids: Vec<String> = statement
+            .query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?;
+        for id in ids {
+            sources.extend(sync_state(connection, &id)?);
+        }
+    }
+    let last_run = connection
+        .query_row(
+            "SELECT kind, started_at, finished_at, result, new_tasks, changed, deleted, restored, unchanged, requests, duration_ms, error
+             FROM sync_runs ORDER BY id DESC LIMIT 1",
+            [],
+            |row| {
+                Ok(RunRecord {
+                    kind: row.get(0)?,
+                    started_at: row.get(1)?,
+                    finished_at: row.get(2)?,
+                    result: row.get(3)?,
+                    counts: RunCounts {
+                        new: row.get::<_, i64>(4)? as u64,
+                        changed: row.get::<_, i64>(5)? as u64,
+                        deleted: row.get::<_, i64>(6)? as u64,
+                        restored: row.get::<_, i64>(7)? as u64,
+                        unchanged: row.get::<_, i64>(8)? as u64,
+                        requests: row.get::<_, i64>(9)? as u64,
+                    },
+                    duration_ms: row.get(10)?,
+                    error: row.get(11)?,
+                })
+            },
+        )
+        .optional()?;
+    let today = |status: &str| -> anyhow::Result<i64> {
+        Ok(connection.query_row(
+            "SELECT count(*) FROM rule_firings WHERE fired_at >= ?1 AND (?2 = '' OR status = ?2)",
+            params![since, status],
+            |row| row.get(0),
+        )?)
+    };
+    let mut failed_mail = list_mail(connection, true)?;
+    failed_mail.truncate(5);
+    Ok(Summary {
+        tasks: count("SELECT count(*) FROM tasks WHERE deleted_at IS NULL")?,
+        deleted_tasks: count("SELECT count(*) FROM tasks WHERE deleted_at IS NOT NULL")?,
+        sources,
+        last_run,
+        actions: counts_by_status(connection, "actions")?,
+        mail: counts_by_status(connection, "mail_outbox")?,
+        firings_today: today("")?,
+        stopped_today: today("stopped")?,
+        failed_mail,
+    })
+}
+
 /// Task ids of a data source in the mirror: (live, deleted).
 pub fn task_ids(
     connection: &Connection,

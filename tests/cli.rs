@@ -599,6 +599,34 @@ fn rules_from_the_example_configuration_fire_preview_and_show() {
         "nothing fires twice: {}",
         again.stdout
     );
+    assert!(
+        again
+            .stderr
+            .contains("1 mail(s) wait in the outbox: set SMTP_URL"),
+        "{}",
+        again.stderr
+    );
+
+    let status = work.run_with(&["status"], None, &[]).ok();
+    for expected in [
+        "Mirror: tasksync.db (50 tasks, 0 deleted)",
+        "Running: nothing is using the mirror now",
+        "(incremental), ok",
+        "Rules: 2 firing(s) today, 0 stopped",
+        "Actions: 0 pending, 0 failed, 2 done, 0 skipped",
+        "Mail: 1 queued, 0 sent, 0 failed",
+    ] {
+        assert!(
+            status.stdout.contains(expected),
+            "«{expected}» in:\n{}",
+            status.stdout
+        );
+    }
+    let json = work.run_with(&["status", "--json"], None, &[]).ok().json();
+    assert_eq!(json["running_pid"], Value::Null);
+    assert_eq!(json["mail"]["queued"], 1);
+    assert_eq!(json["last_run"]["result"], "ok");
+    assert!(json["sources"][0]["cursor"].is_string());
 }
 
 /// A PATCH of a page as a person in the workspace (not the integration).

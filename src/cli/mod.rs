@@ -6,6 +6,7 @@ mod demo;
 mod mail;
 mod mirror;
 mod rules;
+mod status;
 mod tasks;
 
 use std::path::PathBuf;
@@ -102,6 +103,16 @@ pub enum Command {
     ///
     /// Example: tasksync check && tasksync sync
     Check,
+    /// What tasksync has been doing: last sync, cursor, actions, mail, firings, running instance.
+    ///
+    /// Reads the mirror only: no Notion request, no token needed.
+    ///
+    /// Example: tasksync status --json | jq .last_run
+    Status {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Work with rules.
     #[command(subcommand)]
     Rules(RulesCommand),
@@ -284,6 +295,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Databases { json } => tasks::databases(cli.config.as_deref(), json).await,
         Command::Sync(args) => mirror::sync(cli.config.as_deref(), args).await,
         Command::Check => rules::check(cli.config.as_deref()).await,
+        Command::Status { json } => status::status(cli.config.as_deref(), json),
         Command::Mail(MailCommand::Test { to }) => mail::test(cli.config.as_deref(), to).await,
         Command::Mail(MailCommand::List { failed, json }) => {
             mail::list(cli.config.as_deref(), failed, json)
