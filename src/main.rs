@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     // An already-set variable wins over `.env`; a missing `.env` is normal.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    init_logging(cli.log_level.as_deref());
+    init_logging(cli.log_level.as_deref(), cli.log_format == "json");
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -31,7 +31,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(level: Option<&str>) {
+fn init_logging(level: Option<&str>, json: bool) {
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.is_empty() => spec,
         _ => format!("{},hyper=warn,h2=warn,rustls=warn", level.unwrap_or("warn")),
@@ -40,10 +40,14 @@ fn init_logging(level: Option<&str>) {
         eprintln!("warning: ignoring log filter `{filter}`: {error}");
         EnvFilter::new("warn")
     });
-    let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(terminal)
-        .init();
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
 }

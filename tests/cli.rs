@@ -705,3 +705,32 @@ fn one_instance_per_mirror() {
         "released when the process ends"
     );
 }
+
+#[test]
+fn logs_can_be_json_lines() {
+    let simulator = SimulatorProcess::start(&["--tasks", "5"]);
+    let work = Workdir::new(&simulator, "2026-03-11");
+    let output = work
+        .run(&[
+            "--log-level",
+            "trace",
+            "--log-format",
+            "json",
+            "tasks",
+            "list",
+        ])
+        .ok();
+    let lines: Vec<&str> = output.stderr.lines().collect();
+    assert!(lines.len() > 5, "{}", output.stderr);
+    for line in lines {
+        let parsed: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+        assert!(
+            parsed["level"].is_string() && parsed["timestamp"].is_string(),
+            "{line}"
+        );
+    }
+    assert!(
+        !output.stderr.contains(TOKEN),
+        "the token stays out of JSON logs too"
+    );
+}

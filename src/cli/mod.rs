@@ -70,6 +70,9 @@ pub struct Cli {
     /// Log level: error, warn, info, debug or trace (default: warn; RUST_LOG overrides).
     #[arg(long, global = true, value_name = "LEVEL")]
     pub log_level: Option<String>,
+    /// Log lines as `text` (coloured on a terminal, plain otherwise, e.g. for journald) or `json`.
+    #[arg(long, global = true, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
     #[command(subcommand)]
     pub command: Command,
 }
