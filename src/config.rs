@@ -43,6 +43,9 @@ pub struct Config {
     /// `[automation]`: how rules run.
     #[serde(default)]
     pub automation: AutomationConfig,
+    /// `[schedule]`: when the daemon runs its jobs.
+    #[serde(default)]
+    pub schedule: ScheduleConfig,
     /// `[mail]`: defaults for mail actions.
     #[serde(default)]
     pub mail: MailConfig,
@@ -78,6 +81,84 @@ impl RuleEntry {
 struct RulesFile {
     #[serde(default)]
     rules: Vec<RuleConfig>,
+}
+
+/// `[schedule]`: each job takes an interval (`"90s"`, `"5m"`) or a cron expression (5 fields, or
+/// 6 with seconds first), in `time_zone`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// Pull changes, run rules and actions, send due mail.
+    #[serde(default = "default_sync_schedule", deserialize_with = "schedule_text")]
+    pub sync: String,
+    /// The full id scan that finds deleted tasks.
+    #[serde(
+        default = "default_reconcile_schedule",
+        deserialize_with = "schedule_text"
+    )]
+    pub reconcile: String,
+    /// Send due mail between syncs (retries after a server was down).
+    #[serde(
+        default = "default_outbox_schedule",
+        deserialize_with = "schedule_text"
+    )]
+    pub outbox: String,
+    /// The IANA time zone cron expressions are read in (`"Europe/Berlin"`); intervals ignore it.
+    #[serde(default = "default_time_zone", deserialize_with = "time_zone")]
+    pub time_zone: String,
+}
+
+fn default_sync_schedule() -> String {
+    "2m".into()
+}
+
+fn default_reconcile_schedule() -> String {
+    "1h".into()
+}
+
+fn default_outbox_schedule() -> String {
+    "1m".into()
+}
+
+fn default_time_zone() -> String {
+    "UTC".into()
+}
+
+impl Default for ScheduleConfig {
+    fn default() -> Self {
+        Self {
+            sync: default_sync_schedule(),
+            reconcile: default_reconcile_schedule(),
+            outbox: default_outbox_schedule(),
+            time_zone: default_time_zone(),
+        }
+    }
+}
+
+impl ScheduleConfig {
+    /// The parsed schedules: (sync, reconcile, outbox). Checked when the file was read.
+    pub fn parsed(&self) -> Result<[crate::schedule::Schedule; 3], String> {
+        let zone = crate::schedule::parse_zone(&self.time_zone)?;
+        let parse = |text: &str| crate::schedule::Schedule::parse(text, zone);
+        Ok([
+            parse(&self.sync)?,
+            parse(&self.reconcile)?,
+            parse(&self.outbox)?,
+        ])
+    }
+}
+
+fn schedule_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    crate::schedule::Schedule::parse(&text, chrono_tz::Tz::UTC)
+        .map_err(serde::de::Error::custom)?;
+    Ok(text)
+}
+
+fn time_zone<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    crate::schedule::parse_zone(&text).map_err(serde::de::Error::custom)?;
+    Ok(text)
 }
 
 /// `[automation]`
@@ -649,7 +730,7 @@ path = 3
                 "4:15: unsupported Notion API version `2024-01-01`: use \"2026-03-11\" or \"2025-09-03\"",
                 "5:23: requests_per_second must be a number above zero (Notion allows about 3), not 0",
                 "7:8: invalid type: integer `3`, expected path string",
-                "8:2: unknown field `extra`, expected one of `notion`, `store`, `sync`, `automation`, `mail`, `include`, `rules`",
+                "8:2: unknown field `extra`, expected one of `notion`, `store`, `sync`, `automation`, `schedule`, `mail`, `include`, `rules`",
             ]
         );
     }
@@ -680,6 +761,11 @@ path = 3
         assert_eq!(example.store.path, defaults.store.path);
         assert_eq!(example.sync.overlap, defaults.sync.overlap);
         assert_eq!(example.sync.reconcile_every, defaults.sync.reconcile_every);
+        assert_eq!(example.schedule.sync, defaults.schedule.sync);
+        assert_eq!(example.schedule.reconcile, defaults.schedule.reconcile);
+        assert_eq!(example.schedule.outbox, defaults.schedule.outbox);
+        assert_eq!(example.schedule.time_zone, defaults.schedule.time_zone);
+        assert!(example.schedule.parsed().is_ok());
     }
 
     #[test]

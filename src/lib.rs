@@ -8,6 +8,7 @@ pub mod model;
 pub mod notify;
 pub mod notion;
 pub mod rules;
+pub mod schedule;
 pub mod simulator;
 pub mod store;
 pub mod sync;
