@@ -38,6 +38,7 @@ pub async fn sync(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<
         overlap: chrono::Duration::from_std(session.config.sync.overlap)?,
         reconcile_every: chrono::Duration::from_std(session.config.sync.reconcile_every)?,
         now: None,
+        stop: None,
     };
     let progress = progress_bar(args.json);
     let report = run_sync(
@@ -92,6 +93,40 @@ pub async fn sync(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<
         );
     }
     Ok(())
+}
+
+/// `tasksync daemon`: the start-up checks, then `daemon::serve` until a signal.
+pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
+    let session = Session::open(config_path)?;
+    let path = session.config.store.path.clone();
+    let _lock = crate::lock::InstanceLock::acquire(&path)?;
+    let schedules = session
+        .config
+        .schedule
+        .parsed()
+        .map_err(crate::config::ConfigError::Missing)?;
+    let store = Store::open(&path)?;
+    let me = session.client.me().await?;
+    tracing::info!(integration = %me.display(), "token works");
+    let source = session.data_source().await?;
+    let rules = session.rules(&source)?;
+    let mailer = crate::notify::Mailer::from_environment(&session.config.mail)?;
+    let sync_options = SyncOptions {
+        overlap: chrono::Duration::from_std(session.config.sync.overlap)?,
+        reconcile_every: chrono::Duration::from_std(session.config.sync.reconcile_every)?,
+        ..SyncOptions::default()
+    };
+    let context = crate::daemon::Context {
+        client: session.client.clone(),
+        source,
+        rules,
+        store,
+        mailer,
+        sync_options,
+        action_attempts: session.config.automation.action_attempts,
+        schedules,
+    };
+    crate::daemon::serve(context, crate::daemon::signals()).await
 }
 
 /// Sends the outbox when SMTP is configured; otherwise says how much mail waits.

@@ -99,6 +99,13 @@ pub enum Command {
     ///
     /// Example: tasksync sync --dry-run
     Sync(SyncArgs),
+    /// Run continuously: sync, reconcile and send mail on the schedules of `[schedule]`.
+    ///
+    /// Checks the configuration, the mirror, the token, the data source and the rules first
+    /// (then tells systemd READY=1). One instance per mirror. Stops cleanly on SIGTERM/SIGINT.
+    ///
+    /// Example: tasksync --log-level info daemon
+    Daemon,
     /// Check the configuration, the token, the data source and every rule against its schema.
     ///
     /// Reports every problem at once, each with file, line and rule name, and exits 78 when
@@ -298,6 +305,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Databases { json } => tasks::databases(cli.config.as_deref(), json).await,
         Command::Sync(args) => mirror::sync(cli.config.as_deref(), args).await,
         Command::Check => rules::check(cli.config.as_deref()).await,
+        Command::Daemon => mirror::daemon(cli.config.as_deref()).await,
         Command::Status { json } => status::status(cli.config.as_deref(), json),
         Command::Mail(MailCommand::Test { to }) => mail::test(cli.config.as_deref(), to).await,
         Command::Mail(MailCommand::List { failed, json }) => {

@@ -41,6 +41,8 @@ pub struct SyncOptions {
     pub reconcile_every: Duration,
     /// The time rules are evaluated at; `None` is the clock (tests and previews set it).
     pub now: Option<DateTime<Utc>>,
+    /// Set by a shutdown: the sync stops before its next request, between transactions.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 impl Default for SyncOptions {
@@ -51,6 +53,7 @@ impl Default for SyncOptions {
             overlap: Duration::minutes(2),
             reconcile_every: Duration::hours(1),
             now: None,
+            stop: None,
         }
     }
 }
@@ -159,6 +162,7 @@ pub async fn sync(
         planned: Vec::new(),
         max_edited: None,
         progress,
+        stop: options.stop.clone(),
         rules,
         baseline: first,
         bot: None,
@@ -282,6 +286,7 @@ struct Engine<'a> {
     /// The latest `last_edited_time` seen in a full scan: the cursor once the scan is complete.
     max_edited: Option<String>,
     progress: &'a ProgressBar,
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     rules: &'a RuleSet,
     /// The first sync of the data source: rules record what holds but do not fire.
     baseline: bool,
@@ -336,6 +341,18 @@ impl Engine<'_> {
             self.mark_missing(&seen, false).await?;
         }
         Ok(reconcile)
+    }
+
+    /// Stops the sync (between transactions) once a shutdown was asked for.
+    fn check_stop(&self) -> anyhow::Result<()> {
+        match &self.stop {
+            Some(stop) if stop.load(std::sync::atomic::Ordering::SeqCst) => {
+                anyhow::bail!(
+                    "stopped: tasksync is shutting down (nothing is lost; the next run resumes)"
+                )
+            }
+            _ => Ok(()),
+        }
     }
 
     /// The cursor may not pass the sync's start − 1 minute: later edits can still share a
@@ -421,6 +438,7 @@ impl Engine<'_> {
             let mut capped = false;
             let mut last_edited: Option<String> = None;
             loop {
+                self.check_stop()?;
                 let page = self
                     .client
                     .query_page(&self.source.id, &query, start_cursor.as_deref())
@@ -476,6 +494,7 @@ impl Engine<'_> {
             let mut capped = false;
             let mut last_created: Option<String> = None;
             loop {
+                self.check_stop()?;
                 let page = self
                     .client
                     .query_page(&self.source.id, &query, start_cursor.as_deref())

@@ -1,0 +1,242 @@
+//! `tasksync daemon`: the only module that spawns long-lived tasks and handles signals.
+//!
+//! One event loop: each schedule only posts its job; jobs run one at a time, so a sync never
+//! overlaps itself or the reconcile; a tick that finds its job still queued or running is
+//! skipped, not queued. On SIGTERM or SIGINT the loop takes no new work, tells a running sync to
+//! stop between transactions, waits for it at most four seconds, and returns (exit 0).
+//! systemd: READY=1 after the start-up checks, STATUS= after each job, WATCHDOG=1 pings when
+//! `WatchdogSec` is set; without systemd these do nothing.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use chrono::Utc;
+use indicatif::ProgressBar;
+use sd_notify::NotifyState;
+use tokio::sync::{mpsc, watch};
+
+use crate::model::DataSource;
+use crate::notify::{Mailer, flush};
+use crate::notion::NotionClient;
+use crate::rules::RuleSet;
+use crate::rules::executor::perform_queued;
+use crate::schedule::Schedule;
+use crate::store::Store;
+use crate::sync::{SyncOptions, sync};
+
+/// Everything the daemon's jobs need, checked before READY.
+pub struct Context {
+    pub client: NotionClient,
+    pub source: DataSource,
+    pub rules: RuleSet,
+    pub store: Store,
+    pub mailer: Option<Mailer>,
+    pub sync_options: SyncOptions,
+    pub action_attempts: u32,
+    /// (sync, reconcile, outbox)
+    pub schedules: [Schedule; 3],
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Job {
+    Sync = 0,
+    Reconcile = 1,
+    Outbox = 2,
+}
+
+const JOBS: [Job; 3] = [Job::Sync, Job::Reconcile, Job::Outbox];
+
+fn notify(states: &[NotifyState<'_>]) {
+    if let Err(error) = sd_notify::notify(states) {
+        tracing::warn!(%error, "cannot notify systemd");
+    }
+}
+
+/// Runs until `shutdown` resolves.
+pub async fn serve(
+    context: Context,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stopping_tx, mut stopping) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stopping_tx.send(true);
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let busy: Arc<[AtomicBool; 3]> = Arc::new(Default::default());
+    let (jobs_tx, mut jobs) = mpsc::channel::<Job>(JOBS.len());
+    let mut tickers = Vec::new();
+    for job in JOBS {
+        let schedule = context.schedules[job as usize].clone();
+        tracing::info!(?job, %schedule, "scheduled");
+        tickers.push(tokio::spawn(ticker(
+            schedule,
+            job,
+            jobs_tx.clone(),
+            busy.clone(),
+        )));
+    }
+    if let Some(interval) = sd_notify::watchdog_enabled() {
+        tickers.push(tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(interval / 2);
+            loop {
+                ticks.tick().await;
+                notify(&[NotifyState::Watchdog]);
+            }
+        }));
+    }
+    notify(&[
+        NotifyState::Ready,
+        NotifyState::Status("started; first sync under way"),
+    ]);
+    tracing::info!("daemon ready");
+    busy[Job::Sync as usize].store(true, Ordering::SeqCst);
+    let _ = jobs_tx.send(Job::Sync).await;
+    loop {
+        let job = tokio::select! {
+            _ = stopping.changed() => break,
+            Some(job) = jobs.recv() => job,
+        };
+        let work = run_job(&context, job, &stop);
+        tokio::pin!(work);
+        let finished = tokio::select! {
+            status = &mut work => Some(status),
+            _ = stopping.changed() => None,
+        };
+        busy[job as usize].store(false, Ordering::SeqCst);
+        match finished {
+            Some(status) => notify(&[NotifyState::Status(&status)]),
+            None => {
+                stop.store(true, Ordering::SeqCst);
+                notify(&[NotifyState::Stopping]);
+                tracing::info!(
+                    ?job,
+                    "stopping: letting the job reach a transaction boundary"
+                );
+                if tokio::time::timeout(Duration::from_secs(4), &mut work)
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(
+                        ?job,
+                        "the job did not stop in time; leaving it (every transaction is whole)"
+                    );
+                }
+                break;
+            }
+        }
+    }
+    notify(&[NotifyState::Stopping]);
+    for ticker in tickers {
+        ticker.abort();
+    }
+    tracing::info!("daemon stopped");
+    Ok(())
+}
+
+/// Posts `job` at each time the schedule names; skips a tick while the job is queued or running.
+async fn ticker(schedule: Schedule, job: Job, jobs: mpsc::Sender<Job>, busy: Arc<[AtomicBool; 3]>) {
+    loop {
+        let now = Utc::now();
+        let Some(next) = schedule.next_after(now) else {
+            tracing::warn!(
+                ?job,
+                "the schedule has no next time; the job will not run again"
+            );
+            return;
+        };
+        tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
+        if busy[job as usize].swap(true, Ordering::SeqCst) {
+            tracing::info!(?job, "tick skipped: the job is still running");
+            continue;
+        }
+        if jobs.send(job).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// Runs one job; its outcome as a line for `systemctl status` (STATUS=).
+async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> String {
+    let started = Utc::now().format("%H:%M:%S");
+    let result = match job {
+        Job::Sync | Job::Reconcile => sync_job(context, job == Job::Reconcile, stop).await,
+        Job::Outbox => outbox_job(context).await,
+    };
+    match result {
+        Ok(summary) => {
+            tracing::info!(?job, %summary, "job done");
+            format!("{started} {summary}")
+        }
+        Err(error) => {
+            tracing::error!(?job, error = %format!("{error:#}"), "job failed");
+            format!("{started} {job:?} failed: {error:#}")
+        }
+    }
+}
+
+async fn sync_job(
+    context: &Context,
+    reconcile: bool,
+    stop: &Arc<AtomicBool>,
+) -> anyhow::Result<String> {
+    let mut options = context.sync_options.clone();
+    options.stop = Some(stop.clone());
+    if reconcile {
+        options.reconcile_every = chrono::Duration::zero();
+    }
+    let report = sync(
+        &context.client,
+        Some(&context.store),
+        &context.source,
+        &context.rules,
+        &options,
+        &ProgressBar::hidden(),
+    )
+    .await?;
+    let actions = perform_queued(&context.client, &context.store, context.action_attempts).await?;
+    let mail = outbox_job(context).await?;
+    Ok(format!(
+        "last sync: {} new, {} changed, {} deleted, {} unchanged; {} rule firing(s); {} action(s) done, {} failed; {mail}",
+        report.new,
+        report.changed,
+        report.deleted,
+        report.unchanged,
+        report.fired,
+        actions.done,
+        actions.failed
+    ))
+}
+
+async fn outbox_job(context: &Context) -> anyhow::Result<String> {
+    match &context.mailer {
+        Some(mailer) => {
+            let report = flush(&context.store, mailer, Utc::now()).await?;
+            Ok(format!(
+                "mail: {} sent, {} failed, {} to retry",
+                report.sent, report.failed, report.retrying
+            ))
+        }
+        None => Ok("mail: no SMTP_URL".to_string()),
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn signals() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        _ = terminate => tracing::info!("SIGTERM: shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT: shutting down"),
+    }
+}

@@ -1,0 +1,274 @@
+//! `tasksync daemon` as systemd runs it: the real binary, the simulator over HTTP, a real mirror.
+
+mod common;
+
+use std::os::unix::net::UnixDatagram;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tasksync::simulator::{FaultSpec, Simulator, SimulatorOptions};
+use tokio::process::{Child, Command};
+
+fn write_config(dir: &Path, simulator: &Simulator, sync_every: &str) {
+    let config = format!(
+        "[notion]\ndatabase = \"{}\"\nbase_url = \"{}\"\nrequests_per_second = 100\n[store]\npath = \"mirror.db\"\n\
+         [schedule]\nsync = \"{sync_every}\"\nreconcile = \"1h\"\noutbox = \"1h\"\n",
+        simulator.database_id(),
+        simulator.base_url()
+    );
+    std::fs::write(dir.join("tasksync.toml"), config).unwrap();
+}
+
+fn start(dir: &Path, simulator: &Simulator, env: &[(&str, String)]) -> Child {
+    let mut command = Command::new(assert_cmd::cargo::cargo_bin("tasksync"));
+    command
+        .args(["--log-level", "info", "daemon"])
+        .current_dir(dir)
+        .env("NOTION_TOKEN", simulator.token())
+        .env_remove("RUST_LOG")
+        .env_remove("NOTIFY_SOCKET")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.spawn().expect("the daemon starts")
+}
+
+fn terminate(child: &Child) {
+    let pid = child.id().expect("running").to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+fn count(dir: &Path, sql: &str) -> i64 {
+    rusqlite::Connection::open(dir.join("mirror.db"))
+        .and_then(|c| c.query_row(sql, [], |row| row.get(0)))
+        .unwrap_or(-1)
+}
+
+/// Waits (polling the mirror) until `sql` returns `expected`; how long it took.
+async fn until(dir: &Path, sql: &str, expected: i64, limit: Duration) -> Duration {
+    let started = Instant::now();
+    while count(dir, sql) != expected {
+        assert!(
+            started.elapsed() < limit,
+            "`{sql}` did not reach {expected} within {limit:?} (now {})",
+            count(dir, sql)
+        );
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    started.elapsed()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_mirrors_an_edit_within_two_ticks_and_talks_to_systemd() {
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 30,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &simulator, "1s");
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut daemon = start(
+        dir.path(),
+        &simulator,
+        &[
+            ("NOTIFY_SOCKET", socket_path.display().to_string()),
+            ("WATCHDOG_USEC", "400000".into()),
+        ],
+    );
+
+    let mut seen = String::new();
+    let mut buffer = [0u8; 4096];
+    while !(seen.contains("READY=1")
+        && seen.contains("STATUS=")
+        && seen.contains("last sync:")
+        && seen.contains("WATCHDOG=1"))
+    {
+        let size = socket.recv(&mut buffer).expect("notify messages arrive");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..size]));
+        seen.push('\n');
+    }
+    let ready = seen.find("READY=1").unwrap();
+    let synced = seen.find("last sync:").unwrap();
+    assert!(
+        ready < synced,
+        "READY before the first sync's STATUS:\n{seen}"
+    );
+    until(
+        dir.path(),
+        "SELECT count(*) FROM tasks",
+        30,
+        Duration::from_secs(10),
+    )
+    .await;
+
+    let page = simulator.page_ids()[3].clone();
+    common::edit_as_person(
+        &simulator,
+        &page,
+        &json!({ "properties": { "Estimate": { "number": 4242 } } }),
+    )
+    .await;
+    let sql = format!(
+        "SELECT count(*) FROM task_changes WHERE task_id = '{page}' AND property = 'Estimate' AND new_value = '4242'"
+    );
+    let took = until(dir.path(), &sql, 1, Duration::from_secs(10)).await;
+    assert!(
+        took <= Duration::from_millis(2500),
+        "mirrored in {took:?}: more than two 1-second ticks"
+    );
+
+    terminate(&daemon);
+    let exited = tokio::time::timeout(Duration::from_secs(5), daemon.wait())
+        .await
+        .expect("exits within 5 s")
+        .unwrap();
+    assert!(exited.success(), "{exited:?}");
+    assert_eq!(count(dir.path(), &sql), 1, "seen once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_sync_makes_ticks_wait_instead_of_overlapping() {
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 10,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &simulator, "1s");
+    simulator.set_faults("slow:1.0@700".parse::<FaultSpec>().unwrap());
+    let daemon = start(dir.path(), &simulator, &[]);
+    until(
+        dir.path(),
+        "SELECT count(*) FROM sync_runs WHERE result = 'ok'",
+        3,
+        Duration::from_secs(30),
+    )
+    .await;
+    terminate(&daemon);
+    let output = tokio::time::timeout(Duration::from_secs(5), daemon.wait_with_output())
+        .await
+        .expect("exits within 5 s")
+        .unwrap();
+    assert!(output.status.success());
+    let connection = rusqlite::Connection::open(dir.path().join("mirror.db")).unwrap();
+    let mut statement = connection.prepare("SELECT started_at, finished_at FROM sync_runs WHERE finished_at IS NOT NULL ORDER BY id").unwrap();
+    let runs: Vec<(String, String)> = statement
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for pair in runs.windows(2) {
+        assert!(pair[0].1 <= pair[1].0, "runs overlap: {pair:?}");
+    }
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("tick skipped: the job is still running"),
+        "late ticks are skipped:\n{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_sync_exits_cleanly_and_the_next_start_resumes() {
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 1_500,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &simulator, "1s");
+    simulator.set_faults("slow:1.0@250".parse::<FaultSpec>().unwrap());
+    let mut daemon = start(dir.path(), &simulator, &[]);
+    // Stop it in the middle of the first sync: some pages stored, not all.
+    let started = Instant::now();
+    while count(dir.path(), "SELECT count(*) FROM tasks") < 200 {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the sync did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    terminate(&daemon);
+    let stopping = Instant::now();
+    let exited = tokio::time::timeout(Duration::from_secs(5), daemon.wait())
+        .await
+        .expect("exits within 5 s")
+        .unwrap();
+    assert!(exited.success(), "exit 0: {exited:?}");
+    assert!(stopping.elapsed() < Duration::from_secs(5));
+    let stored = count(dir.path(), "SELECT count(*) FROM tasks");
+    assert!(stored < 1_500, "stopped half-way ({stored})");
+
+    simulator.set_faults(FaultSpec::default());
+    let daemon = start(dir.path(), &simulator, &[]);
+    until(
+        dir.path(),
+        "SELECT count(*) FROM tasks",
+        1_500,
+        Duration::from_secs(30),
+    )
+    .await;
+    until(
+        dir.path(),
+        "SELECT count(*) FROM task_changes WHERE property = '(created)'",
+        1_500,
+        Duration::from_secs(5),
+    )
+    .await;
+    terminate(&daemon);
+    assert!(daemon.wait_with_output().await.unwrap().status.success());
+    assert_eq!(
+        count(dir.path(), "SELECT count(*) FROM task_changes"),
+        1_500,
+        "nothing lost, nothing repeated"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_instance_is_refused() {
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 5,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &simulator, "1s");
+    let first = start(dir.path(), &simulator, &[]);
+    until(
+        dir.path(),
+        "SELECT count(*) FROM tasks",
+        5,
+        Duration::from_secs(10),
+    )
+    .await;
+    let second = start(dir.path(), &simulator, &[])
+        .wait_with_output()
+        .await
+        .unwrap();
+    assert_eq!(second.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "another tasksync (pid {}) is using",
+            first.id().unwrap()
+        )),
+        "{stderr}"
+    );
+    terminate(&first);
+    assert!(first.wait_with_output().await.unwrap().status.success());
+}
