@@ -103,6 +103,13 @@ pub struct ScheduleConfig {
         deserialize_with = "schedule_text"
     )]
     pub outbox: String,
+    /// Evaluate time-dependent rules (`Due before today`) over the mirror, without asking
+    /// Notion; every sync does it too.
+    #[serde(
+        default = "default_time_rules_schedule",
+        deserialize_with = "schedule_text"
+    )]
+    pub time_rules: String,
     /// The IANA time zone cron expressions are read in (`"Europe/Berlin"`); intervals ignore it.
     #[serde(default = "default_time_zone", deserialize_with = "time_zone")]
     pub time_zone: String,
@@ -120,6 +127,10 @@ fn default_outbox_schedule() -> String {
     "1m".into()
 }
 
+fn default_time_rules_schedule() -> String {
+    "15m".into()
+}
+
 fn default_time_zone() -> String {
     "UTC".into()
 }
@@ -130,20 +141,22 @@ impl Default for ScheduleConfig {
             sync: default_sync_schedule(),
             reconcile: default_reconcile_schedule(),
             outbox: default_outbox_schedule(),
+            time_rules: default_time_rules_schedule(),
             time_zone: default_time_zone(),
         }
     }
 }
 
 impl ScheduleConfig {
-    /// The parsed schedules: (sync, reconcile, outbox). Checked when the file was read.
-    pub fn parsed(&self) -> Result<[crate::schedule::Schedule; 3], String> {
+    /// The parsed schedules: (sync, reconcile, outbox, time_rules). Checked when the file was read.
+    pub fn parsed(&self) -> Result<[crate::schedule::Schedule; 4], String> {
         let zone = crate::schedule::parse_zone(&self.time_zone)?;
         let parse = |text: &str| crate::schedule::Schedule::parse(text, zone);
         Ok([
             parse(&self.sync)?,
             parse(&self.reconcile)?,
             parse(&self.outbox)?,
+            parse(&self.time_rules)?,
         ])
     }
 }
@@ -764,6 +777,7 @@ path = 3
         assert_eq!(example.schedule.sync, defaults.schedule.sync);
         assert_eq!(example.schedule.reconcile, defaults.schedule.reconcile);
         assert_eq!(example.schedule.outbox, defaults.schedule.outbox);
+        assert_eq!(example.schedule.time_rules, defaults.schedule.time_rules);
         assert_eq!(example.schedule.time_zone, defaults.schedule.time_zone);
         assert!(example.schedule.parsed().is_ok());
     }

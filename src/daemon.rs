@@ -34,8 +34,8 @@ pub struct Context {
     pub mailer: Option<Mailer>,
     pub sync_options: SyncOptions,
     pub action_attempts: u32,
-    /// (sync, reconcile, outbox)
-    pub schedules: [Schedule; 3],
+    /// (sync, reconcile, outbox, time_rules)
+    pub schedules: [Schedule; 4],
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,9 +43,10 @@ enum Job {
     Sync = 0,
     Reconcile = 1,
     Outbox = 2,
+    TimeRules = 3,
 }
 
-const JOBS: [Job; 3] = [Job::Sync, Job::Reconcile, Job::Outbox];
+const JOBS: [Job; 4] = [Job::Sync, Job::Reconcile, Job::Outbox, Job::TimeRules];
 
 fn notify(states: &[NotifyState<'_>]) {
     if let Err(error) = sd_notify::notify(states) {
@@ -64,7 +65,7 @@ pub async fn serve(
         let _ = stopping_tx.send(true);
     });
     let stop = Arc::new(AtomicBool::new(false));
-    let busy: Arc<[AtomicBool; 3]> = Arc::new(Default::default());
+    let busy: Arc<[AtomicBool; 4]> = Arc::new(Default::default());
     let (jobs_tx, mut jobs) = mpsc::channel::<Job>(JOBS.len());
     let mut tickers = Vec::new();
     for job in JOBS {
@@ -136,7 +137,7 @@ pub async fn serve(
 }
 
 /// Posts `job` at each time the schedule names; skips a tick while the job is queued or running.
-async fn ticker(schedule: Schedule, job: Job, jobs: mpsc::Sender<Job>, busy: Arc<[AtomicBool; 3]>) {
+async fn ticker(schedule: Schedule, job: Job, jobs: mpsc::Sender<Job>, busy: Arc<[AtomicBool; 4]>) {
     loop {
         let now = Utc::now();
         let Some(next) = schedule.next_after(now) else {
@@ -163,6 +164,7 @@ async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> String 
     let result = match job {
         Job::Sync | Job::Reconcile => sync_job(context, job == Job::Reconcile, stop).await,
         Job::Outbox => outbox_job(context).await,
+        Job::TimeRules => time_rules_job(context).await,
     };
     match result {
         Ok(summary) => {
@@ -206,6 +208,22 @@ async fn sync_job(
         report.fired,
         actions.done,
         actions.failed
+    ))
+}
+
+async fn time_rules_job(context: &Context) -> anyhow::Result<String> {
+    let fired = crate::sync::time_rules(
+        &context.client,
+        &context.store,
+        &context.source,
+        &context.rules,
+        Utc::now(),
+    )
+    .await?;
+    let actions = perform_queued(&context.client, &context.store, context.action_attempts).await?;
+    Ok(format!(
+        "time rules: {fired} firing(s); {} action(s) done",
+        actions.done
     ))
 }
 

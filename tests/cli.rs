@@ -611,6 +611,7 @@ fn rules_from_the_example_configuration_fire_preview_and_show() {
     for expected in [
         "Mirror: tasksync.db (50 tasks, 0 deleted)",
         "Running: nothing is using the mirror now",
+        "Daemon schedules: sync every 120s; reconcile every 3600s; outbox every 60s; time_rules every 900s",
         "(incremental), ok",
         "Rules: 2 firing(s) today, 0 stopped",
         "Actions: 0 pending, 0 failed, 2 done, 0 skipped",

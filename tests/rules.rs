@@ -331,8 +331,21 @@ actions = [{ append = "Overdue since {{ task.Due }}." }]
         0,
         "once per entry, not per tick"
     );
-    let day4 = fixture.sync_at(Some(day0 + Duration::days(4))).await;
-    assert_eq!(fired_on(&day4), ["later"]);
+    // Between syncs, the daemon's time_rules job evaluates the mirror alone: no request to Notion.
+    let requests = fixture.simulator.stats().requests;
+    let store = Store::open(&fixture.db()).unwrap();
+    let fired = tasksync::sync::time_rules(
+        &fixture.client,
+        &store,
+        &fixture.source,
+        &fixture.rules,
+        day0 + Duration::days(4),
+    )
+    .await
+    .unwrap();
+    assert_eq!(fired, 1, "`later` entered overdue");
+    assert_eq!(fixture.simulator.stats().requests, requests);
+    assert_eq!(fixture.count("SELECT count(*) FROM rule_firings f JOIN tasks t ON t.id = f.task_id WHERE t.title = 'later'"), 1);
     assert_eq!(
         fixture.sync_at(Some(day0 + Duration::days(9))).await.fired,
         0

@@ -14,12 +14,45 @@ struct StatusJson<'a> {
     mirror: String,
     /// The pid of the tasksync (daemon or sync) using the mirror right now, if any.
     running_pid: Option<u32>,
+    /// The daemon's schedules, with the next run of cron schedules.
+    schedules: Vec<ScheduleJson>,
     #[serde(flatten)]
     summary: &'a Summary,
 }
 
+#[derive(Serialize)]
+struct ScheduleJson {
+    job: &'static str,
+    schedule: String,
+    /// For cron schedules; an interval counts from when the daemon started.
+    next_run: Option<String>,
+}
+
+fn schedules(config: &config::Config) -> anyhow::Result<Vec<ScheduleJson>> {
+    let parsed = config
+        .schedule
+        .parsed()
+        .map_err(config::ConfigError::Missing)?;
+    let now = chrono::Utc::now();
+    Ok(["sync", "reconcile", "outbox", "time_rules"]
+        .into_iter()
+        .zip(parsed)
+        .map(|(job, schedule)| ScheduleJson {
+            job,
+            next_run: match &schedule {
+                crate::schedule::Schedule::Cron { .. } => {
+                    schedule.next_after(now).map(crate::sync::iso)
+                }
+                crate::schedule::Schedule::Every(_) => None,
+            },
+            schedule: schedule.to_string(),
+        })
+        .collect())
+}
+
 pub fn status(config_path: Option<&Path>, json: bool) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
+    let schedules = schedules(&config)?;
     let path = config.store.path;
     let store = Store::open_read_only(&path)?.ok_or_else(|| {
         anyhow::anyhow!(
@@ -34,6 +67,7 @@ pub fn status(config_path: Option<&Path>, json: bool) -> anyhow::Result<()> {
         return output::json(&StatusJson {
             mirror: path.display().to_string(),
             running_pid,
+            schedules,
             summary: &summary,
         });
     }
@@ -46,9 +80,17 @@ pub fn status(config_path: Option<&Path>, json: bool) -> anyhow::Result<()> {
     match running_pid {
         Some(pid) => out!("Running: a tasksync (pid {pid}) is using the mirror now"),
         None => out!(
-            "Running: nothing is using the mirror now (no daemon yet: run `tasksync sync` from cron or a systemd timer)"
+            "Running: nothing is using the mirror now (start `tasksync daemon`, or run `tasksync sync` from a timer)"
         ),
     }
+    let described: Vec<String> = schedules
+        .iter()
+        .map(|s| match &s.next_run {
+            Some(next) => format!("{} {} (next {next})", s.job, s.schedule),
+            None => format!("{} {}", s.job, s.schedule),
+        })
+        .collect();
+    out!("Daemon schedules: {}", described.join("; "));
     for source in &summary.sources {
         out!(
             "Data source \"{}\": cursor {}; last sync {}; last full sync {}; last reconcile {}",

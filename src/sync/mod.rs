@@ -241,6 +241,47 @@ pub async fn sync(
     })
 }
 
+/// Evaluates time-dependent rules over the mirror alone (no request to Notion): what the daemon's
+/// `time_rules` schedule runs between syncs. Returns how many rules fired.
+pub async fn time_rules(
+    client: &NotionClient,
+    store: &Store,
+    source: &DataSource,
+    rules: &RuleSet,
+    now: DateTime<Utc>,
+) -> anyhow::Result<u64> {
+    let source_id = source.id.to_string();
+    let id = source_id.clone();
+    let state = store.call(move |c| store::sync_state(c, &id)).await?;
+    if state.and_then(|s| s.cursor).is_none() {
+        // Before the first sync there is nothing to evaluate (and the first sync is a baseline).
+        return Ok(0);
+    }
+    let progress = ProgressBar::hidden();
+    let mut engine = Engine {
+        client,
+        store: Some(store),
+        reader: Some(store),
+        source,
+        source_id,
+        now,
+        run_id: 0,
+        counts: RunCounts::default(),
+        planned: Vec::new(),
+        max_edited: None,
+        progress: &progress,
+        stop: None,
+        rules,
+        baseline: false,
+        bot: None,
+        fired: 0,
+        stopped: 0,
+        firings: Vec::new(),
+    };
+    engine.time_rules(false).await?;
+    Ok(engine.fired)
+}
+
 /// What templates and rules see of a stored task.
 fn facts_of<'a>(
     row: &'a TaskRow,
