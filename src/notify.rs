@@ -16,7 +16,7 @@ use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
@@ -108,17 +108,24 @@ pub fn parse_smtp_url(text: &str) -> Result<SmtpTarget, String> {
     })
 }
 
-/// An SMTP connection's settings, ready to send.
+/// Where mail goes: an SMTP server, or files (the demo).
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>),
+}
+
+/// An SMTP connection's settings (or a directory of `.eml` files), ready to send.
 pub struct Mailer {
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    transport: Transport,
     from: Mailbox,
-    pub target: SmtpTarget,
+    /// Where mail goes, for messages (no secret).
+    pub target: String,
 }
 
 impl std::fmt::Debug for Mailer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Mailer")
-            .field("target", &self.target.to_string())
+            .field("target", &self.target)
             .finish_non_exhaustive()
     }
 }
@@ -200,21 +207,53 @@ impl Mailer {
             (None, _) => {}
         }
         Ok(Self {
-            transport: builder.build(),
+            transport: Transport::Smtp(builder.build()),
             from,
-            target,
+            target: target.to_string(),
+        })
+    }
+
+    /// A mailer that writes each message as an `.eml` file into `directory` (the demo's local
+    /// delivery); the reply names the file.
+    pub fn to_directory(directory: &Path, mail: &MailConfig) -> Result<Self, ConfigError> {
+        let from_text = mail
+            .from
+            .as_deref()
+            .unwrap_or("tasksync <tasksync@example.com>");
+        let from: Mailbox = from_text.parse().map_err(|error| {
+            ConfigError::Missing(format!(
+                "[mail] from = {from_text:?} is not a mail address ({error})"
+            ))
+        })?;
+        std::fs::create_dir_all(directory).map_err(|source| ConfigError::Read {
+            path: directory.to_path_buf(),
+            source,
+        })?;
+        Ok(Self {
+            transport: Transport::Files(AsyncFileTransport::new(directory)),
+            from,
+            target: format!("files in {}", directory.display()),
         })
     }
 
     /// Sends one mail; the server's reply on success.
     pub async fn send(&self, mail: &OutboxMail) -> Result<String, SendFailure> {
         let message = self.message(mail).map_err(SendFailure::Permanent)?;
-        match self.transport.send(message).await {
-            Ok(response) => {
-                let text: Vec<&str> = response.message().collect();
-                Ok(format!("{} {}", response.code(), text.join(" ")))
-            }
-            Err(error) => Err(self.classify(&error)),
+        match &self.transport {
+            Transport::Smtp(transport) => match transport.send(message).await {
+                Ok(response) => {
+                    let text: Vec<&str> = response.message().collect();
+                    Ok(format!("{} {}", response.code(), text.join(" ")))
+                }
+                Err(error) => Err(self.classify(&error)),
+            },
+            Transport::Files(transport) => match transport.send(message).await {
+                Ok(id) => Ok(format!("saved as {id}.eml")),
+                Err(error) => Err(SendFailure::Transient(format!(
+                    "cannot save the mail in {}: {error}",
+                    self.target
+                ))),
+            },
         }
     }
 

@@ -735,3 +735,60 @@ fn logs_can_be_json_lines() {
         "the token stays out of JSON logs too"
     );
 }
+
+#[test]
+fn the_demo_tells_the_whole_story_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("kept");
+    let output = Command::new(cargo_bin("tasksync"))
+        .args(["demo", "--keep", &kept.display().to_string()])
+        .current_dir(dir.path())
+        .env_remove("NOTION_TOKEN")
+        .env_remove("SMTP_URL")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for expected in [
+        "2. First sync: 40 tasks mirrored",
+        "Priority: Low → Urgent",
+        "deleted from the database",
+        "urgent-starts-work on TASK-2",
+        "→ set Status = In progress",
+        "→ append \"Priority became Urgent on",
+        "urgent-mail on TASK-2",
+        "overdue-note on TASK-5",
+        "is In progress; its page ends with: \"Priority became Urgent",
+        "7. Mail: 1 message(s) delivered as files:",
+        "sqlite3 ",
+    ] {
+        assert!(stdout.contains(expected), "«{expected}» missing:\n{stdout}");
+    }
+    let mails: Vec<_> = std::fs::read_dir(kept.join("mail")).unwrap().collect();
+    assert_eq!(mails.len(), 1, "the urgent mail is saved");
+    let mail = std::fs::read_to_string(mails[0].as_ref().unwrap().path()).unwrap();
+    assert!(
+        mail.contains("Subject: [tasksync] ") && mail.contains("Message-ID: <tasksync."),
+        "{mail}"
+    );
+    assert!(kept.join("tasksync.db").exists());
+
+    // Without --keep, the temporary files are gone when the demo ends.
+    let output = Command::new(cargo_bin("tasksync"))
+        .arg("demo")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    let temporary = stdout
+        .split("Files: ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .unwrap();
+    assert!(!Path::new(temporary).exists(), "{temporary} was removed");
+}

@@ -385,6 +385,8 @@ pub enum Action {
 #[derive(Clone, Debug)]
 pub struct Rule {
     pub name: String,
+    /// The rule's `description`, for people.
+    pub description: Option<String>,
     pub condition: Condition,
     pub actions: Vec<Action>,
     pub on_own_edits: bool,
@@ -501,6 +503,7 @@ pub fn compile(
             };
             rules.push(Rule {
                 name,
+                description: entry.rule.description.clone(),
                 condition,
                 actions,
                 on_own_edits: entry.rule.on_own_edits,

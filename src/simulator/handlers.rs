@@ -530,16 +530,7 @@ pub async fn update_page(
             "Can't edit block that is archived. You must unarchive the block before editing.",
         ));
     }
-    let source = workspace.pages[index].source;
-    let values = workspace.prepare_writes(source, &properties)?;
-    let page = &mut workspace.pages[index];
-    page.values.extend(values);
-    if let Some(trash) = trash {
-        page.in_trash = trash;
-    }
-    page.edited = minute(now);
-    page.edited_by = actor;
-    workspace.version += 1;
+    workspace.apply_edit(index, &properties, trash, &actor, now)?;
     ok(workspace.render_page(&workspace.pages[index], version, &[]))
 }
 

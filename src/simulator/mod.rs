@@ -422,6 +422,33 @@ impl Simulator {
         *lock(&self.state.clock_offset) += by;
     }
 
+    /// Edits a page as a person of the workspace (by name or id) would in Notion: property
+    /// writes (by name) and, optionally, moving it to or from the trash. For the demo.
+    pub fn edit_as(
+        &self,
+        person: &str,
+        page_id: &str,
+        writes: &[(String, crate::model::PropertyWrite)],
+        trash: Option<bool>,
+    ) -> anyhow::Result<()> {
+        let body = crate::notion::wire::property_writes_json(writes);
+        let properties = body["properties"].as_object().cloned().unwrap_or_default();
+        let now = self.state.now();
+        let mut workspace = lock(&self.state.workspace);
+        let actor = workspace
+            .find_user(person)
+            .and_then(|user| user["id"].as_str())
+            .map(str::to_string)
+            .ok_or_else(|| anyhow::anyhow!("the simulated workspace has no person `{person}`"))?;
+        let index = *workspace
+            .index
+            .get(page_id)
+            .ok_or_else(|| anyhow::anyhow!("no page {page_id}"))?;
+        workspace
+            .apply_edit(index, &properties, trash, &actor, now)
+            .map_err(|error| anyhow::anyhow!("{}", error.message))
+    }
+
     /// Replaces the random faults (an empty spec turns them off).
     pub fn set_faults(&self, faults: FaultSpec) {
         *lock(&self.state.random_faults) = faults;

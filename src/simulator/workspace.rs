@@ -827,6 +827,29 @@ impl Workspace {
         option
     }
 
+    /// Applies property writes (checked as Notion checks them) and a trash flag to a page, as
+    /// `actor`, at `now` (minute-rounded): what a PATCH of the page does.
+    pub fn apply_edit(
+        &mut self,
+        index: usize,
+        properties: &Map<String, Value>,
+        trash: Option<bool>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        let source = self.pages[index].source;
+        let values = self.prepare_writes(source, properties)?;
+        let page = &mut self.pages[index];
+        page.values.extend(values);
+        if let Some(trash) = trash {
+            page.in_trash = trash;
+        }
+        page.edited = minute(now);
+        page.edited_by = actor.to_string();
+        self.version += 1;
+        Ok(())
+    }
+
     /// Creates a page in a data source (values prepared by `prepare_writes`).
     pub fn insert_page(
         &mut self,
