@@ -381,6 +381,17 @@ fn help_reads_as_a_manual_with_examples() {
         vec!["tasks", "set-status", "--help"],
         vec!["tasks", "append", "--help"],
         vec!["simulator", "--help"],
+        vec!["sync", "--help"],
+        vec!["daemon", "--help"],
+        vec!["status", "--help"],
+        vec!["check", "--help"],
+        vec!["rules", "preview", "--help"],
+        vec!["mail", "test", "--help"],
+        vec!["mail", "list", "--help"],
+        vec!["mail", "retry", "--help"],
+        vec!["demo", "--help"],
+        vec!["completions", "--help"],
+        vec!["man", "--help"],
     ] {
         let output = Command::new(cargo_bin("tasksync"))
             .args(&args)
@@ -791,4 +802,59 @@ fn the_demo_tells_the_whole_story_and_leaves_nothing_behind() {
         .and_then(|rest| rest.split(' ').next())
         .unwrap();
     assert!(!Path::new(temporary).exists(), "{temporary} was removed");
+}
+
+#[test]
+fn completions_and_a_man_page_come_from_the_definitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(cargo_bin("tasksync"))
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    for (shell, marker) in [
+        ("bash", "_tasksync()"),
+        ("zsh", "#compdef tasksync"),
+        ("fish", "complete -c tasksync"),
+    ] {
+        let output = run(&["completions", shell]);
+        let script = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && script.contains(marker),
+            "{shell}: {script}"
+        );
+        assert!(
+            script.contains("set-status") && script.contains("daemon"),
+            "{shell} completes the commands"
+        );
+    }
+    let page = run(&["man"]);
+    let text = String::from_utf8_lossy(&page.stdout);
+    assert!(page.status.success());
+    assert!(
+        text.contains(".TH tasksync 1") && text.contains("daemon") && text.contains("Exit codes"),
+        "{text}"
+    );
+    // The page is valid roff for man(1) when it is installed.
+    if std::process::Command::new("man")
+        .arg("--version")
+        .output()
+        .is_ok()
+    {
+        let path = dir.path().join("tasksync.1");
+        std::fs::write(&path, &page.stdout).unwrap();
+        let rendered = Command::new("man")
+            .arg(&path)
+            .env("MANPAGER", "cat")
+            .env("MANWIDTH", "80")
+            .output()
+            .unwrap();
+        assert!(
+            rendered.status.success(),
+            "{}",
+            String::from_utf8_lossy(&rendered.stderr)
+        );
+    }
 }

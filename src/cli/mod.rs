@@ -141,7 +141,20 @@ pub enum Command {
     /// Example: tasksync simulator --listen 127.0.0.1:7878 --tasks 300
     Simulator(SimulatorArgs),
     /// Show tasksync at work against a built-in simulator: no account, nothing to set up.
+    ///
+    /// Example: tasksync demo --keep ./demo && sqlite3 ./demo/tasksync.db .tables
     Demo(demo::DemoArgs),
+    /// Print shell completions.
+    ///
+    /// Example: tasksync completions bash > /etc/bash_completion.d/tasksync
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), generated from these definitions.
+    ///
+    /// Example: tasksync man > /usr/local/share/man/man1/tasksync.1
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -350,5 +363,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::simulator::serve_forever(options, args.listen).await
         }
         Command::Demo(args) => demo::run(args).await,
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut command, "tasksync", &mut script);
+            Ok(output::write_bytes(&script)?)
+        }
+        Command::Man => {
+            let command = <Cli as clap::CommandFactory>::command();
+            let mut page = Vec::new();
+            clap_mangen::Man::new(command).render(&mut page)?;
+            Ok(output::write_bytes(&page)?)
+        }
     }
 }

@@ -9,6 +9,16 @@ macro_rules! out {
     ($($arg:tt)*) => { $crate::cli::output::write_line(format_args!($($arg)*)) };
 }
 
+/// Writes raw bytes to standard output; a closed pipe ends the process quietly (exit 0).
+pub fn write_bytes(bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        other => other,
+    }
+}
+
 pub fn write_line(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
