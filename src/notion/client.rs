@@ -33,7 +33,7 @@ pub struct ClientSettings {
     pub api_version: ApiVersion,
     /// Average request rate; zero or less disables pacing.
     pub requests_per_second: f64,
-    /// Requests allowed at once before pacing applies.
+    /// Requests allowed at once before pacing applies (default `pacing::DEFAULT_BURST`).
     pub burst: u32,
     pub retry: RetryPolicy,
     /// Client-side limit for one attempt (Notion itself gives up after 60 s).
@@ -48,7 +48,7 @@ impl ClientSettings {
             token,
             api_version: ApiVersion::default(),
             requests_per_second: 3.0,
-            burst: 3,
+            burst: super::pacing::DEFAULT_BURST,
             retry: RetryPolicy::default(),
             timeout: Duration::from_secs(65),
         }

@@ -27,6 +27,12 @@ struct PacerState {
     held_until: Option<Instant>,
 }
 
+/// The client's default burst: one, so requests are always at least `1 / rate` apart. Notion
+/// (and the simulator) allow a small burst at the same average rate; if the client used all of
+/// it too, a request that reached the server faster than the one before it (latency jitter)
+/// would be refused with 429. Spacing evenly leaves the server's burst as slack for jitter.
+pub const DEFAULT_BURST: u32 = 1;
+
 impl Pacer {
     /// A pacer for `requests_per_second` on average with bursts of up to `burst` requests.
     /// A rate of zero or less disables pacing (the simulator's benchmarks use that).
@@ -234,6 +240,43 @@ mod tests {
         for (started, expected) in starts.iter().zip(expected) {
             assert!(started.abs_diff(expected) <= 1, "{starts:?}");
         }
+    }
+
+    /// A server-side limiter as Notion's and the simulator's: GCRA at 3/s with a burst of 3.
+    struct Server {
+        theoretical_arrival: Instant,
+    }
+
+    impl Server {
+        fn accepts(&mut self, arrival: Instant) -> bool {
+            let interval = Duration::from_secs_f64(1.0 / 3.0);
+            if self.theoretical_arrival > arrival + interval * 2 {
+                return false;
+            }
+            self.theoretical_arrival = self.theoretical_arrival.max(arrival) + interval;
+            true
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn default_pacing_never_trips_a_server_limit_of_the_same_rate_despite_jitter() {
+        // With a client burst of 3 the fourth request is refused here (the bench saw one 429).
+        let pacer = Pacer::new(3.0, DEFAULT_BURST);
+        let mut server = Server {
+            theoretical_arrival: Instant::now(),
+        };
+        let mut refused = Vec::new();
+        for i in 0..200u64 {
+            pacer.acquire().await;
+            // The way to the server takes 5 to 155 ms, varying from request to request (a
+            // busy network, a slow previous answer).
+            let latency = Duration::from_millis(155 - (i * 3 % 4) * 50);
+            if !server.accepts(Instant::now() + latency) {
+                refused.push(i);
+            }
+            tokio::time::sleep(latency + Duration::from_millis(5)).await;
+        }
+        assert!(refused.is_empty(), "refused: {refused:?}");
     }
 
     #[tokio::test(start_paused = true)]
