@@ -221,22 +221,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     );
     for page in [urgent, done, deleted, overdue] {
         for change in store.with(|c| store::history(c, page))?.iter().skip(1) {
-            let what = match change.property.as_str() {
-                store::DELETED => "deleted from the database".to_string(),
-                property => format!(
-                    "{property}: {} → {}",
-                    change
-                        .old_value
-                        .as_deref()
-                        .filter(|v| !v.is_empty())
-                        .unwrap_or("(empty)"),
-                    change
-                        .new_value
-                        .as_deref()
-                        .filter(|v| !v.is_empty())
-                        .unwrap_or("(empty)")
-                ),
-            };
+            let what = super::mirror::describe_change(change);
             out!("   {}  {what}", label(page));
         }
     }

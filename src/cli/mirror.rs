@@ -397,27 +397,7 @@ pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::
     }
     out!("\nHistory (oldest first):");
     for change in &history {
-        let what = match change.property.as_str() {
-            store::CREATED => format!(
-                "first seen as \"{}\"",
-                change.new_value.as_deref().unwrap_or_default()
-            ),
-            store::DELETED if change.new_value.is_some() => "deleted from the database".to_string(),
-            store::DELETED => "back in the database".to_string(),
-            property => format!(
-                "{property}: {} → {}",
-                change
-                    .old_value
-                    .as_deref()
-                    .filter(|v| !v.is_empty())
-                    .unwrap_or("(empty)"),
-                change
-                    .new_value
-                    .as_deref()
-                    .filter(|v| !v.is_empty())
-                    .unwrap_or("(empty)")
-            ),
-        };
+        let what = describe_change(change);
         let by = change
             .edited_by
             .as_deref()
@@ -437,4 +417,28 @@ pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::
         }
     }
     Ok(())
+}
+
+/// One line of a task's history: "Status: To do → Done", "deleted from the database", ...
+pub fn describe_change(change: &store::HistoryRow) -> String {
+    let shown = |value: &Option<String>| {
+        value
+            .as_deref()
+            .filter(|v| !v.is_empty())
+            .unwrap_or("(empty)")
+            .to_string()
+    };
+    match change.property.as_str() {
+        store::CREATED => format!(
+            "first seen as \"{}\"",
+            change.new_value.as_deref().unwrap_or_default()
+        ),
+        store::DELETED if change.new_value.is_some() => "deleted from the database".to_string(),
+        store::DELETED => "back in the database".to_string(),
+        property => format!(
+            "{property}: {} → {}",
+            shown(&change.old_value),
+            shown(&change.new_value)
+        ),
+    }
 }
