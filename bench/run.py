@@ -158,25 +158,26 @@ def bench_ingest(sizes):
 def bench_requests(row, k_values):
     """Idle and k-changed incremental syncs on the largest mirror."""
     simulator, directory = row["simulator"], row["dir"]
-    results = []
     simulator.reset_stats()
-    idle = sync(directory)
-    results.append(("idle incremental sync", 0, simulator.stats(), idle))
-    page = simulator.notion(
-        "POST", f"/v1/data_sources/{simulator.data_source}/query", {"page_size": 100}
-    )
-    ids = [p["id"] for p in page["results"]]
+    idle = json.loads(sync(directory)["stdout"])
+    results = [{"label": "idle incremental sync", "k": 0, "stats": simulator.stats(),
+                "changed": idle["changed"]}]
     for k in k_values:
-        for page_id in ids[:k]:
+        pages = simulator.notion(
+            "POST", f"/v1/data_sources/{simulator.data_source}/query", {"page_size": 100}
+        )["results"]
+        for page in pages[:k]:
+            current = (page["properties"]["Priority"]["select"] or {}).get("name")
             simulator.notion(
                 "PATCH",
-                f"/v1/pages/{page_id}",
-                {"properties": {"Priority": {"select": {"name": "Urgent" if k % 2 else "Low"}}}},
+                f"/v1/pages/{page['id']}",
+                {"properties": {"Priority": {"select": {
+                    "name": "Low" if current == "Urgent" else "Urgent"}}}},
             )
         simulator.reset_stats()
-        run = sync(directory)
-        report = json.loads(run["stdout"])
-        results.append((f"incremental sync, {k} tasks changed", k, simulator.stats(), run, report))
+        report = json.loads(sync(directory)["stdout"])
+        results.append({"label": f"incremental sync, {k} task{'' if k == 1 else 's'} edited", "k": k,
+                        "stats": simulator.stats(), "changed": report["changed"]})
     return results
 
 
@@ -317,13 +318,14 @@ def write_report(path, ingest, requests, pacing, peer, daemon, rules, took):
             f"queries at the bound: {verdict(queries(stats) <= bound + 1)} |"
         )
     for item in requests:
-        label, k, stats = item[0], item[1], item[2]
+        k, stats = item["k"], item["stats"]
         bound = max(1, math.ceil(k / 100))
         target = f"1 query: {verdict(queries(stats) == 1)}" if k == 0 else ""
         lines.append(
-            f"| {label} ({n_max:,} mirrored) | {queries(stats)} | {bound} | "
-            f"{property_reads(stats)} | {stats['requests'] - queries(stats) - property_reads(stats)}"
-            f" (discovery) | {stats['requests']} | {target} |"
+            f"| {item['label']} ({n_max:,} mirrored; the sync saw {item['changed']} changed) | "
+            f"{queries(stats)} | {bound} | {property_reads(stats)} | "
+            f"{stats['requests'] - queries(stats) - property_reads(stats)} (discovery) | "
+            f"{stats['requests']} | {target} |"
         )
     run, stats = pacing
     n_pacing = pacing_n
