@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """tasksync's benchmark harness: one command, every figure, written to BENCHMARKS.md.
 
-    python3 bench/run.py            # the full run (about 15 minutes on 2 cores)
+    python3 bench/run.py            # the full run (about 8 minutes on 2 cores)
     python3 bench/run.py --quick    # small sizes, to check the harness itself; writes nothing
 
 It builds the release binary, installs the peer (notion-client from PyPI) into a virtualenv
