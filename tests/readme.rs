@@ -10,31 +10,9 @@ use tasksync::simulator::SimulatorOptions;
 use tasksync::store::Store;
 use tasksync::sync::{SyncOptions, sync};
 
-/// The contents of the fenced code blocks of one language, in order.
-fn fenced_blocks(readme: &str, language: &str) -> Vec<String> {
-    let opening = format!("```{language}");
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in readme.lines() {
-        match (&mut current, line.trim_start()) {
-            (None, fence) if fence == opening => current = Some(String::new()),
-            (Some(block), "```") => {
-                blocks.push(std::mem::take(block));
-                current = None;
-            }
-            (Some(block), _) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            (None, _) => {}
-        }
-    }
-    blocks
-}
-
 #[tokio::test]
 async fn every_sql_example_in_the_readme_runs_and_finds_rows() {
-    let blocks = fenced_blocks(include_str!("../README.md"), "sql");
+    let blocks = common::fenced_blocks(include_str!("../README.md"), "sql");
     assert!(blocks.len() >= 5, "the README shows its queries");
 
     let simulator = common::simulator(SimulatorOptions {
@@ -101,7 +79,7 @@ async fn every_sql_example_in_the_readme_runs_and_finds_rows() {
 }
 
 fn toml_rule_blocks(readme: &str) -> Vec<String> {
-    fenced_blocks(readme, "toml")
+    common::fenced_blocks(readme, "toml")
         .into_iter()
         .filter(|block| block.contains("[[rules]]"))
         .collect()

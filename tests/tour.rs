@@ -1,6 +1,8 @@
 //! The README's five-minute tour, run as written: every command of it, against
 //! `tasksync simulator` on the port the README names, with the tasksync under test.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -14,23 +16,7 @@ fn tour_blocks() -> Vec<String> {
     let end = readme[start..]
         .find("## Connect your own Notion")
         .map_or(readme.len(), |e| start + e);
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in readme[start..end].lines() {
-        match (&mut current, line.trim()) {
-            (None, "```sh") => current = Some(String::new()),
-            (Some(block), "```") => {
-                blocks.push(std::mem::take(block));
-                current = None;
-            }
-            (Some(block), _) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            (None, _) => {}
-        }
-    }
-    blocks
+    common::fenced_blocks(&readme[start..end], "sh")
 }
 
 struct Killed(std::process::Child);

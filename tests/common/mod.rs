@@ -78,3 +78,25 @@ pub fn spawn_sync(dir: &std::path::Path, token: &str) -> tokio::process::Child {
         .spawn()
         .expect("tasksync sync starts")
 }
+
+/// The contents of the fenced code blocks of one language, in order.
+pub fn fenced_blocks(readme: &str, language: &str) -> Vec<String> {
+    let opening = format!("```{language}");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in readme.lines() {
+        match (&mut current, line.trim()) {
+            (None, fence) if fence == opening => current = Some(String::new()),
+            (Some(block), "```") => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            (Some(block), _) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    blocks
+}
