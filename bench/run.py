@@ -11,6 +11,7 @@ the simulator's /_simulator/stats.
 """
 
 import argparse
+import atexit
 import datetime
 import json
 import math
@@ -51,6 +52,7 @@ class Simulator:
         if rate_limit:
             command += ["--rate-limit", str(rate_limit), "--burst", str(burst)]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+        atexit.register(self.stop)  # also when a step fails and the harness exits early
         self.url = self.process.stdout.readline().strip()
         self.database = self.process.stdout.readline().split()[1]
         self.data_source = self.process.stdout.readline().split()[1]
@@ -84,8 +86,9 @@ class Simulator:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def stop(self):
-        self.process.terminate()
-        self.process.wait()
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait()
 
 
 def measured(command, cwd, env=None, stop_after=None):
@@ -266,7 +269,7 @@ def verdict(ok):
     return "met" if ok else "**not met**"
 
 
-def write_report(path, ingest, requests, pacing, peer, daemon, rules, took):
+def write_report(path, ingest, requests, pacing, peer, daemon, rules, took, pacing_n, daemon_seconds):
     n_max = ingest[-1]["n"]
     lines = [
         "# Benchmarks",
@@ -328,8 +331,7 @@ def write_report(path, ingest, requests, pacing, peer, daemon, rules, took):
             f"{stats['requests']} | {target} |"
         )
     run, stats = pacing
-    n_pacing = pacing_n
-    bound = math.ceil(n_pacing / 100) / 3
+    bound = math.ceil(pacing_n / 100) / 3
     all_bound = stats["requests"] / 3
     lines += [
         "",
@@ -340,7 +342,7 @@ def write_report(path, ingest, requests, pacing, peer, daemon, rules, took):
         "against the live schema; the daemon pays them once at start, so its idle syncs are one",
         "request each (section 6).",
         "",
-        f"## 3. Pacing: full sync of {n_pacing:,} tasks, simulator limiting at 3 requests/s (burst 3)",
+        f"## 3. Pacing: full sync of {pacing_n:,} tasks, simulator limiting at 3 requests/s (burst 3)",
         "",
         "| measure | result | target |",
         "| --- | ---: | --- |",
@@ -414,14 +416,12 @@ def write_report(path, ingest, requests, pacing, peer, daemon, rules, took):
 
 
 def main():
-    global pacing_n, peer_n, daemon_seconds
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes; prints, writes nothing")
     parser.add_argument("--output", default=os.path.join(ROOT, "BENCHMARKS.md"))
     args = parser.parse_args()
     sizes = [1000, 3000] if args.quick else [10000, 30000, 100000]
     pacing_n = 600 if args.quick else 30000
-    peer_n = sizes[-1]
     daemon_seconds = 12 if args.quick else 60
     started = time.monotonic()
     log("building the release binary")
@@ -438,7 +438,9 @@ def main():
     rules = bench_rules()
     took = time.monotonic() - started
     output = args.output if not args.quick else os.path.join(tempfile.mkdtemp(), "BENCHMARKS.md")
-    write_report(output, ingest, requests, pacing, peer, daemon, rules, took)
+    write_report(
+        output, ingest, requests, pacing, peer, daemon, rules, took, pacing_n, daemon_seconds
+    )
     with open(output) as report:
         print(report.read())
     log(f"written to {output}")
