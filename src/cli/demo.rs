@@ -151,15 +151,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         reconcile_every: chrono::Duration::zero(),
         ..SyncOptions::default()
     };
-    let first = sync(
-        &client,
-        Some(&store),
-        &source,
-        &rules,
-        &options,
-        &ProgressBar::hidden(),
-    )
-    .await?;
+    let hidden = ProgressBar::hidden();
+    let run_sync = || sync(&client, Some(&store), &source, &rules, &options, &hidden);
+    let first = run_sync().await?;
     out!(
         "2. First sync: {} tasks mirrored into tasksync.db with {} requests. (A first sync is a baseline: rules note what holds and fire nothing.)",
         first.new,
@@ -201,15 +195,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         label(overdue)
     );
 
-    let second = sync(
-        &client,
-        Some(&store),
-        &source,
-        &rules,
-        &options,
-        &ProgressBar::hidden(),
-    )
-    .await?;
+    let second = run_sync().await?;
     let actions = perform_queued(&client, &store, 5).await?;
     let mail = flush(&store, &mailer, Utc::now()).await?;
     out!(
