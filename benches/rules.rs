@@ -40,6 +40,7 @@ fn schema() -> DataSource {
                 name: name.into(),
                 kind: kind.into(),
                 options,
+                computed_from: Vec::new(),
             },
         )
     };

@@ -245,7 +245,8 @@ pub struct Property {
     pub id: String,
     #[serde(flatten)]
     pub value: PropertyValue,
-    /// The value was cut at 25 references; the full value is on the page-property endpoint.
+    /// The value may be cut at 25 references, or computed from a relation that was: the full
+    /// value is on the page-property endpoint.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub truncated: bool,
 }
@@ -288,6 +289,33 @@ impl Task {
             })
             .flatten()
     }
+
+    /// Marks rollups and formulas computed from a truncated relation as truncated too: Notion
+    /// computes them in page objects over the first 25 references only.
+    pub fn mark_derived_truncation(&mut self, schema: &DataSource) {
+        let cut: Vec<String> = self
+            .properties
+            .values()
+            .filter(|property| {
+                property.truncated && matches!(property.value, PropertyValue::Relation(_))
+            })
+            .map(|property| property.id.clone())
+            .collect();
+        if cut.is_empty() {
+            return;
+        }
+        let derived: Vec<&str> = schema
+            .properties
+            .values()
+            .filter(|schema| schema.computed_from.iter().any(|id| cut.contains(id)))
+            .map(|schema| schema.id.as_str())
+            .collect();
+        for property in self.properties.values_mut() {
+            if derived.contains(&property.id.as_str()) {
+                property.truncated = true;
+            }
+        }
+    }
 }
 
 /// The schema of one property of a data source.
@@ -300,6 +328,10 @@ pub struct PropertySchema {
     /// Options of select, status and multi-select properties.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<SelectOption>,
+    /// For rollups and formulas: the ids of the relation properties the value is computed from.
+    /// Page objects compute such values over the first 25 references only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub computed_from: Vec<String>,
 }
 
 /// A data source: the table of tasks inside a database.

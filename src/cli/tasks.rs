@@ -243,13 +243,19 @@ async fn full_task(
     reference: &str,
 ) -> anyhow::Result<(Task, Vec<crate::model::Block>)> {
     let mut task = session.find_task(reference).await?;
-    for property in task.properties.values_mut().filter(|p| p.truncated) {
-        property.value = session
-            .client
-            .property_value(&task.id, &property.id)
-            .await?;
-        property.truncated = false;
-    }
+    // Rollups and formulas over a truncated relation need the schema to be found.
+    let relation_cut = task
+        .properties
+        .values()
+        .any(|p| p.truncated && matches!(p.value, crate::model::PropertyValue::Relation(_)));
+    let schema = match relation_cut {
+        true => Some(session.data_source().await?),
+        false => None,
+    };
+    session
+        .client
+        .complete_task(&mut task, schema.as_ref(), |_| None)
+        .await?;
     let content = session.client.list_children(&task.id).await?;
     Ok((task, content))
 }

@@ -339,18 +339,47 @@ impl NotionClient {
             }
             items.extend(page.results);
             match page.next_cursor.filter(|_| page.has_more) {
-                Some(next) => cursor = Some(next),
+                Some(next) => {
+                    if cursor.as_ref() == Some(&next) {
+                        return Err(decode_error(
+                            &path,
+                            "the same cursor came back twice".into(),
+                        ));
+                    }
+                    cursor = Some(next);
+                }
                 None => {
-                    let kind = page
-                        .rest
-                        .get("property_item")
-                        .and_then(|item| item.get("type"))
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    return Ok(wire::join_property_items(kind, &items));
+                    let last = page.rest.get("property_item").unwrap_or(&Value::Null);
+                    let kind = last.get("type").and_then(Value::as_str).unwrap_or_default();
+                    return Ok(wire::join_property_items(kind, &items, last));
                 }
             }
         }
+    }
+
+    /// Replaces every value of `task` that its page object may have cut at 25 references with
+    /// the full value from the page-property endpoint: people, relations and texts with mentions
+    /// (marked `truncated` when read), and, given the schema, rollups and formulas computed from
+    /// a truncated relation. `kept` may supply a full value already known (the mirror's, for a
+    /// page not edited since) by property id, saving the request.
+    pub async fn complete_task(
+        &self,
+        task: &mut Task,
+        schema: Option<&DataSource>,
+        kept: impl Fn(&str) -> Option<PropertyValue>,
+    ) -> Result<(), NotionError> {
+        if let Some(schema) = schema {
+            task.mark_derived_truncation(schema);
+        }
+        let page_id = task.id.clone();
+        for property in task.properties.values_mut().filter(|p| p.truncated) {
+            property.value = match kept(&property.id) {
+                Some(value) => value,
+                None => self.property_value(&page_id, &property.id).await?,
+            };
+            property.truncated = false;
+        }
+        Ok(())
     }
 
     /// Sets properties of a page; only the named properties change. Returns the updated task.
@@ -360,7 +389,8 @@ impl NotionClient {
         writes: &[(String, PropertyWrite)],
     ) -> Result<Task, NotionError> {
         let path = format!("/v1/pages/{page_id}");
-        let body = wire::property_writes_json(writes);
+        let body = wire::property_writes_json(writes)
+            .map_err(|(property, detail)| NotionError::InvalidWrite { property, detail })?;
         let call = Call::with_body(
             Method::PATCH,
             path.clone(),
@@ -546,6 +576,11 @@ impl NotionClient {
             .and_then(|value| value.trim().parse::<f64>().ok())
             .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
             .map(Duration::from_secs_f64);
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string);
         let bytes = response.bytes().await.map_err(transport)?;
         tracing::debug!(method = %call.method, path = %call.path, status, bytes = bytes.len(), "notion response");
         if (200..300).contains(&status) {
@@ -558,17 +593,22 @@ impl NotionClient {
                 (AttemptFailure::MalformedBody, None, error)
             });
         }
-        let body: WireError = serde_json::from_slice(&bytes).unwrap_or_else(|_| WireError {
-            code: "unreadable_error".into(),
-            message: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
-            request_id: None,
-        });
-        let error = NotionError::Api {
-            status,
-            code: body.code,
-            message: body.message,
-            request_id: body.request_id,
-            attempts: attempt,
+        let error = match serde_json::from_slice::<WireError>(&bytes) {
+            Ok(body) => NotionError::Api {
+                status,
+                code: body.code,
+                message: body.message,
+                request_id: body.request_id,
+                additional_data: wire::additional_data_text(body.additional_data),
+                attempts: attempt,
+            },
+            Err(_) => NotionError::UnexpectedResponse {
+                endpoint: format!("{} {}", call.method, call.path),
+                status,
+                content_type: content_type.unwrap_or_else(|| "no content type".into()),
+                excerpt: String::from_utf8_lossy(&bytes[..bytes.len().min(200)]).into_owned(),
+                attempts: attempt,
+            },
         };
         Err((AttemptFailure::Status(status), retry_after, error))
     }

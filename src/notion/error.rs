@@ -1,20 +1,39 @@
 //! The Notion client's error: what went wrong, in sentences that say what to do.
 
+use std::collections::BTreeMap;
+
 use crate::model::DataSourceSummary;
 
 /// An error from the Notion client. Callers match on it (`is_not_found`), so it is typed.
 #[derive(Debug, thiserror::Error)]
 pub enum NotionError {
-    /// Notion answered with an error status.
-    #[error("{}", api_message(.status, .code, .message, .request_id.as_deref(), *.attempts))]
+    /// Notion answered with an error status and its error body.
+    #[error("{}", api_message(.status, .code, .message, .request_id.as_deref(), .additional_data, *.attempts))]
     Api {
         status: u16,
         code: String,
         message: String,
         request_id: Option<String>,
+        /// Notion's `additional_data` (arrays joined with ", "): what tells the user what to do.
+        additional_data: BTreeMap<String, String>,
         /// How many attempts were made before giving up.
         attempts: u32,
     },
+    /// An error status whose body is not Notion's error (a proxy's page, a load balancer's JSON).
+    #[error(
+        "{endpoint} answered {status} with a response that is not from Notion's API ({content_type}): {excerpt:?}; check `notion.base_url` and any proxy in between"
+    )]
+    UnexpectedResponse {
+        endpoint: String,
+        status: u16,
+        content_type: String,
+        /// The first 200 bytes of the body, lossily decoded.
+        excerpt: String,
+        attempts: u32,
+    },
+    /// A write that Notion would refuse, found before it was sent.
+    #[error("cannot write property `{property}`: {detail}")]
+    InvalidWrite { property: String, detail: String },
     /// The request could not be completed (connection refused, reset, timeout).
     #[error(
         "could not reach Notion at {base_url} after {attempts} attempt(s): {detail}; check the network and `notion.base_url`"
@@ -70,7 +89,7 @@ impl NotionError {
     /// The HTTP status Notion answered with, if it answered.
     pub fn status(&self) -> Option<u16> {
         match self {
-            Self::Api { status, .. } => Some(*status),
+            Self::Api { status, .. } | Self::UnexpectedResponse { status, .. } => Some(*status),
             _ => None,
         }
     }
@@ -81,13 +100,20 @@ fn api_message(
     code: &str,
     message: &str,
     request_id: Option<&str>,
+    additional_data: &BTreeMap<String, String>,
     attempts: u32,
 ) -> String {
     let advice = match (*status, code) {
         (401, _) => "Notion rejected the token: check NOTION_TOKEN (an internal integration token starts with `ntn_` or `secret_`)".to_string(),
         (403, _) => "the integration lacks a capability for this request: enable read, update and insert content in the integration's settings".to_string(),
-        (404, _) => "not found, or not shared with the integration: open the database in Notion and add the connection in its ••• menu (Connections)".to_string(),
-        (409, _) => "Notion reported a conflicting edit: try again".to_string(),
+        (404, _) => {
+            let integration = additional_data
+                .get("integration_id")
+                .map(|id| format!(" (integration {id})"))
+                .unwrap_or_default();
+            format!("not found, or not shared with the integration{integration}: open the database in Notion and add the connection in its ••• menu (Connections)")
+        }
+        (409, _) => format!("Notion kept reporting a conflicting edit after {attempts} attempt(s): try again"),
         (429, _) => format!("Notion kept rate limiting after {attempts} attempts: lower `notion.requests_per_second` or try again later"),
         (400, "missing_version") => "the request lacked a Notion-Version header: set `notion.api_version`".to_string(),
         (400, _) => "Notion rejected the request".to_string(),
@@ -100,6 +126,14 @@ fn api_message(
         text.push_str(message);
     }
     text.push(')');
+    let details: Vec<String> = additional_data
+        .iter()
+        .filter(|(key, _)| !(*status == 404 && *key == "integration_id"))
+        .map(|(key, value)| format!("{key}: {value}"))
+        .collect();
+    if !details.is_empty() {
+        text.push_str(&format!(" ({})", details.join("; ")));
+    }
     if let Some(request_id) = request_id {
         text.push_str(&format!(" [request id {request_id}]"));
     }
@@ -143,6 +177,7 @@ mod tests {
             code: "unauthorized".into(),
             message: "API token is invalid.".into(),
             request_id: Some("abc".into()),
+            additional_data: BTreeMap::new(),
             attempts: 1,
         };
         assert_eq!(
@@ -154,9 +189,33 @@ mod tests {
             code: "object_not_found".into(),
             message: String::new(),
             request_id: None,
+            additional_data: BTreeMap::from([("integration_id".into(), "1a2b".into())]),
             attempts: 1,
         };
         assert!(missing.is_not_found());
+        assert!(
+            missing
+                .to_string()
+                .starts_with("not found, or not shared with the integration (integration 1a2b):"),
+            "{missing}"
+        );
+        let limited = NotionError::Api {
+            status: 429,
+            code: "rate_limited".into(),
+            message: "Slow down.".into(),
+            request_id: None,
+            additional_data: BTreeMap::from([(
+                "rate_limit_reason".into(),
+                "workspace_limit".into(),
+            )]),
+            attempts: 8,
+        };
+        assert!(
+            limited
+                .to_string()
+                .ends_with("(429 rate_limited: Slow down.) (rate_limit_reason: workspace_limit)"),
+            "{limited}"
+        );
         assert!(
             missing
                 .to_string()

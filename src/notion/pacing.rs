@@ -140,10 +140,12 @@ pub fn decide(failure: AttemptFailure, kind: RequestKind) -> Decision {
         (Status(429 | 529), _) => Decision::HoldAll,
         (Connect, _) => Decision::Backoff,
         (Status(500), RequestKind::Read) => Decision::Backoff,
-        (Status(502..=504) | Interrupted | MalformedBody, RequestKind::Append) => {
+        // 409 conflict_error: "the transaction could not be completed ... try again"
+        // (reference/status-codes). An append is checked on the page before it is tried again.
+        (Status(409 | 502..=504) | Interrupted | MalformedBody, RequestKind::Append) => {
             Decision::Ambiguous
         }
-        (Status(502..=504) | Interrupted | MalformedBody, _) => Decision::Backoff,
+        (Status(409 | 502..=504) | Interrupted | MalformedBody, _) => Decision::Backoff,
         (Status(_), _) => Decision::GiveUp,
     }
 }
@@ -205,7 +207,9 @@ mod tests {
             (Status(400), Read, GiveUp),
             (Status(401), Read, GiveUp),
             (Status(404), Read, GiveUp),
-            (Status(409), IdempotentWrite, GiveUp),
+            (Status(409), IdempotentWrite, Backoff),
+            (Status(409), Read, Backoff),
+            (Status(409), Append, Ambiguous),
         ];
         for (failure, kind, expected) in cases {
             assert_eq!(decide(failure, kind), expected, "{failure:?} {kind:?}");

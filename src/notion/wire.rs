@@ -15,15 +15,51 @@ use crate::notion::ids::NotionId;
 use crate::notion::query::{DateCondition, Direction, Filter, Sort, TimestampField};
 use crate::notion::text::Paragraph;
 
-/// Notion's error body.
+/// Notion's error body (reference/status-codes): `{"object": "error", "status", "code",
+/// "message", "request_id", "additional_data"?}`. Every field but the last two is required, so a
+/// body of another shape (a proxy's HTML page, a load balancer's JSON) is not taken for one.
 #[derive(Debug, Deserialize)]
 pub struct WireError {
-    #[serde(default)]
+    pub object: WireErrorTag,
+    pub status: u16,
     pub code: String,
-    #[serde(default)]
     pub message: String,
     #[serde(default)]
     pub request_id: Option<String>,
+    /// What tells the user what to do: `integration_id` on 404, `rate_limit_reason` on 429.
+    #[serde(default)]
+    pub additional_data: Option<Map<String, Value>>,
+}
+
+/// The `object` tag of an error body: only `"error"` deserialises.
+#[derive(Debug, Deserialize)]
+pub enum WireErrorTag {
+    #[serde(rename = "error")]
+    Error,
+}
+
+/// `additional_data` as text: strings as they are, arrays joined with ", ", anything else as JSON.
+pub fn additional_data_text(
+    data: Option<Map<String, Value>>,
+) -> std::collections::BTreeMap<String, String> {
+    data.unwrap_or_default()
+        .into_iter()
+        .map(|(key, value)| {
+            let text = match value {
+                Value::String(text) => text,
+                Value::Array(items) => items
+                    .iter()
+                    .map(|item| {
+                        item.as_str()
+                            .map_or_else(|| item.to_string(), str::to_string)
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            };
+            (key, text)
+        })
+        .collect()
 }
 
 /// A paginated list response (`object: "list"`).
@@ -197,14 +233,28 @@ impl WireDataSource {
 
     pub fn into_data_source(self) -> Result<DataSource, String> {
         let database_id = self.database_id();
-        let properties = self
+        let mut properties: std::collections::BTreeMap<String, PropertySchema> = self
             .properties
-            .into_iter()
-            .map(|(name, schema)| {
-                let schema = parse_property_schema(&name, &schema);
-                (name, schema)
-            })
+            .iter()
+            .map(|(name, schema)| (name.clone(), parse_property_schema(name, schema)))
             .collect();
+        // Rollups first: a formula may depend on a relation through a rollup.
+        for (kind, read) in [
+            ("rollup", rollup_relation as fn(&Value, &_) -> Vec<String>),
+            ("formula", formula_relations),
+        ] {
+            let found: Vec<(String, Vec<String>)> = self
+                .properties
+                .iter()
+                .filter(|(_, schema)| str_field(schema, "type").as_deref() == Some(kind))
+                .map(|(name, schema)| (name.clone(), read(schema, &properties)))
+                .collect();
+            for (name, relations) in found {
+                if let Some(schema) = properties.get_mut(&name) {
+                    schema.computed_from = relations;
+                }
+            }
+        }
         Ok(DataSource {
             id: NotionId::parse(&self.id).map_err(|error| error.to_string())?,
             name: plain_text_of(&self.title),
@@ -251,17 +301,90 @@ fn parse_property_schema(name: &str, schema: &Value) -> PropertySchema {
         name: str_field(schema, "name").unwrap_or_else(|| name.to_string()),
         kind,
         options,
+        computed_from: Vec::new(),
     }
 }
 
+/// The relation a rollup is computed from (reference/property-object): its
+/// `relation_property_id`, or the relation named by `relation_property_name`.
+fn rollup_relation(
+    schema: &Value,
+    properties: &std::collections::BTreeMap<String, PropertySchema>,
+) -> Vec<String> {
+    let Some(config) = schema.get("rollup") else {
+        return Vec::new();
+    };
+    let by_id = str_field(config, "relation_property_id").filter(|id| {
+        properties
+            .values()
+            .any(|p| p.id == *id && p.kind == "relation")
+    });
+    by_id
+        .or_else(|| {
+            let name = str_field(config, "relation_property_name")?;
+            properties
+                .get(&name)
+                .filter(|p| p.kind == "relation")
+                .map(|p| p.id.clone())
+        })
+        .into_iter()
+        .collect()
+}
+
+/// The relations a formula is computed from: those its expression mentions, directly or through
+/// a rollup, as `prop("Name")` or as a `{{notion:block_property:<id>:…}}` token.
+fn formula_relations(
+    schema: &Value,
+    properties: &std::collections::BTreeMap<String, PropertySchema>,
+) -> Vec<String> {
+    let expression = schema
+        .pointer("/formula/expression")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mentions = |property: &PropertySchema| {
+        let decoded = percent_encoding::percent_decode_str(&property.id).decode_utf8_lossy();
+        expression.contains(&format!("prop(\"{}\")", property.name))
+            || expression.contains(&format!("block_property:{}:", property.id))
+            || expression.contains(&format!("block_property:{decoded}:"))
+    };
+    let mut relations: Vec<String> = properties
+        .values()
+        .filter(|property| mentions(property))
+        .flat_map(|property| match property.kind.as_str() {
+            "relation" => vec![property.id.clone()],
+            "rollup" => property.computed_from.clone(),
+            _ => Vec::new(),
+        })
+        .collect();
+    relations.sort();
+    relations.dedup();
+    relations
+}
+
+/// Page objects return at most this many references per property (reference/retrieve-a-page,
+/// "Limits"): people, relations, and mentions inside title and rich text.
+pub const REFERENCE_LIMIT: usize = 25;
+
 /// Reads one property of a page (`{"id", "type", "<type>": value}`).
+///
+/// A value is marked `truncated` when it may be incomplete: a relation that says `has_more`, and
+/// (since Notion cuts them without a flag) a people list of 25 or more, or a text with 25 or more
+/// mentions.
 pub fn parse_property(value: Value) -> Property {
     let id = str_field(&value, "id").unwrap_or_default();
-    let truncated = value.get("has_more").and_then(Value::as_bool) == Some(true);
+    let flagged = value.get("has_more").and_then(Value::as_bool) == Some(true);
+    let value = parse_value(value);
+    let at_limit = match &value {
+        PropertyValue::People(people) => people.len() >= REFERENCE_LIMIT,
+        PropertyValue::Title(text) | PropertyValue::RichText(text) => {
+            text.iter().filter(|piece| piece.kind == "mention").count() >= REFERENCE_LIMIT
+        }
+        _ => false,
+    };
     Property {
         id,
-        value: parse_value(value),
-        truncated,
+        value,
+        truncated: flagged || at_limit,
     }
 }
 
@@ -414,7 +537,25 @@ fn parse_rollup(payload: &Value) -> Option<PropertyValue> {
 /// Joins the items of a paginated property item list into one value of the property's type.
 ///
 /// `kind` is the property type; each item carries one element (`{"type":"relation","relation":{"id"}}`).
-pub fn join_property_items(kind: &str, items: &[Value]) -> PropertyValue {
+/// A rollup's list holds the items it is computed over, and its value is in `property_item` of
+/// the last page (reference/retrieve-a-page-property, "Rollup properties"): a calculated rollup's
+/// value as it stands there, a "show original" rollup's (an empty array) filled with the items.
+pub fn join_property_items(
+    kind: &str,
+    items: &[Value],
+    last_property_item: &Value,
+) -> PropertyValue {
+    if kind == "rollup" {
+        let rollup = last_property_item
+            .get("rollup")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let mut value = json!({ "type": "rollup", "rollup": rollup });
+        if value.pointer("/rollup/type").and_then(Value::as_str) == Some("array") {
+            value["rollup"]["array"] = Value::Array(items.to_vec());
+        }
+        return parse_value(value);
+    }
     let elements: Vec<Value> = items
         .iter()
         .filter_map(|item| item.get(kind).cloned())
@@ -483,27 +624,42 @@ pub fn sorts_json(sorts: &[Sort]) -> Value {
         .collect()
 }
 
-/// The `properties` object of a page update.
-pub fn property_writes_json(writes: &[(String, PropertyWrite)]) -> Value {
-    let properties: Map<String, Value> = writes
+/// The `properties` object of a page update, or the first write Notion would refuse for its
+/// length: (property name, what is wrong).
+pub fn property_writes_json(writes: &[(String, PropertyWrite)]) -> Result<Value, (String, String)> {
+    let properties = writes
         .iter()
-        .map(|(name, write)| (name.clone(), property_write_json(write)))
-        .collect();
-    json!({ "properties": properties })
+        .map(|(name, write)| {
+            property_write_json(write)
+                .map(|json| (name.clone(), json))
+                .map_err(|problem| (name.clone(), problem))
+        })
+        .collect::<Result<Map<String, Value>, _>>()?;
+    Ok(json!({ "properties": properties }))
 }
 
-fn text_items(text: &str) -> Value {
-    let paragraph = crate::notion::text::paragraphs(text);
-    let pieces: Vec<Value> = paragraph
+fn text_items(text: &str) -> Result<Value, String> {
+    let pieces = crate::notion::text::rich_text_pieces(text).map_err(|error| error.to_string())?;
+    Ok(pieces
         .iter()
-        .flat_map(|p| p.pieces.iter())
         .map(|piece| json!({ "type": "text", "text": { "content": piece } }))
-        .collect();
-    Value::Array(pieces)
+        .collect())
 }
 
-fn property_write_json(write: &PropertyWrite) -> Value {
-    match write {
+/// A string property value within its limit in UTF-16 units (reference/request-limits).
+fn bounded(value: &Option<String>, limit: usize) -> Result<&Option<String>, String> {
+    let units = value.as_deref().map_or(0, crate::notion::text::utf16_len);
+    if units > limit {
+        return Err(format!(
+            "the value is {units} UTF-16 units long; Notion accepts at most {limit}"
+        ));
+    }
+    Ok(value)
+}
+
+fn property_write_json(write: &PropertyWrite) -> Result<Value, String> {
+    use crate::notion::text::{MAX_EMAIL_OR_PHONE_UNITS, MAX_URL_UNITS};
+    Ok(match write {
         PropertyWrite::Status(name) => json!({ "status": { "name": name } }),
         PropertyWrite::Select(name) => {
             json!({ "select": name.as_ref().map(|name| json!({ "name": name })) })
@@ -516,12 +672,16 @@ fn property_write_json(write: &PropertyWrite) -> Value {
             json!({ "date": start.as_ref().map(|start| json!({ "start": start })) })
         }
         PropertyWrite::Number(number) => json!({ "number": number }),
-        PropertyWrite::RichText(text) => json!({ "rich_text": text_items(text) }),
-        PropertyWrite::Title(text) => json!({ "title": text_items(text) }),
-        PropertyWrite::Url(url) => json!({ "url": url }),
-        PropertyWrite::Email(email) => json!({ "email": email }),
-        PropertyWrite::PhoneNumber(phone) => json!({ "phone_number": phone }),
-    }
+        PropertyWrite::RichText(text) => json!({ "rich_text": text_items(text)? }),
+        PropertyWrite::Title(text) => json!({ "title": text_items(text)? }),
+        PropertyWrite::Url(url) => json!({ "url": bounded(url, MAX_URL_UNITS)? }),
+        PropertyWrite::Email(email) => {
+            json!({ "email": bounded(email, MAX_EMAIL_OR_PHONE_UNITS)? })
+        }
+        PropertyWrite::PhoneNumber(phone) => {
+            json!({ "phone_number": bounded(phone, MAX_EMAIL_OR_PHONE_UNITS)? })
+        }
+    })
 }
 
 /// Where appended blocks go: the end of the page. The field depends on the API version.
@@ -694,7 +854,7 @@ mod tests {
             json!({"object": "property_item", "type": "relation", "relation": {"id": "b"}}),
         ];
         assert_eq!(
-            join_property_items("relation", &items),
+            join_property_items("relation", &items, &Value::Null),
             PropertyValue::Relation(vec!["a".into(), "b".into()])
         );
     }

@@ -353,6 +353,7 @@ mod tests {
                     name: name.into(),
                     kind: kind.into(),
                     options: options.iter().map(|o| option(o)).collect(),
+                    computed_from: Vec::new(),
                 },
             )
         };

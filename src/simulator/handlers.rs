@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use super::query::{compile, compile_sorts};
-use super::workspace::{BlockRecord, TEXT_LIMIT, Workspace, minute};
+use super::workspace::{BlockRecord, Workspace, check_rich_text, minute};
 use super::{Actor, ApiError, QueryCacheEntry, RESULT_CAP, State, Version, lock};
 use crate::notion::ApiVersion;
 use crate::notion::ids::NotionId;
@@ -19,7 +19,11 @@ use crate::notion::ids::NotionId;
 type Shared = AxumState<Arc<State>>;
 type Answer = Result<Response, ApiError>;
 
-fn ok(value: Value) -> Answer {
+/// A success answer; like Notion's, it carries a `request_id`.
+fn ok(mut value: Value) -> Answer {
+    if let Some(object) = value.as_object_mut() {
+        object.insert("request_id".into(), json!(super::request_id()));
+    }
     Ok(Json(value).into_response())
 }
 
@@ -114,7 +118,11 @@ pub async fn get_database(
     ok(workspace.render_database(version))
 }
 
-pub async fn get_data_source(state: Shared, Path(id): Path<String>) -> Answer {
+pub async fn get_data_source(
+    state: Shared,
+    Extension(Version(version)): Extension<Version>,
+    Path(id): Path<String>,
+) -> Answer {
     let id = canonical(&id, "data_source")?;
     let workspace = lock(&state.workspace);
     let source = workspace
@@ -122,12 +130,17 @@ pub async fn get_data_source(state: Shared, Path(id): Path<String>) -> Answer {
         .iter()
         .find(|s| s.id == id)
         .ok_or_else(|| ApiError::not_found("data_source", &id))?;
-    ok(workspace.render_source(source))
+    ok(workspace.render_source(source, version))
 }
 
 /// Updates a data source's schema; the simulator supports renaming properties (`{"properties":
 /// {"Old name": {"name": "New name"}}}`), which keeps their ids.
-pub async fn update_data_source(state: Shared, Path(id): Path<String>, bytes: Bytes) -> Answer {
+pub async fn update_data_source(
+    state: Shared,
+    Extension(Version(version)): Extension<Version>,
+    Path(id): Path<String>,
+    bytes: Bytes,
+) -> Answer {
     let id = canonical(&id, "data_source")?;
     let body = body_json(&bytes)?;
     reject_unknown(&body, &["properties", "title"])?;
@@ -156,7 +169,7 @@ pub async fn update_data_source(state: Shared, Path(id): Path<String>, bytes: By
     }
     workspace.version += 1;
     let source = &workspace.sources[index];
-    ok(workspace.render_source(source))
+    ok(workspace.render_source(source, version))
 }
 
 pub async fn query_data_source(
@@ -311,7 +324,7 @@ pub async fn search(
             .sources
             .iter()
             .filter(|s| s.name.to_lowercase().contains(&text))
-            .map(|s| workspace.render_source(s))
+            .map(|s| workspace.render_source(s, version))
             .collect(),
         "page" => workspace
             .pages
@@ -399,16 +412,27 @@ pub async fn get_page_property(
     let prop = workspace.sources[page.source]
         .prop(&property)
         .ok_or_else(|| ApiError::not_found("property", &property))?;
-    let value = workspace.value(page, prop);
-    if !matches!(
-        prop.kind.as_str(),
-        "title" | "rich_text" | "people" | "relation"
-    ) {
-        return ok(
-            json!({ "object": "property_item", "id": prop.id, "type": prop.kind, prop.kind.clone(): value }),
-        );
-    }
-    let items = value.as_array().cloned().unwrap_or_default();
+    // Paginated kinds (reference/retrieve-a-page-property): title, rich_text, people and
+    // relation list their items; a rollup lists the relations it is computed over, with its value
+    // so far in `property_item.rollup` ("Once has_more is false, then the final rollup value is
+    // returned"). Every other kind is one property item.
+    let (items, item_kind) = match prop.kind.as_str() {
+        "title" | "rich_text" | "people" | "relation" => (
+            workspace
+                .value(page, prop)
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+            prop.kind.as_str(),
+        ),
+        "rollup" => (workspace.rollup_relations(page, prop).to_vec(), "relation"),
+        _ => {
+            let value = workspace.value(page, prop);
+            return ok(
+                json!({ "object": "property_item", "id": prop.id, "type": prop.kind, prop.kind.clone(): value }),
+            );
+        }
+    };
     let start: usize = match param(&params, "start_cursor") {
         None => 0,
         Some(cursor) => cursor.parse().map_err(|_| {
@@ -418,16 +442,26 @@ pub async fn get_page_property(
     let end = (start + size).min(items.len());
     let results: Vec<Value> = items[start.min(end)..end]
         .iter()
-        .map(|item| json!({ "object": "property_item", "id": prop.id, "type": prop.kind, prop.kind.clone(): item }))
+        .map(|item| json!({ "object": "property_item", "id": prop.id, "type": item_kind, item_kind: item }))
         .collect();
     let has_more = end < items.len();
+    let summary = match prop.kind.as_str() {
+        "rollup" => workspace.rollup_value(page, prop, end),
+        _ => json!({}),
+    };
+    let next_url = has_more.then(|| {
+        format!(
+            "https://api.notion.com/v1/pages/{id}/properties/{}?start_cursor={end}",
+            prop.id
+        )
+    });
     ok(json!({
         "object": "list",
         "results": results,
         "next_cursor": if has_more { json!(end.to_string()) } else { Value::Null },
         "has_more": has_more,
         "type": "property_item",
-        "property_item": { "id": prop.id, "next_url": null, "type": prop.kind, prop.kind.clone(): {} },
+        "property_item": { "id": prop.id, "next_url": next_url, "type": prop.kind, prop.kind.clone(): summary },
     }))
 }
 
@@ -607,25 +641,12 @@ fn check_children(children: &[Value], depth: usize) -> Result<Vec<NewBlock>, Api
             }
             let mut payload = child.get(kind).cloned().ok_or_else(|| ApiError::validation(format!("body.children[{i}].{kind} should be defined, instead was `undefined`.")))?;
             let rich_text = payload["rich_text"].as_array().cloned().unwrap_or_default();
-            if rich_text.len() > 100 {
-                return Err(ApiError::validation(format!("body.children[{i}].{kind}.rich_text.length should be ≤ `100`, instead was `{}`.", rich_text.len())));
-            }
-            let mut stored = Vec::new();
-            for (j, item) in rich_text.iter().enumerate() {
-                let content = item["text"]["content"].as_str().unwrap_or_default();
-                let length = content.chars().count();
-                if length > TEXT_LIMIT {
-                    return Err(ApiError::validation(format!(
-                        "body failed validation: body.children[{i}].{kind}.rich_text[{j}].text.content.length should be ≤ `{TEXT_LIMIT}`, instead was `{length}`."
-                    )));
-                }
-                stored.push(json!({
-                    "type": "text", "text": { "content": content, "link": null },
-                    "annotations": { "bold": false, "italic": false, "strikethrough": false, "underline": false, "code": false, "color": "default" },
-                    "plain_text": content, "href": null,
-                }));
-            }
+            let stored = check_rich_text(&rich_text, &format!("body.children[{i}].{kind}.rich_text"))?;
             payload["rich_text"] = Value::Array(stored);
+            // Notion fills in the block's colour when the request leaves it out.
+            if payload.get("color").is_none() {
+                payload["color"] = json!("default");
+            }
             let nested = payload.as_object_mut().and_then(|p| p.remove("children")).and_then(|c| c.as_array().cloned()).unwrap_or_default();
             if !nested.is_empty() && depth >= 2 {
                 return Err(ApiError::validation("body failed validation: blocks may be nested at most two levels deep in one request."));

@@ -68,7 +68,7 @@ impl Default for SimulatorOptions {
 /// A fault the simulator answers with instead of (or after) doing the work.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Fault {
-    /// An error status (429, 500, 502, 503, 504, 529); 429 and 529 carry `Retry-After`.
+    /// An error status (409, 429, 500, 502, 503, 504, 529); 429 and 529 carry `Retry-After`.
     Status(u16),
     /// Wait this long, then answer normally.
     Slow(Duration),
@@ -80,6 +80,9 @@ pub enum Fault {
     Stall(Duration),
     /// Answer 200 with a body that is not valid JSON; the request is not processed.
     Malformed,
+    /// Answer this status with a proxy's HTML page instead of Notion's error body (what a
+    /// reverse proxy or load balancer in between sends); the request is not processed.
+    Proxy(u16),
 }
 
 /// Random faults: each request draws at most one, with these probabilities.
@@ -91,8 +94,8 @@ pub struct FaultSpec {
 impl std::str::FromStr for FaultSpec {
     type Err = String;
 
-    /// `KIND:PROBABILITY,...` where KIND is 429, 500, 502, 503, 504, 529, `drop`, `lost`,
-    /// `malformed`, `slow` (`slow:0.1@1500` waits 1.5 s before answering; 1 s by default) or
+    /// `KIND:PROBABILITY,...` where KIND is 409, 429, 500, 502, 503, 504, 529, `drop`, `lost`,
+    /// `malformed`, `proxy` (a proxy's 502 page), `slow` (`slow:0.1@1500` waits 1.5 s before answering; 1 s by default) or
     /// `stall` (processes the request, then waits; 30 s by default).
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let mut faults = Vec::new();
@@ -124,6 +127,7 @@ impl std::str::FromStr for FaultSpec {
                     Fault::Stall(Duration::from_millis(millis))
                 }
                 "malformed" => Fault::Malformed,
+                "proxy" => Fault::Proxy(502),
                 "slow" => {
                     let millis = detail
                         .map_or(Ok(1000), str::parse::<u64>)
@@ -131,10 +135,10 @@ impl std::str::FromStr for FaultSpec {
                     Fault::Slow(Duration::from_millis(millis))
                 }
                 code => match code.parse::<u16>() {
-                    Ok(status @ (429 | 500 | 502 | 503 | 504 | 529)) => Fault::Status(status),
+                    Ok(status @ (409 | 429 | 500 | 502 | 503 | 504 | 529)) => Fault::Status(status),
                     _ => {
                         return Err(format!(
-                            "unknown fault `{kind}`: use 429, 500, 502, 503, 504, 529, drop, lost, stall, malformed or slow"
+                            "unknown fault `{kind}`: use 409, 429, 500, 502, 503, 504, 529, drop, lost, stall, malformed, proxy or slow"
                         ));
                     }
                 },
@@ -182,13 +186,18 @@ impl Stats {
     }
 }
 
-/// A Notion error response.
+/// A Notion error response (reference/status-codes).
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// `additional_data`: `integration_id` on 404, `rate_limit_reason` on 429.
+    pub additional_data: Option<serde_json::Value>,
 }
+
+/// The id of the simulated integration, as 404 answers name it in `additional_data`.
+pub const INTEGRATION_ID: &str = "5e9a6f2c-7d1b-4c3e-9a8f-0b1c2d3e4f50";
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
@@ -196,7 +205,23 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            additional_data: None,
         }
+    }
+
+    fn with_data(mut self, data: serde_json::Value) -> Self {
+        self.additional_data = Some(data);
+        self
+    }
+
+    /// 429 `rate_limited`, saying which limit was hit.
+    pub fn rate_limited() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            "You have been rate limited. Please try again in a few minutes.",
+        )
+        .with_data(json!({ "rate_limit_reason": "integration_rate_limit" }))
     }
 
     pub fn validation(message: impl Into<String>) -> Self {
@@ -211,23 +236,27 @@ impl ApiError {
                 "Could not find {kind} with ID: {id}. Make sure the relevant pages and databases are shared with your integration."
             ),
         )
+        .with_data(json!({ "integration_id": INTEGRATION_ID }))
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({
+        let mut body = json!({
             "object": "error",
             "status": self.status.as_u16(),
             "code": self.code,
             "message": self.message,
             "request_id": request_id(),
         });
+        if let Some(data) = self.additional_data {
+            body["additional_data"] = data;
+        }
         (self.status, axum::Json(body)).into_response()
     }
 }
 
-fn request_id() -> String {
+pub(crate) fn request_id() -> String {
     format!("{:032x}", rand::rng().random::<u128>())
 }
 
@@ -431,7 +460,8 @@ impl Simulator {
         writes: &[(String, crate::model::PropertyWrite)],
         trash: Option<bool>,
     ) -> anyhow::Result<()> {
-        let body = crate::notion::wire::property_writes_json(writes);
+        let body = crate::notion::wire::property_writes_json(writes)
+            .map_err(|(property, detail)| anyhow::anyhow!("{property}: {detail}"))?;
         let properties = body["properties"].as_object().cloned().unwrap_or_default();
         let now = self.state.now();
         let mut workspace = lock(&self.state.workspace);
@@ -576,16 +606,15 @@ async fn gate(AxumState(state): AxumState<Arc<State>>, request: Request, next: N
     }
     match fault {
         Fault::Status(status @ (429 | 529)) => {
-            let mut response = ApiError::new(
-                StatusCode::from_u16(status).unwrap_or(StatusCode::TOO_MANY_REQUESTS),
-                if status == 429 {
-                    "rate_limited"
-                } else {
-                    "service_overload"
-                },
-                "You have been rate limited. Please try again in a few minutes.",
-            )
-            .into_response();
+            let error = match status {
+                429 => ApiError::rate_limited(),
+                _ => ApiError::new(
+                    StatusCode::from_u16(529).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+                    "service_overload",
+                    "Notion is overloaded. Please try again in a few moments.",
+                ),
+            };
+            let mut response = error.into_response();
             response
                 .headers_mut()
                 .insert("retry-after", HeaderValue::from(retry_after.unwrap_or(1)));
@@ -593,6 +622,10 @@ async fn gate(AxumState(state): AxumState<Arc<State>>, request: Request, next: N
         }
         Fault::Status(status) => {
             let (code, message) = match status {
+                409 => (
+                    "conflict_error",
+                    "Conflict occurred while saving. Please try again.",
+                ),
                 500 => ("internal_server_error", "Unexpected error occurred."),
                 502 => ("bad_gateway", "Bad gateway."),
                 503 => (
@@ -622,6 +655,12 @@ async fn gate(AxumState(state): AxumState<Arc<State>>, request: Request, next: N
             tokio::time::sleep(delay).await;
             response
         }
+        Fault::Proxy(status) => (
+            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+            [("content-type", "text/html")],
+            format!("<html>\r\n<head><title>{status} Bad Gateway</title></head>\r\n<body>\r\n<center><h1>{status} Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"),
+        )
+            .into_response(),
         Fault::Malformed => (
             StatusCode::OK,
             [("content-type", "application/json")],
@@ -632,12 +671,7 @@ async fn gate(AxumState(state): AxumState<Arc<State>>, request: Request, next: N
 }
 
 fn rate_limited(retry_after: u64) -> Response {
-    let mut response = ApiError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-        "You have been rate limited. Please try again in a few minutes.",
-    )
-    .into_response();
+    let mut response = ApiError::rate_limited().into_response();
     response
         .headers_mut()
         .insert("retry-after", HeaderValue::from(retry_after));

@@ -11,10 +11,68 @@ use serde_json::{Map, Value, json};
 use super::ApiError;
 use crate::notion::ApiVersion;
 
-/// References beyond this many are cut from property values in page objects.
+/// References beyond this many are cut from property values in page objects
+/// (reference/retrieve-a-page, "Limits").
 pub const REFERENCE_LIMIT: usize = 25;
-/// Most characters in one rich text item.
+/// Most UTF-16 code units in one rich text item's content or link (reference/request-limits).
 pub const TEXT_LIMIT: usize = 2000;
+/// Most items in one rich text array (reference/request-limits).
+pub const RICH_TEXT_ITEMS: usize = 100;
+/// Most UTF-16 code units of a `url` value; of an `email` or `phone_number` value.
+pub const URL_LIMIT: usize = 2000;
+pub const EMAIL_OR_PHONE_LIMIT: usize = 200;
+
+/// A length as Notion measures it: JavaScript's `.length`, in UTF-16 code units.
+pub fn js_length(text: &str) -> usize {
+    text.encode_utf16().count()
+}
+
+/// Notion's message for a value over its length limit, at `path` of the request.
+pub fn too_long(path: &str, limit: usize, length: usize) -> ApiError {
+    ApiError::validation(format!(
+        "body failed validation: {path}.length should be ≤ `{limit}`, instead was `{length}`."
+    ))
+}
+
+/// Checks a rich text array of a request (at `path`, e.g. `body.properties.Notes.rich_text`)
+/// as Notion does and returns it as stored: at most 100 items, each text's content and link
+/// within 2,000 UTF-16 units.
+pub fn check_rich_text(items: &[Value], path: &str) -> Result<Vec<Value>, ApiError> {
+    if items.len() > RICH_TEXT_ITEMS {
+        return Err(too_long(path, RICH_TEXT_ITEMS, items.len()));
+    }
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            if item.get("mention").is_some() {
+                return Ok(item.clone());
+            }
+            let content = item["text"]["content"].as_str().ok_or_else(|| {
+                ApiError::validation(format!(
+                    "body failed validation: {path}[{index}].text.content should be a string, instead was `undefined`."
+                ))
+            })?;
+            let length = js_length(content);
+            if length > TEXT_LIMIT {
+                return Err(too_long(&format!("{path}[{index}].text.content"), TEXT_LIMIT, length));
+            }
+            let link = item["text"]["link"]["url"].as_str();
+            if let Some(url) = link {
+                let length = js_length(url);
+                if length > TEXT_LIMIT {
+                    return Err(too_long(&format!("{path}[{index}].text.link.url"), TEXT_LIMIT, length));
+                }
+            }
+            let mut stored = rich_text(content);
+            if let Some(url) = link {
+                stored["text"]["link"] = json!({ "url": url });
+                stored["href"] = json!(url);
+            }
+            Ok(stored)
+        })
+        .collect()
+}
 
 pub struct PropDef {
     /// As Notion shows it: short, sometimes percent-encoded.
@@ -84,6 +142,32 @@ pub struct Workspace {
     rng: SmallRng,
 }
 
+/// A property value as page objects show it: people and relations cut at 25, and mentions past
+/// the 25th left out of a text (reference/retrieve-a-page, "Limits"). Says whether it cut.
+fn cut_references(kind: &str, mut value: Value) -> (Value, bool) {
+    let Some(items) = value.as_array_mut() else {
+        return (value, false);
+    };
+    let cut = match kind {
+        "people" | "relation" if items.len() > REFERENCE_LIMIT => {
+            items.truncate(REFERENCE_LIMIT);
+            true
+        }
+        "title" | "rich_text" => {
+            let mut mentions = 0;
+            let before = items.len();
+            items.retain(|item| {
+                let mention = item["type"] == "mention";
+                mentions += usize::from(mention);
+                !mention || mentions <= REFERENCE_LIMIT
+            });
+            items.len() < before
+        }
+        _ => false,
+    };
+    (value, cut)
+}
+
 /// Timestamps as Notion shows them: rounded down to the minute.
 pub fn minute(time: DateTime<Utc>) -> DateTime<Utc> {
     time.duration_trunc(Duration::minutes(1)).unwrap_or(time)
@@ -111,6 +195,18 @@ fn rich_text(content: &str) -> Value {
         "text": { "content": content, "link": null },
         "annotations": { "bold": false, "italic": false, "strikethrough": false, "underline": false, "code": false, "color": "default" },
         "plain_text": content,
+        "href": null,
+    })
+}
+
+/// A rich text mention of a person, as Notion returns one.
+fn mention(user: &Value) -> Value {
+    let name = user["name"].as_str().unwrap_or("Anonymous");
+    json!({
+        "type": "mention",
+        "mention": { "type": "user", "user": { "object": "user", "id": user["id"] } },
+        "annotations": { "bold": false, "italic": false, "strikethrough": false, "underline": false, "code": false, "color": "default" },
+        "plain_text": format!("@{name}"),
         "href": null,
     })
 }
@@ -243,7 +339,7 @@ fn schema(rng: &mut SmallRng) -> Vec<PropDef> {
             "rc%3Ao",
             "Related count",
             "rollup",
-            json!({ "function": "count", "relation_property_name": "Related" }),
+            json!({ "function": "count", "relation_property_name": "Related", "relation_property_id": "rl%3Ai", "rollup_property_name": "Name", "rollup_property_id": "title" }),
         ),
         def("ct%3Am", "Created", "created_time", json!({})),
         def("cb%3Ay", "Created by", "created_by", json!({})),
@@ -390,6 +486,21 @@ impl Workspace {
         } else {
             json!([])
         };
+        // A review with more people mentioned than page objects return (30 > 25); decided after
+        // the draws above so that every other generated value stays as it was.
+        let notes = if i % 83 == 11 {
+            let mut items = vec![rich_text("Reviewers: ")];
+            for k in 0..30 {
+                let user = &self.users[(i + k * 3) % self.users.len()];
+                if k > 0 {
+                    items.push(rich_text(", "));
+                }
+                items.push(mention(user));
+            }
+            Value::Array(items)
+        } else {
+            notes
+        };
         values.insert(props[8].id.clone(), notes);
         let related_count = if i % 89 == 3 {
             30
@@ -466,6 +577,15 @@ impl Workspace {
         self.bot["id"].as_str().unwrap_or_default().to_string()
     }
 
+    /// The person who made the database: the first of the workspace.
+    fn owner_id(&self) -> String {
+        self.users
+            .first()
+            .and_then(|user| user["id"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    }
+
     fn user_ref(&self, id: &str) -> Value {
         json!({ "object": "user", "id": id })
     }
@@ -492,16 +612,27 @@ impl Workspace {
                     .and_then(Value::as_f64);
                 json!({ "type": "number", "number": estimate.map(|e| e * 2.0) })
             }
-            "rollup" => {
-                let count = self.sources[page.source]
-                    .prop("Related")
-                    .and_then(|related| page.values.get(&related.id))
-                    .and_then(Value::as_array)
-                    .map_or(0, Vec::len);
-                json!({ "type": "number", "number": count, "function": "count" })
-            }
+            "rollup" => self.rollup_value(page, prop, usize::MAX),
             _ => page.values.get(&prop.id).cloned().unwrap_or(Value::Null),
         }
+    }
+
+    /// The relations a rollup counts (the simulator's rollups are all `count` of a relation).
+    pub fn rollup_relations<'a>(&self, page: &'a PageRecord, prop: &PropDef) -> &'a [Value] {
+        let relation = prop.config["relation_property_name"]
+            .as_str()
+            .and_then(|name| self.sources[page.source].prop(name));
+        relation
+            .and_then(|related| page.values.get(&related.id))
+            .and_then(Value::as_array)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    /// A rollup's value over the first `limit` references of its relation: page objects compute
+    /// it over the first 25 (reference/retrieve-a-page, "Limits").
+    pub fn rollup_value(&self, page: &PageRecord, prop: &PropDef, limit: usize) -> Value {
+        let count = self.rollup_relations(page, prop).len().min(limit);
+        json!({ "type": "number", "number": count, "function": "count" })
     }
 
     /// A page object as Notion returns it; `only` limits the properties (`filter_properties`).
@@ -516,14 +647,15 @@ impl Workspace {
             if !wanted {
                 continue;
             }
-            let mut value = self.value(page, prop);
             let mut entry = json!({ "id": prop.id, "type": prop.kind });
-            if matches!(prop.kind.as_str(), "relation" | "people")
-                && let Some(items) = value.as_array_mut()
-                && items.len() > REFERENCE_LIMIT
-            {
-                items.truncate(REFERENCE_LIMIT);
-                entry["has_more"] = json!(true);
+            let value = match prop.kind.as_str() {
+                "rollup" => self.rollup_value(page, prop, REFERENCE_LIMIT),
+                _ => self.value(page, prop),
+            };
+            let (value, cut) = cut_references(&prop.kind, value);
+            // Only relations say that they were cut (reference/page-property-values).
+            if prop.kind == "relation" {
+                entry["has_more"] = json!(cut);
             }
             entry[&prop.kind] = value;
             properties.insert(prop.name.clone(), entry);
@@ -546,6 +678,8 @@ impl Workspace {
             "icon": null,
             "parent": { "type": "data_source_id", "data_source_id": source.id, "database_id": self.database_id },
             "in_trash": page.in_trash,
+            "is_archived": page.in_trash,
+            "is_locked": false,
             "properties": properties,
             "url": format!("https://www.notion.so/{slug}-{}", page.id.replace('-', "")),
             "public_url": null,
@@ -556,46 +690,65 @@ impl Workspace {
         object
     }
 
-    pub fn render_source(&self, source: &Source) -> Value {
+    /// A data source object as Notion returns it (reference/data-source), with the fields real
+    /// responses carry even when tasksync does not read them.
+    pub fn render_source(&self, source: &Source, version: ApiVersion) -> Value {
         let properties: Map<String, Value> = source
             .props
             .iter()
             .map(|prop| {
                 (
                     prop.name.clone(),
-                    json!({ "id": prop.id, "name": prop.name, "type": prop.kind, prop.kind.clone(): prop.config }),
+                    json!({ "id": prop.id, "name": prop.name, "description": null, "type": prop.kind, prop.kind.clone(): prop.config }),
                 )
             })
             .collect();
-        json!({
+        let mut object = json!({
             "object": "data_source",
             "id": source.id,
             "created_time": iso(self.created),
             "last_edited_time": iso(self.created),
+            "created_by": self.user_ref(&self.owner_id()),
+            "last_edited_by": self.user_ref(&self.owner_id()),
             "title": [rich_text(&source.name)],
             "description": [],
+            "icon": null,
+            "cover": null,
             "parent": { "type": "database_id", "database_id": self.database_id },
             "database_parent": { "type": "workspace", "workspace": true },
-            "properties": properties,
+            "is_inline": false,
             "in_trash": false,
-        })
+            "properties": properties,
+            "url": format!("https://www.notion.so/{}", source.id.replace('-', "")),
+            "public_url": null,
+        });
+        if version == ApiVersion::V2025_09_03 {
+            object["archived"] = json!(false);
+        }
+        object
     }
 
+    /// A database object (reference/database): unlike pages, its timestamps are not rounded to
+    /// the minute and carry a `+00:00` offset in real responses.
     pub fn render_database(&self, version: ApiVersion) -> Value {
         let sources: Vec<Value> = self
             .sources
             .iter()
             .map(|source| json!({ "id": source.id, "name": source.name }))
             .collect();
+        let exact = |time: DateTime<Utc>| time.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string();
         let mut object = json!({
             "object": "database",
             "id": self.database_id,
-            "created_time": iso(self.created),
-            "last_edited_time": iso(self.created),
+            "created_time": exact(self.created + Duration::milliseconds(17_778)),
+            "last_edited_time": exact(self.created + Duration::milliseconds(17_778)),
             "title": [rich_text(&self.database_title)],
             "description": [],
+            "icon": null,
+            "cover": null,
             "parent": { "type": "workspace", "workspace": true },
             "is_inline": false,
+            "is_locked": false,
             "in_trash": false,
             "data_sources": sources,
             "url": format!("https://www.notion.so/{}", self.database_id.replace('-', "")),
@@ -667,28 +820,7 @@ impl Workspace {
                 let items = value
                     .as_array()
                     .ok_or_else(|| invalid("should be an array"))?;
-                if items.len() > 100 {
-                    return Err(invalid(&format!(
-                        "length should be ≤ `100`, instead was `{}`.",
-                        items.len()
-                    )));
-                }
-                items
-                    .iter()
-                    .map(|item| {
-                        let content = item["text"]["content"]
-                            .as_str()
-                            .ok_or_else(|| invalid("items should have text.content"))?;
-                        let length = content.chars().count();
-                        if length > TEXT_LIMIT {
-                            return Err(invalid(&format!(
-                                "[].text.content.length should be ≤ `{TEXT_LIMIT}`, instead was `{length}`."
-                            )));
-                        }
-                        Ok(rich_text(content))
-                    })
-                    .collect::<Result<Vec<_>, _>>()
-                    .map(Value::Array)
+                check_rich_text(items, &format!("body.properties.{name}.{kind}")).map(Value::Array)
             }
             "status" | "select" => {
                 if value.is_null() {
@@ -763,10 +895,20 @@ impl Workspace {
                 }
             }
             "url" | "email" | "phone_number" => {
-                if value.is_null() || value.is_string() {
-                    Ok(value.clone())
+                let limit = if kind == "url" {
+                    URL_LIMIT
                 } else {
-                    Err(invalid("should be a string or `null`"))
+                    EMAIL_OR_PHONE_LIMIT
+                };
+                match value {
+                    Value::Null => Ok(Value::Null),
+                    Value::String(text) if js_length(text) > limit => Err(too_long(
+                        &format!("body.properties.{name}.{kind}"),
+                        limit,
+                        js_length(text),
+                    )),
+                    Value::String(_) => Ok(value.clone()),
+                    _ => Err(invalid("should be a string or `null`")),
                 }
             }
             "people" => {

@@ -1044,8 +1044,9 @@ impl Engine<'_> {
         }
     }
 
-    /// Replaces values cut at 25 references with their full value: reused from the mirror when
-    /// the page has not been edited since, read from the page-property endpoint otherwise.
+    /// Replaces values cut at 25 references (or computed from a relation that was) with their
+    /// full value: reused from the mirror when the page has not been edited since, read from the
+    /// page-property endpoint otherwise.
     async fn complete_truncated(
         &self,
         task: &mut Task,
@@ -1054,23 +1055,18 @@ impl Engine<'_> {
     ) -> anyhow::Result<()> {
         let unedited = old.is_some_and(|o| o.last_edited_time == task.last_edited_time);
         let page_id = task.id.clone();
-        for property in task.properties.values_mut().filter(|p| p.truncated) {
-            let kept = old_properties
+        let kept = |id: &str| {
+            old_properties
                 .filter(|_| unedited)
-                .and_then(|props| props.values().find(|p| p.id == property.id))
-                .map(|p| p.value.clone());
-            property.value = match kept {
-                Some(value) => value,
-                None => self
-                    .client
-                    .property_value(&page_id, &property.id)
-                    .await
-                    .with_context(|| {
-                        format!("cannot read the full value of a property of task {page_id}")
-                    })?,
-            };
-            property.truncated = false;
-        }
+                .and_then(|props| props.values().find(|p| p.id == id))
+                .map(|p| p.value.clone())
+        };
+        self.client
+            .complete_task(task, Some(self.source), kept)
+            .await
+            .with_context(|| {
+                format!("cannot read the full value of a property of task {page_id}")
+            })?;
         Ok(())
     }
 }
