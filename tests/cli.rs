@@ -858,3 +858,44 @@ fn completions_and_a_man_page_come_from_the_definitions() {
         );
     }
 }
+
+/// Notion counts text lengths in UTF-16 code units (reference/request-limits): an append of text
+/// where emoji count twice goes through whole, split where Notion allows, on both versions.
+#[test]
+fn appending_emoji_splits_by_utf16_units_and_keeps_the_text_exact() {
+    let simulator = SimulatorProcess::start(&["--tasks", "10"]);
+    let emoji = "😀".repeat(2100); // 2,100 characters, 4,200 units
+    // 5,000 units with an emoji across each 2,000-unit boundary, and no space to cut at.
+    let mixed = format!(
+        "{}😀{}😀{}",
+        "a".repeat(1999),
+        "b".repeat(1998),
+        "c".repeat(999)
+    );
+    assert_eq!(mixed.encode_utf16().count(), 5000);
+    for (version, task) in [("2026-03-11", "TASK-2"), ("2025-09-03", "TASK-5")] {
+        let work = Workdir::new(&simulator, version);
+        for text in [&emoji, &mixed] {
+            let appended = work
+                .run_with(
+                    &["tasks", "append", task, "-"],
+                    Some(text),
+                    &[("NOTION_TOKEN", TOKEN)],
+                )
+                .ok();
+            assert!(
+                appended.stdout.contains("Appended 1 paragraph(s)"),
+                "{}",
+                appended.stdout
+            );
+        }
+        let shown = work.run(&["tasks", "show", task, "--json"]).ok().json();
+        let texts: Vec<&str> = shown["content"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|block| block["text"].as_str().unwrap())
+            .collect();
+        assert_eq!(texts, [emoji.as_str(), mixed.as_str()], "{version}");
+    }
+}

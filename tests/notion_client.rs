@@ -551,3 +551,142 @@ async fn search_lists_the_data_sources() {
         ));
     }
 }
+
+/// reference/status-codes: only a body of Notion's shape is Notion's error; anything else (here a
+/// proxy's HTML page) is reported with its status, content type and the start of the body.
+#[tokio::test]
+async fn an_error_body_that_is_not_notions_is_reported_as_it_came() {
+    for version in ApiVersion::ALL {
+        let (simulator, client) = setup(2, version).await;
+        simulator.push_fault(ScriptedFault {
+            matching: "GET /v1/pages".into(),
+            fault: Fault::Proxy(403),
+            retry_after: None,
+        });
+        let error = client
+            .retrieve_page(&id(&simulator.page_ids()[0]))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(error, NotionError::UnexpectedResponse { status: 403, .. }),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(message.contains("answered 403"), "{message}");
+        assert!(
+            message.contains("not from Notion's API (text/html)"),
+            "{message}"
+        );
+        assert!(
+            message.contains("<title>403 Forbidden</title>"),
+            "{message}"
+        );
+        assert!(message.contains("notion.base_url"), "{message}");
+        assert_eq!(simulator.stats().requests, 1, "a 403 is not retried");
+    }
+}
+
+/// reference/status-codes: a 404 names the integration in `additional_data`; the message passes
+/// it on, so the user knows which connection to add.
+#[tokio::test]
+async fn a_404_names_the_integration_to_share_with() {
+    for version in ApiVersion::ALL {
+        let (_simulator, client) = setup(1, version).await;
+        let error = client
+            .retrieve_page(&id("0123456789abcdef0123456789abcdef"))
+            .await
+            .unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.starts_with(&format!(
+                "not found, or not shared with the integration (integration {}):",
+                tasksync::simulator::INTEGRATION_ID
+            )),
+            "{message}"
+        );
+    }
+}
+
+/// reference/status-codes: 409 `conflict_error` means "try again"; a status write is idempotent,
+/// so it is retried (with the backoff of a 5xx) and succeeds. An append is not repeated blindly:
+/// the page is checked first.
+#[tokio::test(start_paused = true)]
+async fn a_conflict_on_a_status_write_is_retried() {
+    for version in ApiVersion::ALL {
+        let (simulator, client) = setup(3, version).await;
+        let page = id(&simulator.page_ids()[0]);
+        for _ in 0..2 {
+            simulator.push_fault(ScriptedFault {
+                matching: "PATCH /v1/pages".into(),
+                fault: Fault::Status(409),
+                retry_after: None,
+            });
+        }
+        let updated = client
+            .update_page(
+                &page,
+                &[("Status".into(), PropertyWrite::Status("Done".into()))],
+            )
+            .await
+            .unwrap();
+        assert_eq!(updated.status().as_deref(), Some("Done"));
+        assert_eq!(simulator.stats().count("PATCH /v1/pages/{page_id}"), 3);
+
+        simulator.push_fault(ScriptedFault {
+            matching: "PATCH /v1/blocks".into(),
+            fault: Fault::Status(409),
+            retry_after: None,
+        });
+        let appended = client.append_text(&page, "After a conflict").await.unwrap();
+        assert_eq!(appended.len(), 1);
+        let stats = simulator.stats();
+        assert_eq!(stats.count("PATCH /v1/blocks/{block_id}/children"), 2);
+        assert_eq!(
+            stats.count("GET /v1/blocks/{block_id}/children"),
+            1,
+            "the page was checked before the append was sent again"
+        );
+    }
+}
+
+/// reference/request-limits: a text property holds at most 100 pieces of 2,000 UTF-16 units and
+/// a URL 2,000 units; a longer write is refused before it is sent, naming the property.
+#[tokio::test]
+async fn writes_over_notions_limits_are_refused_before_sending() {
+    let (simulator, client) = setup(2, ApiVersion::V2026_03_11).await;
+    let page = id(&simulator.page_ids()[0]);
+    let long_notes = "😀".repeat(100_001); // 200,002 units
+    let error = client
+        .update_page(
+            &page,
+            &[("Notes".into(), PropertyWrite::RichText(long_notes))],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot write property `Notes`: the text is 200002 UTF-16 units long; a Notion text property holds at most 200000 (100 pieces of 2000)"
+    );
+    let url = format!("https://example.com/{}", "é".repeat(1981));
+    let error = client
+        .update_page(&page, &[("Link".into(), PropertyWrite::Url(Some(url)))])
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("`Link`: the value is 2001 UTF-16 units"),
+        "{error}"
+    );
+    assert_eq!(simulator.stats().count("PATCH /v1/pages/{page_id}"), 0);
+    // Within the limits, a long text is split and lands whole, line breaks included.
+    let notes = format!("{}\n\n{}", "😀".repeat(1500), "b".repeat(2500));
+    let updated = client
+        .update_page(
+            &page,
+            &[("Notes".into(), PropertyWrite::RichText(notes.clone()))],
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.properties["Notes"].value.display(), notes);
+}

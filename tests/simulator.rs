@@ -7,54 +7,7 @@ use serde_json::{Value, json};
 use tasksync::notion::ApiVersion;
 use tasksync::simulator::{ACTING_USER_HEADER, SimulatorOptions};
 
-struct Raw {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-    version: &'static str,
-}
-
-impl Raw {
-    fn new(simulator: &tasksync::simulator::Simulator, version: ApiVersion) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            base: simulator.base_url().to_string(),
-            token: simulator.token().to_string(),
-            version: version.as_str(),
-        }
-    }
-
-    fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .header("Notion-Version", self.version)
-    }
-
-    async fn send(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self.request(method, path);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn query(&self, source: &str, body: Value) -> (StatusCode, Value) {
-        self.send(
-            reqwest::Method::POST,
-            &format!("/v1/data_sources/{source}/query"),
-            Some(body),
-        )
-        .await
-    }
-}
+use common::Raw;
 
 fn assert_error(answer: &(StatusCode, Value), status: u16, code: &str) {
     assert_eq!(answer.0.as_u16(), status, "{}", answer.1);

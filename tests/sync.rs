@@ -690,3 +690,94 @@ async fn an_edit_that_changes_nothing_updates_the_edit_time_without_history() {
     assert_ne!(after[0][0], status[0][1], "the edit time follows Notion");
     assert_eq!(after[0][1], json!(fixture.simulator.user_ids()[3]));
 }
+
+/// Page objects return at most 25 people, relations and mentions, and compute rollups over
+/// those 25 (reference/retrieve-a-page, "Limits"); only relations say `has_more`. The mirror
+/// still holds every person, relation and mention and the true rollup, read from the property
+/// item endpoint, with one read per cut value and nothing more.
+#[tokio::test]
+async fn values_cut_at_25_in_page_objects_are_mirrored_whole() {
+    let fixture = Fixture::with_tasks(200).await;
+    fixture.simulator.reset_stats();
+    fixture.sync().await;
+    let numbers = |sql: &str| -> Vec<i64> {
+        fixture
+            .query("mirror.db", sql)
+            .into_iter()
+            .map(|row| row[0].as_i64().unwrap())
+            .collect()
+    };
+    // Tasks 6, 103 and 200 have 30 assignees; tasks 93 and 182 relate to 30 tasks; tasks 12, 95
+    // and 178 mention 30 people in their notes.
+    assert_eq!(
+        numbers(
+            "SELECT json_array_length(properties_json, '$.Assignee.value') AS n FROM tasks WHERE n > 25"
+        ),
+        [30, 30, 30]
+    );
+    assert_eq!(
+        numbers(
+            "SELECT json_array_length(properties_json, '$.Related.value') AS n FROM tasks WHERE n > 25"
+        ),
+        [30, 30]
+    );
+    assert_eq!(
+        numbers(
+            "SELECT (SELECT count(*) FROM json_each(properties_json, '$.Notes.value') WHERE json_extract(value, '$.kind') = 'mention') AS n FROM tasks WHERE n > 0"
+        ),
+        [30, 30, 30]
+    );
+    let rollups = fixture.query(
+        "mirror.db",
+        "SELECT json_extract(properties_json, '$.\"Related count\".value.result.value'), json_array_length(properties_json, '$.Related.value') FROM tasks",
+    );
+    assert_eq!(rollups.len(), 200);
+    for row in &rollups {
+        assert_eq!(
+            row[0].as_f64(),
+            row[1].as_f64(),
+            "the rollup counts every relation"
+        );
+    }
+    assert!(rollups.iter().any(|row| row[0].as_f64() == Some(30.0)));
+    // What the query answered for the same tasks: at most 25, and no flag but on relations.
+    let raw = common::Raw::new(&fixture.simulator, ApiVersion::V2026_03_11);
+    let ids = fixture.simulator.page_ids();
+    for (index, property, kind) in [
+        (5, "Assignee", "people"),
+        (92, "Related", "relation"),
+        (11, "Notes", "rich_text"),
+    ] {
+        let (_, page) = raw
+            .send(
+                reqwest::Method::GET,
+                &format!("/v1/pages/{}", ids[index]),
+                None,
+            )
+            .await;
+        let value = &page["properties"][property];
+        let references = value[kind]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|item| kind != "rich_text" || item["type"] == "mention")
+            .count();
+        assert_eq!(references, 25, "{property}");
+        assert_eq!(
+            value.get("has_more").is_some(),
+            kind == "relation",
+            "{property}"
+        );
+        if kind == "relation" {
+            assert_eq!(page["properties"]["Related count"]["rollup"]["number"], 25);
+        }
+    }
+    // One read for each cut value: 3 people lists, 3 texts, 2 relations and their 2 rollups.
+    assert_eq!(
+        fixture
+            .simulator
+            .stats()
+            .count("GET /v1/pages/{page_id}/properties/{property_id}"),
+        10
+    );
+}

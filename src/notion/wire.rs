@@ -848,6 +848,105 @@ mod tests {
     }
 
     #[test]
+    fn people_and_mentions_at_the_limit_are_possibly_truncated_relations_by_flag() {
+        let people = |n: usize| {
+            let list: Vec<Value> = (0..n)
+                .map(|i| json!({"object": "user", "id": format!("u{i}")}))
+                .collect();
+            json!({"id": "p", "type": "people", "people": list})
+        };
+        assert!(!parse_property(people(24)).truncated);
+        assert!(parse_property(people(25)).truncated, "25 may be 25 of more");
+        let text = |mentions: usize| {
+            let mut items =
+                vec![json!({"type": "text", "text": {"content": "hi"}, "plain_text": "hi"})];
+            items.extend((0..mentions).map(|_| json!({"type": "mention", "mention": {"type": "user", "user": {"id": "u"}}, "plain_text": "@Ada"})));
+            json!({"id": "n", "type": "rich_text", "rich_text": items})
+        };
+        assert!(!parse_property(text(24)).truncated);
+        assert!(parse_property(text(25)).truncated);
+        let relation = |has_more: bool| json!({"id": "r", "type": "relation", "relation": [{"id": "a"}], "has_more": has_more});
+        assert!(parse_property(relation(true)).truncated);
+        assert!(!parse_property(relation(false)).truncated);
+    }
+
+    #[test]
+    fn rollups_and_formulas_know_the_relations_they_are_computed_from() {
+        let source = json!({
+            "id": "0123456789abcdef0123456789abcdef",
+            "title": [],
+            "properties": {
+                "Related": {"id": "rl%3Ai", "name": "Related", "type": "relation", "relation": {}},
+                "Blocks": {"id": "bk", "name": "Blocks", "type": "relation", "relation": {}},
+                "Estimate": {"id": "es", "name": "Estimate", "type": "number", "number": {}},
+                "Count": {"id": "c1", "name": "Count", "type": "rollup", "rollup": {"relation_property_id": "rl%3Ai", "function": "count"}},
+                "Sum": {"id": "c2", "name": "Sum", "type": "rollup", "rollup": {"relation_property_name": "Blocks", "function": "sum"}},
+                "Double": {"id": "f1", "name": "Double", "type": "formula", "formula": {"expression": "prop(\"Estimate\") * 2"}},
+                "Linked": {"id": "f2", "name": "Linked", "type": "formula", "formula": {"expression": "length(prop(\"Related\"))"}},
+                "Token": {"id": "f3", "name": "Token", "type": "formula", "formula": {"expression": "{{notion:block_property:bk:00000000-0000-0000-0000-000000000000:1a2b}}.length()"}},
+                "Via rollup": {"id": "f4", "name": "Via rollup", "type": "formula", "formula": {"expression": "prop(\"Count\") + 1"}},
+                "Decoded": {"id": "f5", "name": "Decoded", "type": "formula", "formula": {"expression": "{{notion:block_property:rl:i:00000000-0000-0000-0000-000000000000:1a2b}}"}},
+            },
+        });
+        let source: WireDataSource = serde_json::from_value(source).unwrap();
+        let schema = source.into_data_source().unwrap();
+        let from = |name: &str| schema.properties[name].computed_from.clone();
+        assert_eq!(from("Count"), ["rl%3Ai"]);
+        assert_eq!(from("Sum"), ["bk"]);
+        assert!(from("Double").is_empty());
+        assert_eq!(from("Linked"), ["rl%3Ai"]);
+        assert_eq!(from("Token"), ["bk"]);
+        assert_eq!(from("Via rollup"), ["rl%3Ai"]);
+        assert_eq!(from("Decoded"), ["rl%3Ai"]);
+        assert!(from("Related").is_empty());
+    }
+
+    #[test]
+    fn a_rollup_property_item_list_gives_the_final_value() {
+        let items = vec![
+            json!({"object": "property_item", "type": "relation", "relation": {"id": "a"}}),
+            json!({"object": "property_item", "type": "relation", "relation": {"id": "b"}}),
+        ];
+        let last = json!({"id": "c1", "type": "rollup", "rollup": {"type": "number", "number": 30, "function": "count"}});
+        assert_eq!(
+            join_property_items("rollup", &items, &last),
+            PropertyValue::Rollup {
+                function: Some("count".into()),
+                result: RollupValue::Number(Some(30.0)),
+            }
+        );
+        let original = json!({"type": "rollup", "rollup": {"type": "array", "array": [], "function": "show_original"}});
+        let values = vec![json!({"object": "property_item", "type": "number", "number": 2})];
+        assert_eq!(
+            join_property_items("rollup", &values, &original),
+            PropertyValue::Rollup {
+                function: Some("show_original".into()),
+                result: RollupValue::Array(vec![PropertyValue::Number(Some(2.0))]),
+            }
+        );
+    }
+
+    #[test]
+    fn only_bodies_of_notions_error_shape_are_errors() {
+        let notion: Result<WireError, _> = serde_json::from_str(
+            r#"{"object":"error","status":404,"code":"object_not_found","message":"gone","request_id":"r1","additional_data":{"integration_id":"i1"}}"#,
+        );
+        let notion = notion.unwrap();
+        assert_eq!(
+            additional_data_text(notion.additional_data),
+            std::collections::BTreeMap::from([("integration_id".to_string(), "i1".to_string())])
+        );
+        for other in [
+            r#"{"error":"bad gateway"}"#,
+            r#"{"object":"list","status":502,"code":"x","message":"y"}"#,
+            r#"{"object":"error","code":"x","message":"y"}"#,
+            "<html>502</html>",
+        ] {
+            assert!(serde_json::from_str::<WireError>(other).is_err(), "{other}");
+        }
+    }
+
+    #[test]
     fn joins_paginated_items() {
         let items = vec![
             json!({"object": "property_item", "type": "relation", "relation": {"id": "a"}}),

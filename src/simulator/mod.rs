@@ -1,10 +1,32 @@
 //! A simulator of the Notion API over real HTTP, for tests, the demo and benchmarks.
 //!
-//! It follows notion-api.md: real endpoints and JSON shapes for both API versions, bearer token
-//! and `Notion-Version` checks, minute-rounded timestamps, cursor pagination, the filters and
-//! sorts tasksync sends, the 10,000-row query cap, `validation_error` for what Notion rejects,
-//! rate limiting with `Retry-After`, and injectable faults. `GET /_simulator/stats` counts
-//! requests. Not a Notion replacement: one workspace, one database, in memory.
+//! It is worth what its fidelity is worth, so it follows Notion's documentation, not tasksync's
+//! client. One workspace, one database, in memory; `GET /_simulator/stats` counts requests, and
+//! faults can be injected (429/529 with `Retry-After`, 409, 5xx, a proxy's HTML page, slow,
+//! dropped, lost or malformed answers).
+//!
+//! # The Notion behaviours it models
+//!
+//! Each fact names the page of developers.notion.com it comes from, and `tests/notion_facts.rs`
+//! has one test per fact, on both API versions. A new fact gets its test there first.
+//!
+//! | fact | doc page |
+//! | --- | --- |
+//! | Text lengths are counted in UTF-16 code units (JavaScript `.length`): at most 2,000 per `text.content` and per `text.link.url`, 100 items per rich text array; `url` 2,000, `email` and `phone_number` 200. Over a limit: 400 `validation_error`, ``body failed validation: <path>.length should be ≤ `2000`, instead was `2001`.`` | reference/request-limits |
+//! | An append takes at most 100 children, nested at most two levels; appended blocks come back with their `color` | reference/patch-block-children |
+//! | Page objects (query results, `GET /v1/pages/{id}`) return at most 25 references for `people`, `relation` and mentions inside `title`/`rich_text` | reference/retrieve-a-page ("Limits") |
+//! | Only `relation` carries `has_more`; people and mentions are cut with no flag | reference/page-property-values |
+//! | Rollups in page objects are computed over the first 25 references only | reference/retrieve-a-page ("Limits") |
+//! | `GET /v1/pages/{id}/properties/{property_id}` returns the full value: title, rich_text, people and relation as a paginated list of property items (`next_cursor`, `next_url`, page_size ≤ 100); a rollup as the list of relations with its value so far in `property_item.rollup`, final once `has_more` is false; other kinds as one property item | reference/retrieve-a-page-property |
+//! | One query returns at most 10,000 rows; then `has_more` is false and `request_status.type` is `incomplete` | guides/data-apis/query-large-data-sources |
+//! | `created_time` and `last_edited_time` of pages are rounded down to the minute; database timestamps are not, and carry a `+00:00` offset | changelog (last-edited-time-is-now-rounded-to-the-nearest-minute), reference/database |
+//! | `2025-09-03` answers carry `archived` and `in_trash`; `2026-03-11` only `in_trash`, and appends take `position` instead of `after` | guides/get-started/upgrade-guide-2026-03-11 |
+//! | Error bodies: `{"object": "error", "status", "code", "message", "request_id"}`, with `additional_data` (`integration_id` on 404, `rate_limit_reason` on 429) | reference/status-codes |
+//! | 429 `rate_limited` and 529 `service_overload` carry `Retry-After` in seconds; 409 `conflict_error` means try again | reference/request-limits, reference/status-codes |
+//! | An object not shared with the integration is 404 `object_not_found`, not 403 | reference/status-codes |
+//! | A request without `Notion-Version` is 400 `missing_version` | reference/versioning |
+//! | An unknown status option is 400 `validation_error`; an unknown select option is added | reference/patch-page, reference/page-property-values |
+//! | Every answer carries a `request_id`; data sources carry `url`, `public_url`, `icon`, `cover`, `created_by`, `last_edited_by`, `is_inline` and a `description` per property; pages `is_archived` and `is_locked`; databases `is_locked`, `icon` and `cover` | reference/data-source, reference/page, reference/database |
 
 mod handlers;
 mod query;
@@ -655,12 +677,18 @@ async fn gate(AxumState(state): AxumState<Arc<State>>, request: Request, next: N
             tokio::time::sleep(delay).await;
             response
         }
-        Fault::Proxy(status) => (
-            StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
-            [("content-type", "text/html")],
-            format!("<html>\r\n<head><title>{status} Bad Gateway</title></head>\r\n<body>\r\n<center><h1>{status} Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"),
-        )
-            .into_response(),
+        Fault::Proxy(status) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            let title = format!(
+                "{} {}",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or("Error")
+            );
+            let page = format!(
+                "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+            );
+            (status, [("content-type", "text/html")], page).into_response()
+        }
         Fault::Malformed => (
             StatusCode::OK,
             [("content-type", "application/json")],

@@ -100,3 +100,60 @@ pub fn fenced_blocks(readme: &str, language: &str) -> Vec<String> {
     }
     blocks
 }
+
+/// Raw HTTP against a simulator, as any Notion client would send it.
+pub struct Raw {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+    pub version: &'static str,
+}
+
+impl Raw {
+    pub fn new(simulator: &tasksync::simulator::Simulator, version: ApiVersion) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            base: simulator.base_url().to_string(),
+            token: simulator.token().to_string(),
+            version: version.as_str(),
+        }
+    }
+
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .header("Notion-Version", self.version)
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    pub async fn query(
+        &self,
+        source: &str,
+        body: serde_json::Value,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        self.send(
+            reqwest::Method::POST,
+            &format!("/v1/data_sources/{source}/query"),
+            Some(body),
+        )
+        .await
+    }
+}
