@@ -592,3 +592,69 @@ async fn an_append_killed_after_notion_accepted_it_is_not_repeated() {
     );
     assert_eq!(fixture.count("SELECT count(*) FROM actions WHERE kind = 'append' AND status = 'done' AND attempts = 2"), 1);
 }
+
+/// reference/request-limits: a rendered text Notion would refuse (over 100 pieces of 2,000
+/// UTF-16 units) fails its action for good, naming the property, and nothing is sent; an emoji
+/// text within the limit is split as Notion counts it and lands whole.
+#[tokio::test]
+async fn rendered_texts_are_checked_against_notions_limits_in_utf16_units() {
+    let rules = r#"
+[[rules]]
+name = "huge-note"
+when = { property = "Priority", changed_to = "Urgent" }
+actions = [{ set = { Notes = "{{ '😀' * 100001 }}" } }]
+
+[[rules]]
+name = "emoji-title"
+when = { property = "Priority", changed_to = "High" }
+actions = [{ set = { Name = "{{ '🔥' * 1500 }}" } }]
+"#;
+    let fixture = Fixture::new(10, rules).await;
+    let ids = fixture.simulator.page_ids();
+    let (urgent, high) = (ids[1].clone(), ids[2].clone());
+    for page in [&urgent, &high] {
+        fixture
+            .edit(page, json!({ "Priority": { "select": { "name": "Low" } } }))
+            .await;
+    }
+    fixture.cycle().await;
+    fixture
+        .edit(
+            &urgent,
+            json!({ "Priority": { "select": { "name": "Urgent" } } }),
+        )
+        .await;
+    fixture
+        .edit(
+            &high,
+            json!({ "Priority": { "select": { "name": "High" } } }),
+        )
+        .await;
+    fixture.simulator.reset_stats();
+    let (report, actions) = fixture.cycle().await;
+    assert_eq!(report.fired, 2);
+    assert_eq!((actions.done, actions.failed, actions.retrying), (1, 1, 0));
+    let error: String = rusqlite::Connection::open(fixture.db())
+        .unwrap()
+        .query_row(
+            "SELECT a.last_error FROM actions a JOIN rule_firings f ON f.id = a.firing_id WHERE f.rule = 'huge-note' AND a.status = 'failed'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    assert!(
+        error.contains("cannot write property `Notes`: the text is 200002 UTF-16 units long"),
+        "{error}"
+    );
+    assert_eq!(
+        fixture.simulator.stats().count("PATCH /v1/pages/{page_id}"),
+        1,
+        "only the emoji title was sent"
+    );
+    let task = fixture
+        .client
+        .retrieve_page(&NotionId::parse(&high).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(task.title(), "🔥".repeat(1500));
+}

@@ -781,3 +781,65 @@ async fn values_cut_at_25_in_page_objects_are_mirrored_whole() {
         10
     );
 }
+
+/// Edit times are minute-rounded: a page edited again in the minute of the version we stored
+/// keeps its `last_edited_time`. When anything visible changed, its cut values are read again,
+/// so a person removed past the 25th is not kept from the mirror.
+#[tokio::test]
+async fn a_second_edit_in_the_same_minute_rereads_cut_values() {
+    let fixture = Fixture::with_tasks(10).await;
+    fixture.sync().await;
+    let page = fixture.simulator.page_ids()[5].clone();
+    let raw = common::Raw::new(&fixture.simulator, ApiVersion::V2026_03_11);
+    let (_, list) = raw
+        .send(
+            reqwest::Method::GET,
+            &format!("/v1/pages/{page}/properties/as%3Fs"),
+            None,
+        )
+        .await;
+    let everyone: Vec<Value> = list["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| json!({ "id": item["people"]["id"] }))
+        .collect();
+    assert_eq!(everyone.len(), 30);
+    let edited_at = |fixture: &Fixture| {
+        fixture.query(
+            "mirror.db",
+            &format!("SELECT last_edited_time FROM tasks WHERE id = '{page}'"),
+        )[0][0]
+            .clone()
+    };
+    let mut people = 30;
+    for _ in 0..3 {
+        fixture
+            .edit(
+                &page,
+                json!({ "properties": { "Estimate": { "number": 2 } } }),
+            )
+            .await;
+        fixture.sync().await;
+        let stored = edited_at(&fixture);
+        people -= 1;
+        fixture
+            .edit(
+                &page,
+                json!({ "properties": { "Estimate": { "number": 3 }, "Assignee": { "people": everyone[..people] } } }),
+            )
+            .await;
+        fixture.sync().await;
+        let count = count(
+            &fixture,
+            &format!(
+                "SELECT json_array_length(properties_json, '$.Assignee.value') FROM tasks WHERE id = '{page}'"
+            ),
+        );
+        assert_eq!(count, people as i64, "the person past the 25th is gone");
+        if edited_at(&fixture) == stored {
+            return; // both edits fell in one minute: the case this test is about
+        }
+    }
+    panic!("three tries crossed a minute boundary");
+}

@@ -76,10 +76,20 @@ pub async fn perform_queued(
     Ok(report)
 }
 
-/// A client error other than rate limiting: repeating the request cannot help.
+/// A client error other than rate limiting, or a write Notion would refuse: repeating the
+/// request cannot help.
 fn is_final(error: &anyhow::Error) -> bool {
     error.chain().any(|cause| {
-        matches!(cause.downcast_ref::<NotionError>(), Some(NotionError::Api { status: 400..=499, .. }) if cause.downcast_ref::<NotionError>().and_then(NotionError::status) != Some(429))
+        matches!(
+            cause.downcast_ref::<NotionError>(),
+            Some(
+                NotionError::Api {
+                    status: 400..=428 | 430..=499,
+                    ..
+                }
+                | NotionError::InvalidWrite { .. },
+            )
+        )
     })
 }
 
@@ -109,7 +119,20 @@ async fn perform(
             if needed.is_empty() {
                 return Ok(Outcome::Skipped("already set"));
             }
-            client.update_page(&page, &needed).await?;
+            client
+                .update_page(&page, &needed)
+                .await
+                .map_err(|error| match error {
+                    // The request names properties by id; the user knows them by name.
+                    NotionError::InvalidWrite { property, detail } => NotionError::InvalidWrite {
+                        property: writes
+                            .iter()
+                            .find(|write| write.property_id == property)
+                            .map_or(property, |write| write.property.clone()),
+                        detail,
+                    },
+                    other => other,
+                })?;
             Ok(Outcome::Done)
         }
         PlannedAction::Append { text } => {

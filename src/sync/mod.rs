@@ -1053,7 +1053,16 @@ impl Engine<'_> {
         old: Option<&StoredVersion>,
         old_properties: Option<&StoredProperties>,
     ) -> anyhow::Result<()> {
-        let unedited = old.is_some_and(|o| o.last_edited_time == task.last_edited_time);
+        task.mark_derived_truncation(self.source);
+        // Edit times are minute-rounded, so an equal `last_edited_time` alone does not prove the
+        // page unchanged: every value the page object shows whole must be as stored too.
+        let unedited = old.is_some_and(|o| o.last_edited_time == task.last_edited_time)
+            && old_properties.is_some_and(|stored| {
+                task.properties
+                    .values()
+                    .filter(|p| !p.truncated)
+                    .all(|p| stored.values().any(|s| s.id == p.id && s.value == p.value))
+            });
         let page_id = task.id.clone();
         let kept = |id: &str| {
             old_properties
