@@ -58,6 +58,10 @@ pub struct Config {
     /// Every rule of this file and the included ones, with where it was written.
     #[serde(skip)]
     pub located_rules: Vec<RuleEntry>,
+    /// The directory of the configuration file, which relative paths are relative to (`None`
+    /// when no file was read).
+    #[serde(skip)]
+    pub directory: Option<PathBuf>,
 }
 
 /// A rule with the file it comes from (and that file's text, to turn spans into lines).
@@ -369,24 +373,53 @@ impl Default for NotionConfig {
 }
 
 /// `[store]`
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    /// The SQLite mirror file, relative to the working directory unless absolute.
-    #[serde(default = "default_store_path")]
-    pub path: PathBuf,
+    /// The SQLite mirror file. A relative path is relative to the configuration file's
+    /// directory (never to the working directory, so every command finds the same mirror);
+    /// without one, `tasksync.db` in the state directory (`$STATE_DIRECTORY` under systemd,
+    /// else `$XDG_STATE_HOME/tasksync`, else `~/.local/state/tasksync`).
+    #[serde(default, deserialize_with = "non_empty_path")]
+    pub path: Option<PathBuf>,
 }
 
-fn default_store_path() -> PathBuf {
-    PathBuf::from("tasksync.db")
-}
+/// The mirror's file name in the state directory when `store.path` is not set.
+pub const DEFAULT_MIRROR_NAME: &str = "tasksync.db";
 
-impl Default for StoreConfig {
-    fn default() -> Self {
-        Self {
-            path: default_store_path(),
-        }
+fn non_empty_path<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<PathBuf>, D::Error> {
+    let path = PathBuf::deserialize(deserializer)?;
+    if path.as_os_str().is_empty() {
+        return Err(serde::de::Error::custom(
+            "the path is empty: name the mirror file, or leave `path` out for the state directory",
+        ));
     }
+    Ok(Some(path))
+}
+
+/// Where tasksync keeps its state when nothing says otherwise: `$STATE_DIRECTORY` (systemd's
+/// `StateDirectory=`), else `$XDG_STATE_HOME/tasksync`, else `~/.local/state/tasksync`.
+pub fn state_directory() -> Result<PathBuf, ConfigError> {
+    let absolute = |name: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|path| path.is_absolute())
+    };
+    if let Some(systemd) = std::env::var("STATE_DIRECTORY")
+        .ok()
+        .and_then(|dirs| dirs.split(':').next().map(PathBuf::from))
+        .filter(|path| path.is_absolute())
+    {
+        return Ok(systemd);
+    }
+    absolute("XDG_STATE_HOME")
+        .map(|state| state.join("tasksync"))
+        .or_else(|| absolute("HOME").map(|home| home.join(".local/state/tasksync")))
+        .ok_or_else(|| {
+            ConfigError::Missing(
+                "cannot find a state directory for the mirror (neither STATE_DIRECTORY, XDG_STATE_HOME nor HOME is set): set `path` under [store]".into(),
+            )
+        })
 }
 
 fn notion_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<NotionId>, D::Error> {
@@ -530,6 +563,7 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
         })
         .collect();
     let base = path.parent().unwrap_or(Path::new("."));
+    config.directory = Some(absolute_directory(base));
     let mut problems = Vec::new();
     for include in &config.include {
         let included = base.join(include);
@@ -654,7 +688,47 @@ pub fn notion_token() -> Result<SecretString, ConfigError> {
     }
 }
 
+/// Creates a directory (and its parents) readable by its owner only, if it is missing.
+fn create_private_directory(directory: &Path) -> Result<(), ConfigError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(directory).map_err(|source| {
+        ConfigError::Missing(format!(
+            "cannot create the state directory {}: {source}; set `path` under [store]",
+            directory.display()
+        ))
+    })
+}
+
+/// A directory as an absolute path (the working directory joined to a relative one), so that
+/// paths relative to it mean the same from wherever a command runs.
+fn absolute_directory(directory: &Path) -> PathBuf {
+    let directory = if directory.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        directory
+    };
+    std::path::absolute(directory).unwrap_or_else(|_| directory.to_path_buf())
+}
+
 impl Config {
+    /// The mirror file: `store.path` relative to the configuration file's directory, or
+    /// `tasksync.db` in the state directory (created if missing).
+    pub fn mirror_path(&self) -> Result<PathBuf, ConfigError> {
+        match (&self.store.path, &self.directory) {
+            (Some(path), _) if path.is_absolute() => Ok(path.clone()),
+            (Some(path), Some(directory)) => Ok(directory.join(path)),
+            (Some(path), None) => Ok(absolute_directory(Path::new(".")).join(path)),
+            (None, _) => {
+                let directory = state_directory()?;
+                create_private_directory(&directory)?;
+                Ok(directory.join(DEFAULT_MIRROR_NAME))
+            }
+        }
+    }
+
     /// The configured database, or an error saying how to configure it.
     pub fn database(&self, origin: &Origin) -> Result<&NotionId, ConfigError> {
         self.notion.database.as_ref().ok_or_else(|| {
@@ -698,7 +772,7 @@ mod tests {
         assert_eq!(config.notion.api_version, ApiVersion::V2026_03_11);
         assert_eq!(config.notion.requests_per_second, 3.0);
         assert_eq!(config.notion.database, None);
-        assert_eq!(config.store.path, PathBuf::from("tasksync.db"));
+        assert_eq!(config.store.path, None);
     }
 
     #[test]

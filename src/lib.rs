@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+mod failpoint;
 pub mod lock;
 pub mod model;
 pub mod notify;

@@ -1,7 +1,10 @@
-//! One instance per mirror file: an exclusive lock on `<mirror>.lock`, holding the owner's pid.
+//! One actor per database on a machine: an exclusive lock on `<mirror>.lock` (on the mirror's
+//! canonical path, so a symbolic link is the same mirror), and a second one keyed by the data
+//! source id in the runtime directory, so a second mirror file of the same data source is refused
+//! too. Each holds the owner's pid (and the source lock its mirror) for the message.
 //!
-//! The operating system releases the lock when the process ends, however it ends, so a crash
-//! never leaves a stale lock behind; the pid inside is only for the message.
+//! The operating system releases the locks when the process ends, however it ends, so a crash
+//! never leaves a stale lock behind.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
@@ -25,8 +28,23 @@ pub struct Busy {
     pub mirror: PathBuf,
 }
 
+/// The mirror's path with every symbolic link resolved (the file itself need not exist yet), so
+/// that two paths to one file take one lock.
+pub fn canonical_mirror(mirror: &Path) -> PathBuf {
+    if let Ok(resolved) = std::fs::canonicalize(mirror) {
+        return resolved;
+    }
+    let absolute = std::path::absolute(mirror).unwrap_or_else(|_| mirror.to_path_buf());
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(parent), Some(name)) => std::fs::canonicalize(parent)
+            .map(|parent| parent.join(name))
+            .unwrap_or(absolute.clone()),
+        _ => absolute,
+    }
+}
+
 fn lock_path(mirror: &Path) -> PathBuf {
-    PathBuf::from(format!("{}.lock", mirror.display()))
+    PathBuf::from(format!("{}.lock", canonical_mirror(mirror).display()))
 }
 
 fn open(mirror: &Path) -> anyhow::Result<(File, PathBuf)> {
@@ -74,12 +92,18 @@ impl InstanceLock {
         .await?
     }
 
-    fn claimed(mut file: File, path: PathBuf) -> anyhow::Result<Self> {
-        file.set_len(0)?;
-        file.rewind()?;
-        write!(file, "{}", std::process::id())?;
-        file.flush()?;
-        Ok(Self { file, path })
+    fn claimed(file: File, path: PathBuf) -> anyhow::Result<Self> {
+        let mut lock = Self { file, path };
+        lock.write(&std::process::id().to_string())?;
+        Ok(lock)
+    }
+
+    fn write(&mut self, text: &str) -> anyhow::Result<()> {
+        self.file.set_len(0)?;
+        self.file.rewind()?;
+        write!(self.file, "{text}")?;
+        self.file.flush()?;
+        Ok(())
     }
 
     /// The pid holding the lock on this mirror, if it is held (by any process, this one included).
@@ -104,5 +128,95 @@ impl Drop for InstanceLock {
         let _ = self.file.set_len(0);
         let _ = self.file.unlock();
         tracing::debug!(path = %self.path.display(), "lock released");
+    }
+}
+
+/// The lock on one data source: no two mirrors of it act at once on this machine.
+#[derive(Debug)]
+pub struct SourceLock {
+    _lock: InstanceLock,
+}
+
+/// Another mirror of the same data source is in use.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "data source {data_source} is already mirrored by {} (tasksync pid {}): one mirror per data source, or rules would act twice; point `store.path` at that mirror, or stop the other process",
+    .other_mirror, .holder.map_or("unknown".to_string(), |pid| pid.to_string())
+)]
+pub struct SourceBusy {
+    pub data_source: String,
+    pub other_mirror: String,
+    pub holder: Option<u32>,
+}
+
+/// Where per-machine locks live: `$RUNTIME_DIRECTORY` (systemd's `RuntimeDirectory=`), else
+/// `$XDG_RUNTIME_DIR/tasksync`, else a directory of this user's in the temporary directory.
+pub fn runtime_directory() -> PathBuf {
+    let absolute = |name: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|path| path.is_absolute())
+    };
+    if let Some(systemd) = std::env::var("RUNTIME_DIRECTORY")
+        .ok()
+        .and_then(|dirs| dirs.split(':').next().map(PathBuf::from))
+        .filter(|path| path.is_absolute())
+    {
+        return systemd;
+    }
+    absolute("XDG_RUNTIME_DIR")
+        .map(|runtime| runtime.join("tasksync"))
+        .unwrap_or_else(|| {
+            #[cfg(unix)]
+            let user = std::fs::metadata("/proc/self")
+                .map(|meta| std::os::unix::fs::MetadataExt::uid(&meta).to_string())
+                .unwrap_or_else(|_| "user".into());
+            #[cfg(not(unix))]
+            let user = "user".to_string();
+            std::env::temp_dir().join(format!("tasksync-{user}"))
+        })
+}
+
+impl SourceLock {
+    /// Takes the lock of `data_source` for `mirror`, or fails at once naming the mirror and
+    /// process that hold it.
+    pub fn acquire(data_source: &str, mirror: &Path) -> anyhow::Result<Self> {
+        let directory = runtime_directory();
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(&directory).map_err(|error| {
+            anyhow::anyhow!(
+                "cannot create the runtime directory {}: {error}",
+                directory.display()
+            )
+        })?;
+        let key = directory.join(format!("source-{data_source}"));
+        let (mut file, path) = open(&key)?;
+        match file.try_lock() {
+            Ok(()) => {
+                let mut lock = InstanceLock { file, path };
+                let mirror = canonical_mirror(mirror);
+                lock.write(&format!("{}\n{}", std::process::id(), mirror.display()))?;
+                Ok(Self { _lock: lock })
+            }
+            Err(TryLockError::WouldBlock) => {
+                let mut text = String::new();
+                let _ = file.read_to_string(&mut text);
+                let mut lines = text.lines();
+                let holder = lines.next().and_then(|pid| pid.trim().parse().ok());
+                let other_mirror = lines.next().unwrap_or("another mirror").to_string();
+                Err(SourceBusy {
+                    data_source: data_source.to_string(),
+                    other_mirror,
+                    holder,
+                }
+                .into())
+            }
+            Err(TryLockError::Error(error)) => {
+                Err(anyhow::anyhow!("cannot lock {}: {error}", path.display()))
+            }
+        }
     }
 }

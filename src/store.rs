@@ -153,6 +153,19 @@ CREATE TABLE rule_baselines (
     r#"
 ALTER TABLE mail_outbox ADD COLUMN server_reply TEXT;
 "#,
+    // An append's batches (design.md §9): the block each was sent after, then the blocks it
+    // created. A batch with an anchor and no blocks is decided from the page after the anchor.
+    r#"
+CREATE TABLE append_batches (
+    action_id      INTEGER NOT NULL REFERENCES actions (id),
+    batch          INTEGER NOT NULL,
+    anchor         TEXT,
+    block_ids_json TEXT,
+    started_at     TEXT NOT NULL,
+    landed_at      TEXT,
+    PRIMARY KEY (action_id, batch)
+);
+"#,
 ];
 
 /// The schema version a migrated mirror has (`PRAGMA user_version`).
@@ -936,6 +949,81 @@ pub fn start_action(connection: &Connection, id: i64, now: &str) -> anyhow::Resu
     Ok(())
 }
 
+/// What is recorded of one batch of an append: the anchor it was sent after, and the ids of
+/// the blocks it created once Notion accepted it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendBatchRow {
+    pub anchor: Option<String>,
+    pub block_ids: Option<Vec<String>>,
+}
+
+/// The record of batch `batch` of append action `action_id`, if it was started.
+pub fn append_batch(
+    connection: &Connection,
+    action_id: i64,
+    batch: usize,
+) -> anyhow::Result<Option<AppendBatchRow>> {
+    let row = connection
+        .query_row(
+            "SELECT anchor, block_ids_json FROM append_batches WHERE action_id = ?1 AND batch = ?2",
+            params![action_id, batch as i64],
+            |row| {
+                Ok((
+                    row.get::<_, Option<String>>(0)?,
+                    row.get::<_, Option<String>>(1)?,
+                ))
+            },
+        )
+        .optional()
+        .with_context(|| format!("cannot read batch {batch} of action {action_id}"))?;
+    row.map(|(anchor, ids)| {
+        let block_ids = ids
+            .map(|json| serde_json::from_str(&json))
+            .transpose()
+            .with_context(|| {
+                format!("batch {batch} of action {action_id} has unreadable block ids")
+            })?;
+        Ok(AppendBatchRow { anchor, block_ids })
+    })
+    .transpose()
+}
+
+/// Records, before it is sent, the block batch `batch` goes after (its own transaction).
+pub fn start_append_batch(
+    connection: &Connection,
+    action_id: i64,
+    batch: usize,
+    anchor: Option<&str>,
+    now: &str,
+) -> anyhow::Result<()> {
+    connection
+        .execute(
+            "INSERT INTO append_batches (action_id, batch, anchor, started_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (action_id, batch) DO UPDATE SET anchor = excluded.anchor, started_at = excluded.started_at",
+            params![action_id, batch as i64, anchor, now],
+        )
+        .with_context(|| format!("cannot record batch {batch} of action {action_id}"))?;
+    Ok(())
+}
+
+/// Records the blocks Notion created for batch `batch` (its own transaction).
+pub fn land_append_batch(
+    connection: &Connection,
+    action_id: i64,
+    batch: usize,
+    block_ids: &[String],
+    now: &str,
+) -> anyhow::Result<()> {
+    let ids = serde_json::to_string(block_ids)?;
+    connection
+        .execute(
+            "UPDATE append_batches SET block_ids_json = ?3, landed_at = ?4 WHERE action_id = ?1 AND batch = ?2",
+            params![action_id, batch as i64, ids, now],
+        )
+        .with_context(|| format!("cannot record the blocks of batch {batch} of action {action_id}"))?;
+    Ok(())
+}
+
 /// Records an action's outcome: `done`, `skipped`, `failed`, or `pending` again (to retry).
 pub fn finish_action(
     connection: &Connection,
@@ -1152,6 +1240,17 @@ fn counts_by_status(
         .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
         .collect::<Result<_, _>>()?;
     Ok(counts)
+}
+
+/// The data sources this mirror holds: (id, name), oldest first.
+pub fn mirrored_data_sources(connection: &Connection) -> anyhow::Result<Vec<(String, String)>> {
+    let mut statement = connection
+        .prepare("SELECT data_source_id, COALESCE(name, '') FROM sync_state ORDER BY rowid")
+        .context("cannot read which data source the mirror holds")?;
+    let rows = statement
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }
 
 /// The mirror's state for `tasksync status`; `since` is the start of "today".

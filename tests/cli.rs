@@ -72,7 +72,7 @@ impl Workdir {
     fn new(simulator: &SimulatorProcess, api_version: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let config = format!(
-            "[notion]\ndatabase = \"{}\"\napi_version = \"{api_version}\"\nbase_url = \"{}\"\nrequests_per_second = 50\n",
+            "[notion]\ndatabase = \"{}\"\napi_version = \"{api_version}\"\nbase_url = \"{}\"\nrequests_per_second = 50\n[store]\npath = \"tasksync.db\"\n",
             simulator.database, simulator.base_url
         );
         std::fs::write(dir.path().join("tasksync.toml"), config).unwrap();
@@ -97,6 +97,7 @@ impl Workdir {
             .env_remove("RUST_LOG")
             .env("HOME", self.path())
             .env("XDG_CONFIG_HOME", self.path().join("xdg"))
+            .env("XDG_RUNTIME_DIR", self.path().join("run"))
             .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -619,8 +620,15 @@ fn rules_from_the_example_configuration_fire_preview_and_show() {
     );
 
     let status = work.run_with(&["status"], None, &[]).ok();
+    // No `[store] path` here: the mirror is in the state directory (HOME is the work dir).
+    let mirror = format!(
+        "Mirror: {} (50 tasks, 0 deleted)",
+        work.path()
+            .join(".local/state/tasksync/tasksync.db")
+            .display()
+    );
     for expected in [
-        "Mirror: tasksync.db (50 tasks, 0 deleted)",
+        mirror.as_str(),
         "Running: nothing is using the mirror now",
         "Daemon schedules: sync every 120s; reconcile every 3600s; outbox every 60s; time_rules every 900s",
         "(incremental), ok",
@@ -698,6 +706,7 @@ fn one_instance_per_mirror() {
     let mut waiting = Command::new(cargo_bin("tasksync"))
         .args(["sync", "--wait"])
         .current_dir(work.path())
+        .env("XDG_RUNTIME_DIR", work.path().join("run"))
         .env("NOTION_TOKEN", TOKEN)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -898,4 +907,33 @@ fn appending_emoji_splits_by_utf16_units_and_keeps_the_text_exact() {
             .collect();
         assert_eq!(texts, [emoji.as_str(), mixed.as_str()], "{version}");
     }
+}
+
+#[test]
+fn a_unique_id_with_another_prefix_finds_nothing_and_writes_nothing() {
+    let simulator = SimulatorProcess::start(&["--tasks", "20"]);
+    let work = Workdir::new(&simulator, "2026-03-11");
+    let refused = work.run(&["tasks", "set-status", "NOPE-12", "Done"]);
+    assert_eq!(refused.code, 1, "{refused:#?}");
+    assert!(
+        refused.stderr.contains(
+            "`NOPE-12` is not an ID of this database: its IDs have the prefix `TASK` (e.g. TASK-12)"
+        ),
+        "{}",
+        refused.stderr
+    );
+    let stats: Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        reqwest::get(format!("{}/_simulator/stats", simulator.base_url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(stats["writes"], 0, "nothing was written: {stats}");
+    let shown = work
+        .run(&["tasks", "show", "task-12", "--json"])
+        .ok()
+        .json();
+    assert_eq!(shown["unique_id"], "TASK-12");
 }

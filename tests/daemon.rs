@@ -26,6 +26,7 @@ fn start(dir: &Path, simulator: &Simulator, env: &[(&str, String)]) -> Child {
     command
         .args(["--log-level", "info", "daemon"])
         .current_dir(dir)
+        .env("XDG_RUNTIME_DIR", dir.join("run"))
         .env("NOTION_TOKEN", simulator.token())
         .env_remove("RUST_LOG")
         .env_remove("NOTIFY_SOCKET")

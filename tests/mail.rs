@@ -602,6 +602,7 @@ async fn a_process_killed_while_sending_delivers_after_restart_with_the_same_mes
         tokio::process::Command::new(assert_cmd::cargo::cargo_bin("tasksync"))
             .arg("sync")
             .current_dir(fixture.dir.path())
+            .env("XDG_RUNTIME_DIR", fixture.dir.path().join("run"))
             .env("NOTION_TOKEN", fixture.simulator.token())
             .env("SMTP_URL", format!("smtp://127.0.0.1:{port}?tls=none"))
             .env_remove("RUST_LOG")
@@ -657,6 +658,7 @@ async fn mail_test_reports_the_server_reply_and_clear_errors() {
             .args(["mail", "test"])
             .args(args)
             .current_dir(dir.path())
+            .env("XDG_STATE_HOME", dir.path().join("state"))
             .env_remove("SMTP_URL")
             .env_remove("SMTP_PASSWORD");
         for (key, value) in env {

@@ -643,8 +643,8 @@ async fn a_conflict_on_a_status_write_is_retried() {
         assert_eq!(stats.count("PATCH /v1/blocks/{block_id}/children"), 2);
         assert_eq!(
             stats.count("GET /v1/blocks/{block_id}/children"),
-            1,
-            "the page was checked before the append was sent again"
+            2,
+            "the page's last block read as the anchor, then checked after it before sending again"
         );
     }
 }

@@ -75,6 +75,7 @@ fn the_readme_tour_works_as_written() {
             }
         }
     }
+    let runtime = tempfile::tempdir().unwrap();
     let output = Command::new("bash")
         .arg("-c")
         .arg(&script)
@@ -90,6 +91,8 @@ fn the_readme_tour_works_as_written() {
         .env_remove("NOTION_TOKEN")
         .env_remove("TASKSYNC_CONFIG")
         .env_remove("SMTP_URL")
+        // Per-machine locks of this run only: other tests mirror the same seeded data source.
+        .env("XDG_RUNTIME_DIR", runtime.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

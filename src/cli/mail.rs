@@ -42,7 +42,7 @@ pub async fn test(config_path: Option<&Path>, to: Option<String>) -> anyhow::Res
 
 fn open(config_path: Option<&Path>) -> anyhow::Result<Store> {
     let (config, _) = config::load(config_path)?;
-    let path = config.store.path;
+    let path = config.mirror_path()?;
     if !path.exists() {
         anyhow::bail!(
             "there is no mirror at {} yet: run `tasksync sync` first",

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::SyncArgs;
 use super::output;
-use super::tasks::{Session, unique_number};
+use super::tasks::{Session, UniqueRef};
 use crate::config;
 use crate::notion::ids::NotionId;
 use crate::rules::executor::{ExecutorReport, perform_queued};
@@ -19,7 +19,7 @@ pub async fn sync(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<
     let session = Session::open(config_path)?;
     let source = session.data_source().await?;
     let rules = session.rules(&source)?;
-    let path = &session.config.store.path;
+    let path = &session.config.mirror_path()?;
     // One writer per mirror: a second `sync` (or the daemon) stops with the holder's pid, or
     // waits with --wait. A dry run writes nothing and needs no lock.
     let _lock = match (args.dry_run, args.wait) {
@@ -32,6 +32,11 @@ pub async fn sync(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<
     } else {
         Some(Store::open(path)?)
     };
+    let _source_lock = match &store {
+        Some(store) => Some(claim_source(store, &source, path, args.dry_run).await?),
+        None => None,
+    };
+    crate::failpoint::pause("sync-claimed", 0);
     let options = SyncOptions {
         full: args.full,
         dry_run: args.dry_run,
@@ -95,10 +100,35 @@ pub async fn sync(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<
     Ok(())
 }
 
+/// Makes this process the one actor on `source` on this machine: the mirror must hold this data
+/// source (or none yet), and no other mirror of it may be in use (a lock keyed by the data
+/// source id in the runtime directory; a dry run only looks).
+async fn claim_source(
+    store: &Store,
+    source: &crate::model::DataSource,
+    path: &Path,
+    dry_run: bool,
+) -> anyhow::Result<Option<crate::lock::SourceLock>> {
+    let held = store.call(|c| store::mirrored_data_sources(c)).await?;
+    let wanted = source.id.to_string();
+    if let Some((other, name)) = held.iter().find(|(id, _)| *id != wanted) {
+        return Err(crate::config::ConfigError::Missing(format!(
+            "the mirror {} holds data source \"{name}\" ({other}), not \"{}\" ({wanted}) that the configuration names: give this database its own `store.path`",
+            path.display(),
+            source.name
+        ))
+        .into());
+    }
+    if dry_run {
+        return Ok(None);
+    }
+    Ok(Some(crate::lock::SourceLock::acquire(&wanted, path)?))
+}
+
 /// `tasksync daemon`: the start-up checks, then `daemon::serve` until a signal.
 pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
     let session = Session::open(config_path)?;
-    let path = session.config.store.path.clone();
+    let path = session.config.mirror_path()?;
     let _lock = crate::lock::InstanceLock::acquire(&path)?;
     let schedules = session
         .config
@@ -109,6 +139,7 @@ pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
     let me = session.client.me().await?;
     tracing::info!(integration = %me.display(), "token works");
     let source = session.data_source().await?;
+    let _source_lock = claim_source(&store, &source, &path, false).await?;
     let rules = session.rules(&source)?;
     let mailer = crate::notify::Mailer::from_environment(&session.config.mail)?;
     let sync_options = SyncOptions {
@@ -259,7 +290,7 @@ fn print_report(report: &SyncReport) {
 
 fn open_mirror(config_path: Option<&Path>) -> anyhow::Result<Store> {
     let (config, _) = config::load(config_path)?;
-    let path = config.store.path;
+    let path = config.mirror_path()?;
     Store::open_read_only(&path)?.ok_or_else(|| {
         anyhow::anyhow!(
             "there is no mirror at {} yet: run `tasksync sync` first",
@@ -342,18 +373,28 @@ impl<'a> MirrorTask<'a> {
 /// A task of the mirror by page id, page URL or unique ID (`TASK-12`).
 pub fn find_in_mirror(store: &Store, reference: &str) -> anyhow::Result<TaskRow> {
     let page = NotionId::parse(reference).ok().map(|id| id.to_string());
-    let number = if page.is_none() {
-        unique_number(reference)
+    let unique = if page.is_none() {
+        UniqueRef::parse(reference)
     } else {
         None
     };
-    store
+    let number = unique.as_ref().map(|unique| unique.number);
+    let row = store
         .with(|c| store::find_task(c, page.as_deref(), number))?
         .ok_or_else(|| {
             anyhow::anyhow!(
                 "the mirror has no task {reference} (run `tasksync sync` to refresh it)"
             )
-        })
+        })?;
+    if let Some(unique) = unique {
+        let actual = unique_id(&properties(&row));
+        let prefix = actual
+            .as_deref()
+            .and_then(|id| id.rsplit_once('-'))
+            .map(|(prefix, _)| prefix);
+        unique.check_prefix(prefix)?;
+    }
+    Ok(row)
 }
 
 pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::Result<()> {

@@ -69,7 +69,7 @@ pub async fn preview(
             names.join(", ")
         );
     }
-    let store = Store::open_read_only(&session.config.store.path)?;
+    let store = Store::open_read_only(&session.config.mirror_path()?)?;
     let task_row = match (task, &store) {
         (Some(reference), Some(store)) => Some(find_in_mirror(store, reference)?),
         (Some(reference), None) => anyhow::bail!(

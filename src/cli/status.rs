@@ -53,7 +53,7 @@ fn schedules(config: &config::Config) -> anyhow::Result<Vec<ScheduleJson>> {
 pub fn status(config_path: Option<&Path>, json: bool) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
     let schedules = schedules(&config)?;
-    let path = config.store.path;
+    let path = config.mirror_path()?;
     let store = Store::open_read_only(&path)?.ok_or_else(|| {
         anyhow::anyhow!(
             "there is no mirror at {} yet: run `tasksync sync` first",

@@ -69,9 +69,10 @@ impl Session {
                 .await
                 .with_context(|| format!("cannot read task {reference}"));
         }
-        let number = unique_number(reference).ok_or_else(|| {
+        let unique = UniqueRef::parse(reference).ok_or_else(|| {
             anyhow::anyhow!("`{reference}` is not a task: give a page id, a page URL or a unique ID such as TASK-12")
         })?;
+        let number = unique.number;
         let source = self.data_source().await?;
         let property =
             source
@@ -88,16 +89,66 @@ impl Session {
             ..Query::default()
         };
         let (mut found, _) = self.client.query_all(&source.id, &query).await?;
-        found
+        let task = found
             .pop()
-            .ok_or_else(|| anyhow::anyhow!("no task has the ID {reference}"))
+            .ok_or_else(|| anyhow::anyhow!("no task has the ID {reference}"))?;
+        let actual = task
+            .properties
+            .values()
+            .find(|p| p.id == property.id)
+            .and_then(|p| unique_prefix(&p.value));
+        unique.check_prefix(actual)?;
+        Ok(task)
     }
 }
 
 /// The number of a unique ID such as `TASK-12` or `12`.
-pub fn unique_number(reference: &str) -> Option<i64> {
-    let digits = reference.rsplit('-').next().unwrap_or(reference);
-    digits.trim().parse().ok()
+/// A task's unique ID as a user writes it: `TASK-12` (prefix and number) or `12`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UniqueRef {
+    pub prefix: Option<String>,
+    pub number: i64,
+}
+
+impl UniqueRef {
+    pub fn parse(reference: &str) -> Option<Self> {
+        let reference = reference.trim();
+        let (prefix, digits) = match reference.rsplit_once('-') {
+            Some((prefix, digits)) => (Some(prefix.to_string()), digits),
+            None => (None, reference),
+        };
+        let number = digits.parse().ok()?;
+        Some(Self { prefix, number })
+    }
+
+    /// Checks the prefix against the one the task's unique ID property has: `NOPE-12` must not
+    /// find `TASK-12`.
+    pub fn check_prefix(&self, actual: Option<&str>) -> anyhow::Result<()> {
+        let given = self.prefix.as_deref().filter(|p| !p.is_empty());
+        let actual = actual.filter(|p| !p.is_empty());
+        match (given, actual) {
+            (Some(given), Some(actual)) if given.eq_ignore_ascii_case(actual) => Ok(()),
+            (None, _) => Ok(()),
+            (Some(given), Some(actual)) => anyhow::bail!(
+                "`{given}-{}` is not an ID of this database: its IDs have the prefix `{actual}` (e.g. {actual}-{})",
+                self.number,
+                self.number
+            ),
+            (Some(given), None) => anyhow::bail!(
+                "`{given}-{}` is not an ID of this database: its IDs have no prefix (e.g. {})",
+                self.number,
+                self.number
+            ),
+        }
+    }
+}
+
+/// The prefix of a task's unique ID property value, if the task has one.
+pub fn unique_prefix(value: &crate::model::PropertyValue) -> Option<&str> {
+    match value {
+        crate::model::PropertyValue::UniqueId { prefix, .. } => prefix.as_deref(),
+        _ => None,
+    }
 }
 
 pub async fn databases(config_path: Option<&Path>, json: bool) -> anyhow::Result<()> {
@@ -347,4 +398,45 @@ async fn append(session: &Session, reference: &str, text: &str, json: bool) -> a
         task.title()
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_ids_must_carry_the_database_prefix() {
+        let nope = UniqueRef::parse("NOPE-12").unwrap();
+        assert_eq!(nope.number, 12);
+        assert_eq!(
+            nope.check_prefix(Some("TASK")).unwrap_err().to_string(),
+            "`NOPE-12` is not an ID of this database: its IDs have the prefix `TASK` (e.g. TASK-12)"
+        );
+        assert!(
+            UniqueRef::parse("task-12")
+                .unwrap()
+                .check_prefix(Some("TASK"))
+                .is_ok()
+        );
+        assert!(
+            UniqueRef::parse("12")
+                .unwrap()
+                .check_prefix(Some("TASK"))
+                .is_ok()
+        );
+        assert!(
+            UniqueRef::parse("TASK-12")
+                .unwrap()
+                .check_prefix(None)
+                .is_err()
+        );
+        assert_eq!(UniqueRef::parse("TASK-x"), None);
+        assert_eq!(
+            UniqueRef::parse("MY-TEAM-7"),
+            Some(UniqueRef {
+                prefix: Some("MY-TEAM".into()),
+                number: 7
+            })
+        );
+    }
 }

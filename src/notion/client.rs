@@ -16,7 +16,7 @@ use super::error::NotionError;
 use super::ids::NotionId;
 use super::pacing::{AttemptFailure, Decision, Pacer, RequestKind, RetryPolicy, decide};
 use super::query::{Query, QueryPage};
-use super::text::{Paragraph, batches, paragraphs};
+use super::text::{Paragraph, paragraphs};
 use super::wire::{
     self, AppendPosition, WireBlock, WireDataSource, WireDatabase, WireError, WireList, WirePage,
     WirePropertyItemPage, WireUser,
@@ -80,9 +80,9 @@ impl std::fmt::Debug for NotionClient {
 }
 
 /// A failed request, with whether it may have been processed (appends only).
-struct RequestFailure {
-    error: NotionError,
-    ambiguous: bool,
+pub(super) struct RequestFailure {
+    pub(super) error: NotionError,
+    pub(super) ambiguous: bool,
 }
 
 impl From<RequestFailure> for NotionError {
@@ -402,72 +402,60 @@ impl NotionClient {
             .map_err(|detail| decode_error(&path, detail))
     }
 
-    /// Appends text to the end of a page as paragraphs (split within Notion's limits).
-    ///
-    /// An attempt whose outcome is unknown (timeout, 502/504, broken connection) is not repeated
-    /// blindly: the page's last blocks are read first, and if they already hold the text, the
-    /// append counts as done. Returns the blocks the page ends with after the append.
+    /// Appends text to the end of a page as paragraphs (split within Notion's limits), exactly
+    /// once within this process (`append_exactly_once` with a journal in memory): an attempt
+    /// whose outcome is unknown is decided from the page's children after the block the batch
+    /// was sent after. Returns the blocks the text became.
     pub async fn append_text(
         &self,
         page_id: &NotionId,
         text: &str,
     ) -> Result<Vec<Block>, NotionError> {
-        let paragraphs = paragraphs(text);
-        let mut appended = Vec::new();
-        for batch in batches(&paragraphs) {
-            appended.extend(self.append_batch(page_id, batch).await?);
-        }
-        Ok(appended)
+        let mut journal = super::append::MemoryJournal::default();
+        let ids = self
+            .append_exactly_once(page_id, text, &mut journal)
+            .await
+            .map_err(|error| match error {
+                super::append::AppendError::Notion(error) => error,
+                // A journal in memory does not fail.
+                super::append::AppendError::Journal(error) => NotionError::AmbiguousAppend {
+                    page_id: page_id.to_string(),
+                    detail: error.to_string(),
+                },
+            })?;
+        Ok(ids
+            .into_iter()
+            .zip(paragraphs(text))
+            .map(|(id, paragraph)| Block {
+                id,
+                kind: "paragraph".into(),
+                text: paragraph.text(),
+                has_children: false,
+            })
+            .collect())
     }
 
-    async fn append_batch(
+    /// Sends one batch of paragraphs to the end of a page; retries only what cannot have been
+    /// processed, and says when the outcome is unknown (`ambiguous`).
+    pub(super) async fn append_batch(
         &self,
         page_id: &NotionId,
         batch: &[Paragraph],
-    ) -> Result<Vec<Block>, NotionError> {
+    ) -> Result<Vec<Block>, RequestFailure> {
         let position = match self.inner.version {
             ApiVersion::V2025_09_03 => AppendPosition::Implicit,
             ApiVersion::V2026_03_11 => AppendPosition::End,
         };
         let body = wire::append_body(batch, position);
         let path = format!("/v1/blocks/{page_id}/children");
-        let mut checks = 0;
-        loop {
-            let call = Call::with_body(Method::PATCH, path.clone(), &body, RequestKind::Append);
-            match self.send::<WireList<WireBlock>>(call).await {
-                Ok(list) => return Ok(list.results.into_iter().map(Block::from).collect()),
-                Err(RequestFailure {
-                    error,
-                    ambiguous: true,
-                }) => {
-                    checks += 1;
-                    tracing::warn!(page = %page_id, %error, "append outcome unknown; checking the page before retrying");
-                    let children = self.list_children(page_id).await.map_err(|check| {
-                        NotionError::AmbiguousAppend {
-                            page_id: page_id.to_string(),
-                            detail: format!("{error}; the check failed too: {check}"),
-                        }
-                    })?;
-                    if let Some(landed) = tail_matches(&children, batch) {
-                        return Ok(landed);
-                    }
-                    if checks >= self.inner.retry.max_attempts {
-                        return Err(error);
-                    }
-                }
-                Err(failure) => return Err(failure.error),
-            }
-        }
+        let call = Call::with_body(Method::PATCH, path, &body, RequestKind::Append);
+        let list: WireList<WireBlock> = self.send(call).await?;
+        Ok(list.results.into_iter().map(Block::from).collect())
     }
 
-    /// Whether the page's last blocks are exactly the paragraphs `text` would be appended as.
-    pub async fn page_ends_with(
-        &self,
-        page_id: &NotionId,
-        text: &str,
-    ) -> Result<bool, NotionError> {
-        let children = self.list_children(page_id).await?;
-        Ok(tail_matches(&children, &paragraphs(text)).is_some())
+    /// Attempts allowed for one request (the first included).
+    pub(super) fn max_attempts(&self) -> u32 {
+        self.inner.retry.max_attempts
     }
 
     /// All child blocks of a page or block, in order.
@@ -629,16 +617,6 @@ fn choose_data_source<'a>(
         None if available.len() == 1 => available.first(),
         None => None,
     }
-}
-
-/// The blocks the page ends with, when they are exactly the batch we tried to append.
-fn tail_matches(children: &[Block], batch: &[Paragraph]) -> Option<Vec<Block>> {
-    let tail = children.get(children.len().checked_sub(batch.len())?..)?;
-    let same = tail
-        .iter()
-        .zip(batch)
-        .all(|(block, paragraph)| block.kind == "paragraph" && block.text == paragraph.text());
-    same.then(|| tail.to_vec())
 }
 
 fn decode_error(path: &str, detail: String) -> NotionError {

@@ -3,6 +3,7 @@
 //! One [`NotionClient`] per process (clones share it): one governor paces every request, and a
 //! `Retry-After` holds back all of them. See notion-api.md for the facts this follows.
 
+pub mod append;
 mod client;
 pub mod error;
 pub mod ids;

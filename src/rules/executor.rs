@@ -1,14 +1,17 @@
 //! Performs queued actions against Notion, exactly once as far as Notion lets us tell.
 //!
 //! Each action is marked `running` (and its attempt counted) in the mirror before Notion is
-//! called. An append found `running` after a crash may have landed: the page's last blocks are
-//! read first, and a text already there is not appended again. Setting a property to the value
-//! the mirror says it has is skipped. Client errors (4xx but 429) are final; others retry on
-//! later runs until `automation.action_attempts`.
+//! called. An append is journalled batch by batch in `append_batches` (the block each batch is
+//! sent after, then the blocks it created, each in its own transaction), so after a crash every
+//! batch is decided from the page's children after its anchor, never from text equality
+//! (`notion::append`). Setting a property to the value the mirror says it has is skipped.
+//! Client errors (4xx but 429) are final; others retry on later runs until
+//! `automation.action_attempts`.
 
 use serde::Serialize;
 
 use super::render::PlannedAction;
+use crate::notion::append::{AppendError, AppendJournal, BatchRecord};
 use crate::notion::ids::NotionId;
 use crate::notion::{NotionClient, NotionError};
 use crate::store::{self, QueuedAction, Store};
@@ -136,16 +139,53 @@ async fn perform(
             Ok(Outcome::Done)
         }
         PlannedAction::Append { text } => {
-            if action.attempts > 0 && client.page_ends_with(&page, text).await? {
-                tracing::info!(
-                    action = action.id,
-                    "an earlier attempt already appended this text"
-                );
-                return Ok(Outcome::Done);
-            }
-            client.append_text(&page, text).await?;
+            let mut journal = StoreJournal {
+                store,
+                action_id: action.id,
+            };
+            client
+                .append_exactly_once(&page, text, &mut journal)
+                .await
+                .map_err(|error| match error {
+                    AppendError::Notion(error) => anyhow::Error::from(error),
+                    AppendError::Journal(error) => error,
+                })?;
             Ok(Outcome::Done)
         }
         PlannedAction::Mail { .. } => Ok(Outcome::Skipped("mail is sent from the outbox")),
+    }
+}
+
+/// An append's journal in the mirror: each record is its own transaction.
+struct StoreJournal<'a> {
+    store: &'a Store,
+    action_id: i64,
+}
+
+impl AppendJournal for StoreJournal<'_> {
+    async fn recorded(&mut self, index: usize) -> anyhow::Result<Option<BatchRecord>> {
+        let id = self.action_id;
+        let row = self
+            .store
+            .call(move |c| store::append_batch(c, id, index))
+            .await?;
+        Ok(row.map(|row| match row.block_ids {
+            Some(block_ids) => BatchRecord::Landed { block_ids },
+            None => BatchRecord::Started { anchor: row.anchor },
+        }))
+    }
+
+    async fn started(&mut self, index: usize, anchor: Option<String>) -> anyhow::Result<()> {
+        let (id, at) = (self.action_id, iso(chrono::Utc::now()));
+        self.store
+            .call(move |c| store::start_append_batch(c, id, index, anchor.as_deref(), &at))
+            .await
+    }
+
+    async fn landed(&mut self, index: usize, block_ids: Vec<String>) -> anyhow::Result<()> {
+        let (id, at) = (self.action_id, iso(chrono::Utc::now()));
+        self.store
+            .call(move |c| store::land_append_batch(c, id, index, &block_ids, &at))
+            .await
     }
 }

@@ -72,6 +72,7 @@ pub fn spawn_sync(dir: &std::path::Path, token: &str) -> tokio::process::Child {
         .arg("sync")
         .current_dir(dir)
         .env("NOTION_TOKEN", token)
+        .env("XDG_RUNTIME_DIR", dir.join("run"))
         .env_remove("RUST_LOG")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

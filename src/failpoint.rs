@@ -1,0 +1,21 @@
+//! Pauses at named steps, for tests that SIGKILL the process at exactly that step.
+//!
+//! With `TASKSYNC_PAUSE_AT=NAME:INDEX` set, a debug build that reaches step `NAME` for the
+//! `INDEX`th time it is asked about prints `paused at NAME:INDEX` on standard error and waits
+//! until it is killed. Release builds compile the check away. Steps: `append-before-send`,
+//! `append-accepted`, `append-recorded` (each with the batch index).
+
+/// Pauses here if the test asked for this step.
+pub fn pause(step: &str, index: usize) {
+    #[cfg(debug_assertions)]
+    if let Ok(wanted) = std::env::var("TASKSYNC_PAUSE_AT")
+        && wanted == format!("{step}:{index}")
+    {
+        eprintln!("paused at {wanted}");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = (step, index);
+}
