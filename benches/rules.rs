@@ -259,8 +259,16 @@ fn main() {
             rule,
         })
         .collect();
-    let rules =
-        compile(&entries, &schema, &MailConfig::default(), 5).expect("the benchmark rules compile");
+    let rules = compile(
+        &entries,
+        &schema,
+        &MailConfig {
+            from: Some("tasksync <tasksync@example.com>".into()),
+            ..MailConfig::default()
+        },
+        5,
+    )
+    .expect("the benchmark rules compile");
     assert_eq!(rules.rules.len(), 50);
 
     let now = Utc::now();

@@ -93,25 +93,25 @@ struct RulesFile {
 #[serde(deny_unknown_fields)]
 pub struct ScheduleConfig {
     /// Pull changes, run rules and actions, send due mail.
-    #[serde(default = "default_sync_schedule", deserialize_with = "schedule_text")]
+    #[serde(default = "default_sync_schedule", deserialize_with = "sync_schedule")]
     pub sync: String,
     /// The full id scan that finds deleted tasks.
     #[serde(
         default = "default_reconcile_schedule",
-        deserialize_with = "schedule_text"
+        deserialize_with = "reconcile_schedule"
     )]
     pub reconcile: String,
     /// Send due mail between syncs (retries after a server was down).
     #[serde(
         default = "default_outbox_schedule",
-        deserialize_with = "schedule_text"
+        deserialize_with = "outbox_schedule"
     )]
     pub outbox: String,
     /// Evaluate time-dependent rules (`Due before today`) over the mirror, without asking
     /// Notion; every sync does it too.
     #[serde(
         default = "default_time_rules_schedule",
-        deserialize_with = "schedule_text"
+        deserialize_with = "time_rules_schedule"
     )]
     pub time_rules: String,
     /// The IANA time zone cron expressions are read in (`"Europe/Berlin"`); intervals ignore it.
@@ -165,11 +165,30 @@ impl ScheduleConfig {
     }
 }
 
-fn schedule_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+fn schedule_text<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    key: &str,
+) -> Result<String, D::Error> {
     let text = String::deserialize(deserializer)?;
     crate::schedule::Schedule::parse(&text, chrono_tz::Tz::UTC)
-        .map_err(serde::de::Error::custom)?;
+        .map_err(|problem| serde::de::Error::custom(format!("schedule.{key}: {problem}")))?;
     Ok(text)
+}
+
+fn sync_schedule<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    schedule_text(deserializer, "sync")
+}
+
+fn reconcile_schedule<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    schedule_text(deserializer, "reconcile")
+}
+
+fn outbox_schedule<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    schedule_text(deserializer, "outbox")
+}
+
+fn time_rules_schedule<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    schedule_text(deserializer, "time_rules")
 }
 
 fn time_zone<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
@@ -276,10 +295,13 @@ impl Default for MailConfig {
 pub struct SyncConfig {
     /// How far before the cursor an incremental sync starts reading. Notion rounds edit times
     /// down to the minute, so recent pages are re-read on purpose (unchanged ones cost nothing).
-    #[serde(default = "default_overlap", deserialize_with = "duration")]
+    #[serde(default = "default_overlap", deserialize_with = "overlap")]
     pub overlap: std::time::Duration,
     /// A `sync` also runs the cheap reconcile (finding deleted tasks) when the last one is older.
-    #[serde(default = "default_reconcile_every", deserialize_with = "duration")]
+    #[serde(
+        default = "default_reconcile_every",
+        deserialize_with = "reconcile_every"
+    )]
     pub reconcile_every: std::time::Duration,
 }
 
@@ -300,31 +322,38 @@ impl Default for SyncConfig {
     }
 }
 
-/// Parses a duration such as `"90s"`, `"5m"`, `"2h"` or `"1d"`.
-pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let seconds = match unit.trim() {
-        "s" => 1,
-        "m" => 60,
-        "h" => 3600,
-        "d" => 86_400,
-        _ => 0,
-    };
-    match number.parse::<u64>() {
-        Ok(amount) if seconds > 0 => Ok(std::time::Duration::from_secs(amount * seconds)),
-        _ => Err(format!(
-            "`{text}` is not a duration: write a whole number and a unit, such as \"90s\", \"5m\", \"2h\" or \"1d\""
-        )),
+pub use crate::schedule::parse_duration;
+
+/// Longest `sync.overlap`: re-reading more than a day of edits on every sync helps nothing.
+pub const MAX_OVERLAP: std::time::Duration = std::time::Duration::from_secs(86_400);
+/// Longest `sync.reconcile_every`.
+pub const MAX_RECONCILE_EVERY: std::time::Duration = std::time::Duration::from_secs(30 * 86_400);
+
+fn bounded_duration<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    key: &str,
+    max: std::time::Duration,
+) -> Result<std::time::Duration, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    let duration = parse_duration(&text)
+        .map_err(|problem| serde::de::Error::custom(format!("{key}: {problem}")))?;
+    if duration > max {
+        return Err(serde::de::Error::custom(format!(
+            "`{text}` is too long for `{key}`: at most {}",
+            crate::schedule::describe_duration(max)
+        )));
     }
+    Ok(duration)
 }
 
-fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<std::time::Duration, D::Error> {
-    let text = String::deserialize(deserializer)?;
-    parse_duration(&text).map_err(serde::de::Error::custom)
+fn overlap<'de, D: Deserializer<'de>>(deserializer: D) -> Result<std::time::Duration, D::Error> {
+    bounded_duration(deserializer, "sync.overlap", MAX_OVERLAP)
+}
+
+fn reconcile_every<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<std::time::Duration, D::Error> {
+    bounded_duration(deserializer, "sync.reconcile_every", MAX_RECONCILE_EVERY)
 }
 
 /// `[notion]`
@@ -342,7 +371,7 @@ pub struct NotionConfig {
     #[serde(default, deserialize_with = "api_version")]
     pub api_version: ApiVersion,
     /// The API's base URL; point it at `tasksync simulator` to try things out.
-    #[serde(default = "default_base_url")]
+    #[serde(default = "default_base_url", deserialize_with = "base_url")]
     pub base_url: String,
     /// Average requests per second to Notion, shared by all requests of the process.
     #[serde(
@@ -434,15 +463,35 @@ fn api_version<'de, D: Deserializer<'de>>(deserializer: D) -> Result<ApiVersion,
     text.parse().map_err(serde::de::Error::custom)
 }
 
+/// The request rates tasksync accepts: slow enough to be a rate, fast enough for the simulator.
+pub const RATE_RANGE: std::ops::RangeInclusive<f64> = 0.01..=10_000.0;
+
 fn positive_rate<'de, D: Deserializer<'de>>(deserializer: D) -> Result<f64, D::Error> {
     let rate = f64::deserialize(deserializer)?;
-    if rate.is_finite() && rate > 0.0 {
+    if RATE_RANGE.contains(&rate) {
         Ok(rate)
     } else {
         Err(serde::de::Error::custom(format!(
-            "requests_per_second must be a number above zero (Notion allows about 3), not {rate}"
+            "requests_per_second must be between {} and {} (Notion allows about 3), not {rate}",
+            RATE_RANGE.start(),
+            RATE_RANGE.end()
         )))
     }
+}
+
+fn base_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    let parsed = url::Url::parse(text.trim()).map_err(|error| {
+        serde::de::Error::custom(format!(
+            "`{text}` is not a URL ({error}): write e.g. \"https://api.notion.com\" or \"http://127.0.0.1:7878\""
+        ))
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+        return Err(serde::de::Error::custom(format!(
+            "`{text}` is not an http(s) URL with a host: write e.g. \"https://api.notion.com\""
+        )));
+    }
+    Ok(text.trim().to_string())
 }
 
 /// One problem in a configuration file, located.
@@ -543,7 +592,7 @@ pub fn load(explicit: Option<&Path>) -> Result<(Config, Origin), ConfigError> {
 /// Reads one configuration file, and the rule files it includes.
 pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
     let read = |path: &Path| {
-        std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        read_config_text(path).map_err(|source| ConfigError::Read {
             path: path.to_path_buf(),
             source,
         })
@@ -589,6 +638,31 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
         });
     }
     Ok(config)
+}
+
+/// The largest configuration or rules file read: far more than any real one.
+pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads a configuration or rules file: a regular file (a FIFO or device would block or never
+/// end) of at most [`MAX_CONFIG_BYTES`].
+fn read_config_text(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let metadata = std::fs::metadata(path)?;
+    if !metadata.is_file() {
+        return Err(std::io::Error::other(
+            "it is not a regular file (a pipe or device cannot be a configuration)",
+        ));
+    }
+    let mut text = String::new();
+    let file = std::fs::File::open(path)?;
+    file.take(MAX_CONFIG_BYTES + 1).read_to_string(&mut text)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::other(format!(
+            "it is larger than {} MiB",
+            MAX_CONFIG_BYTES / 1024 / 1024
+        )));
+    }
+    Ok(text)
 }
 
 /// Parses configuration text, collecting every problem with its position.
@@ -664,6 +738,30 @@ fn remove_entry_at(table: &mut DeTable<'_>, span: &Range<usize>) -> bool {
     doomed.is_some_and(|key| table.remove(key.as_str()).is_some())
 }
 
+/// Where the lines of a text start, for turning many byte offsets into lines and columns in
+/// one pass over the text (`line_column` scans from the start on every call).
+#[derive(Debug)]
+pub struct LineIndex {
+    starts: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &str) -> Self {
+        let starts = std::iter::once(0)
+            .chain(text.match_indices('\n').map(|(at, _)| at + 1))
+            .collect();
+        Self { starts }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset in `text`, the indexed text.
+    pub fn position(&self, text: &str, offset: usize) -> (usize, usize) {
+        let offset = text.floor_char_boundary(offset.min(text.len()));
+        let line = self.starts.partition_point(|start| *start <= offset);
+        let start = self.starts[line.saturating_sub(1)];
+        (line, text[start..offset].chars().count() + 1)
+    }
+}
+
 /// 1-based line and column (in characters) of a byte offset.
 pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
@@ -680,6 +778,17 @@ pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
 /// The Notion token from the environment (which `.env` may have filled).
 pub fn notion_token() -> Result<SecretString, ConfigError> {
     match std::env::var(TOKEN_VARIABLE) {
+        // Never echo the token, not even in part.
+        Ok(token)
+            if token
+                .trim()
+                .chars()
+                .any(|c| c.is_control() || c.is_whitespace()) =>
+        {
+            Err(ConfigError::Missing(format!(
+                "{TOKEN_VARIABLE} contains a line break, a space or another character a token never has: set it to the token alone (NOTION_TOKEN=ntn_...)"
+            )))
+        }
         Ok(token) if !token.trim().is_empty() => Ok(SecretString::from(token.trim().to_string())),
         _ => Err(ConfigError::Missing(format!(
             "{TOKEN_VARIABLE} is not set: create an internal integration at https://www.notion.so/profile/integrations, \
@@ -815,7 +924,7 @@ path = 3
                 "2:12: `not a database` is not a Notion id: expected 32 hexadecimal digits (with or without dashes) or a Notion URL",
                 "3:1: unknown field `bse_url`, expected one of `database`, `data_source`, `api_version`, `base_url`, `requests_per_second`",
                 "4:15: unsupported Notion API version `2024-01-01`: use \"2026-03-11\" or \"2025-09-03\"",
-                "5:23: requests_per_second must be a number above zero (Notion allows about 3), not 0",
+                "5:23: requests_per_second must be between 0.01 and 10000 (Notion allows about 3), not 0",
                 "7:8: invalid type: integer `3`, expected path string",
                 "8:2: unknown field `extra`, expected one of `notion`, `store`, `sync`, `automation`, `schedule`, `mail`, `include`, `rules`",
             ]
@@ -880,7 +989,7 @@ path = 3
         let problem = problems("[sync]\noverlap = \"two minutes\"\n");
         assert_eq!(problem.len(), 1);
         assert!(
-            problem[0].starts_with("2:11: `two minutes` is not a duration"),
+            problem[0].starts_with("2:11: sync.overlap: `two minutes` is not a duration"),
             "{problem:?}"
         );
     }

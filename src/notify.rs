@@ -278,11 +278,10 @@ impl Mailer {
         self.send(&mail).await
     }
 
-    fn message(&self, mail: &OutboxMail) -> Result<Message, String> {
+    pub(crate) fn message(&self, mail: &OutboxMail) -> Result<Message, String> {
         let mut builder = Message::builder()
             .from(self.from.clone())
-            // Task text never reaches a header unencoded: no line breaks in the subject.
-            .subject(mail.subject.replace(['\r', '\n'], " "))
+            .subject(subject_line(&mail.subject))
             .message_id(Some(self.message_id(&mail.message_id)));
         for address in &mail.to {
             builder = builder.to(address
@@ -413,9 +412,36 @@ pub async fn flush(
     Ok(report)
 }
 
+/// Most characters of a subject: a header line stays far below the 998 bytes SMTP allows
+/// (RFC 5322 §2.1.1), even for a title without spaces that could not be folded.
+pub const MAX_SUBJECT_CHARS: usize = 200;
+
+/// A subject as sent: task text never reaches a header unencoded (line breaks become spaces) and
+/// a long one is cut at a character boundary with an ellipsis (`...`), so the server never refuses the
+/// message for a header line that is too long.
+pub fn subject_line(subject: &str) -> String {
+    let flat = subject.replace(['\r', '\n'], " ");
+    if flat.chars().count() <= MAX_SUBJECT_CHARS {
+        return flat;
+    }
+    // An ASCII ellipsis keeps an ASCII subject readable as it is, without an encoded word.
+    let mut cut: String = flat.chars().take(MAX_SUBJECT_CHARS - 3).collect();
+    cut.push_str("...");
+    cut
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn subjects_lose_line_breaks_and_are_cut_at_200_characters() {
+        assert_eq!(subject_line("a\r\nBcc: x"), "a  Bcc: x");
+        let long = subject_line(&"é".repeat(1200));
+        assert_eq!(long.chars().count(), 200);
+        assert!(long.ends_with("..."));
+        assert_eq!(subject_line(&"y".repeat(200)), "y".repeat(200));
+    }
 
     #[test]
     fn smtp_urls() {

@@ -13,6 +13,51 @@ use chrono_tz::Tz;
 use croner::Cron;
 use croner::parser::{CronParser, Seconds};
 
+/// Longest interval a schedule may have; anything longer is a mistake (use cron for rare jobs).
+pub const MAX_INTERVAL: Duration = Duration::from_secs(31 * 86_400);
+/// Longest duration tasksync reads anywhere: a hundred years.
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// Parses a duration such as `"90s"`, `"5m"`, `"2h"` or `"1d"`, of at most a hundred years
+/// (checked arithmetic: no value wraps around or panics).
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let unit_seconds: u64 = match unit.trim() {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => 0,
+    };
+    if unit_seconds == 0 || number.is_empty() {
+        return Err(format!(
+            "`{text}` is not a duration: write a whole number and a unit, such as \"90s\", \"5m\", \"2h\" or \"1d\""
+        ));
+    }
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|amount| amount.checked_mul(unit_seconds))
+        .map(Duration::from_secs)
+        .filter(|duration| *duration <= MAX_DURATION)
+        .ok_or_else(|| format!("`{text}` is longer than tasksync accepts (at most 100 years)"))
+}
+
+/// A duration in its largest whole unit, as the configuration writes it (`"1d"`, `"90s"`).
+pub fn describe_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] {
+        if seconds >= size && seconds.is_multiple_of(size) {
+            return format!("\"{}{unit}\"", seconds / size);
+        }
+    }
+    format!("\"{seconds}s\"")
+}
+
 /// When a job runs.
 #[derive(Clone, Debug)]
 pub enum Schedule {
@@ -27,9 +72,18 @@ pub enum Schedule {
 impl Schedule {
     /// Parses an interval or a cron expression; `zone` applies to cron expressions.
     pub fn parse(text: &str, zone: Tz) -> Result<Self, String> {
-        if let Ok(interval) = crate::config::parse_duration(text) {
+        // A number and a unit is an interval; cron expressions have fields separated by spaces.
+        let trimmed = text.trim();
+        if trimmed.starts_with(|c: char| c.is_ascii_digit()) && !trimmed.contains(' ') {
+            let interval = parse_duration(text)?;
             if interval.is_zero() {
                 return Err(format!("`{text}`: an interval must be longer than zero"));
+            }
+            if interval > MAX_INTERVAL {
+                return Err(format!(
+                    "`{text}`: an interval is at most {} (use a cron expression for rarer jobs)",
+                    describe_duration(MAX_INTERVAL)
+                ));
             }
             return Ok(Self::Every(interval));
         }

@@ -302,6 +302,8 @@ impl Store {
         let mut connection = Connection::open(path)
             .with_context(|| format!("cannot open the mirror {}", path.display()))?;
         connection.busy_timeout(Duration::from_secs(10))?;
+        // Before anything changes the file: another application's database is left untouched.
+        identify(&connection, path)?;
         connection
             .pragma_update(None, "journal_mode", "WAL")
             .with_context(|| format!("cannot use WAL mode on {}", path.display()))?;
@@ -334,6 +336,7 @@ impl Store {
         }
         .with_context(|| format!("cannot open the mirror {}", path.display()))?;
         connection.busy_timeout(Duration::from_secs(10))?;
+        identify(&connection, path)?;
         let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
         if version as usize > MIGRATIONS.len() {
             anyhow::bail!(
@@ -421,9 +424,66 @@ fn create_private(path: &Path) -> anyhow::Result<()> {
     }
 }
 
+/// `PRAGMA application_id` of a tasksync mirror ("tSyn"), so that a mirror can be told from
+/// another application's SQLite file.
+pub const APPLICATION_ID: i32 = 0x7453_796E;
+
+/// Whether the file at `path` is a tasksync mirror (or empty, to become one), without changing
+/// it: a file of another application (another `application_id`, or tables but none of ours), or
+/// a schema version tasksync does not know, is refused.
+fn identify(connection: &Connection, path: &Path) -> anyhow::Result<()> {
+    let read = |pragma: &str| -> anyhow::Result<i64> {
+        connection
+            .pragma_query_value(None, pragma, |row| row.get(0))
+            .with_context(|| {
+                format!(
+                    "{} is not a SQLite database tasksync can read",
+                    path.display()
+                )
+            })
+    };
+    let application = read("application_id")?;
+    let version = read("user_version")?;
+    let tables: Vec<String> = connection
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    let foreign = |why: String| {
+        anyhow::anyhow!(
+            "{} is not a tasksync mirror ({why}); tasksync leaves it untouched: set `store.path` to a file of its own",
+            path.display()
+        )
+    };
+    if application != 0 && application != i64::from(APPLICATION_ID) {
+        return Err(foreign(format!("its application id is {application:#x}")));
+    }
+    if version < 0 || version as usize > MIGRATIONS.len() {
+        anyhow::bail!(
+            "{} has schema version {version}, which this tasksync does not know (it knows 0 to {}): upgrade tasksync, or use another file",
+            path.display(),
+            MIGRATIONS.len()
+        );
+    }
+    // Mirrors made before the application id existed: our tables and a version of ours.
+    let ours = tables.iter().any(|t| t == "tasks") && tables.iter().any(|t| t == "sync_state");
+    if application == 0 && !tables.is_empty() && !(ours && version > 0) {
+        let listed: Vec<&str> = tables.iter().take(5).map(String::as_str).collect();
+        return Err(foreign(format!(
+            "it holds other tables: {}",
+            listed.join(", ")
+        )));
+    }
+    Ok(())
+}
+
 fn migrate(connection: &mut Connection) -> anyhow::Result<()> {
     let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
     let version = usize::try_from(version).unwrap_or(0);
+    let application: i64 =
+        connection.pragma_query_value(None, "application_id", |row| row.get(0))?;
+    if application == 0 {
+        connection.pragma_update(None, "application_id", APPLICATION_ID)?;
+    }
     if version > MIGRATIONS.len() {
         anyhow::bail!(
             "the mirror was written by a newer tasksync (schema {version}); upgrade tasksync"

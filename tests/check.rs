@@ -76,7 +76,7 @@ async fn every_broken_rule_file_gets_one_clear_message_and_exit_78() {
         (
             "misspelt property in a template",
             rule(URGENT, r#"[{ append = "{{ task.Prority }}" }]"#),
-            "the append template is wrong: undefined value",
+            "the append template is wrong: `task.Prority` is not a property of the task: did you mean `task.Priority`?",
         ),
         (
             "bad relative date",

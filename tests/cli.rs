@@ -281,7 +281,7 @@ fn configuration_problems_exit_78_with_positions() {
     );
     assert!(
         bad.stderr
-            .contains("bad.toml:3:23: requests_per_second must be a number above zero"),
+            .contains("bad.toml:3:23: requests_per_second must be between 0.01 and 10000"),
         "{}",
         bad.stderr
     );

@@ -759,3 +759,40 @@ async fn an_html_alternative_is_sent_and_escapes_task_text() {
         "as written in the text part:\n{body}"
     );
 }
+
+/// RFC 5322 §2.1.1: a header line is at most 998 characters. A title of 1,200 characters without
+/// a space cannot be folded, so the subject is cut (with an ellipsis) instead of the server
+/// refusing the mail; the body keeps the whole title.
+#[tokio::test]
+async fn a_very_long_title_still_makes_a_deliverable_mail() {
+    let fixture = Fixture::new(5).await;
+    let out = fixture.dir.path().join("mail.jsonl");
+    let server = SmtpServer::start(SmtpServer::free_port(), &out, &[]);
+    let mailer = Mailer::new(plain(server.port), None, &mail_config(None)).unwrap();
+    fixture.cycle(&mailer).await;
+    let title = "x".repeat(1200);
+    fixture
+        .create(json!({
+            "Name": { "title": [{ "text": { "content": title } }] },
+            "Priority": { "select": { "name": "Urgent" } },
+        }))
+        .await;
+    let report = fixture.cycle(&mailer).await;
+    assert_eq!((report.sent, report.failed), (1, 0), "{report:?}");
+    let mails = server.mails();
+    let (headers, _) = split(mails[0]["data"].as_str().unwrap());
+    // Unfolded (RFC 5322 §2.2.3): lettre folds the subject at its space.
+    let headers = headers.replace("\r\n ", " ").replace("\n ", " ");
+    assert_eq!(
+        header(&headers, "Subject"),
+        [format!("[tasksync] {}...", "x".repeat(186))]
+    );
+    assert!(
+        mails[0]["data"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .all(|line| line.len() <= 998),
+        "every line within 998"
+    );
+}

@@ -118,7 +118,11 @@ async fn every_rule_example_in_the_readme_compiles_against_the_schema() {
         let compiled = tasksync::rules::compile(
             &entries,
             &source,
-            &tasksync::config::MailConfig::default(),
+            // The README's configuration sets the sender under [mail]; rules need one.
+            &tasksync::config::MailConfig {
+                from: Some("tasksync <tasksync@example.com>".into()),
+                ..tasksync::config::MailConfig::default()
+            },
             5,
         );
         assert!(compiled.is_ok(), "{:?}\n{block}", compiled.err());

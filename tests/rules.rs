@@ -38,6 +38,7 @@ fn rules_for(source: &DataSource, text: &str) -> RuleSet {
         })
         .collect();
     let mail = MailConfig {
+        from: Some("tasksync <tasksync@example.com>".into()),
         to: vec!["team@example.com".into()],
         ..MailConfig::default()
     };
@@ -657,4 +658,43 @@ actions = [{ set = { Name = "{{ '🔥' * 1500 }}" } }]
         .await
         .unwrap();
     assert_eq!(task.title(), "🔥".repeat(1500));
+}
+
+/// A trash and a restore are not an entry into a condition (design.md §9): the restored task is
+/// compared with its state before the trash, so an urgent task coming back fires nothing again.
+#[tokio::test]
+async fn restoring_an_urgent_task_from_the_trash_fires_nothing() {
+    let rules = r#"
+[[rules]]
+name = "urgent-note"
+when = { property = "Priority", equals = "Urgent" }
+actions = [{ append = "Urgent now." }]
+"#;
+    let fixture = Fixture::new(10, rules).await;
+    let page = fixture.simulator.page_ids()[1].clone();
+    fixture
+        .edit(
+            &page,
+            json!({ "Priority": { "select": { "name": "Low" } } }),
+        )
+        .await;
+    fixture.cycle().await;
+    fixture
+        .edit(
+            &page,
+            json!({ "Priority": { "select": { "name": "Urgent" } } }),
+        )
+        .await;
+    assert_eq!(fixture.cycle().await.0.fired, 1);
+    for (trash, kind) in [(true, "trashed"), (false, "restored")] {
+        common::edit_as_person(&fixture.simulator, &page, &json!({ "in_trash": trash })).await;
+        let (report, _) = fixture.cycle().await;
+        assert_eq!(report.fired, 0, "{kind}: {report:?}");
+    }
+    assert_eq!(
+        fixture.count("SELECT count(*) FROM tasks WHERE deleted_at IS NULL"),
+        10
+    );
+    assert_eq!(fixture.paragraphs(&page, "Urgent now.").await, 1);
+    assert_eq!(fixture.count("SELECT count(*) FROM rule_firings"), 1);
 }

@@ -238,7 +238,12 @@ impl NotionClient {
                         .map_err(|d| decode_error("/v1/search", d))?,
                 );
             }
-            match page.next_cursor.filter(|_| page.has_more) {
+            match next_cursor(
+                "/v1/search",
+                cursor.as_deref(),
+                page.next_cursor,
+                page.has_more,
+            )? {
                 Some(next) => cursor = Some(next),
                 None => return Ok(found),
             }
@@ -281,7 +286,7 @@ impl NotionClient {
             .map_err(|detail| decode_error(&path, detail))?;
         Ok(QueryPage {
             tasks,
-            next_cursor: page.next_cursor.filter(|_| page.has_more),
+            next_cursor: next_cursor(&path, start_cursor, page.next_cursor, page.has_more)?,
             incomplete,
         })
     }
@@ -338,16 +343,13 @@ impl NotionClient {
                 return Ok(wire::property_item_value(item));
             }
             items.extend(page.results);
-            match page.next_cursor.filter(|_| page.has_more) {
-                Some(next) => {
-                    if cursor.as_ref() == Some(&next) {
-                        return Err(decode_error(
-                            &path,
-                            "the same cursor came back twice".into(),
-                        ));
-                    }
-                    cursor = Some(next);
-                }
+            match next_cursor(
+                &path,
+                cursor.as_deref(),
+                page.next_cursor.clone(),
+                page.has_more,
+            )? {
+                Some(next) => cursor = Some(next),
                 None => {
                     let last = page.rest.get("property_item").unwrap_or(&Value::Null);
                     let kind = last.get("type").and_then(Value::as_str).unwrap_or_default();
@@ -471,7 +473,7 @@ impl NotionClient {
             }
             let page: WireList<WireBlock> = self.send(call).await?;
             blocks.extend(page.results.into_iter().map(Block::from));
-            match page.next_cursor.filter(|_| page.has_more) {
+            match next_cursor(&path, cursor.as_deref(), page.next_cursor, page.has_more)? {
                 Some(next) => cursor = Some(next),
                 None => return Ok(blocks),
             }
@@ -561,9 +563,7 @@ impl NotionClient {
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<f64>().ok())
-            .filter(|seconds| seconds.is_finite() && *seconds >= 0.0)
-            .map(Duration::from_secs_f64);
+            .and_then(super::pacing::retry_after);
         let content_type = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -616,6 +616,25 @@ fn choose_data_source<'a>(
         }
         None if available.len() == 1 => available.first(),
         None => None,
+    }
+}
+
+/// The cursor to read on from, if there is more: a server that answers `has_more` with the cursor
+/// it was given would make the client loop for ever, so that is an error naming the endpoint.
+fn next_cursor(
+    path: &str,
+    given: Option<&str>,
+    next: Option<String>,
+    has_more: bool,
+) -> Result<Option<String>, NotionError> {
+    match next.filter(|_| has_more) {
+        Some(next) if given == Some(next.as_str()) => Err(decode_error(
+            path,
+            format!(
+                "it answered `has_more` with the cursor it was given (`{next}`), which would repeat the same page for ever"
+            ),
+        )),
+        next => Ok(next),
     }
 }
 

@@ -37,14 +37,13 @@ impl Pacer {
     /// A pacer for `requests_per_second` on average with bursts of up to `burst` requests.
     /// A rate of zero or less disables pacing (the simulator's benchmarks use that).
     pub fn new(requests_per_second: f64, burst: u32) -> Self {
-        let interval = if requests_per_second > 0.0 {
-            Duration::from_secs_f64(1.0 / requests_per_second)
-        } else {
-            Duration::ZERO
-        };
+        Self::with_interval(interval_of(requests_per_second), burst)
+    }
+
+    fn with_interval(interval: Duration, burst: u32) -> Self {
         Self {
             interval,
-            tolerance: interval * burst.saturating_sub(1),
+            tolerance: interval.saturating_mul(burst.saturating_sub(1)),
             state: Mutex::new(PacerState {
                 theoretical_arrival: Instant::now(),
                 held_until: None,
@@ -92,6 +91,35 @@ impl Pacer {
         // After a hold, resume at the average rate rather than with a burst.
         state.theoretical_arrival = state.theoretical_arrival.max(until + self.tolerance);
     }
+}
+
+/// The longest gap between two requests a rate may ask for (a rate of one an hour).
+pub const MAX_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// The gap between requests at `requests_per_second`: zero (no pacing) for zero, negative or
+/// not-a-number rates, at most [`MAX_INTERVAL`] for tiny ones. Never panics.
+pub fn interval_of(requests_per_second: f64) -> Duration {
+    if requests_per_second.is_nan() || requests_per_second <= 0.0 {
+        return Duration::ZERO;
+    }
+    Duration::try_from_secs_f64(1.0 / requests_per_second)
+        .map_or(MAX_INTERVAL, |interval| interval.min(MAX_INTERVAL))
+}
+
+/// The longest `Retry-After` honoured: a server asking for more is asked again after this.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(900);
+
+/// A `Retry-After` header value in seconds (Notion sends an integer; any number is read), or
+/// `None` when it is not a usable number. Capped at [`MAX_RETRY_AFTER`]; never panics.
+pub fn retry_after(text: &str) -> Option<Duration> {
+    let seconds = text.trim().parse::<f64>().ok()?;
+    if !seconds.is_finite() || seconds < 0.0 {
+        return None;
+    }
+    Some(
+        Duration::try_from_secs_f64(seconds)
+            .map_or(MAX_RETRY_AFTER, |delay| delay.min(MAX_RETRY_AFTER)),
+    )
 }
 
 /// How a request may be repeated.
@@ -179,7 +207,8 @@ impl RetryPolicy {
             .min(self.max_delay);
         // "Equal jitter": at least half the delay, so retries never bunch up at zero.
         let half = ceiling / 2;
-        half + half.mul_f64(rand::rng().random::<f64>())
+        let jitter = u64::try_from(half.as_nanos()).unwrap_or(u64::MAX);
+        half + Duration::from_nanos(rand::rng().random_range(0..=jitter))
     }
 }
 
@@ -253,7 +282,7 @@ mod tests {
 
     impl Server {
         fn accepts(&mut self, arrival: Instant) -> bool {
-            let interval = Duration::from_secs_f64(1.0 / 3.0);
+            let interval = Duration::from_secs(1) / 3;
             if self.theoretical_arrival > arrival + interval * 2 {
                 return false;
             }

@@ -27,6 +27,9 @@ pub enum DateRef {
     Now { offset: Duration },
 }
 
+/// The farthest a relative date may reach, in minutes: a hundred years.
+const MAX_OFFSET_MINUTES: i64 = 100 * 365 * 24 * 60;
+
 impl DateRef {
     /// Parses `today`, `now`, `+2d`, `-1w`, `+3h`, `-30m`, an ISO date or an ISO date-time.
     pub fn parse(text: &str) -> Result<Self, String> {
@@ -48,17 +51,27 @@ impl DateRef {
             let (number, unit) = body.split_at(split);
             let amount: i64 = number.parse().map_err(|_| bad_date(text))?;
             let amount = if sign == '-' { -amount } else { amount };
-            return match unit {
-                "d" => Ok(Self::Today { days: amount }),
-                "w" => Ok(Self::Today { days: amount * 7 }),
-                "h" => Ok(Self::Now {
-                    offset: Duration::hours(amount),
-                }),
-                "m" => Ok(Self::Now {
-                    offset: Duration::minutes(amount),
-                }),
-                _ => Err(bad_date(text)),
+            // At most a hundred years either way, so no date arithmetic can overflow later.
+            let too_far = || format!("`{text}` is too far from today: at most 100 years (36500d)");
+            let minutes_per_unit: i64 = match unit {
+                "d" => 24 * 60,
+                "w" => 7 * 24 * 60,
+                "h" => 60,
+                "m" => 1,
+                _ => return Err(bad_date(text)),
             };
+            let minutes = amount
+                .checked_mul(minutes_per_unit)
+                .filter(|minutes| minutes.abs() <= MAX_OFFSET_MINUTES)
+                .ok_or_else(too_far)?;
+            return Ok(match unit {
+                "d" | "w" => Self::Today {
+                    days: minutes / (24 * 60),
+                },
+                _ => Self::Now {
+                    offset: Duration::try_minutes(minutes).ok_or_else(too_far)?,
+                },
+            });
         }
         if let Ok(day) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
             return Ok(Self::Day(day));
@@ -424,6 +437,8 @@ impl RuleSet {
 
 struct Compiler<'a> {
     entry: &'a RuleEntry,
+    /// The lines of the entry's file, indexed once per file.
+    lines: &'a crate::config::LineIndex,
     rule: &'a str,
     schema: &'a DataSource,
     problems: &'a mut Vec<Problem>,
@@ -449,10 +464,23 @@ pub fn compile(
     let sample = sample_context(schema);
     let mut rules = Vec::new();
     let mut seen: BTreeMap<String, (std::path::PathBuf, usize)> = BTreeMap::new();
+    // One line index per file (entries of one file share its text): positions stay linear in
+    // the size of the files however many rules there are.
+    let mut indexes: std::collections::HashMap<*const u8, crate::config::LineIndex> =
+        std::collections::HashMap::new();
+    for entry in entries {
+        indexes
+            .entry(entry.text.as_ptr())
+            .or_insert_with(|| crate::config::LineIndex::new(&entry.text));
+    }
     for entry in entries {
         let name = entry.rule.name.get_ref().trim().to_string();
+        let Some(lines) = indexes.get(&entry.text.as_ptr()) else {
+            continue; // every entry's text was indexed just above
+        };
         let mut compiler = Compiler {
             entry,
+            lines,
             rule: &name,
             schema,
             problems: &mut problems,
@@ -487,7 +515,7 @@ pub fn compile(
                 name.clone(),
                 (
                     entry.file.clone(),
-                    entry.position(&entry.rule.name.span()).0,
+                    lines.position(&entry.text, entry.rule.name.span().start).0,
                 ),
             );
         }
@@ -532,7 +560,7 @@ fn property_list(schema: &DataSource) -> String {
 
 impl Compiler<'_> {
     fn problem(&mut self, span: &Range<usize>, message: String) {
-        let (line, column) = self.entry.position(span);
+        let (line, column) = self.lines.position(&self.entry.text, span.start);
         self.problems.push(Problem {
             file: Some(self.entry.file.clone()),
             line,
@@ -1043,6 +1071,23 @@ impl Compiler<'_> {
             return None;
         }
         let mut ok = true;
+        // The sender is checked here, not first when a mail is sent: a sync would do all its
+        // work, then fail on every run.
+        match defaults.from.as_deref() {
+            None => {
+                self.problem(
+                    span,
+                    "the mail has no sender: set `from` under [mail], e.g. from = \"tasksync <tasksync@example.com>\"".into(),
+                );
+                ok = false;
+            }
+            Some(from) => {
+                if let Err(message) = super::render::check_address(from) {
+                    self.problem(span, format!("[mail] from: {message}"));
+                    ok = false;
+                }
+            }
+        }
         for address in to.iter().chain(&cc) {
             if let Err(message) = super::render::check_address(address) {
                 self.problem(span, message);
@@ -1093,8 +1138,25 @@ impl Compiler<'_> {
         let checked = self
             .checker
             .template_from_str(source)
-            .and_then(|template| template.render(self.sample.clone()));
+            .and_then(|template| template.render(self.sample.clone()).map(|_| template));
+        // Within the limits too (fuel and output size), with the sample task.
+        if let Ok(template) = &checked
+            && let Err(limit) = super::render::render_bounded(template, self.sample.clone())
+        {
+            self.problem(span, format!("the {what} template is wrong: {limit}"));
+            return None;
+        }
         if let Err(error) = checked {
+            if let Some(limit) = super::render::limit_exceeded(&error) {
+                self.problem(span, format!("the {what} template is wrong: {limit}"));
+                return None;
+            }
+            if error.kind() == minijinja::ErrorKind::UndefinedError
+                && let Some(unknown) = unknown_task_field(source, self.sample)
+            {
+                self.problem(span, format!("the {what} template is wrong: {unknown}"));
+                return None;
+            }
             let detail = error.detail().map(|d| format!(": {d}")).unwrap_or_default();
             let line = error
                 .line()
@@ -1123,6 +1185,61 @@ impl Compiler<'_> {
             }
         }
     }
+}
+
+/// The first `task.NAME` in a template that the task does not have, said with the closest
+/// name it does have and the names there are: what "undefined value" means to a user.
+fn unknown_task_field(source: &str, sample: &minijinja::Value) -> Option<String> {
+    let task = sample.get_attr("task").ok()?;
+    let known: Vec<String> = task
+        .try_iter()
+        .ok()?
+        .filter_map(|key| key.as_str().map(str::to_string))
+        .collect();
+    let mut rest = source;
+    while let Some(at) = rest.find("task.") {
+        let after = &rest[at + "task.".len()..];
+        let name: String = after
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let boundary = at == 0 || !rest[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        if boundary && !name.is_empty() && !known.contains(&name) {
+            let closest = known
+                .iter()
+                .min_by_key(|candidate| {
+                    edit_distance(&name.to_lowercase(), &candidate.to_lowercase())
+                })
+                .filter(|candidate| {
+                    edit_distance(&name.to_lowercase(), &candidate.to_lowercase()) <= 3
+                });
+            let hint = closest
+                .map(|c| format!(": did you mean `task.{c}`?"))
+                .unwrap_or_default();
+            let names: Vec<&str> = known.iter().map(String::as_str).collect();
+            return Some(format!(
+                "`task.{name}` is not a property of the task{hint} (a name with spaces is written task[\"Due date\"]; the task has: {})",
+                names.join(", ")
+            ));
+        }
+        rest = after;
+    }
+    None
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 #[cfg(test)]

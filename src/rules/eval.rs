@@ -46,8 +46,15 @@ pub fn fires(
         Trigger::Edge => holds(&rule.condition, before, after, now),
         Trigger::Enter | Trigger::Timed => {
             let inside_after = is_inside(&rule.condition, after, now);
-            let inside_before = inside_before
-                .unwrap_or_else(|| before.is_some_and(|b| is_inside(&rule.condition, b, now)));
+            // A restore from the trash is not an entry: the restored task is compared with its
+            // state before the trash (its stored properties), not with "deleted".
+            let restored = before.is_some_and(|b| b.deleted) && !after.deleted;
+            let inside_before = if restored {
+                before.is_some_and(|b| holds(&rule.condition, None, b, now))
+            } else {
+                inside_before
+                    .unwrap_or_else(|| before.is_some_and(|b| is_inside(&rule.condition, b, now)))
+            };
             inside_after && !inside_before
         }
     }

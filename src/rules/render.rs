@@ -14,10 +14,17 @@ use crate::sync::plan::StoredProperties;
 pub const TEMPLATE_FILTERS: &str =
     "upper, lower, title, trim, default, truncate, replace, join, length";
 
-/// The template environment: minijinja with its built-in filters; HTML templates (names ending
-/// in `.html`) escape what they insert.
+/// Most instructions one template may run (minijinja fuel): far more than any real template,
+/// little enough that a loop of a billion stops at once.
+pub const TEMPLATE_FUEL: u64 = 500_000;
+/// Most bytes one rendered template may produce.
+pub const MAX_RENDERED_BYTES: usize = 1024 * 1024;
+
+/// The template environment: minijinja with its built-in filters and a fuel limit; HTML
+/// templates (names ending in `.html`) escape what they insert.
 pub fn environment() -> minijinja::Environment<'static> {
     let mut environment = minijinja::Environment::new();
+    environment.set_fuel(Some(TEMPLATE_FUEL));
     // Keep a template's last newline, and drop the newline after `{% ... %}` lines so loops in
     // mail bodies do not leave blank lines.
     if let Ok(syntax) = minijinja::syntax::SyntaxConfig::builder()
@@ -28,6 +35,49 @@ pub fn environment() -> minijinja::Environment<'static> {
         environment.set_syntax(syntax);
     }
     environment
+}
+
+/// A writer that refuses to grow past [`MAX_RENDERED_BYTES`].
+struct Bounded(Vec<u8>);
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + bytes.len() > MAX_RENDERED_BYTES {
+            return Err(std::io::Error::other("too long"));
+        }
+        self.0.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Renders a template within the fuel and output limits; the error says which was hit.
+pub fn render_bounded(
+    template: &minijinja::Template<'_, '_>,
+    context: minijinja::Value,
+) -> Result<String, String> {
+    let mut out = Bounded(Vec::new());
+    match template.render_captured_to(context, &mut out) {
+        Ok(_) => String::from_utf8(out.0).map_err(|_| "the rendered text is not UTF-8".into()),
+        Err(error) => Err(limit_exceeded(&error).unwrap_or_else(|| format!("{error:#}"))),
+    }
+}
+
+/// What a rendering error says when it is one of the limits (fuel, output size).
+pub fn limit_exceeded(error: &minijinja::Error) -> Option<String> {
+    match error.kind() {
+        minijinja::ErrorKind::OutOfFuel => Some(format!(
+            "the template ran too long (more than {TEMPLATE_FUEL} steps: a loop too large?)"
+        )),
+        minijinja::ErrorKind::WriteFailure => Some(format!(
+            "the template's text is longer than {} MiB",
+            MAX_RENDERED_BYTES / 1024 / 1024
+        )),
+        _ => None,
+    }
 }
 
 /// What a template knows about the task.
@@ -238,8 +288,9 @@ pub fn render_in(
             context.get_or_init(|| minijinja::context! { rule => &rule.name, ..shared.clone() });
         set.templates
             .get_template(name)
-            .and_then(|template| template.render(context.clone()))
-            .map_err(|error| format!("template of rule `{}`: {error:#}", rule.name))
+            .map_err(|error| format!("{error:#}"))
+            .and_then(|template| render_bounded(&template, context.clone()))
+            .map_err(|error| format!("template of rule `{}`: {error}", rule.name))
     };
     rule.actions
         .iter()

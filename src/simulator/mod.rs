@@ -105,6 +105,9 @@ pub enum Fault {
     /// Answer this status with a proxy's HTML page instead of Notion's error body (what a
     /// reverse proxy or load balancer in between sends); the request is not processed.
     Proxy(u16),
+    /// Answer an empty list that says `has_more` with the cursor `stuck`, whatever the cursor
+    /// asked for: a broken server that would make a naive client loop for ever.
+    StuckCursor,
 }
 
 /// Random faults: each request draws at most one, with these probabilities.
@@ -150,6 +153,7 @@ impl std::str::FromStr for FaultSpec {
                 }
                 "malformed" => Fault::Malformed,
                 "proxy" => Fault::Proxy(502),
+                "stuck" => Fault::StuckCursor,
                 "slow" => {
                     let millis = detail
                         .map_or(Ok(1000), str::parse::<u64>)
@@ -160,7 +164,7 @@ impl std::str::FromStr for FaultSpec {
                     Ok(status @ (409 | 429 | 500 | 502 | 503 | 504 | 529)) => Fault::Status(status),
                     _ => {
                         return Err(format!(
-                            "unknown fault `{kind}`: use 409, 429, 500, 502, 503, 504, 529, drop, lost, stall, malformed, proxy or slow"
+                            "unknown fault `{kind}`: use 409, 429, 500, 502, 503, 504, 529, drop, lost, stall, malformed, proxy, stuck or slow"
                         ));
                     }
                 },
@@ -380,10 +384,10 @@ impl Simulator {
             now: Utc::now(),
         });
         let limiter = options.rate_limit.filter(|rate| *rate > 0.0).map(|rate| {
-            let interval = Duration::from_secs_f64(1.0 / rate);
+            let interval = crate::notion::pacing::interval_of(rate);
             Mutex::new(RateLimiter {
                 interval,
-                tolerance: interval * options.burst.saturating_sub(1),
+                tolerance: interval.saturating_mul(options.burst.saturating_sub(1)),
                 theoretical_arrival: Instant::now(),
             })
         });
@@ -620,7 +624,11 @@ async fn gate(AxumState(state): AxumState<Arc<State>>, request: Request, next: N
     let mut request = request;
     request.extensions_mut().insert(Version(version));
     request.extensions_mut().insert(Actor(actor));
-    let Some((fault, retry_after)) = state.draw_fault(&endpoint) else {
+    let Some((fault, retry_after)) = state
+        .draw_fault(&endpoint)
+        // A stuck cursor is a fault of listing endpoints only.
+        .filter(|(fault, _)| *fault != Fault::StuckCursor || endpoint.ends_with("/query"))
+    else {
         return next.run(request).await;
     };
     if !matches!(fault, Fault::Slow(_)) {
@@ -689,6 +697,11 @@ async fn gate(AxumState(state): AxumState<Arc<State>>, request: Request, next: N
             );
             (status, [("content-type", "text/html")], page).into_response()
         }
+        Fault::StuckCursor => axum::Json(json!({
+            "object": "list", "results": [], "has_more": true, "next_cursor": "stuck",
+            "type": "page_or_data_source", "page_or_data_source": {},
+        }))
+        .into_response(),
         Fault::Malformed => (
             StatusCode::OK,
             [("content-type", "application/json")],

@@ -376,7 +376,11 @@ impl Engine<'_> {
             .as_deref()
             .and_then(parse_time)
             .context("the stored sync cursor is unreadable: run `tasksync sync --full`")?;
-        self.incremental(cursor - overlap).await?;
+        // A cursor from the mirror is a date Notion gave; checked all the same.
+        let since = cursor
+            .checked_sub_signed(overlap)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC);
+        self.incremental(since).await?;
         if reconcile {
             let seen = self.scan(false).await?;
             self.mark_missing(&seen, false).await?;
@@ -860,7 +864,8 @@ impl Engine<'_> {
         // Our writes of the last day before this version: wide enough for minute-rounded edit
         // times and slow syncs; a match also needs the same property and value.
         let since = parse_time(&task.last_edited_time)
-            .map_or_else(String::new, |t| iso(t - Duration::days(1)));
+            .and_then(|t| t.checked_sub_signed(Duration::days(1)))
+            .map_or_else(String::new, iso);
         let id = task.id.to_string();
         let writes = reader
             .call(move |c| store::own_writes(c, &id, &since))
