@@ -426,24 +426,29 @@ fn non_empty_path<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<P
     Ok(Some(path))
 }
 
+/// The directory systemd gives a service in `systemd_variable` (`STATE_DIRECTORY`,
+/// `RUNTIME_DIRECTORY`: the first of its list), else `tasksync` under the XDG directory in
+/// `xdg_variable`; only absolute paths count.
+pub fn service_directory(systemd_variable: &str, xdg_variable: &str) -> Option<PathBuf> {
+    let systemd = std::env::var(systemd_variable)
+        .ok()
+        .and_then(|dirs| dirs.split(':').next().map(PathBuf::from));
+    let xdg = || std::env::var_os(xdg_variable).map(|base| PathBuf::from(base).join("tasksync"));
+    systemd
+        .filter(|path| path.is_absolute())
+        .or_else(|| xdg().filter(|path| path.is_absolute()))
+}
+
 /// Where tasksync keeps its state when nothing says otherwise: `$STATE_DIRECTORY` (systemd's
 /// `StateDirectory=`), else `$XDG_STATE_HOME/tasksync`, else `~/.local/state/tasksync`.
 pub fn state_directory() -> Result<PathBuf, ConfigError> {
-    let absolute = |name: &str| {
-        std::env::var_os(name)
-            .map(PathBuf::from)
-            .filter(|path| path.is_absolute())
-    };
-    if let Some(systemd) = std::env::var("STATE_DIRECTORY")
-        .ok()
-        .and_then(|dirs| dirs.split(':').next().map(PathBuf::from))
-        .filter(|path| path.is_absolute())
-    {
-        return Ok(systemd);
-    }
-    absolute("XDG_STATE_HOME")
-        .map(|state| state.join("tasksync"))
-        .or_else(|| absolute("HOME").map(|home| home.join(".local/state/tasksync")))
+    service_directory("STATE_DIRECTORY", "XDG_STATE_HOME")
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .filter(|home| home.is_absolute())
+                .map(|home| home.join(".local/state/tasksync"))
+        })
         .ok_or_else(|| {
             ConfigError::Missing(
                 "cannot find a state directory for the mirror (neither STATE_DIRECTORY, XDG_STATE_HOME nor HOME is set): set `path` under [store]".into(),
@@ -798,17 +803,12 @@ pub fn notion_token() -> Result<SecretString, ConfigError> {
 }
 
 /// Creates a directory (and its parents) readable by its owner only, if it is missing.
-fn create_private_directory(directory: &Path) -> Result<(), ConfigError> {
+pub fn create_private_directory(directory: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(directory).map_err(|source| {
-        ConfigError::Missing(format!(
-            "cannot create the state directory {}: {source}; set `path` under [store]",
-            directory.display()
-        ))
-    })
+    builder.create(directory)
 }
 
 /// A directory as an absolute path (the working directory joined to a relative one), so that
@@ -832,7 +832,12 @@ impl Config {
             (Some(path), None) => Ok(absolute_directory(Path::new(".")).join(path)),
             (None, _) => {
                 let directory = state_directory()?;
-                create_private_directory(&directory)?;
+                create_private_directory(&directory).map_err(|source| {
+                    ConfigError::Missing(format!(
+                        "cannot create the state directory {}: {source}; set `path` under [store]",
+                        directory.display()
+                    ))
+                })?;
                 Ok(directory.join(DEFAULT_MIRROR_NAME))
             }
         }

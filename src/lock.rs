@@ -152,29 +152,15 @@ pub struct SourceBusy {
 /// Where per-machine locks live: `$RUNTIME_DIRECTORY` (systemd's `RuntimeDirectory=`), else
 /// `$XDG_RUNTIME_DIR/tasksync`, else a directory of this user's in the temporary directory.
 pub fn runtime_directory() -> PathBuf {
-    let absolute = |name: &str| {
-        std::env::var_os(name)
-            .map(PathBuf::from)
-            .filter(|path| path.is_absolute())
-    };
-    if let Some(systemd) = std::env::var("RUNTIME_DIRECTORY")
-        .ok()
-        .and_then(|dirs| dirs.split(':').next().map(PathBuf::from))
-        .filter(|path| path.is_absolute())
-    {
-        return systemd;
-    }
-    absolute("XDG_RUNTIME_DIR")
-        .map(|runtime| runtime.join("tasksync"))
-        .unwrap_or_else(|| {
-            #[cfg(unix)]
-            let user = std::fs::metadata("/proc/self")
-                .map(|meta| std::os::unix::fs::MetadataExt::uid(&meta).to_string())
-                .unwrap_or_else(|_| "user".into());
-            #[cfg(not(unix))]
-            let user = "user".to_string();
-            std::env::temp_dir().join(format!("tasksync-{user}"))
-        })
+    crate::config::service_directory("RUNTIME_DIRECTORY", "XDG_RUNTIME_DIR").unwrap_or_else(|| {
+        #[cfg(unix)]
+        let user = std::fs::metadata("/proc/self")
+            .map(|meta| std::os::unix::fs::MetadataExt::uid(&meta).to_string())
+            .unwrap_or_else(|_| "user".into());
+        #[cfg(not(unix))]
+        let user = "user".to_string();
+        std::env::temp_dir().join(format!("tasksync-{user}"))
+    })
 }
 
 impl SourceLock {
@@ -182,11 +168,7 @@ impl SourceLock {
     /// process that hold it.
     pub fn acquire(data_source: &str, mirror: &Path) -> anyhow::Result<Self> {
         let directory = runtime_directory();
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(&directory).map_err(|error| {
+        crate::config::create_private_directory(&directory).map_err(|error| {
             anyhow::anyhow!(
                 "cannot create the runtime directory {}: {error}",
                 directory.display()

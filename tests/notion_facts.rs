@@ -55,9 +55,46 @@ fn text(content: &str) -> Value {
 async fn text_lengths_are_counted_in_utf16_code_units() {
     let simulator = workspace(3).await;
     let task = page(&simulator, 0);
+    let children = format!("/v1/blocks/{task}/children");
+    let pages = format!("/v1/pages/{task}");
+    // 1,000 emoji and one letter: 1,001 characters, 2,001 units.
+    let over = format!("{}a", "😀".repeat(1000));
+    let link = json!({ "type": "text", "text": { "content": "x", "link": { "url": format!("https://example.com/{}", "é".repeat(1981)) } } });
+    let many: Vec<Value> = (0..101).map(|_| text("x")).collect();
+    let cases = [
+        (
+            &children,
+            paragraph(vec![text(&over)]),
+            "body.children[0].paragraph.rich_text[0].text.content.length should be ≤ `2000`, instead was `2001`.",
+        ),
+        (
+            &children,
+            paragraph(vec![link]),
+            "body.children[0].paragraph.rich_text[0].text.link.url.length should be ≤ `2000`, instead was `2001`.",
+        ),
+        (
+            &pages,
+            json!({ "properties": { "Notes": { "rich_text": [text("ok"), text(&over)] } } }),
+            "body.properties.Notes.rich_text[1].text.content.length should be ≤ `2000`, instead was `2001`.",
+        ),
+        (
+            &pages,
+            json!({ "properties": { "Notes": { "rich_text": many } } }),
+            "body.properties.Notes.rich_text.length should be ≤ `100`, instead was `101`.",
+        ),
+        (
+            &pages,
+            json!({ "properties": { "Link": { "url": format!("https://example.com/{}", "😀".repeat(991)) } } }),
+            "body.properties.Link.url.length should be ≤ `2000`, instead was `2002`.",
+        ),
+        (
+            &pages,
+            json!({ "properties": { "Contact": { "email": format!("{}@example.com", "a".repeat(189)) } } }),
+            "body.properties.Contact.email.length should be ≤ `200`, instead was `201`.",
+        ),
+    ];
     for version in ApiVersion::ALL {
         let raw = Raw::new(&simulator, version);
-        let children = format!("/v1/blocks/{task}/children");
         // 1,000 emoji are 2,000 units (1,000 characters): accepted.
         let fits = raw
             .send(
@@ -67,67 +104,10 @@ async fn text_lengths_are_counted_in_utf16_code_units() {
             )
             .await;
         assert_eq!(fits.0.as_u16(), 200, "{version}: {}", fits.1);
-        // 1,000 emoji and one letter are 2,001 units (1,001 characters): refused.
-        let over = format!("{}a", "😀".repeat(1000));
-        let answer = raw
-            .send(Method::PATCH, &children, Some(paragraph(vec![text(&over)])))
-            .await;
-        assert_validation(
-            &answer,
-            "body failed validation: body.children[0].paragraph.rich_text[0].text.content.length should be ≤ `2000`, instead was `2001`.",
-        );
-        let link = json!({ "type": "text", "text": { "content": "x", "link": { "url": format!("https://example.com/{}", "é".repeat(1981)) } } });
-        let answer = raw
-            .send(Method::PATCH, &children, Some(paragraph(vec![link])))
-            .await;
-        assert_validation(
-            &answer,
-            "body failed validation: body.children[0].paragraph.rich_text[0].text.link.url.length should be ≤ `2000`, instead was `2001`.",
-        );
-        let pages = format!("/v1/pages/{task}");
-        let notes =
-            json!({ "properties": { "Notes": { "rich_text": [text("ok"), text(&over)] } } });
-        let answer = raw.send(Method::PATCH, &pages, Some(notes)).await;
-        assert_validation(
-            &answer,
-            "body failed validation: body.properties.Notes.rich_text[1].text.content.length should be ≤ `2000`, instead was `2001`.",
-        );
-        let items: Vec<Value> = (0..101).map(|_| text("x")).collect();
-        let answer = raw
-            .send(
-                Method::PATCH,
-                &pages,
-                Some(json!({ "properties": { "Notes": { "rich_text": items } } })),
-            )
-            .await;
-        assert_validation(
-            &answer,
-            "body failed validation: body.properties.Notes.rich_text.length should be ≤ `100`, instead was `101`.",
-        );
-        let url = format!("https://example.com/{}", "😀".repeat(991));
-        let answer = raw
-            .send(
-                Method::PATCH,
-                &pages,
-                Some(json!({ "properties": { "Link": { "url": url } } })),
-            )
-            .await;
-        assert_validation(
-            &answer,
-            "body failed validation: body.properties.Link.url.length should be ≤ `2000`, instead was `2002`.",
-        );
-        let email = format!("{}@example.com", "a".repeat(189));
-        let answer = raw
-            .send(
-                Method::PATCH,
-                &pages,
-                Some(json!({ "properties": { "Contact": { "email": email } } })),
-            )
-            .await;
-        assert_validation(
-            &answer,
-            "body failed validation: body.properties.Contact.email.length should be ≤ `200`, instead was `201`.",
-        );
+        for (path, body, message) in &cases {
+            let answer = raw.send(Method::PATCH, path, Some(body.clone())).await;
+            assert_validation(&answer, &format!("body failed validation: {message}"));
+        }
     }
 }
 
