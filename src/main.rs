@@ -11,7 +11,11 @@ fn main() -> ExitCode {
     // An already-set variable wins over `.env`; a missing `.env` is normal.
     let _ = dotenvy::dotenv();
     let cli = Cli::parse();
-    init_logging(cli.log_level.as_deref(), cli.log_format == "json");
+    init_logging(
+        cli.log_level.as_deref(),
+        cli.log_format == "json",
+        use_color(&cli.color),
+    );
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -31,10 +35,28 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(level: Option<&str>, json: bool) {
+/// Whether log lines get colour: `--color always|never`, else on a terminal unless `NO_COLOR`
+/// is set to anything (no-color.org).
+fn use_color(choice: &str) -> bool {
+    match choice {
+        "always" => true,
+        "never" => false,
+        _ => {
+            std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                && std::io::IsTerminal::is_terminal(&std::io::stderr())
+        }
+    }
+}
+
+fn init_logging(level: Option<&str>, json: bool, color: bool) {
+    // clap has checked the level against the allowed values; "warning" is read as "warn".
+    let level = match level {
+        Some("warning") | None => "warn",
+        Some(level) => level,
+    };
     let filter = match std::env::var("RUST_LOG") {
         Ok(spec) if !spec.is_empty() => spec,
-        _ => format!("{},hyper=warn,h2=warn,rustls=warn", level.unwrap_or("warn")),
+        _ => format!("{level},hyper=warn,h2=warn,rustls=warn"),
     };
     let filter = EnvFilter::try_new(&filter).unwrap_or_else(|error| {
         eprintln!("warning: ignoring log filter `{filter}`: {error}");
@@ -46,8 +68,6 @@ fn init_logging(level: Option<&str>, json: bool) {
     if json {
         builder.json().init();
     } else {
-        builder
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .init();
+        builder.with_ansi(color).init();
     }
 }

@@ -937,3 +937,79 @@ fn a_unique_id_with_another_prefix_finds_nothing_and_writes_nothing() {
         .json();
     assert_eq!(shown["unique_id"], "TASK-12");
 }
+
+#[test]
+fn log_levels_are_checked_and_colour_follows_no_color() {
+    let simulator = SimulatorProcess::start(&["--tasks", "3"]);
+    let work = Workdir::new(&simulator, "2026-03-11");
+    let loud = work.run(&["--log-level", "loud", "tasks", "list"]);
+    assert_eq!(loud.code, 2, "{loud:#?}");
+    assert!(
+        loud.stderr
+            .contains("[possible values: error, warn, warning, info, debug, trace]"),
+        "{}",
+        loud.stderr
+    );
+    let escape = '\u{1b}';
+    let always = work
+        .run(&["--log-level", "debug", "--color", "always", "tasks", "list"])
+        .ok();
+    assert!(always.stderr.contains(escape), "{}", always.stderr);
+    for (args, env) in [
+        (
+            vec!["--log-level", "debug", "--color", "never", "tasks", "list"],
+            vec![],
+        ),
+        (
+            vec!["--log-level", "debug", "tasks", "list"],
+            vec![("NO_COLOR", "1")],
+        ),
+    ] {
+        let mut env = env;
+        env.push(("NOTION_TOKEN", TOKEN));
+        let plain = work.run_with(&args, None, &env).ok();
+        assert!(plain.stderr.contains("notion request"), "{}", plain.stderr);
+        assert!(!plain.stderr.contains(escape), "{args:?}: {}", plain.stderr);
+    }
+    let warning = work.run(&["--log-level", "warning", "tasks", "list"]).ok();
+    assert!(!warning.stderr.contains("notion request"));
+}
+
+#[test]
+fn a_person_waiting_gets_one_error_within_the_deadline() {
+    // A port nothing listens on: every connection is refused.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tasksync.toml"),
+        format!(
+            "[notion]\ndatabase = \"7c5e0258-2fe3-4de8-af42-d055346f7b01\"\nbase_url = \"http://127.0.0.1:{port}\"\n"
+        ),
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let output = Command::new(cargo_bin("tasksync"))
+        .args(["--timeout", "2", "databases"])
+        .current_dir(dir.path())
+        .env("NOTION_TOKEN", TOKEN)
+        .env_remove("RUST_LOG")
+        .env_remove("INVOCATION_ID")
+        .output()
+        .unwrap();
+    let took = started.elapsed();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "gave up near its 2 s deadline, not after 8 attempts: {took:?}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "one clear line: {stderr}");
+    assert!(
+        stderr.starts_with("error: could not reach Notion at"),
+        "{stderr}"
+    );
+}

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use super::SyncArgs;
 use super::output;
-use super::tasks::{Session, UniqueRef};
+use super::tasks::{Patience, Session, UniqueRef};
 use crate::config;
 use crate::notion::ids::NotionId;
 use crate::rules::executor::{ExecutorReport, perform_queued};
@@ -15,8 +15,12 @@ use crate::store::{self, HistoryRow, Store, TaskRow};
 use crate::sync::plan::StoredProperties;
 use crate::sync::{SyncOptions, SyncReport, sync as run_sync};
 
-pub async fn sync(config_path: Option<&Path>, args: SyncArgs) -> anyhow::Result<()> {
-    let session = Session::open(config_path)?;
+pub async fn sync(
+    config_path: Option<&Path>,
+    patience: Patience,
+    args: SyncArgs,
+) -> anyhow::Result<()> {
+    let session = Session::open(config_path, patience)?;
     let source = session.data_source().await?;
     let rules = session.rules(&source)?;
     let path = &session.config.mirror_path()?;
@@ -127,7 +131,8 @@ async fn claim_source(
 
 /// `tasksync daemon`: the start-up checks, then `daemon::serve` until a signal.
 pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
-    let session = Session::open(config_path)?;
+    // The daemon is patient: nobody waits on it, and it must ride out Notion's bad minutes.
+    let session = Session::open(config_path, Patience::Patient)?;
     let path = session.config.mirror_path()?;
     let _lock = crate::lock::InstanceLock::acquire(&path)?;
     let schedules = session

@@ -68,8 +68,16 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
     /// Log level: error, warn, info, debug or trace (default: warn; RUST_LOG overrides).
-    #[arg(long, global = true, value_name = "LEVEL")]
+    #[arg(long, global = true, value_name = "LEVEL", value_parser = ["error", "warn", "warning", "info", "debug", "trace"])]
     pub log_level: Option<String>,
+    /// Seconds a command waits for Notion (each request with its retries) before it gives up
+    /// with the last error; 0 waits as long as the daemon would. Default: 15, and no limit under
+    /// systemd or for `daemon`.
+    #[arg(long, global = true, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+    /// Colour in log lines: auto (on a terminal, unless NO_COLOR is set), always or never.
+    #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub color: String,
     /// Log lines as `text` (coloured on a terminal, plain otherwise, e.g. for journald) or `json`.
     #[arg(long, global = true, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -314,10 +322,13 @@ pub struct SimulatorArgs {
 
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let patience = tasks::Patience::from_flag(cli.timeout);
     match cli.command {
-        Command::Databases { json } => tasks::databases(cli.config.as_deref(), json).await,
-        Command::Sync(args) => mirror::sync(cli.config.as_deref(), args).await,
-        Command::Check => rules::check(cli.config.as_deref()).await,
+        Command::Databases { json } => {
+            tasks::databases(cli.config.as_deref(), patience, json).await
+        }
+        Command::Sync(args) => mirror::sync(cli.config.as_deref(), patience, args).await,
+        Command::Check => rules::check(cli.config.as_deref(), patience).await,
         Command::Daemon => mirror::daemon(cli.config.as_deref()).await,
         Command::Status { json } => status::status(cli.config.as_deref(), json),
         Command::Mail(MailCommand::Test { to }) => mail::test(cli.config.as_deref(), to).await,
@@ -330,6 +341,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Rules(RulesCommand::Preview { task, rule, json }) => {
             rules::preview(
                 cli.config.as_deref(),
+                patience,
                 task.as_deref(),
                 rule.as_deref(),
                 json,
@@ -346,7 +358,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             json,
             mirror: true,
         }) => mirror::show(cli.config.as_deref(), &id, json),
-        Command::Tasks(command) => tasks::run(cli.config.as_deref(), command).await,
+        Command::Tasks(command) => tasks::run(cli.config.as_deref(), patience, command).await,
         Command::Simulator(args) => {
             let options = crate::simulator::SimulatorOptions {
                 tasks: args.tasks,

@@ -6,14 +6,14 @@ use indicatif::ProgressBar;
 
 use super::mirror::{find_in_mirror, print_firings};
 use super::output;
-use super::tasks::Session;
+use super::tasks::{Patience, Session};
 use crate::rules::eval::{Snapshot, is_inside};
 use crate::store::Store;
 use crate::sync::plan::StoredProperties;
 use crate::sync::{SyncOptions, sync};
 
-pub async fn check(config_path: Option<&Path>) -> anyhow::Result<()> {
-    let session = Session::open(config_path)?;
+pub async fn check(config_path: Option<&Path>, patience: Patience) -> anyhow::Result<()> {
+    let session = Session::open(config_path, patience)?;
     out!("Configuration: {} (ok)", session.origin);
     let me = session.client.me().await?;
     out!("Token: ok (integration \"{}\")", me.display());
@@ -53,11 +53,12 @@ pub async fn check(config_path: Option<&Path>) -> anyhow::Result<()> {
 
 pub async fn preview(
     config_path: Option<&Path>,
+    patience: Patience,
     task: Option<&str>,
     rule: Option<&str>,
     json: bool,
 ) -> anyhow::Result<()> {
-    let session = Session::open(config_path)?;
+    let session = Session::open(config_path, patience)?;
     let source = session.data_source().await?;
     let rules = session.rules(&source)?;
     if let Some(wanted) = rule

@@ -20,13 +20,41 @@ pub struct Session {
     pub client: NotionClient,
 }
 
+/// How long a command waits for Notion before it gives its last error.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Patience {
+    /// A person waits: the whole of one request, retries included, within this deadline.
+    Interactive(std::time::Duration),
+    /// The daemon, or a sync started by systemd: retry as long as the policy allows.
+    Patient,
+}
+
+/// The deadline of commands a person waits for, unless `--timeout` says otherwise.
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+impl Patience {
+    /// From `--timeout SECONDS` (0: patient); without it, patient under systemd (which sets
+    /// `INVOCATION_ID` for its services and timers), interactive otherwise.
+    pub fn from_flag(timeout: Option<u64>) -> Self {
+        match timeout {
+            Some(0) => Self::Patient,
+            Some(seconds) => Self::Interactive(std::time::Duration::from_secs(seconds)),
+            None if std::env::var_os("INVOCATION_ID").is_some() => Self::Patient,
+            None => Self::Interactive(DEFAULT_TIMEOUT),
+        }
+    }
+}
+
 impl Session {
-    pub fn open(config_path: Option<&Path>) -> anyhow::Result<Self> {
+    pub fn open(config_path: Option<&Path>, patience: Patience) -> anyhow::Result<Self> {
         let (config, origin) = config::load(config_path)?;
         let token = config::notion_token()?;
         let mut settings = ClientSettings::new(config.notion.base_url.clone(), token);
         settings.api_version = config.notion.api_version;
         settings.requests_per_second = config.notion.requests_per_second;
+        if let Patience::Interactive(deadline) = patience {
+            settings.retry.deadline = Some(deadline);
+        }
         let client = NotionClient::new(settings)?;
         Ok(Self {
             config,
@@ -151,8 +179,12 @@ pub fn unique_prefix(value: &crate::model::PropertyValue) -> Option<&str> {
     }
 }
 
-pub async fn databases(config_path: Option<&Path>, json: bool) -> anyhow::Result<()> {
-    let session = Session::open(config_path)?;
+pub async fn databases(
+    config_path: Option<&Path>,
+    patience: Patience,
+    json: bool,
+) -> anyhow::Result<()> {
+    let session = Session::open(config_path, patience)?;
     let sources = session.client.search_data_sources().await?;
     if json {
         return output::json(&sources);
@@ -178,8 +210,12 @@ pub async fn databases(config_path: Option<&Path>, json: bool) -> anyhow::Result
     Ok(())
 }
 
-pub async fn run(config_path: Option<&Path>, command: TasksCommand) -> anyhow::Result<()> {
-    let session = Session::open(config_path)?;
+pub async fn run(
+    config_path: Option<&Path>,
+    patience: Patience,
+    command: TasksCommand,
+) -> anyhow::Result<()> {
+    let session = Session::open(config_path, patience)?;
     match command {
         TasksCommand::List { status, json, .. } => list(&session, status.as_deref(), json).await,
         TasksCommand::Show { id, json, .. } => show(&session, &id, json).await,

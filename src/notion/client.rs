@@ -138,10 +138,15 @@ impl NotionClient {
             "Notion-Version",
             HeaderValue::from_static(settings.api_version.as_str()),
         );
+        // One attempt never outlasts the whole deadline of a command a person waits for.
+        let attempt_timeout = settings
+            .retry
+            .deadline
+            .map_or(settings.timeout, |deadline| settings.timeout.min(deadline));
         let http = reqwest::Client::builder()
             .default_headers(headers)
             .user_agent(concat!("tasksync/", env!("CARGO_PKG_VERSION")))
-            .timeout(settings.timeout)
+            .timeout(attempt_timeout)
             .connect_timeout(Duration::from_secs(10))
             .build()?;
         Ok(Self {
@@ -483,6 +488,7 @@ impl NotionClient {
     /// Sends a call with pacing and retries, and decodes the success body.
     async fn send<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, RequestFailure> {
         let policy = &self.inner.retry;
+        let started = tokio::time::Instant::now();
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -493,7 +499,15 @@ impl NotionClient {
                 Err(outcome) => outcome,
             };
             let decision = decide(failure, call.kind);
-            let out_of_attempts = attempt >= policy.max_attempts;
+            let delay = match decision {
+                Decision::HoldAll => retry_after.unwrap_or_else(|| policy.backoff(attempt)),
+                _ => policy.backoff(attempt),
+            };
+            // A person waiting gets the last error once the deadline would pass, not 8 tries.
+            let past_deadline = policy
+                .deadline
+                .is_some_and(|deadline| started.elapsed() + delay > deadline);
+            let out_of_attempts = attempt >= policy.max_attempts || past_deadline;
             match decision {
                 Decision::GiveUp => {
                     return Err(RequestFailure {
@@ -514,13 +528,21 @@ impl NotionClient {
                     });
                 }
                 Decision::HoldAll => {
-                    let delay = retry_after.unwrap_or_else(|| policy.backoff(attempt));
-                    tracing::warn!(path = %call.path, ?delay, attempt, "Notion asked to slow down; holding back every request");
+                    if policy.deadline.is_some() {
+                        tracing::debug!(path = %call.path, ?delay, attempt, "Notion asked to slow down; holding back every request");
+                    } else {
+                        tracing::warn!(path = %call.path, ?delay, attempt, "Notion asked to slow down; holding back every request");
+                    }
                     self.inner.pacer.hold_for(delay);
                 }
                 Decision::Backoff => {
-                    let delay = policy.backoff(attempt);
-                    tracing::warn!(path = %call.path, ?delay, attempt, %error, "retrying Notion request");
+                    // A command a person waits for says its one error at the end; the daemon
+                    // logs each retry.
+                    if policy.deadline.is_some() {
+                        tracing::debug!(path = %call.path, ?delay, attempt, %error, "retrying Notion request");
+                    } else {
+                        tracing::warn!(path = %call.path, ?delay, attempt, %error, "retrying Notion request");
+                    }
                     tokio::time::sleep(delay).await;
                 }
             }

@@ -185,6 +185,9 @@ pub struct RetryPolicy {
     pub max_attempts: u32,
     pub base_delay: Duration,
     pub max_delay: Duration,
+    /// For commands a person waits for: the total time one request may take with its retries;
+    /// past it the last error is the answer. `None` is the daemon's patience.
+    pub deadline: Option<Duration>,
 }
 
 impl Default for RetryPolicy {
@@ -193,6 +196,7 @@ impl Default for RetryPolicy {
             max_attempts: 8,
             base_delay: Duration::from_millis(500),
             max_delay: Duration::from_secs(30),
+            deadline: None,
         }
     }
 }
