@@ -49,6 +49,9 @@ pub struct Config {
     /// `[mail]`: defaults for mail actions.
     #[serde(default)]
     pub mail: MailConfig,
+    /// `[health]`: when `status --check` warns and when it is critical.
+    #[serde(default)]
+    pub health: HealthConfig,
     /// More files with `[[rules]]`, relative to this file.
     #[serde(default)]
     pub include: Vec<String>,
@@ -195,6 +198,37 @@ fn time_zone<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Er
     let text = String::deserialize(deserializer)?;
     crate::schedule::parse_zone(&text).map_err(serde::de::Error::custom)?;
     Ok(text)
+}
+
+/// `[health]`: the thresholds of `tasksync status --check`, in sync intervals (`schedule.sync`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthConfig {
+    /// WARNING when the last good sync is older than this many sync intervals (or anything
+    /// failed: the last attempt of a job, an action).
+    #[serde(default = "default_warning_intervals")]
+    pub warning_intervals: u32,
+    /// CRITICAL when the last good sync is older than this many sync intervals (or mail failed
+    /// for good).
+    #[serde(default = "default_critical_intervals")]
+    pub critical_intervals: u32,
+}
+
+fn default_warning_intervals() -> u32 {
+    3
+}
+
+fn default_critical_intervals() -> u32 {
+    10
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        Self {
+            warning_intervals: default_warning_intervals(),
+            critical_intervals: default_critical_intervals(),
+        }
+    }
 }
 
 /// `[automation]`
@@ -931,7 +965,7 @@ path = 3
                 "4:15: unsupported Notion API version `2024-01-01`: use \"2026-03-11\" or \"2025-09-03\"",
                 "5:23: requests_per_second must be between 0.01 and 10000 (Notion allows about 3), not 0",
                 "7:8: invalid type: integer `3`, expected path string",
-                "8:2: unknown field `extra`, expected one of `notion`, `store`, `sync`, `automation`, `schedule`, `mail`, `include`, `rules`",
+                "8:2: unknown field `extra`, expected one of `notion`, `store`, `sync`, `automation`, `schedule`, `mail`, `health`, `include`, `rules`",
             ]
         );
     }
@@ -968,6 +1002,14 @@ path = 3
         assert_eq!(example.schedule.time_rules, defaults.schedule.time_rules);
         assert_eq!(example.schedule.time_zone, defaults.schedule.time_zone);
         assert!(example.schedule.parsed().is_ok());
+        assert_eq!(
+            example.health.warning_intervals,
+            defaults.health.warning_intervals
+        );
+        assert_eq!(
+            example.health.critical_intervals,
+            defaults.health.critical_intervals
+        );
     }
 
     #[test]

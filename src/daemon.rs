@@ -48,6 +48,21 @@ enum Job {
 
 const JOBS: [Job; 4] = [Job::Sync, Job::Reconcile, Job::Outbox, Job::TimeRules];
 
+impl Job {
+    /// The job's name in the mirror's `job_runs` and in `status`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sync => "sync",
+            Self::Reconcile => "reconcile",
+            Self::Outbox => "outbox",
+            Self::TimeRules => "time_rules",
+        }
+    }
+}
+
+/// The jobs whose health `status` reports, in order.
+pub const JOB_NAMES: [&str; 4] = ["sync", "reconcile", "outbox", "time_rules"];
+
 fn notify(states: &[NotifyState<'_>]) {
     if let Err(error) = sd_notify::notify(states) {
         tracing::warn!(%error, "cannot notify systemd");
@@ -161,11 +176,23 @@ async fn ticker(schedule: Schedule, job: Job, jobs: mpsc::Sender<Job>, busy: Arc
 /// Runs one job; its outcome as a line for `systemctl status` (STATUS=).
 async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> String {
     let started = Utc::now().format("%H:%M:%S");
+    // Every attempt is recorded with its outcome: what `status` and `status --check` report.
+    let recorded = context.store.job_started(job.name()).await;
     let result = match job {
         Job::Sync | Job::Reconcile => sync_job(context, job == Job::Reconcile, stop).await,
         Job::Outbox => outbox_job(context).await,
         Job::TimeRules => time_rules_job(context).await,
     };
+    match recorded {
+        Ok(id) => {
+            if let Err(error) = context.store.job_finished(id, result.as_ref().err()).await {
+                tracing::error!(?job, error = %format!("{error:#}"), "cannot record the job's outcome");
+            }
+        }
+        Err(error) => {
+            tracing::error!(?job, error = %format!("{error:#}"), "cannot record the job's start");
+        }
+    }
     match result {
         Ok(summary) => {
             tracing::info!(?job, %summary, "job done");

@@ -29,6 +29,10 @@ fn main() -> ExitCode {
     match runtime.block_on(cli::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            // `status --check` has printed its line; its exit code is the answer.
+            if let Some(cli::MonitorExit(code)) = error.downcast_ref::<cli::MonitorExit>() {
+                return ExitCode::from(*code);
+            }
             eprintln!("error: {error:#}");
             ExitCode::from(cli::exit_code(&error) as u8)
         }

@@ -155,6 +155,19 @@ ALTER TABLE mail_outbox ADD COLUMN server_reply TEXT;
 "#,
     // An append's batches (design.md §9): the block each was sent after, then the blocks it
     // created. A batch with an anchor and no blocks is decided from the page after the anchor.
+    // Every attempt of every job (sync, reconcile, outbox, time_rules), failures before the
+    // first request included: what `status` and `status --check` report.
+    r#"
+CREATE TABLE job_runs (
+    id          INTEGER PRIMARY KEY,
+    job         TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    outcome     TEXT NOT NULL DEFAULT 'running',
+    error       TEXT
+);
+CREATE INDEX job_runs_by_job ON job_runs (job, id);
+"#,
     r#"
 CREATE TABLE append_batches (
     action_id      INTEGER NOT NULL REFERENCES actions (id),
@@ -268,6 +281,8 @@ pub struct SyncState {
     pub last_sync_at: Option<String>,
     pub last_full_sync_at: Option<String>,
     pub last_reconcile_at: Option<String>,
+    /// The property names by id (internal: not part of `status --json`).
+    #[serde(skip)]
     pub schema_json: Option<String>,
 }
 
@@ -375,6 +390,20 @@ impl Store {
         })
         .await
         .context("a database task stopped unexpectedly")?
+    }
+
+    /// Records the start of an attempt of `job` (now); its id for [`Store::job_finished`].
+    pub async fn job_started(&self, job: &'static str) -> anyhow::Result<i64> {
+        let now = crate::sync::iso(chrono::Utc::now());
+        self.call(move |c| start_job(c, job, &now)).await
+    }
+
+    /// Records the end of an attempt (now), with its error if it failed.
+    pub async fn job_finished(&self, id: i64, error: Option<&anyhow::Error>) -> anyhow::Result<()> {
+        let now = crate::sync::iso(chrono::Utc::now());
+        let error = error.map(|error| format!("{error:#}"));
+        self.call(move |c| finish_job(c, id, error.as_deref(), &now))
+            .await
     }
 
     /// Runs store work on the current thread (for synchronous callers).
@@ -1273,7 +1302,7 @@ pub struct RunRecord {
 }
 
 /// What `tasksync status` shows, read from the mirror.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Summary {
     pub tasks: i64,
     pub deleted_tasks: i64,
@@ -1289,17 +1318,121 @@ pub struct Summary {
     pub failed_mail: Vec<OutboxEntry>,
 }
 
+/// Rows of `table` by status, every status of `statuses` present (zero included), so that
+/// `status --json` has a stable shape.
 fn counts_by_status(
     connection: &Connection,
     table: &str,
+    statuses: &[&str],
 ) -> anyhow::Result<std::collections::BTreeMap<String, i64>> {
     let mut statement = connection.prepare(&format!(
         "SELECT status, count(*) FROM {table} GROUP BY status"
     ))?;
-    let counts = statement
-        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
-        .collect::<Result<_, _>>()?;
+    let mut counts: std::collections::BTreeMap<String, i64> = statuses
+        .iter()
+        .map(|status| ((*status).to_string(), 0))
+        .collect();
+    for row in statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))? {
+        let (status, count): (String, i64) = row?;
+        counts.insert(status, count);
+    }
     Ok(counts)
+}
+
+/// Attempts kept per job; older ones are pruned as new ones finish.
+const JOB_RUNS_KEPT: i64 = 500;
+
+/// Records that an attempt of `job` starts (an earlier one still `running` was interrupted).
+pub fn start_job(connection: &mut Connection, job: &str, now: &str) -> anyhow::Result<i64> {
+    let transaction = connection.transaction()?;
+    transaction.execute(
+        "UPDATE job_runs SET outcome = 'interrupted' WHERE job = ?1 AND outcome = 'running'",
+        [job],
+    )?;
+    transaction.execute(
+        "INSERT INTO job_runs (job, started_at) VALUES (?1, ?2)",
+        params![job, now],
+    )?;
+    let id = transaction.last_insert_rowid();
+    transaction
+        .commit()
+        .with_context(|| format!("cannot record the start of the {job} job"))?;
+    Ok(id)
+}
+
+/// Records how an attempt ended (`error` is `None` for success), pruning old attempts.
+pub fn finish_job(
+    connection: &mut Connection,
+    id: i64,
+    error: Option<&str>,
+    now: &str,
+) -> anyhow::Result<()> {
+    let transaction = connection.transaction()?;
+    transaction.execute(
+        "UPDATE job_runs SET finished_at = ?2, outcome = ?3, error = ?4 WHERE id = ?1",
+        params![
+            id,
+            now,
+            if error.is_some() { "failed" } else { "ok" },
+            error
+        ],
+    )?;
+    transaction.execute(
+        "DELETE FROM job_runs WHERE job = (SELECT job FROM job_runs WHERE id = ?1)
+         AND id < (SELECT id FROM job_runs WHERE job = (SELECT job FROM job_runs WHERE id = ?1)
+                   ORDER BY id DESC LIMIT 1 OFFSET ?2)",
+        params![id, JOB_RUNS_KEPT - 1],
+    )?;
+    transaction
+        .commit()
+        .context("cannot record the end of a job")?;
+    Ok(())
+}
+
+/// The health of one job: its last attempt and its last success.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct JobHealth {
+    pub job: String,
+    pub last_attempt_at: Option<String>,
+    /// `running`, `ok`, `failed` or `interrupted`.
+    pub last_outcome: Option<String>,
+    /// The error of the last attempt, when it failed.
+    pub last_error: Option<String>,
+    pub last_success_at: Option<String>,
+}
+
+/// The health of each job named, from its recorded attempts.
+pub fn job_health(connection: &Connection, jobs: &[&str]) -> anyhow::Result<Vec<JobHealth>> {
+    jobs.iter()
+        .map(|job| {
+            let last = connection
+                .query_row(
+                    "SELECT started_at, outcome, error FROM job_runs WHERE job = ?1 ORDER BY id DESC LIMIT 1",
+                    [job],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .optional()?;
+            let success: Option<String> = connection
+                .query_row(
+                    "SELECT started_at FROM job_runs WHERE job = ?1 AND outcome = 'ok' ORDER BY id DESC LIMIT 1",
+                    [job],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let (last_attempt_at, last_outcome, last_error) = match last {
+                Some((at, outcome, error)) => (Some(at), Some(outcome), error),
+                None => (None, None, None),
+            };
+            Ok(JobHealth {
+                job: (*job).to_string(),
+                last_attempt_at,
+                last_outcome,
+                last_error,
+                last_success_at: success,
+            })
+        })
+        .collect::<anyhow::Result<_>>()
+        .context("cannot read the jobs' health")
 }
 
 /// The data sources this mirror holds: (id, name), oldest first.
@@ -1367,8 +1500,16 @@ pub fn summary(connection: &Connection, since: &str) -> anyhow::Result<Summary> 
         deleted_tasks: count("SELECT count(*) FROM tasks WHERE deleted_at IS NOT NULL")?,
         sources,
         last_run,
-        actions: counts_by_status(connection, "actions")?,
-        mail: counts_by_status(connection, "mail_outbox")?,
+        actions: counts_by_status(
+            connection,
+            "actions",
+            &["pending", "running", "done", "skipped", "failed"],
+        )?,
+        mail: counts_by_status(
+            connection,
+            "mail_outbox",
+            &["queued", "sending", "sent", "failed"],
+        )?,
         firings_today: today("")?,
         stopped_today: today("stopped")?,
         failed_mail,

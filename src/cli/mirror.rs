@@ -21,8 +21,6 @@ pub async fn sync(
     args: SyncArgs,
 ) -> anyhow::Result<()> {
     let session = Session::open(config_path, patience)?;
-    let source = session.data_source().await?;
-    let rules = session.rules(&source)?;
     let path = &session.config.mirror_path()?;
     // One writer per mirror: a second `sync` (or the daemon) stops with the holder's pid, or
     // waits with --wait. A dry run writes nothing and needs no lock.
@@ -36,46 +34,17 @@ pub async fn sync(
     } else {
         Some(Store::open(path)?)
     };
-    let _source_lock = match &store {
-        Some(store) => Some(claim_source(store, &source, path, args.dry_run).await?),
-        None => None,
-    };
-    crate::failpoint::pause("sync-claimed", 0);
-    let options = SyncOptions {
-        full: args.full,
-        dry_run: args.dry_run,
-        overlap: chrono::Duration::from_std(session.config.sync.overlap)?,
-        reconcile_every: chrono::Duration::from_std(session.config.sync.reconcile_every)?,
-        now: None,
-        stop: None,
-    };
-    let progress = progress_bar(args.json);
-    let report = run_sync(
-        &session.client,
-        store.as_ref(),
-        &source,
-        &rules,
-        &options,
-        &progress,
-    )
-    .await;
-    progress.finish_and_clear();
-    let report = report?;
-    let actions = match (&store, args.dry_run) {
-        (Some(store), false) => Some(
-            perform_queued(
-                &session.client,
-                store,
-                session.config.automation.action_attempts,
-            )
-            .await?,
-        ),
+    // Every attempt is recorded with its outcome, a failure before the first request included,
+    // so `status` never says "ok" while syncs fail. A dry run records nothing.
+    let recorded = match (&store, args.dry_run) {
+        (Some(store), false) => Some((store, store.job_started("sync").await?)),
         _ => None,
     };
-    let mail = match (&store, args.dry_run) {
-        (Some(store), false) => send_mail(store, &session.config.mail, args.json).await?,
-        _ => None,
-    };
+    let outcome = sync_steps(&session, store.as_ref(), path, &args).await;
+    if let Some((store, id)) = recorded {
+        store.job_finished(id, outcome.as_ref().err()).await?;
+    }
+    let (report, actions, mail) = outcome?;
     if args.json {
         let mut value = serde_json::to_value(&report)?;
         value["actions"] = serde_json::to_value(&actions)?;
@@ -102,6 +71,55 @@ pub async fn sync(
         );
     }
     Ok(())
+}
+
+type SyncOutcome = (
+    SyncReport,
+    Option<ExecutorReport>,
+    Option<crate::notify::FlushReport>,
+);
+
+/// Discovery, the rules, the sync itself, the actions and the mail of one `tasksync sync`.
+async fn sync_steps(
+    session: &Session,
+    store: Option<&Store>,
+    path: &Path,
+    args: &SyncArgs,
+) -> anyhow::Result<SyncOutcome> {
+    let source = session.data_source().await?;
+    let rules = session.rules(&source)?;
+    let _source_lock = match store {
+        Some(store) => Some(claim_source(store, &source, path, args.dry_run).await?),
+        None => None,
+    };
+    crate::failpoint::pause("sync-claimed", 0);
+    let options = SyncOptions {
+        full: args.full,
+        dry_run: args.dry_run,
+        overlap: chrono::Duration::from_std(session.config.sync.overlap)?,
+        reconcile_every: chrono::Duration::from_std(session.config.sync.reconcile_every)?,
+        now: None,
+        stop: None,
+    };
+    let progress = progress_bar(args.json);
+    let report = run_sync(&session.client, store, &source, &rules, &options, &progress).await;
+    progress.finish_and_clear();
+    let report = report?;
+    let (actions, mail) = match (store, args.dry_run) {
+        (Some(store), false) => (
+            Some(
+                perform_queued(
+                    &session.client,
+                    store,
+                    session.config.automation.action_attempts,
+                )
+                .await?,
+            ),
+            send_mail(store, &session.config.mail, args.json).await?,
+        ),
+        _ => (None, None),
+    };
+    Ok((report, actions, mail))
 }
 
 /// Makes this process the one actor on `source` on this machine: the mirror must hold this data

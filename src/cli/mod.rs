@@ -28,6 +28,11 @@ pub enum Exit {
     Config = 78,
 }
 
+/// A command that ends with a monitoring plugin's exit code, its line already printed.
+#[derive(Debug, thiserror::Error)]
+#[error("exit {0}")]
+pub struct MonitorExit(pub u8);
+
 /// The exit code for an error that ended a command.
 pub fn exit_code(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
@@ -125,11 +130,15 @@ pub enum Command {
     ///
     /// Reads the mirror only: no Notion request, no token needed.
     ///
-    /// Example: tasksync status --json | jq .last_run
+    /// Example: tasksync status --check   # for Nagios, Icinga, a systemd timer that alerts
     Status {
-        /// Print JSON.
+        /// Print JSON (a stable shape: every counter present; see the README).
         #[arg(long)]
         json: bool,
+        /// Print one line and exit like a monitoring plugin: 0 OK, 1 WARNING, 2 CRITICAL,
+        /// 3 UNKNOWN (no mirror), against the thresholds of `[health]`.
+        #[arg(long, conflicts_with = "json")]
+        check: bool,
     },
     /// Work with rules.
     #[command(subcommand)]
@@ -330,7 +339,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync(args) => mirror::sync(cli.config.as_deref(), patience, args).await,
         Command::Check => rules::check(cli.config.as_deref(), patience).await,
         Command::Daemon => mirror::daemon(cli.config.as_deref()).await,
-        Command::Status { json } => status::status(cli.config.as_deref(), json),
+        Command::Status { json, check } => status::status(cli.config.as_deref(), json, check),
         Command::Mail(MailCommand::Test { to }) => mail::test(cli.config.as_deref(), to).await,
         Command::Mail(MailCommand::List { failed, json }) => {
             mail::list(cli.config.as_deref(), failed, json)
