@@ -8,14 +8,36 @@ use tasksync::cli::{self, Cli, Exit};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    // An already-set variable wins over `.env`; a missing `.env` is normal.
-    let _ = dotenvy::dotenv();
     let cli = Cli::parse();
+    // `.env` of the working directory only (or `--env-file`), never a parent directory's; an
+    // already-set variable wins; a missing `.env` is normal. Checked after logging is up, so a
+    // warning about its permissions is seen.
+    let env_file = cli
+        .env_file
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from(".env"));
+    let loaded = match dotenvy::from_path(&env_file) {
+        Ok(()) => Ok(true),
+        Err(dotenvy::Error::Io(error))
+            if error.kind() == std::io::ErrorKind::NotFound && cli.env_file.is_none() =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(error),
+    };
     init_logging(
         cli.log_level.as_deref(),
         cli.log_format == "json",
         use_color(&cli.color),
     );
+    match loaded {
+        Ok(true) => cli::warn_if_readable_by_others(&env_file, "holds secrets"),
+        Ok(false) => {}
+        Err(error) => {
+            eprintln!("error: cannot read {}: {error}", env_file.display());
+            return ExitCode::from(Exit::Config as u8);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

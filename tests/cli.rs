@@ -1013,3 +1013,61 @@ fn a_person_waiting_gets_one_error_within_the_deadline() {
         "{stderr}"
     );
 }
+
+#[test]
+fn dot_env_is_read_from_the_working_directory_only_and_must_be_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let simulator = SimulatorProcess::start(&["--tasks", "2"]);
+    let work = Workdir::new(&simulator, "2026-03-11");
+    // A `.env` in a parent directory is not read.
+    let parent = work.path().join(".env");
+    std::fs::write(&parent, format!("NOTION_TOKEN={TOKEN}\n")).unwrap();
+    std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let child = work.path().join("sub");
+    std::fs::create_dir(&child).unwrap();
+    std::fs::copy(
+        work.path().join("tasksync.toml"),
+        child.join("tasksync.toml"),
+    )
+    .unwrap();
+    let output = Command::new(cargo_bin("tasksync"))
+        .args(["tasks", "list"])
+        .current_dir(&child)
+        .env_remove("NOTION_TOKEN")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(78),
+        "the parent's .env was not read"
+    );
+    // In the working directory it is read, with a warning while others can read it.
+    let readable = work.run_with(&["tasks", "list"], None, &[]).ok();
+    assert!(
+        readable
+            .stderr
+            .contains("holds secrets but can be read by others: chmod 600"),
+        "{}",
+        readable.stderr
+    );
+    std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let private = work.run_with(&["tasks", "list"], None, &[]).ok();
+    assert!(!private.stderr.contains("chmod 600"), "{}", private.stderr);
+    // --env-file names another file; a missing one is an error.
+    let elsewhere = work.path().join("secrets.env");
+    std::fs::rename(&parent, &elsewhere).unwrap();
+    let named = work.run_with(
+        &[
+            "--env-file",
+            &elsewhere.display().to_string(),
+            "tasks",
+            "list",
+        ],
+        None,
+        &[],
+    );
+    assert_eq!(named.code, 0, "{named:#?}");
+    let missing = work.run_with(&["--env-file", "nope.env", "tasks", "list"], None, &[]);
+    assert_eq!(missing.code, 78, "{missing:#?}");
+}

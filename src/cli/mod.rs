@@ -28,6 +28,24 @@ pub enum Exit {
     Config = 78,
 }
 
+/// Warns when a file that may hold secrets can be read by its group or by anyone.
+pub fn warn_if_readable_by_others(path: &std::path::Path, what: &str) {
+    #[cfg(unix)]
+    if let Ok(metadata) = std::fs::metadata(path) {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = metadata.permissions().mode();
+        if mode & 0o044 != 0 {
+            tracing::warn!(
+                file = %path.display(),
+                mode = format!("{:o}", mode & 0o777),
+                "{} {what} but can be read by others: chmod 600 {}",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+}
+
 /// A command that ends with a monitoring plugin's exit code, its line already printed.
 #[derive(Debug, thiserror::Error)]
 #[error("exit {0}")]
@@ -80,6 +98,10 @@ pub struct Cli {
     /// systemd or for `daemon`.
     #[arg(long, global = true, value_name = "SECONDS")]
     pub timeout: Option<u64>,
+    /// A file of environment variables to load (NOTION_TOKEN=..., SMTP_URL=...) instead of
+    /// `.env` in the working directory. Variables already set win.
+    #[arg(long, global = true, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
     /// Colour in log lines: auto (on a terminal, unless NO_COLOR is set), always or never.
     #[arg(long, global = true, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
