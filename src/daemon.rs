@@ -4,6 +4,9 @@
 //! overlaps itself or the reconcile; a tick that finds its job still queued or running is
 //! skipped, not queued. On SIGTERM or SIGINT the loop takes no new work, tells a running sync to
 //! stop between transactions, waits for it at most four seconds, and returns (exit 0).
+//! Jobs are recorded in the mirror (`job_runs`) with their outcome. WATCHDOG=1 is sent by the
+//! job loop itself, so a job that never yields stops the pings; one that waits past
+//! `JOB_TIME_LIMIT` is abandoned.
 //! systemd: READY=1 after the start-up checks, STATUS= after each job, WATCHDOG=1 pings when
 //! `WatchdogSec` is set; without systemd these do nothing.
 
@@ -93,15 +96,10 @@ pub async fn serve(
             busy.clone(),
         )));
     }
-    if let Some(interval) = sd_notify::watchdog_enabled() {
-        tickers.push(tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(interval / 2);
-            loop {
-                ticks.tick().await;
-                notify(&[NotifyState::Watchdog]);
-            }
-        }));
-    }
+    // WATCHDOG=1 comes from this loop, the one that runs the jobs, so a job stuck without
+    // yielding (a loop that never ends) stops the pings and systemd's WatchdogSec acts.
+    let watchdog = sd_notify::watchdog_enabled();
+    let mut pings = tokio::time::interval(watchdog.map_or(Duration::from_secs(3600), |i| i / 2));
     notify(&[
         NotifyState::Ready,
         NotifyState::Status("started; first sync under way"),
@@ -112,13 +110,28 @@ pub async fn serve(
     loop {
         let job = tokio::select! {
             _ = stopping.changed() => break,
+            _ = pings.tick(), if watchdog.is_some() => {
+                notify(&[NotifyState::Watchdog]);
+                continue;
+            }
             Some(job) = jobs.recv() => job,
         };
         let work = run_job(&context, job, &stop);
         tokio::pin!(work);
-        let finished = tokio::select! {
-            status = &mut work => Some(status),
-            _ = stopping.changed() => None,
+        let limit = tokio::time::sleep(JOB_TIME_LIMIT);
+        tokio::pin!(limit);
+        let finished = loop {
+            tokio::select! {
+                status = &mut work => break Some(status),
+                _ = stopping.changed() => break None,
+                _ = pings.tick(), if watchdog.is_some() => notify(&[NotifyState::Watchdog]),
+                _ = &mut limit => {
+                    // A job waiting for ever (a request that never answers) is let go; every
+                    // transaction it made is whole, and its next tick starts afresh.
+                    tracing::error!(?job, limit = ?JOB_TIME_LIMIT, "the job ran past its time limit and is abandoned");
+                    break Some(format!("{job:?} abandoned after {}s", JOB_TIME_LIMIT.as_secs()));
+                }
+            }
         };
         busy[job as usize].store(false, Ordering::SeqCst);
         match finished {
@@ -151,6 +164,10 @@ pub async fn serve(
     Ok(())
 }
 
+/// How long one job may run before it is abandoned (a full sync of 100,000 tasks at Notion's
+/// 3 requests/s takes about half of it).
+pub const JOB_TIME_LIMIT: Duration = Duration::from_secs(3600);
+
 /// Posts `job` at each time the schedule names; skips a tick while the job is queued or running.
 async fn ticker(schedule: Schedule, job: Job, jobs: mpsc::Sender<Job>, busy: Arc<[AtomicBool; 4]>) {
     loop {
@@ -176,6 +193,7 @@ async fn ticker(schedule: Schedule, job: Job, jobs: mpsc::Sender<Job>, busy: Arc
 /// Runs one job; its outcome as a line for `systemctl status` (STATUS=).
 async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> String {
     let started = Utc::now().format("%H:%M:%S");
+    crate::failpoint::spin("daemon-job", job as usize);
     // Every attempt is recorded with its outcome: what `status` and `status --check` report.
     let recorded = context.store.job_started(job.name()).await;
     let result = match job {

@@ -5,6 +5,20 @@
 //! until it is killed. Release builds compile the check away. Steps: `append-before-send`,
 //! `append-accepted`, `append-recorded` (each with the batch index).
 
+/// Spins for ever without yielding if the test asked for this step
+/// (`TASKSYNC_SPIN_AT=NAME:INDEX`): a job stuck in an endless loop, for the watchdog's test.
+pub fn spin(step: &str, index: usize) {
+    #[cfg(debug_assertions)]
+    if std::env::var("TASKSYNC_SPIN_AT").is_ok_and(|wanted| wanted == format!("{step}:{index}")) {
+        eprintln!("spinning at {step}:{index}");
+        loop {
+            std::hint::spin_loop();
+        }
+    }
+    #[cfg(not(debug_assertions))]
+    let _ = (step, index);
+}
+
 /// Pauses here if the test asked for this step.
 pub fn pause(step: &str, index: usize) {
     #[cfg(debug_assertions)]

@@ -273,3 +273,84 @@ async fn a_second_instance_is_refused() {
     terminate(&first);
     assert!(first.wait_with_output().await.unwrap().status.success());
 }
+
+/// WATCHDOG=1 comes from the loop that runs the jobs: a job stuck in an endless loop (a
+/// test-only spin, `TASKSYNC_SPIN_AT`) stops the pings, so systemd's WatchdogSec acts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_job_stops_the_watchdog_pings() {
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 5,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &simulator, "1h");
+    std::fs::write(
+        dir.path().join("tasksync.toml"),
+        std::fs::read_to_string(dir.path().join("tasksync.toml")).unwrap()
+            + "time_rules = \"1s\"\n",
+    )
+    .unwrap();
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut daemon = start(
+        dir.path(),
+        &simulator,
+        &[
+            ("NOTIFY_SOCKET", socket_path.display().to_string()),
+            ("WATCHDOG_USEC", "400000".into()),
+            // The time_rules job (the fourth) spins once it starts.
+            ("TASKSYNC_SPIN_AT", "daemon-job:3".into()),
+        ],
+    );
+    let stderr = daemon.stderr.take().unwrap();
+    let (spun_tx, spun) = std::sync::mpsc::channel();
+    tokio::spawn(async move {
+        use tokio::io::AsyncBufReadExt;
+        let mut lines = tokio::io::BufReader::new(stderr).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            if line.contains("spinning at daemon-job:3") {
+                let _ = spun_tx.send(());
+            }
+        }
+    });
+    let receive = |socket: &UnixDatagram, for_how_long: Duration| {
+        let until = Instant::now() + for_how_long;
+        let mut seen = String::new();
+        let mut buffer = [0u8; 4096];
+        while Instant::now() < until {
+            if let Ok(size) = socket.recv(&mut buffer) {
+                seen.push_str(&String::from_utf8_lossy(&buffer[..size]));
+                seen.push('\n');
+            }
+        }
+        seen
+    };
+    let before = tokio::task::block_in_place(|| {
+        let mut seen = String::new();
+        let give_up = Instant::now() + Duration::from_secs(30);
+        while spun.recv_timeout(Duration::from_millis(10)).is_err() {
+            seen.push_str(&receive(&socket, Duration::from_millis(50)));
+            assert!(
+                Instant::now() < give_up,
+                "the job never started spinning:
+{seen}"
+            );
+        }
+        seen
+    });
+    assert!(
+        before.contains("WATCHDOG=1"),
+        "pings while jobs run normally:\n{before}"
+    );
+    tokio::task::block_in_place(|| receive(&socket, Duration::from_millis(300))); // in flight
+    let after = tokio::task::block_in_place(|| receive(&socket, Duration::from_millis(1500)));
+    assert!(
+        !after.contains("WATCHDOG=1"),
+        "no ping while the job loop is stuck (WatchdogSec 0.4 s):\n{after}"
+    );
+    daemon.kill().await.unwrap();
+}
