@@ -19,13 +19,36 @@ pub struct InstanceLock {
 
 /// Another process holds the lock.
 #[derive(Debug, thiserror::Error)]
-#[error(
-    "another tasksync (pid {}) is using {}: wait for it to finish, stop it, or pass --wait",
-    .holder.map_or("unknown".to_string(), |pid| pid.to_string()), .mirror.display()
-)]
+#[error("{}", busy_message(.holder, .role.as_deref(), .mirror))]
 pub struct Busy {
     pub holder: Option<u32>,
+    /// `daemon` or `sync`, as the holder wrote it.
+    pub role: Option<String>,
     pub mirror: PathBuf,
+}
+
+fn busy_message(holder: &Option<u32>, role: Option<&str>, mirror: &Path) -> String {
+    let pid = holder.map_or("unknown".to_string(), |pid| pid.to_string());
+    match role {
+        Some("daemon") => format!(
+            "the tasksync daemon (pid {pid}) is using {}: it syncs on its own schedule, so a separate `tasksync sync` (or the sync timer) is not needed; stop the daemon first, or pass --wait",
+            mirror.display()
+        ),
+        _ => format!(
+            "another tasksync (pid {pid}) is using {}: wait for it to finish, stop it, or pass --wait",
+            mirror.display()
+        ),
+    }
+}
+
+/// Who holds a mirror's lock: what the lock file says (`pid`, then the role).
+fn read_holder(file: &mut File) -> (Option<u32>, Option<String>) {
+    let mut text = String::new();
+    let _ = file.read_to_string(&mut text);
+    let mut lines = text.lines();
+    let pid = lines.next().and_then(|pid| pid.trim().parse().ok());
+    let role = lines.next().map(|role| role.trim().to_string());
+    (pid, role)
 }
 
 /// The mirror's path with every symbolic link resolved (the file itself need not exist yet), so
@@ -60,16 +83,21 @@ fn open(mirror: &Path) -> anyhow::Result<(File, PathBuf)> {
 }
 
 impl InstanceLock {
-    /// Takes the lock, or fails at once naming the process that holds it.
+    /// Takes the lock for a `sync`, or fails at once naming the process that holds it.
     pub fn acquire(mirror: &Path) -> anyhow::Result<Self> {
+        Self::acquire_as(mirror, "sync")
+    }
+
+    /// Takes the lock for `role` (`sync` or `daemon`), or fails at once naming the holder.
+    pub fn acquire_as(mirror: &Path, role: &str) -> anyhow::Result<Self> {
         let (mut file, path) = open(mirror)?;
         match file.try_lock() {
-            Ok(()) => Self::claimed(file, path),
+            Ok(()) => Self::claimed(file, path, role),
             Err(TryLockError::WouldBlock) => {
-                let mut text = String::new();
-                let _ = file.read_to_string(&mut text);
+                let (holder, held_as) = read_holder(&mut file);
                 Err(Busy {
-                    holder: text.trim().parse().ok(),
+                    holder,
+                    role: held_as,
                     mirror: mirror.to_path_buf(),
                 }
                 .into())
@@ -80,21 +108,49 @@ impl InstanceLock {
         }
     }
 
-    /// Waits until the lock is free, then takes it.
-    pub async fn acquire_waiting(mirror: &Path) -> anyhow::Result<Self> {
-        let mirror = mirror.to_path_buf();
-        tokio::task::spawn_blocking(move || {
-            let (file, path) = open(&mirror)?;
-            file.lock()
-                .map_err(|error| anyhow::anyhow!("cannot lock {}: {error}", path.display()))?;
-            Self::claimed(file, path)
-        })
-        .await?
+    /// Waits until the lock is free (saying once what it waits for), then takes it for a
+    /// `sync`; gives up after `timeout` when one is given.
+    pub async fn acquire_waiting(
+        mirror: &Path,
+        timeout: Option<std::time::Duration>,
+    ) -> anyhow::Result<Self> {
+        let started = tokio::time::Instant::now();
+        let mut said = false;
+        loop {
+            match Self::acquire(mirror) {
+                Ok(lock) => return Ok(lock),
+                Err(error) => match error.downcast::<Busy>() {
+                    Ok(busy) => {
+                        if let Some(limit) = timeout.filter(|limit| started.elapsed() >= *limit) {
+                            anyhow::bail!("gave up after waiting {}s: {busy}", limit.as_secs());
+                        }
+                        if !said {
+                            let holder = match busy.role.as_deref() {
+                                Some("daemon") => "the tasksync daemon",
+                                _ => "another tasksync",
+                            };
+                            eprintln!(
+                                "waiting for {holder} (pid {}) to finish with {}{}",
+                                busy.holder.map_or("unknown".into(), |pid| pid.to_string()),
+                                busy.mirror.display(),
+                                timeout.map_or(
+                                    " (--wait-timeout SECONDS gives up)".to_string(),
+                                    |limit| format!(" (at most {}s)", limit.as_secs())
+                                )
+                            );
+                            said = true;
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+                    }
+                    Err(other) => return Err(other),
+                },
+            }
+        }
     }
 
-    fn claimed(file: File, path: PathBuf) -> anyhow::Result<Self> {
+    fn claimed(file: File, path: PathBuf, role: &str) -> anyhow::Result<Self> {
         let mut lock = Self { file, path };
-        lock.write(&std::process::id().to_string())?;
+        lock.write(&format!("{}\n{role}", std::process::id()))?;
         Ok(lock)
     }
 
@@ -114,11 +170,7 @@ impl InstanceLock {
                 let _ = file.unlock();
                 None
             }
-            Err(_) => {
-                let mut text = String::new();
-                file.read_to_string(&mut text).ok()?;
-                text.trim().parse().ok()
-            }
+            Err(_) => read_holder(&mut file).0,
         }
     }
 }

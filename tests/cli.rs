@@ -1071,3 +1071,39 @@ fn dot_env_is_read_from_the_working_directory_only_and_must_be_private() {
     let missing = work.run_with(&["--env-file", "nope.env", "tasks", "list"], None, &[]);
     assert_eq!(missing.code, 78, "{missing:#?}");
 }
+
+#[test]
+fn sync_names_a_running_daemon_and_waits_only_as_long_as_asked() {
+    let simulator = SimulatorProcess::start(&["--tasks", "5"]);
+    let work = Workdir::new(&simulator, "2026-03-11");
+    work.run(&["sync"]).ok();
+    let mirror = work.path().join("tasksync.db");
+    let _daemon = tasksync::lock::InstanceLock::acquire_as(&mirror, "daemon").unwrap();
+    let pid = std::process::id();
+    let refused = work.run(&["sync"]);
+    assert_eq!(refused.code, 1, "{refused:#?}");
+    assert!(
+        refused.stderr.contains(&format!(
+            "the tasksync daemon (pid {pid}) is using {}: it syncs on its own schedule",
+            mirror.display()
+        )),
+        "{}",
+        refused.stderr
+    );
+    let started = std::time::Instant::now();
+    let waited = work.run(&["sync", "--wait-timeout", "1"]);
+    assert_eq!(waited.code, 1, "{waited:#?}");
+    assert!(
+        waited.stderr.contains(&format!(
+            "waiting for the tasksync daemon (pid {pid}) to finish with"
+        )),
+        "{}",
+        waited.stderr
+    );
+    assert!(
+        waited.stderr.contains("gave up after waiting 1s"),
+        "{}",
+        waited.stderr
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+}

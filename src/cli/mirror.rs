@@ -24,10 +24,16 @@ pub async fn sync(
     let path = &session.config.mirror_path()?;
     // One writer per mirror: a second `sync` (or the daemon) stops with the holder's pid, or
     // waits with --wait. A dry run writes nothing and needs no lock.
-    let _lock = match (args.dry_run, args.wait) {
+    let _lock = match (args.dry_run, args.wait || args.wait_timeout.is_some()) {
         (true, _) => None,
         (false, false) => Some(crate::lock::InstanceLock::acquire(path)?),
-        (false, true) => Some(crate::lock::InstanceLock::acquire_waiting(path).await?),
+        (false, true) => Some(
+            crate::lock::InstanceLock::acquire_waiting(
+                path,
+                args.wait_timeout.map(std::time::Duration::from_secs),
+            )
+            .await?,
+        ),
     };
     let store = if args.dry_run {
         Store::open_read_only(path)?
@@ -152,7 +158,7 @@ pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
     // The daemon is patient: nobody waits on it, and it must ride out Notion's bad minutes.
     let session = Session::open(config_path, Patience::Patient)?;
     let path = session.config.mirror_path()?;
-    let _lock = crate::lock::InstanceLock::acquire(&path)?;
+    let _lock = crate::lock::InstanceLock::acquire_as(&path, "daemon")?;
     let schedules = session
         .config
         .schedule

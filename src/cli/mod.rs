@@ -318,6 +318,9 @@ pub struct SyncArgs {
     /// When another tasksync is using the mirror, wait for it instead of stopping.
     #[arg(long)]
     pub wait: bool,
+    /// With --wait: give up after this many seconds (implies --wait).
+    #[arg(long, value_name = "SECONDS")]
+    pub wait_timeout: Option<u64>,
 }
 
 #[derive(Debug, Args)]
