@@ -39,6 +39,57 @@ pub struct Context {
     pub action_attempts: u32,
     /// (sync, reconcile, outbox, time_rules)
     pub schedules: [Schedule; 4],
+    /// Reads and checks the configuration and rules afresh, for SIGHUP; `None`: no reload.
+    pub reload: Option<Reloader>,
+}
+
+/// What a reload (SIGHUP) may change, read and checked in full before any of it applies.
+pub struct Reloaded {
+    pub rules: RuleSet,
+    pub mailer: Option<Mailer>,
+    pub sync_options: SyncOptions,
+    pub action_attempts: u32,
+    pub schedules: [Schedule; 4],
+}
+
+/// Reads the configuration again and checks the rules against the data source's schema.
+pub type Reloader = Box<dyn Fn(&DataSource) -> anyhow::Result<Reloaded> + Send + Sync>;
+
+/// Applies a reload: the configuration and rules are read and checked first; on any problem
+/// the old ones stay, and the error is logged and recorded (`job_runs`, job `reload`).
+async fn reload(context: &mut Context) -> bool {
+    let Some(reloader) = &context.reload else {
+        return false;
+    };
+    let recorded = context.store.job_started("reload").await;
+    let outcome = reloader(&context.source);
+    if let Ok(id) = &recorded
+        && let Err(error) = context
+            .store
+            .job_finished(*id, outcome.as_ref().err())
+            .await
+    {
+        tracing::error!(error = %format!("{error:#}"), "cannot record the reload");
+    }
+    match outcome {
+        Ok(reloaded) => {
+            tracing::info!(
+                rules = reloaded.rules.rules.len(),
+                "SIGHUP: configuration and rules reloaded"
+            );
+            context.rules = reloaded.rules;
+            context.mailer = reloaded.mailer;
+            context.sync_options = reloaded.sync_options;
+            context.action_attempts = reloaded.action_attempts;
+            context.schedules = reloaded.schedules;
+            notify(&[NotifyState::Status("configuration reloaded")]);
+            true
+        }
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "SIGHUP: the new configuration has problems; the old one stays");
+            false
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,8 +114,8 @@ impl Job {
     }
 }
 
-/// The jobs whose health `status` reports, in order.
-pub const JOB_NAMES: [&str; 4] = ["sync", "reconcile", "outbox", "time_rules"];
+/// The jobs whose health `status` reports, in order (`reload`: SIGHUP).
+pub const JOB_NAMES: [&str; 5] = ["sync", "reconcile", "outbox", "time_rules", "reload"];
 
 fn notify(states: &[NotifyState<'_>]) {
     if let Err(error) = sd_notify::notify(states) {
@@ -72,11 +123,20 @@ fn notify(states: &[NotifyState<'_>]) {
     }
 }
 
-/// Runs until `shutdown` resolves.
+/// Runs until `shutdown` resolves; SIGHUP reloads the configuration and rules.
 pub async fn serve(
     context: Context,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let mut context = context;
+    // Listening from the start: SIGHUP's default action would end the process.
+    let mut hangups = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(signal) => Some(signal),
+        Err(error) => {
+            tracing::error!(%error, "cannot listen for SIGHUP; reloading is off");
+            None
+        }
+    };
     let (stopping_tx, mut stopping) = watch::channel(false);
     tokio::spawn(async move {
         shutdown.await;
@@ -85,17 +145,16 @@ pub async fn serve(
     let stop = Arc::new(AtomicBool::new(false));
     let busy: Arc<[AtomicBool; 4]> = Arc::new(Default::default());
     let (jobs_tx, mut jobs) = mpsc::channel::<Job>(JOBS.len());
-    let mut tickers = Vec::new();
-    for job in JOBS {
-        let schedule = context.schedules[job as usize].clone();
-        tracing::info!(?job, %schedule, "scheduled");
-        tickers.push(tokio::spawn(ticker(
-            schedule,
-            job,
-            jobs_tx.clone(),
-            busy.clone(),
-        )));
-    }
+    let start_tickers = |schedules: &[Schedule; 4]| -> Vec<tokio::task::JoinHandle<()>> {
+        JOBS.iter()
+            .map(|job| {
+                let schedule = schedules[*job as usize].clone();
+                tracing::info!(?job, %schedule, "scheduled");
+                tokio::spawn(ticker(schedule, *job, jobs_tx.clone(), busy.clone()))
+            })
+            .collect()
+    };
+    let mut tickers = start_tickers(&context.schedules);
     // WATCHDOG=1 comes from this loop, the one that runs the jobs, so a job stuck without
     // yielding (a loop that never ends) stops the pings and systemd's WatchdogSec acts.
     let watchdog = sd_notify::watchdog_enabled();
@@ -112,6 +171,15 @@ pub async fn serve(
             _ = stopping.changed() => break,
             _ = pings.tick(), if watchdog.is_some() => {
                 notify(&[NotifyState::Watchdog]);
+                continue;
+            }
+            Some(()) = async { hangups.as_mut()?.recv().await }, if hangups.is_some() => {
+                if reload(&mut context).await {
+                    for ticker in tickers.drain(..) {
+                        ticker.abort();
+                    }
+                    tickers = start_tickers(&context.schedules);
+                }
                 continue;
             }
             Some(job) = jobs.recv() => job,

@@ -19,18 +19,20 @@ pub struct InstanceLock {
 
 /// Another process holds the lock.
 #[derive(Debug, thiserror::Error)]
-#[error("{}", busy_message(.holder, .role.as_deref(), .mirror))]
+#[error("{}", busy_message(.holder, .role.as_deref(), .wanted, .mirror))]
 pub struct Busy {
     pub holder: Option<u32>,
     /// `daemon` or `sync`, as the holder wrote it.
     pub role: Option<String>,
+    /// What the refused process is (`daemon` or `sync`).
+    pub wanted: String,
     pub mirror: PathBuf,
 }
 
-fn busy_message(holder: &Option<u32>, role: Option<&str>, mirror: &Path) -> String {
+fn busy_message(holder: &Option<u32>, role: Option<&str>, wanted: &str, mirror: &Path) -> String {
     let pid = holder.map_or("unknown".to_string(), |pid| pid.to_string());
-    match role {
-        Some("daemon") => format!(
+    match (role, wanted) {
+        (Some("daemon"), "sync") => format!(
             "the tasksync daemon (pid {pid}) is using {}: it syncs on its own schedule, so a separate `tasksync sync` (or the sync timer) is not needed; stop the daemon first, or pass --wait",
             mirror.display()
         ),
@@ -98,6 +100,7 @@ impl InstanceLock {
                 Err(Busy {
                     holder,
                     role: held_as,
+                    wanted: role.to_string(),
                     mirror: mirror.to_path_buf(),
                 }
                 .into())

@@ -354,3 +354,96 @@ async fn a_stuck_job_stops_the_watchdog_pings() {
     );
     daemon.kill().await.unwrap();
 }
+
+fn rules_config(dir: &Path, simulator: &Simulator, rules: &str) {
+    write_config(dir, simulator, "1s");
+    let base = std::fs::read_to_string(dir.join("tasksync.toml")).unwrap();
+    std::fs::write(dir.join("tasksync.toml"), base + rules).unwrap();
+}
+
+fn rule(name: &str, priority: &str) -> String {
+    format!(
+        "[[rules]]\nname = \"{name}\"\nwhen = {{ property = \"Priority\", changed_to = \"{priority}\" }}\nactions = [{{ append = \"{name}\" }}]\n"
+    )
+}
+
+fn hang_up(child: &Child) {
+    let pid = child.id().expect("running").to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+}
+
+/// SIGHUP reloads the configuration and rules without a restart; a broken file leaves the old
+/// rules running, and `status` shows the error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_applies_new_rules_and_keeps_the_old_ones_when_the_new_are_broken() {
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 5,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    rules_config(dir.path(), &simulator, &rule("first", "Urgent"));
+    let mut daemon = start(dir.path(), &simulator, &[]);
+    until(
+        dir.path(),
+        "SELECT count(*) FROM tasks",
+        5,
+        Duration::from_secs(20),
+    )
+    .await;
+    let page = simulator.page_ids()[1].clone();
+    let priority =
+        |name: &str| json!({ "properties": { "Priority": { "select": { "name": name } } } });
+
+    rules_config(dir.path(), &simulator, &rule("second", "High"));
+    hang_up(&daemon);
+    let reloaded = "SELECT count(*) FROM job_runs WHERE job = 'reload' AND outcome = 'ok'";
+    until(dir.path(), reloaded, 1, Duration::from_secs(20)).await;
+    common::edit_as_person(&simulator, &page, &priority("Low")).await;
+    common::edit_as_person(&simulator, &page, &priority("High")).await;
+    let second = "SELECT count(*) FROM rule_firings WHERE rule = 'second'";
+    until(dir.path(), second, 1, Duration::from_secs(20)).await;
+
+    // A broken file: the reload is refused, recorded, and the rules in force keep firing.
+    rules_config(
+        dir.path(),
+        &simulator,
+        "[[rules]]\nname = \"broken\"\nwhen = { property = \"Nope\", equals = \"x\" }\nactions = [{ append = \"x\" }]\n",
+    );
+    hang_up(&daemon);
+    let refused = "SELECT count(*) FROM job_runs WHERE job = 'reload' AND outcome = 'failed'";
+    until(dir.path(), refused, 1, Duration::from_secs(20)).await;
+    let status = std::process::Command::new(assert_cmd::cargo::cargo_bin("tasksync"))
+        .arg("status")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("Job reload: last attempt"), "{text}");
+    assert!(text.contains("Nope"), "the error names the problem: {text}");
+    assert!(text.contains("Health: WARNING"), "{text}");
+    let other = simulator.page_ids()[2].clone();
+    common::edit_as_person(&simulator, &other, &priority("Low")).await;
+    common::edit_as_person(&simulator, &other, &priority("High")).await;
+    until(dir.path(), second, 2, Duration::from_secs(20)).await;
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT count(*) FROM rule_firings WHERE rule = 'first'"
+        ),
+        0
+    );
+
+    terminate(&daemon);
+    let exited = tokio::time::timeout(Duration::from_secs(5), daemon.wait())
+        .await
+        .expect("exits within 5 s")
+        .unwrap();
+    assert!(exited.success(), "{exited:?}");
+}

@@ -153,6 +153,44 @@ async fn claim_source(
     Ok(Some(crate::lock::SourceLock::acquire(&wanted, path)?))
 }
 
+/// The configuration read again and checked in full, for a reload (SIGHUP): the rules against
+/// the data source's schema, the schedules, the mail settings. Nothing of it applies unless all
+/// of it is good.
+fn reload_settings(
+    config_path: Option<&Path>,
+    source: &crate::model::DataSource,
+) -> anyhow::Result<crate::daemon::Reloaded> {
+    let (config, origin) = crate::config::load(config_path)?;
+    let file = match &origin {
+        crate::config::Origin::File(path) => path.clone(),
+        crate::config::Origin::Defaults { .. } => std::path::PathBuf::from("tasksync.toml"),
+    };
+    let rules = crate::rules::compile(
+        &config.located_rules,
+        source,
+        &config.mail,
+        config.automation.firing_budget,
+    )
+    .map_err(|problems| crate::config::ConfigError::Invalid {
+        path: file,
+        problems,
+    })?;
+    Ok(crate::daemon::Reloaded {
+        rules,
+        mailer: crate::notify::Mailer::from_environment(&config.mail)?,
+        sync_options: SyncOptions {
+            overlap: chrono::Duration::from_std(config.sync.overlap)?,
+            reconcile_every: chrono::Duration::from_std(config.sync.reconcile_every)?,
+            ..SyncOptions::default()
+        },
+        action_attempts: config.automation.action_attempts,
+        schedules: config
+            .schedule
+            .parsed()
+            .map_err(crate::config::ConfigError::Missing)?,
+    })
+}
+
 /// `tasksync daemon`: the start-up checks, then `daemon::serve` until a signal.
 pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
     // The daemon is patient: nobody waits on it, and it must ride out Notion's bad minutes.
@@ -176,6 +214,9 @@ pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
         reconcile_every: chrono::Duration::from_std(session.config.sync.reconcile_every)?,
         ..SyncOptions::default()
     };
+    let reload_from = config_path.map(Path::to_path_buf);
+    let reloader: crate::daemon::Reloader =
+        Box::new(move |source| reload_settings(reload_from.as_deref(), source));
     let context = crate::daemon::Context {
         client: session.client.clone(),
         source,
@@ -185,6 +226,7 @@ pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
         sync_options,
         action_attempts: session.config.automation.action_attempts,
         schedules,
+        reload: Some(reloader),
     };
     crate::daemon::serve(context, crate::daemon::signals()).await
 }
