@@ -88,6 +88,20 @@ fn init_logging(level: Option<&str>, json: bool, color: bool) {
         eprintln!("warning: ignoring log filter `{filter}`: {error}");
         EnvFilter::new("warn")
     });
+    if !json && stderr_is_the_journal() {
+        match tracing_journald::layer() {
+            Ok(journald) => {
+                use tracing_subscriber::layer::SubscriberExt;
+                use tracing_subscriber::util::SubscriberInitExt;
+                tracing_subscriber::registry()
+                    .with(filter)
+                    .with(journald.with_syslog_identifier("tasksync".into()))
+                    .init();
+                return;
+            }
+            Err(error) => eprintln!("warning: cannot log to journald ({error}); logging to stderr"),
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
@@ -96,4 +110,23 @@ fn init_logging(level: Option<&str>, json: bool, color: bool) {
     } else {
         builder.with_ansi(color).init();
     }
+}
+
+/// Whether standard error is connected to journald: systemd sets `JOURNAL_STREAM` to the
+/// device and inode of that stream; they must still be standard error's (systemd.exec(5)).
+fn stderr_is_the_journal() -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Some((device, inode)) = std::env::var("JOURNAL_STREAM").ok().and_then(|value| {
+            let (device, inode) = value.split_once(':')?;
+            Some((device.parse::<u64>().ok()?, inode.parse::<u64>().ok()?))
+        }) else {
+            return false;
+        };
+        std::fs::metadata("/proc/self/fd/2")
+            .is_ok_and(|stderr| stderr.dev() == device && stderr.ino() == inode)
+    }
+    #[cfg(not(unix))]
+    false
 }
