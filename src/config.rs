@@ -117,6 +117,11 @@ pub struct ScheduleConfig {
         deserialize_with = "time_rules_schedule"
     )]
     pub time_rules: String,
+    /// Re-read every task (a full sync): catches formula and rollup values that change without
+    /// an edit to the page, and deletions. Costs ⌈tasks/100⌉ queries plus the property reads of
+    /// values cut at 25 that changed.
+    #[serde(default = "default_full_schedule", deserialize_with = "full_schedule")]
+    pub full: String,
     /// The IANA time zone cron expressions are read in (`"Europe/Berlin"`); intervals ignore it.
     #[serde(default = "default_time_zone", deserialize_with = "time_zone")]
     pub time_zone: String,
@@ -138,6 +143,10 @@ fn default_time_rules_schedule() -> String {
     "15m".into()
 }
 
+fn default_full_schedule() -> String {
+    "1d".into()
+}
+
 fn default_time_zone() -> String {
     "UTC".into()
 }
@@ -149,14 +158,16 @@ impl Default for ScheduleConfig {
             reconcile: default_reconcile_schedule(),
             outbox: default_outbox_schedule(),
             time_rules: default_time_rules_schedule(),
+            full: default_full_schedule(),
             time_zone: default_time_zone(),
         }
     }
 }
 
 impl ScheduleConfig {
-    /// The parsed schedules: (sync, reconcile, outbox, time_rules). Checked when the file was read.
-    pub fn parsed(&self) -> Result<[crate::schedule::Schedule; 4], String> {
+    /// The parsed schedules: (sync, reconcile, outbox, time_rules, full). Checked when the file
+    /// was read.
+    pub fn parsed(&self) -> Result<[crate::schedule::Schedule; 5], String> {
         let zone = crate::schedule::parse_zone(&self.time_zone)?;
         let parse = |text: &str| crate::schedule::Schedule::parse(text, zone);
         Ok([
@@ -164,6 +175,7 @@ impl ScheduleConfig {
             parse(&self.reconcile)?,
             parse(&self.outbox)?,
             parse(&self.time_rules)?,
+            parse(&self.full)?,
         ])
     }
 }
@@ -192,6 +204,10 @@ fn outbox_schedule<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String,
 
 fn time_rules_schedule<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
     schedule_text(deserializer, "time_rules")
+}
+
+fn full_schedule<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    schedule_text(deserializer, "full")
 }
 
 fn time_zone<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
@@ -1001,6 +1017,7 @@ path = 3
         assert_eq!(example.schedule.outbox, defaults.schedule.outbox);
         assert_eq!(example.schedule.time_rules, defaults.schedule.time_rules);
         assert_eq!(example.schedule.time_zone, defaults.schedule.time_zone);
+        assert_eq!(example.schedule.full, defaults.schedule.full);
         assert!(example.schedule.parsed().is_ok());
         assert_eq!(
             example.health.warning_intervals,

@@ -37,8 +37,8 @@ pub struct Context {
     pub mailer: Option<Mailer>,
     pub sync_options: SyncOptions,
     pub action_attempts: u32,
-    /// (sync, reconcile, outbox, time_rules)
-    pub schedules: [Schedule; 4],
+    /// (sync, reconcile, outbox, time_rules, full)
+    pub schedules: [Schedule; JOB_COUNT],
     /// Reads and checks the configuration and rules afresh, for SIGHUP; `None`: no reload.
     pub reload: Option<Reloader>,
 }
@@ -49,7 +49,7 @@ pub struct Reloaded {
     pub mailer: Option<Mailer>,
     pub sync_options: SyncOptions,
     pub action_attempts: u32,
-    pub schedules: [Schedule; 4],
+    pub schedules: [Schedule; JOB_COUNT],
 }
 
 /// Reads the configuration again and checks the rules against the data source's schema.
@@ -98,9 +98,21 @@ enum Job {
     Reconcile = 1,
     Outbox = 2,
     TimeRules = 3,
+    /// Re-reads every task: catches formula and rollup drift (they change without an edit) and
+    /// deletions.
+    Full = 4,
 }
 
-const JOBS: [Job; 4] = [Job::Sync, Job::Reconcile, Job::Outbox, Job::TimeRules];
+/// How many jobs the daemon schedules.
+pub const JOB_COUNT: usize = 5;
+
+const JOBS: [Job; JOB_COUNT] = [
+    Job::Sync,
+    Job::Reconcile,
+    Job::Outbox,
+    Job::TimeRules,
+    Job::Full,
+];
 
 impl Job {
     /// The job's name in the mirror's `job_runs` and in `status`.
@@ -110,12 +122,20 @@ impl Job {
             Self::Reconcile => "reconcile",
             Self::Outbox => "outbox",
             Self::TimeRules => "time_rules",
+            Self::Full => "full",
         }
     }
 }
 
 /// The jobs whose health `status` reports, in order (`reload`: SIGHUP).
-pub const JOB_NAMES: [&str; 5] = ["sync", "reconcile", "outbox", "time_rules", "reload"];
+pub const JOB_NAMES: [&str; 6] = [
+    "sync",
+    "reconcile",
+    "outbox",
+    "time_rules",
+    "full",
+    "reload",
+];
 
 fn notify(states: &[NotifyState<'_>]) {
     if let Err(error) = sd_notify::notify(states) {
@@ -143,9 +163,9 @@ pub async fn serve(
         let _ = stopping_tx.send(true);
     });
     let stop = Arc::new(AtomicBool::new(false));
-    let busy: Arc<[AtomicBool; 4]> = Arc::new(Default::default());
+    let busy: Arc<[AtomicBool; JOB_COUNT]> = Arc::new(Default::default());
     let (jobs_tx, mut jobs) = mpsc::channel::<Job>(JOBS.len());
-    let start_tickers = |schedules: &[Schedule; 4]| -> Vec<tokio::task::JoinHandle<()>> {
+    let start_tickers = |schedules: &[Schedule; JOB_COUNT]| -> Vec<tokio::task::JoinHandle<()>> {
         JOBS.iter()
             .map(|job| {
                 let schedule = schedules[*job as usize].clone();
@@ -237,7 +257,12 @@ pub async fn serve(
 pub const JOB_TIME_LIMIT: Duration = Duration::from_secs(3600);
 
 /// Posts `job` at each time the schedule names; skips a tick while the job is queued or running.
-async fn ticker(schedule: Schedule, job: Job, jobs: mpsc::Sender<Job>, busy: Arc<[AtomicBool; 4]>) {
+async fn ticker(
+    schedule: Schedule,
+    job: Job,
+    jobs: mpsc::Sender<Job>,
+    busy: Arc<[AtomicBool; JOB_COUNT]>,
+) {
     loop {
         let now = Utc::now();
         let Some(next) = schedule.next_after(now) else {
@@ -265,7 +290,7 @@ async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> String 
     // Every attempt is recorded with its outcome: what `status` and `status --check` report.
     let recorded = context.store.job_started(job.name()).await;
     let result = match job {
-        Job::Sync | Job::Reconcile => sync_job(context, job == Job::Reconcile, stop).await,
+        Job::Sync | Job::Reconcile | Job::Full => sync_job(context, job, stop).await,
         Job::Outbox => outbox_job(context).await,
         Job::TimeRules => time_rules_job(context).await,
     };
@@ -291,15 +316,13 @@ async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> String 
     }
 }
 
-async fn sync_job(
-    context: &Context,
-    reconcile: bool,
-    stop: &Arc<AtomicBool>,
-) -> anyhow::Result<String> {
+async fn sync_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> anyhow::Result<String> {
     let mut options = context.sync_options.clone();
     options.stop = Some(stop.clone());
-    if reconcile {
-        options.reconcile_every = chrono::Duration::zero();
+    match job {
+        Job::Reconcile => options.reconcile_every = chrono::Duration::zero(),
+        Job::Full => options.full = true,
+        _ => {}
     }
     let report = sync(
         &context.client,

@@ -155,7 +155,7 @@ ALTER TABLE mail_outbox ADD COLUMN server_reply TEXT;
 "#,
     // An append's batches (design.md §9): the block each was sent after, then the blocks it
     // created. A batch with an anchor and no blocks is decided from the page after the anchor.
-    // Every attempt of every job (sync, reconcile, outbox, time_rules), failures before the
+    // Every attempt of every job (sync, reconcile, outbox, time_rules, full, reload), failures before the
     // first request included: what `status` and `status --check` report.
     r#"
 CREATE TABLE job_runs (

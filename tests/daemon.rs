@@ -447,3 +447,33 @@ async fn sighup_applies_new_rules_and_keeps_the_old_ones_when_the_new_are_broken
         .unwrap();
     assert!(exited.success(), "{exited:?}");
 }
+
+/// `schedule.full` re-reads every task on its own schedule (formula and rollup values change
+/// without an edit, so only a full read sees them), recorded like every job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_full_sync_runs_on_its_schedule() {
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 5,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &simulator, "1h");
+    std::fs::write(
+        dir.path().join("tasksync.toml"),
+        std::fs::read_to_string(dir.path().join("tasksync.toml")).unwrap() + "full = \"1s\"\n",
+    )
+    .unwrap();
+    let mut daemon = start(dir.path(), &simulator, &[]);
+    let full = "SELECT count(*) >= 2 FROM job_runs WHERE job = 'full' AND outcome = 'ok'";
+    until(dir.path(), full, 1, Duration::from_secs(20)).await;
+    assert!(
+        count(
+            dir.path(),
+            "SELECT count(*) FROM sync_runs WHERE kind = 'full'"
+        ) >= 2,
+        "each one a full sync"
+    );
+    terminate(&daemon);
+    assert!(daemon.wait().await.unwrap().success());
+}

@@ -160,7 +160,7 @@ fn schedules(config: &config::Config) -> anyhow::Result<Vec<ScheduleJson>> {
         .parsed()
         .map_err(config::ConfigError::Missing)?;
     let now = chrono::Utc::now();
-    Ok(["sync", "reconcile", "outbox", "time_rules"]
+    Ok(["sync", "reconcile", "outbox", "time_rules", "full"]
         .into_iter()
         .zip(parsed)
         .map(|(job, schedule)| ScheduleJson {
