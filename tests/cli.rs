@@ -1107,3 +1107,23 @@ fn sync_names_a_running_daemon_and_waits_only_as_long_as_asked() {
     );
     assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }
+
+#[test]
+fn the_sync_report_counts_every_request_it_made() {
+    let simulator = SimulatorProcess::start(&["--tasks", "30"]);
+    let work = Workdir::new(&simulator, "2026-03-11");
+    let report = work.run(&["sync", "--json"]).ok().json();
+    let stats: Value = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        reqwest::get(format!("{}/_simulator/stats", simulator.base_url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    });
+    assert_eq!(
+        report["requests_total"], stats["requests"],
+        "{report}\n{stats}"
+    );
+    assert!(report["requests"].as_u64().unwrap() < report["requests_total"].as_u64().unwrap());
+}

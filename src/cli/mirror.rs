@@ -51,13 +51,17 @@ pub async fn sync(
         store.job_finished(id, outcome.as_ref().err()).await?;
     }
     let (report, actions, mail) = outcome?;
+    // The sync's own requests are in the report; the process also made discovery's and the
+    // actions' (and any retries): all of them count against Notion's rate limit.
+    let requests_total = session.client.requests_sent();
     if args.json {
         let mut value = serde_json::to_value(&report)?;
+        value["requests_total"] = serde_json::to_value(requests_total)?;
         value["actions"] = serde_json::to_value(&actions)?;
         value["mail"] = serde_json::to_value(&mail)?;
         return output::json(&value);
     }
-    print_report(&report);
+    print_report(&report, requests_total);
     print_firings(&report);
     if let Some(actions) = actions.filter(|a| *a != ExecutorReport::default()) {
         out!(
@@ -306,7 +310,7 @@ fn progress_bar(json: bool) -> ProgressBar {
     bar
 }
 
-fn print_report(report: &SyncReport) {
+fn print_report(report: &SyncReport, requests_total: u64) {
     let seconds = report.duration_ms as f64 / 1000.0;
     let kind = if report.reconciled && report.kind == "incremental" {
         "incremental, with reconcile"
@@ -319,14 +323,14 @@ fn print_report(report: &SyncReport) {
     );
     if !report.dry_run {
         out!(
-            "Synced \"{}\" ({kind}): {counts}; {} requests in {seconds:.1} s",
+            "Synced \"{}\" ({kind}): {counts}; {} requests in {seconds:.1} s ({requests_total} in all, with discovery and actions)",
             report.data_source,
             report.requests
         );
         return;
     }
     out!(
-        "Dry run of \"{}\" ({kind}): would record {counts}; {} requests in {seconds:.1} s. Nothing was written.",
+        "Dry run of \"{}\" ({kind}): would record {counts}; {} requests in {seconds:.1} s ({requests_total} in all). Nothing was written.",
         report.data_source,
         report.requests
     );
