@@ -97,13 +97,10 @@ impl Setup {
 }
 
 fn sync_command(dir: &Path, token: &str) -> Command {
-    let mut command = Command::new(cargo_bin("tasksync"));
+    let mut command = common::tasksync(dir);
     command
         .arg("sync")
-        .current_dir(dir)
         .env("NOTION_TOKEN", token)
-        .env("XDG_RUNTIME_DIR", dir.join("run"))
-        .env_remove("RUST_LOG")
         .env_remove("TASKSYNC_PAUSE_AT")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());

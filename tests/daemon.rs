@@ -11,10 +11,12 @@ use serde_json::json;
 use tasksync::simulator::{FaultSpec, Simulator, SimulatorOptions};
 use tokio::process::{Child, Command};
 
-fn write_config(dir: &Path, simulator: &Simulator, sync_every: &str) {
+/// The daemon's configuration: `sync_every`, then `extra` lines (more `[schedule]` keys first,
+/// then any other tables).
+fn write_config(dir: &Path, simulator: &Simulator, sync_every: &str, extra: &str) {
     let config = format!(
         "[notion]\ndatabase = \"{}\"\nbase_url = \"{}\"\nrequests_per_second = 100\n[store]\npath = \"mirror.db\"\n\
-         [schedule]\nsync = \"{sync_every}\"\nreconcile = \"1h\"\noutbox = \"1h\"\n",
+         [schedule]\nsync = \"{sync_every}\"\nreconcile = \"1h\"\noutbox = \"1h\"\n{extra}",
         simulator.database_id(),
         simulator.base_url()
     );
@@ -78,7 +80,7 @@ async fn the_daemon_mirrors_an_edit_within_two_ticks_and_talks_to_systemd() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &simulator, "1s");
+    write_config(dir.path(), &simulator, "1s", "");
     let socket_path = dir.path().join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket
@@ -151,7 +153,7 @@ async fn a_slow_sync_makes_ticks_wait_instead_of_overlapping() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &simulator, "1s");
+    write_config(dir.path(), &simulator, "1s", "");
     simulator.set_faults("slow:1.0@700".parse::<FaultSpec>().unwrap());
     let daemon = start(dir.path(), &simulator, &[]);
     until(
@@ -192,7 +194,7 @@ async fn sigterm_during_a_sync_exits_cleanly_and_the_next_start_resumes() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &simulator, "1s");
+    write_config(dir.path(), &simulator, "1s", "");
     simulator.set_faults("slow:1.0@250".parse::<FaultSpec>().unwrap());
     let mut daemon = start(dir.path(), &simulator, &[]);
     // Stop it in the middle of the first sync: some pages stored, not all.
@@ -248,7 +250,7 @@ async fn a_second_instance_is_refused() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &simulator, "1s");
+    write_config(dir.path(), &simulator, "1s", "");
     let first = start(dir.path(), &simulator, &[]);
     until(
         dir.path(),
@@ -284,13 +286,7 @@ async fn a_stuck_job_stops_the_watchdog_pings() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &simulator, "1h");
-    std::fs::write(
-        dir.path().join("tasksync.toml"),
-        std::fs::read_to_string(dir.path().join("tasksync.toml")).unwrap()
-            + "time_rules = \"1s\"\n",
-    )
-    .unwrap();
+    write_config(dir.path(), &simulator, "1h", "time_rules = \"1s\"\n");
     let socket_path = dir.path().join("notify.sock");
     let socket = UnixDatagram::bind(&socket_path).unwrap();
     socket
@@ -356,9 +352,7 @@ async fn a_stuck_job_stops_the_watchdog_pings() {
 }
 
 fn rules_config(dir: &Path, simulator: &Simulator, rules: &str) {
-    write_config(dir, simulator, "1s");
-    let base = std::fs::read_to_string(dir.join("tasksync.toml")).unwrap();
-    std::fs::write(dir.join("tasksync.toml"), base + rules).unwrap();
+    write_config(dir, simulator, "1s", rules);
 }
 
 fn rule(name: &str, priority: &str) -> String {
@@ -458,12 +452,7 @@ async fn the_full_sync_runs_on_its_schedule() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &simulator, "1h");
-    std::fs::write(
-        dir.path().join("tasksync.toml"),
-        std::fs::read_to_string(dir.path().join("tasksync.toml")).unwrap() + "full = \"1s\"\n",
-    )
-    .unwrap();
+    write_config(dir.path(), &simulator, "1h", "full = \"1s\"\n");
     let mut daemon = start(dir.path(), &simulator, &[]);
     let full = "SELECT count(*) >= 2 FROM job_runs WHERE job = 'full' AND outcome = 'ok'";
     until(dir.path(), full, 1, Duration::from_secs(20)).await;

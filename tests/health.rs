@@ -4,19 +4,14 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-use assert_cmd::cargo::cargo_bin;
 use tasksync::simulator::{Simulator, SimulatorOptions};
 
 fn run(dir: &Path, args: &[&str], token: &str) -> Output {
-    Command::new(cargo_bin("tasksync"))
+    common::tasksync(dir)
         .args(args)
-        .current_dir(dir)
         .env("NOTION_TOKEN", token)
-        .env("XDG_RUNTIME_DIR", dir.join("run"))
-        .env_remove("RUST_LOG")
-        .env_remove("INVOCATION_ID")
         .output()
         .unwrap()
 }

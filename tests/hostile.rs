@@ -8,19 +8,14 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use assert_cmd::cargo::cargo_bin;
 use tasksync::simulator::{FaultSpec, Simulator, SimulatorOptions};
 
 /// Runs the binary in `dir` with a deadline; a run past it is a hang and fails the test.
 fn run(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(cargo_bin("tasksync"));
+    let mut command = common::tasksync(dir);
     command
         .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_LOG")
-        .env_remove("TASKSYNC_CONFIG")
         .env("HOME", dir)
-        .env("XDG_RUNTIME_DIR", dir.join("run"))
         .envs(env.iter().copied())
         .stdin(std::process::Stdio::null());
     let child = command

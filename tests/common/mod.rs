@@ -158,3 +158,16 @@ impl Raw {
         .await
     }
 }
+
+/// `tasksync` run in `dir` as a person would: its own runtime directory (per-machine locks of
+/// this test only), no `RUST_LOG`, not under systemd.
+pub fn tasksync(dir: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("tasksync"));
+    command
+        .current_dir(dir)
+        .env("XDG_RUNTIME_DIR", dir.join("run"))
+        .env_remove("RUST_LOG")
+        .env_remove("INVOCATION_ID")
+        .env_remove("TASKSYNC_CONFIG");
+    command
+}
