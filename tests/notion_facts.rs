@@ -156,9 +156,7 @@ async fn page_objects_cut_people_at_25_with_no_flag() {
     let task = page(&simulator, MANY_PEOPLE);
     for version in ApiVersion::ALL {
         let raw = Raw::new(&simulator, version);
-        let (_, page) = raw
-            .send(Method::GET, &format!("/v1/pages/{task}"), None)
-            .await;
+        let page = raw.page(&task).await;
         let assignee = &page["properties"]["Assignee"];
         assert_eq!(assignee["people"].as_array().unwrap().len(), 25);
         assert!(assignee.get("has_more").is_none(), "{assignee}");
@@ -187,16 +185,12 @@ async fn only_relations_say_has_more() {
     for version in ApiVersion::ALL {
         let raw = Raw::new(&simulator, version);
         let cut = page(&simulator, MANY_RELATIONS);
-        let (_, page) = raw
-            .send(Method::GET, &format!("/v1/pages/{cut}"), None)
-            .await;
+        let page = raw.page(&cut).await;
         let related = &page["properties"]["Related"];
         assert_eq!(related["relation"].as_array().unwrap().len(), 25);
         assert_eq!(related["has_more"], true);
         let whole = self::page(&simulator, 0);
-        let (_, page) = raw
-            .send(Method::GET, &format!("/v1/pages/{whole}"), None)
-            .await;
+        let page = raw.page(&whole).await;
         assert_eq!(page["properties"]["Related"]["has_more"], false);
     }
 }
@@ -210,9 +204,7 @@ async fn mentions_past_the_25th_are_left_out_of_page_objects() {
     let mentions = |items: &[Value]| items.iter().filter(|i| i["type"] == "mention").count();
     for version in ApiVersion::ALL {
         let raw = Raw::new(&simulator, version);
-        let (_, page) = raw
-            .send(Method::GET, &format!("/v1/pages/{task}"), None)
-            .await;
+        let page = raw.page(&task).await;
         let notes = &page["properties"]["Notes"];
         assert_eq!(mentions(notes["rich_text"].as_array().unwrap()), 25);
         assert!(notes.get("has_more").is_none());
@@ -308,9 +300,7 @@ async fn rollups_in_page_objects_count_25_and_the_property_item_is_right() {
     let task = page(&simulator, MANY_RELATIONS);
     for version in ApiVersion::ALL {
         let raw = Raw::new(&simulator, version);
-        let (_, page) = raw
-            .send(Method::GET, &format!("/v1/pages/{task}"), None)
-            .await;
+        let page = raw.page(&task).await;
         assert_eq!(page["properties"]["Related count"]["rollup"]["number"], 25);
         let (items, summaries) = property_pages(&raw, &task, "rc%3Ao", 20).await;
         assert_eq!(items.len(), 30);
@@ -393,9 +383,7 @@ async fn trash_fields_and_append_positions_follow_the_version() {
     let task = page(&simulator, 0);
     for version in ApiVersion::ALL {
         let raw = Raw::new(&simulator, version);
-        let (_, page) = raw
-            .send(Method::GET, &format!("/v1/pages/{task}"), None)
-            .await;
+        let page = raw.page(&task).await;
         assert_eq!(page["in_trash"], false);
         let children = format!("/v1/blocks/{task}/children");
         let end = json!({ "children": paragraph(vec![text("x")])["children"], "position": { "type": "end" } });
@@ -572,9 +560,7 @@ async fn answers_carry_the_fields_real_responses_do() {
                 .values()
                 .all(|property| property.get("description").is_some())
         );
-        let (_, page) = raw
-            .send(Method::GET, &format!("/v1/pages/{task}"), None)
-            .await;
+        let page = raw.page(&task).await;
         for field in [
             "is_archived",
             "is_locked",

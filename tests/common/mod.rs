@@ -145,6 +145,13 @@ impl Raw {
         )
     }
 
+    /// `GET /v1/pages/{id}`: the page object (or the error body).
+    pub async fn page(&self, id: &str) -> serde_json::Value {
+        self.send(reqwest::Method::GET, &format!("/v1/pages/{id}"), None)
+            .await
+            .1
+    }
+
     pub async fn query(
         &self,
         source: &str,
