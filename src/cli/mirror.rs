@@ -157,30 +157,16 @@ async fn claim_source(
     Ok(Some(crate::lock::SourceLock::acquire(&wanted, path)?))
 }
 
-/// The configuration read again and checked in full, for a reload (SIGHUP): the rules against
-/// the data source's schema, the schedules, the mail settings. Nothing of it applies unless all
-/// of it is good.
-fn reload_settings(
-    config_path: Option<&Path>,
+/// What the daemon's jobs run with, from a configuration checked in full: the rules against the
+/// data source's schema, the schedules, the mail settings. At start-up, and again for a reload
+/// (SIGHUP), where nothing of it applies unless all of it is good.
+fn daemon_settings(
+    config: &crate::config::Config,
+    origin: &crate::config::Origin,
     source: &crate::model::DataSource,
 ) -> anyhow::Result<crate::daemon::Reloaded> {
-    let (config, origin) = crate::config::load(config_path)?;
-    let file = match &origin {
-        crate::config::Origin::File(path) => path.clone(),
-        crate::config::Origin::Defaults { .. } => std::path::PathBuf::from("tasksync.toml"),
-    };
-    let rules = crate::rules::compile(
-        &config.located_rules,
-        source,
-        &config.mail,
-        config.automation.firing_budget,
-    )
-    .map_err(|problems| crate::config::ConfigError::Invalid {
-        path: file,
-        problems,
-    })?;
     Ok(crate::daemon::Reloaded {
-        rules,
+        rules: super::tasks::compile_rules(config, origin, source)?,
         mailer: crate::notify::Mailer::from_environment(&config.mail)?,
         sync_options: SyncOptions {
             overlap: chrono::Duration::from_std(config.sync.overlap)?,
@@ -201,35 +187,26 @@ pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
     let session = Session::open(config_path, Patience::Patient)?;
     let path = session.config.mirror_path()?;
     let _lock = crate::lock::InstanceLock::acquire_as(&path, "daemon")?;
-    let schedules = session
-        .config
-        .schedule
-        .parsed()
-        .map_err(crate::config::ConfigError::Missing)?;
     let store = Store::open(&path)?;
     let me = session.client.me().await?;
     tracing::info!(integration = %me.display(), "token works");
     let source = session.data_source().await?;
     let _source_lock = claim_source(&store, &source, &path, false).await?;
-    let rules = session.rules(&source)?;
-    let mailer = crate::notify::Mailer::from_environment(&session.config.mail)?;
-    let sync_options = SyncOptions {
-        overlap: chrono::Duration::from_std(session.config.sync.overlap)?,
-        reconcile_every: chrono::Duration::from_std(session.config.sync.reconcile_every)?,
-        ..SyncOptions::default()
-    };
+    let settings = daemon_settings(&session.config, &session.origin, &source)?;
     let reload_from = config_path.map(Path::to_path_buf);
-    let reloader: crate::daemon::Reloader =
-        Box::new(move |source| reload_settings(reload_from.as_deref(), source));
+    let reloader: crate::daemon::Reloader = Box::new(move |source| {
+        let (config, origin) = crate::config::load(reload_from.as_deref())?;
+        daemon_settings(&config, &origin, source)
+    });
     let context = crate::daemon::Context {
         client: session.client.clone(),
         source,
-        rules,
+        rules: settings.rules,
         store,
-        mailer,
-        sync_options,
-        action_attempts: session.config.automation.action_attempts,
-        schedules,
+        mailer: settings.mailer,
+        sync_options: settings.sync_options,
+        action_attempts: settings.action_attempts,
+        schedules: settings.schedules,
         reload: Some(reloader),
     };
     crate::daemon::serve(context, crate::daemon::signals()).await

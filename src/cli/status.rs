@@ -154,13 +154,8 @@ struct ScheduleJson {
     next_run: Option<String>,
 }
 
-fn schedules(config: &config::Config) -> anyhow::Result<Vec<ScheduleJson>> {
-    let parsed = config
-        .schedule
-        .parsed()
-        .map_err(config::ConfigError::Missing)?;
-    let now = chrono::Utc::now();
-    Ok(["sync", "reconcile", "outbox", "time_rules", "full"]
+fn schedules(parsed: &[crate::schedule::Schedule], now: DateTime<Utc>) -> Vec<ScheduleJson> {
+    ["sync", "reconcile", "outbox", "time_rules", "full"]
         .into_iter()
         .zip(parsed)
         .map(|(job, schedule)| ScheduleJson {
@@ -173,12 +168,17 @@ fn schedules(config: &config::Config) -> anyhow::Result<Vec<ScheduleJson>> {
             },
             schedule: schedule.to_string(),
         })
-        .collect())
+        .collect()
 }
 
 pub fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
-    let schedules = schedules(&config)?;
+    let parsed = config
+        .schedule
+        .parsed()
+        .map_err(config::ConfigError::Missing)?;
+    let now = Utc::now();
+    let schedules = schedules(&parsed, now);
     let path = config.mirror_path()?;
     let store = match Store::open_read_only(&path)? {
         Some(store) => store,
@@ -194,17 +194,12 @@ pub fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyhow::Re
             path.display()
         ),
     };
-    let now = Utc::now();
     let since = format!("{}T00:00:00.000Z", now.date_naive());
     let summary = store.with(|c| store::summary(c, &since))?;
     let jobs = store.with(|c| store::job_health(c, &crate::daemon::JOB_NAMES))?;
-    let sync_schedule = config
-        .schedule
-        .parsed()
-        .map_err(config::ConfigError::Missing)?;
     let health = judge(
         &config.health,
-        sync_interval(&sync_schedule[0], now),
+        sync_interval(&parsed[0], now),
         &jobs,
         &summary,
         now,

@@ -20,6 +20,26 @@ pub struct Session {
     pub client: NotionClient,
 }
 
+/// The rules of a configuration, checked against the data source's schema; every problem is a
+/// configuration error located in its file.
+pub fn compile_rules(
+    config: &Config,
+    origin: &Origin,
+    source: &DataSource,
+) -> anyhow::Result<crate::rules::RuleSet> {
+    let path = match origin {
+        Origin::File(path) => path.clone(),
+        Origin::Defaults { .. } => std::path::PathBuf::from("tasksync.toml"),
+    };
+    crate::rules::compile(
+        &config.located_rules,
+        source,
+        &config.mail,
+        config.automation.firing_budget,
+    )
+    .map_err(|problems| config::ConfigError::Invalid { path, problems }.into())
+}
+
 /// How long a command waits for Notion before it gives its last error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Patience {
@@ -75,17 +95,7 @@ impl Session {
 
     /// The configured rules, checked against the data source's schema.
     pub fn rules(&self, source: &DataSource) -> anyhow::Result<crate::rules::RuleSet> {
-        let path = match &self.origin {
-            Origin::File(path) => path.clone(),
-            Origin::Defaults { .. } => std::path::PathBuf::from("tasksync.toml"),
-        };
-        crate::rules::compile(
-            &self.config.located_rules,
-            source,
-            &self.config.mail,
-            self.config.automation.firing_budget,
-        )
-        .map_err(|problems| config::ConfigError::Invalid { path, problems }.into())
+        compile_rules(&self.config, &self.origin, source)
     }
 
     /// A task named by page id, page URL or unique ID (`TASK-12`).

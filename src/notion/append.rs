@@ -131,6 +131,46 @@ pub enum AppendError {
     Journal(anyhow::Error),
 }
 
+/// Records the blocks a batch created.
+async fn record<J: AppendJournal>(
+    journal: &mut J,
+    index: usize,
+    ids: &[String],
+) -> Result<(), AppendError> {
+    journal
+        .landed(index, ids.to_vec())
+        .await
+        .map_err(AppendError::Journal)
+}
+
+/// Decides from the page's children whether a batch sent after `anchor` landed: its blocks
+/// (recorded), `None` when it did not, an error when the anchor is gone and nothing can be told.
+async fn landed<J: AppendJournal>(
+    page_id: &NotionId,
+    children: &[Block],
+    anchor: Option<&str>,
+    index: usize,
+    batch: &[Paragraph],
+    journal: &mut J,
+) -> Result<Option<Vec<String>>, AppendError> {
+    match find_batch(children, anchor, batch) {
+        Finding::Landed(ids) => {
+            record(journal, index, &ids).await?;
+            Ok(Some(ids))
+        }
+        Finding::Missing => Ok(None),
+        Finding::AnchorGone => Err(NotionError::AmbiguousAppend {
+            page_id: page_id.to_string(),
+            detail: format!(
+                "batch {} was sent after block {}, which is no longer on the page",
+                index + 1,
+                anchor.unwrap_or_default()
+            ),
+        }
+        .into()),
+    }
+}
+
 impl NotionClient {
     /// Appends `text` as paragraphs to the end of a page, exactly once: each batch of up to 100
     /// paragraphs is journalled (anchor before, block ids after) and, when its outcome is
@@ -186,28 +226,15 @@ impl NotionClient {
         journal: &mut J,
     ) -> Result<Vec<String>, AppendError> {
         let children = self.list_children(page_id).await?;
-        match find_batch(&children, anchor.as_deref(), batch) {
-            Finding::Landed(ids) => {
+        match landed(page_id, &children, anchor.as_deref(), index, batch, journal).await? {
+            Some(ids) => {
                 tracing::info!(page = %page_id, batch = index, "an earlier attempt had appended this batch");
-                journal
-                    .landed(index, ids.clone())
-                    .await
-                    .map_err(AppendError::Journal)?;
                 Ok(ids)
             }
-            Finding::Missing => {
+            None => {
                 self.send_batch(page_id, index, batch, anchor, journal)
                     .await
             }
-            Finding::AnchorGone => Err(NotionError::AmbiguousAppend {
-                page_id: page_id.to_string(),
-                detail: format!(
-                    "batch {} was sent after block {}, which is no longer on the page",
-                    index + 1,
-                    anchor.unwrap_or_default()
-                ),
-            }
-            .into()),
         }
     }
 
@@ -227,10 +254,7 @@ impl NotionClient {
                 Ok(blocks) => {
                     crate::failpoint::pause("append-accepted", index);
                     let ids: Vec<String> = blocks.into_iter().map(|block| block.id).collect();
-                    journal
-                        .landed(index, ids.clone())
-                        .await
-                        .map_err(AppendError::Journal)?;
+                    record(journal, index, &ids).await?;
                     crate::failpoint::pause("append-recorded", index);
                     return Ok(ids);
                 }
@@ -243,11 +267,10 @@ impl NotionClient {
                             detail: format!("{}; the check failed too: {check}", failure.error),
                         }
                     })?;
-                    if let Finding::Landed(ids) = find_batch(&children, anchor.as_deref(), batch) {
-                        journal
-                            .landed(index, ids.clone())
-                            .await
-                            .map_err(AppendError::Journal)?;
+                    let found =
+                        landed(page_id, &children, anchor.as_deref(), index, batch, journal)
+                            .await?;
+                    if let Some(ids) = found {
                         return Ok(ids);
                     }
                 }

@@ -1135,17 +1135,10 @@ impl Compiler<'_> {
         // HTML templates escape what they insert (minijinja decides by the name's extension).
         let extension = if what.contains("html") { ".html" } else { "" };
         let name = format!("{}#{}{extension}", self.rule, self.template_count);
-        let checked = self
-            .checker
-            .template_from_str(source)
-            .and_then(|template| template.render(self.sample.clone()).map(|_| template));
-        // Within the limits too (fuel and output size), with the sample task.
-        if let Ok(template) = &checked
-            && let Err(limit) = super::render::render_bounded(template, self.sample.clone())
-        {
-            self.problem(span, format!("the {what} template is wrong: {limit}"));
-            return None;
-        }
+        // Rendered once against a sample task, strictly and within the limits (fuel, size).
+        let checked = self.checker.template_from_str(source).and_then(|template| {
+            super::render::render_within_limits(&template, self.sample.clone())
+        });
         if let Err(error) = checked {
             if let Some(limit) = super::render::limit_exceeded(&error) {
                 self.problem(span, format!("the {what} template is wrong: {limit}"));

@@ -59,11 +59,20 @@ pub fn render_bounded(
     template: &minijinja::Template<'_, '_>,
     context: minijinja::Value,
 ) -> Result<String, String> {
+    render_within_limits(template, context)
+        .map_err(|error| limit_exceeded(&error).unwrap_or_else(|| format!("{error:#}")))
+}
+
+/// Renders a template within the fuel and output limits, keeping minijinja's error (its kind
+/// and line) for callers that explain it; [`limit_exceeded`] reads a limit from it.
+pub fn render_within_limits(
+    template: &minijinja::Template<'_, '_>,
+    context: minijinja::Value,
+) -> Result<String, minijinja::Error> {
     let mut out = Bounded(Vec::new());
-    match template.render_captured_to(context, &mut out) {
-        Ok(_) => String::from_utf8(out.0).map_err(|_| "the rendered text is not UTF-8".into()),
-        Err(error) => Err(limit_exceeded(&error).unwrap_or_else(|| format!("{error:#}"))),
-    }
+    template.render_captured_to(context, &mut out)?;
+    // Only `str` pieces were written: the bytes are UTF-8.
+    Ok(String::from_utf8_lossy(&out.0).into_owned())
 }
 
 /// What a rendering error says when it is one of the limits (fuel, output size).

@@ -1076,7 +1076,8 @@ impl Engine<'_> {
                 .map(|p| p.value.clone())
         };
         self.client
-            .complete_task(task, Some(self.source), kept)
+            // Derived truncation was marked above, before the comparison with the mirror.
+            .complete_task(task, None, kept)
             .await
             .with_context(|| {
                 format!("cannot read the full value of a property of task {page_id}")
