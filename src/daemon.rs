@@ -10,6 +10,7 @@
 //! systemd: READY=1 after the start-up checks, STATUS= after each job, WATCHDOG=1 pings when
 //! `WatchdogSec` is set; without systemd these do nothing.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -19,6 +20,7 @@ use indicatif::ProgressBar;
 use sd_notify::NotifyState;
 use tokio::sync::{mpsc, watch};
 
+use crate::config::HealthConfig;
 use crate::model::DataSource;
 use crate::notify::{Mailer, flush};
 use crate::notion::NotionClient;
@@ -28,17 +30,27 @@ use crate::schedule::Schedule;
 use crate::store::Store;
 use crate::sync::{SyncOptions, sync};
 
+/// Compiles the configured rules against a schema, following former property names: the rules
+/// of the configuration in force, compiled again when Notion's schema changes.
+pub type RuleCompiler =
+    Arc<dyn Fn(&DataSource, &BTreeMap<String, String>) -> anyhow::Result<RuleSet> + Send + Sync>;
+
 /// Everything the daemon's jobs need, checked before READY.
 pub struct Context {
     pub client: NotionClient,
+    /// The data source and its schema as last read (again at each reconcile and full sync, and
+    /// when pages show a property the schema does not have).
     pub source: DataSource,
     pub rules: RuleSet,
+    pub compile: RuleCompiler,
     pub store: Store,
     pub mailer: Option<Mailer>,
     pub sync_options: SyncOptions,
     pub action_attempts: u32,
     /// (sync, reconcile, outbox, time_rules, full)
     pub schedules: [Schedule; JOB_COUNT],
+    /// The thresholds of the verdict in the STATUS= line.
+    pub health: HealthConfig,
     /// Reads and checks the configuration and rules afresh, for SIGHUP; `None`: no reload.
     pub reload: Option<Reloader>,
 }
@@ -46,14 +58,72 @@ pub struct Context {
 /// What a reload (SIGHUP) may change, read and checked in full before any of it applies.
 pub struct Reloaded {
     pub rules: RuleSet,
+    pub compile: RuleCompiler,
     pub mailer: Option<Mailer>,
     pub sync_options: SyncOptions,
     pub action_attempts: u32,
     pub schedules: [Schedule; JOB_COUNT],
+    pub health: HealthConfig,
 }
 
-/// Reads the configuration again and checks the rules against the data source's schema.
-pub type Reloader = Box<dyn Fn(&DataSource) -> anyhow::Result<Reloaded> + Send + Sync>;
+/// Reads the configuration again and checks the rules against the data source's schema
+/// (following the former property names given).
+pub type Reloader =
+    Box<dyn Fn(&DataSource, &BTreeMap<String, String>) -> anyhow::Result<Reloaded> + Send + Sync>;
+
+/// Former property names → current ones, for `schema`: those the mirror remembers, and those
+/// the schema the daemon ran with had (`previous`).
+async fn former_names(
+    store: &Store,
+    previous: &DataSource,
+    schema: &DataSource,
+) -> BTreeMap<String, String> {
+    let (id, names) = (schema.id.to_string(), schema.names_by_id());
+    let mut former = match store
+        .call(move |c| crate::store::former_names(c, &id, &names))
+        .await
+    {
+        Ok(former) => former,
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), "cannot read the former property names");
+            BTreeMap::new()
+        }
+    };
+    let current = schema.names_by_id();
+    for (id, old) in previous.names_by_id() {
+        if let Some(new) = current.get(&id)
+            && *new != old
+            && !schema.properties.contains_key(&old)
+        {
+            former.insert(old, new.clone());
+        }
+    }
+    former
+}
+
+/// Records which rules are suspended; logs the rules newly suspended (warn, with why) and those
+/// that run again (info).
+async fn note_suspensions(store: &Store, rules: &RuleSet) {
+    match store.rules_suspended(rules).await {
+        Ok((new, resumed)) => {
+            for suspension in &rules.suspended {
+                if new.contains(&suspension.rule) {
+                    tracing::warn!(
+                        rule = %suspension.rule,
+                        reason = %suspension.reason(),
+                        "rule suspended: it does not fit the data source's schema as it is now; the other rules run"
+                    );
+                }
+            }
+            for rule in resumed {
+                tracing::info!(%rule, "rule runs again: it fits the schema as it is now");
+            }
+        }
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "cannot record the suspended rules")
+        }
+    }
+}
 
 /// Applies a reload: the configuration and rules are read and checked first; on any problem
 /// the old ones stay, and the error is logged and recorded (`job_runs`, job `reload`).
@@ -62,7 +132,8 @@ async fn reload(context: &mut Context) -> bool {
         return false;
     };
     let recorded = context.store.job_started("reload").await;
-    let outcome = reloader(&context.source);
+    let former = former_names(&context.store, &context.source, &context.source).await;
+    let outcome = reloader(&context.source, &former);
     if let Ok(id) = &recorded
         && let Err(error) = context
             .store
@@ -75,13 +146,17 @@ async fn reload(context: &mut Context) -> bool {
         Ok(reloaded) => {
             tracing::info!(
                 rules = reloaded.rules.rules.len(),
+                suspended = reloaded.rules.suspended.len(),
                 "SIGHUP: configuration and rules reloaded"
             );
+            note_suspensions(&context.store, &reloaded.rules).await;
             context.rules = reloaded.rules;
+            context.compile = reloaded.compile;
             context.mailer = reloaded.mailer;
             context.sync_options = reloaded.sync_options;
             context.action_attempts = reloaded.action_attempts;
             context.schedules = reloaded.schedules;
+            context.health = reloaded.health;
             notify(&[NotifyState::Status("configuration reloaded")]);
             true
         }
@@ -90,6 +165,56 @@ async fn reload(context: &mut Context) -> bool {
             false
         }
     }
+}
+
+/// A schema read again that differs from the one the daemon runs with, and the rules compiled
+/// against it.
+struct NewSchema {
+    source: DataSource,
+    rules: RuleSet,
+}
+
+/// Reads the data source's schema again; when it changed, says how (info) and compiles the
+/// rules against it. Renamed properties are followed by id; rules whose property or option is
+/// gone are suspended.
+async fn read_schema(context: &Context, current: &DataSource) -> anyhow::Result<Option<NewSchema>> {
+    let fresh = context.client.retrieve_data_source(&current.id).await?;
+    if fresh == *current {
+        return Ok(None);
+    }
+    let before = current.names_by_id();
+    let after = fresh.names_by_id();
+    for (id, name) in &after {
+        if !before.contains_key(id) {
+            tracing::info!(property = %name, "schema: a property was added in Notion");
+        }
+    }
+    for (id, name) in &before {
+        match (after.get(id), current.properties.get(name)) {
+            (None, _) => {
+                tracing::info!(property = %name, "schema: a property was removed in Notion")
+            }
+            (Some(new), Some(old)) => {
+                if let Some(new_schema) = fresh.properties.get(new) {
+                    for option in &old.options {
+                        if !new_schema.options.iter().any(|o| o.name == option.name) {
+                            tracing::info!(property = %new, option = %option.name, "schema: an option was removed in Notion");
+                        }
+                    }
+                    if new_schema.kind != old.kind {
+                        tracing::info!(property = %new, from = %old.kind, to = %new_schema.kind, "schema: a property changed type in Notion");
+                    }
+                }
+            }
+            (Some(_), None) => {}
+        }
+    }
+    let former = former_names(&context.store, current, &fresh).await;
+    let rules = (context.compile)(&fresh, &former)?;
+    Ok(Some(NewSchema {
+        source: fresh,
+        rules,
+    }))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -204,27 +329,28 @@ pub async fn serve(
             }
             Some(job) = jobs.recv() => job,
         };
-        let work = run_job(&context, job, &stop);
-        tokio::pin!(work);
-        let limit = tokio::time::sleep(JOB_TIME_LIMIT);
-        tokio::pin!(limit);
-        let finished = loop {
-            tokio::select! {
-                status = &mut work => break Some(status),
-                _ = stopping.changed() => break None,
-                _ = pings.tick(), if watchdog.is_some() => notify(&[NotifyState::Watchdog]),
-                _ = &mut limit => {
-                    // A job waiting for ever (a request that never answers) is let go; every
-                    // transaction it made is whole, and its next tick starts afresh.
-                    tracing::error!(?job, limit = ?JOB_TIME_LIMIT, "the job ran past its time limit and is abandoned");
-                    break Some(format!("{job:?} abandoned after {}s", JOB_TIME_LIMIT.as_secs()));
+        let finished = {
+            let work = run_job(&context, job, &stop);
+            tokio::pin!(work);
+            let limit = tokio::time::sleep(JOB_TIME_LIMIT);
+            tokio::pin!(limit);
+            let finished = loop {
+                tokio::select! {
+                    outcome = &mut work => break Some(outcome),
+                    _ = stopping.changed() => break None,
+                    _ = pings.tick(), if watchdog.is_some() => notify(&[NotifyState::Watchdog]),
+                    _ = &mut limit => {
+                        // A job waiting for ever (a request that never answers) is let go; every
+                        // transaction it made is whole, and its next tick starts afresh.
+                        tracing::error!(?job, limit = ?JOB_TIME_LIMIT, "the job ran past its time limit and is abandoned");
+                        break Some(JobOutcome {
+                            summary: format!("{job:?} abandoned after {}s", JOB_TIME_LIMIT.as_secs()),
+                            schema: None,
+                        });
+                    }
                 }
-            }
-        };
-        busy[job as usize].store(false, Ordering::SeqCst);
-        match finished {
-            Some(status) => notify(&[NotifyState::Status(&status)]),
-            None => {
+            };
+            if finished.is_none() {
                 stop.store(true, Ordering::SeqCst);
                 notify(&[NotifyState::Stopping]);
                 tracing::info!(
@@ -240,9 +366,20 @@ pub async fn serve(
                         "the job did not stop in time; leaving it (every transaction is whole)"
                     );
                 }
-                break;
             }
+            finished
+        };
+        busy[job as usize].store(false, Ordering::SeqCst);
+        let Some(outcome) = finished else {
+            break;
+        };
+        if let Some(new) = outcome.schema {
+            note_suspensions(&context.store, &new.rules).await;
+            context.source = new.source;
+            context.rules = new.rules;
         }
+        let line = status_line(&context, &outcome.summary).await;
+        notify(&[NotifyState::Status(&line)]);
     }
     notify(&[NotifyState::Stopping]);
     for ticker in tickers {
@@ -251,6 +388,9 @@ pub async fn serve(
     tracing::info!("daemon stopped");
     Ok(())
 }
+
+/// How often a running job's attempt notes the error its requests are retrying after.
+const RETRY_NOTE_EVERY: Duration = Duration::from_secs(1);
 
 /// How long one job may run before it is abandoned (a full sync of 100,000 tasks at Notion's
 /// 3 requests/s takes about half of it).
@@ -283,16 +423,65 @@ async fn ticker(
     }
 }
 
-/// Runs one job; its outcome as a line for `systemctl status` (STATUS=).
-async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> String {
+/// What a job leaves: its outcome in a line, and a schema that changed in Notion (with the
+/// rules compiled against it), to run with from now on.
+struct JobOutcome {
+    summary: String,
+    schema: Option<NewSchema>,
+}
+
+/// The STATUS= line: the health verdict (as `status --check` gives it), then the last job's
+/// outcome.
+async fn status_line(context: &Context, summary: &str) -> String {
+    let now = Utc::now();
+    let thresholds = context.health.clone();
+    let interval = crate::health::sync_interval(&context.schedules[Job::Sync as usize], now);
+    match context
+        .store
+        .call(move |c| crate::health::assess(c, &thresholds, interval, now))
+        .await
+    {
+        Ok((_, _, health)) => format!("{}: {} | {summary}", health.level, health.message),
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "cannot judge the health");
+            summary.to_string()
+        }
+    }
+}
+
+/// Runs one job, recorded with its outcome.
+async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> JobOutcome {
     let started = Utc::now().format("%H:%M:%S");
     crate::failpoint::spin("daemon-job", job as usize);
     // Every attempt is recorded with its outcome: what `status` and `status --check` report.
     let recorded = context.store.job_started(job.name()).await;
-    let result = match job {
-        Job::Sync | Job::Reconcile | Job::Full => sync_job(context, job, stop).await,
-        Job::Outbox => outbox_job(context).await,
-        Job::TimeRules => time_rules_job(context).await,
+    let work = async {
+        match job {
+            Job::Sync | Job::Reconcile | Job::Full => sync_job(context, job, stop).await,
+            Job::Outbox => outbox_job(context).await.map(|summary| (summary, None)),
+            Job::TimeRules => time_rules_job(context).await.map(|summary| (summary, None)),
+        }
+    };
+    tokio::pin!(work);
+    // While a request waits out a failure (patiently: up to a minute), the attempt shows the
+    // error it is retrying after, so `status` tells at once that Notion cannot be reached.
+    let mut look = tokio::time::interval(RETRY_NOTE_EVERY);
+    let mut noted: Option<String> = None;
+    let result = loop {
+        tokio::select! {
+            result = &mut work => break result,
+            _ = look.tick() => {
+                let retrying = context.client.retrying();
+                if retrying != noted
+                    && let Ok(id) = &recorded
+                {
+                    if let Err(error) = context.store.job_retrying(*id, retrying.clone()).await {
+                        tracing::error!(?job, error = %format!("{error:#}"), "cannot note the retry");
+                    }
+                    noted = retrying;
+                }
+            }
+        }
     };
     match recorded {
         Ok(id) => {
@@ -305,18 +494,38 @@ async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> String 
         }
     }
     match result {
-        Ok(summary) => {
+        Ok((summary, schema)) => {
             tracing::info!(?job, %summary, "job done");
-            format!("{started} {summary}")
+            JobOutcome {
+                summary: format!("{started} {summary}"),
+                schema,
+            }
+        }
+        Err(error) if crate::sync::is_stopped(&error) => {
+            tracing::info!(?job, "job stopped between transactions for the shutdown");
+            JobOutcome {
+                summary: format!("{started} {job:?} stopped for the shutdown"),
+                schema: None,
+            }
         }
         Err(error) => {
             tracing::error!(?job, error = %format!("{error:#}"), "job failed");
-            format!("{started} {job:?} failed: {error:#}")
+            JobOutcome {
+                summary: format!("{started} {job:?} failed: {error:#}"),
+                schema: None,
+            }
         }
     }
 }
 
-async fn sync_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> anyhow::Result<String> {
+/// A sync, then the queued actions and the mail. A reconcile and a full sync read the schema
+/// first (and run with it when it changed); any sync whose pages show a property the schema
+/// does not have reads it after.
+async fn sync_job(
+    context: &Context,
+    job: Job,
+    stop: &Arc<AtomicBool>,
+) -> anyhow::Result<(String, Option<NewSchema>)> {
     let mut options = context.sync_options.clone();
     options.stop = Some(stop.clone());
     match job {
@@ -324,26 +533,46 @@ async fn sync_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> anyhow
         Job::Full => options.full = true,
         _ => {}
     }
-    let report = sync(
-        &context.client,
-        Some(&context.store),
-        &context.source,
-        &context.rules,
-        &options,
-        &ProgressBar::hidden(),
-    )
-    .await?;
+    let mut schema = match job {
+        Job::Reconcile | Job::Full => read_schema(context, &context.source).await?,
+        _ => None,
+    };
+    let report = {
+        let (source, rules) = match &schema {
+            Some(new) => (&new.source, &new.rules),
+            None => (&context.source, &context.rules),
+        };
+        sync(
+            &context.client,
+            Some(&context.store),
+            source,
+            rules,
+            &options,
+            &ProgressBar::hidden(),
+        )
+        .await?
+    };
+    if schema.is_none() && !report.unknown_properties.is_empty() {
+        tracing::info!(
+            properties = ?report.unknown_properties,
+            "pages have properties the schema does not: reading the schema again"
+        );
+        schema = read_schema(context, &context.source).await?;
+    }
     let actions = perform_queued(&context.client, &context.store, context.action_attempts).await?;
     let mail = outbox_job(context).await?;
-    Ok(format!(
-        "last sync: {} new, {} changed, {} deleted, {} unchanged; {} rule firing(s); {} action(s) done, {} failed; {mail}",
-        report.new,
-        report.changed,
-        report.deleted,
-        report.unchanged,
-        report.fired,
-        actions.done,
-        actions.failed
+    Ok((
+        format!(
+            "last sync: {} new, {} changed, {} deleted, {} unchanged; {} rule firing(s); {} action(s) done, {} failed; {mail}",
+            report.new,
+            report.changed,
+            report.deleted,
+            report.unchanged,
+            report.fired,
+            actions.done,
+            actions.failed
+        ),
+        schema,
     ))
 }
 

@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 mod failpoint;
+pub mod health;
 pub mod lock;
 pub mod model;
 pub mod notify;

@@ -349,6 +349,14 @@ impl DataSource {
     pub fn first_of_kind(&self, kind: &str) -> Option<&PropertySchema> {
         self.properties.values().find(|p| p.kind == kind)
     }
+
+    /// Property names by property id: what identifies a property across renames.
+    pub fn names_by_id(&self) -> BTreeMap<String, String> {
+        self.properties
+            .values()
+            .map(|p| (p.id.clone(), p.name.clone()))
+            .collect()
+    }
 }
 
 /// A data source as listed by search or a database: enough to choose one.

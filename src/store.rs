@@ -6,7 +6,7 @@
 //! its owner only. rusqlite is synchronous: async callers go through [`Store::call`], which runs
 //! the work on the blocking pool.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -153,10 +153,8 @@ CREATE TABLE rule_baselines (
     r#"
 ALTER TABLE mail_outbox ADD COLUMN server_reply TEXT;
 "#,
-    // An append's batches (design.md §9): the block each was sent after, then the blocks it
-    // created. A batch with an anchor and no blocks is decided from the page after the anchor.
-    // Every attempt of every job (sync, reconcile, outbox, time_rules, full, reload), failures before the
-    // first request included: what `status` and `status --check` report.
+    // Every attempt of every job (sync, reconcile, outbox, time_rules, full, reload), failures
+    // before the first request included: what `status` and `status --check` report.
     r#"
 CREATE TABLE job_runs (
     id          INTEGER PRIMARY KEY,
@@ -168,6 +166,8 @@ CREATE TABLE job_runs (
 );
 CREATE INDEX job_runs_by_job ON job_runs (job, id);
 "#,
+    // An append's batches (design.md §9): the block each was sent after, then the blocks it
+    // created. A batch with an anchor and no blocks is decided from the page after the anchor.
     r#"
 CREATE TABLE append_batches (
     action_id      INTEGER NOT NULL REFERENCES actions (id),
@@ -177,6 +177,30 @@ CREATE TABLE append_batches (
     started_at     TEXT NOT NULL,
     landed_at      TEXT,
     PRIMARY KEY (action_id, batch)
+);
+"#,
+    // Schema drift and people by name: every name a property has had (a rule naming a former
+    // name follows the rename by id); the rules suspended because they do not fit the schema as
+    // it is now; the workspace's users, from Notion's users endpoint.
+    r#"
+CREATE TABLE property_names (
+    data_source_id TEXT NOT NULL,
+    name           TEXT NOT NULL,
+    property_id    TEXT NOT NULL,
+    seen_at        TEXT NOT NULL,
+    PRIMARY KEY (data_source_id, name)
+);
+CREATE TABLE rule_suspensions (
+    rule   TEXT PRIMARY KEY,
+    reason TEXT NOT NULL,
+    since  TEXT NOT NULL
+);
+CREATE TABLE users (
+    id      TEXT PRIMARY KEY,
+    name    TEXT,
+    email   TEXT,
+    kind    TEXT,
+    seen_at TEXT NOT NULL
 );
 "#,
 ];
@@ -398,12 +422,47 @@ impl Store {
         self.call(move |c| start_job(c, job, &now)).await
     }
 
-    /// Records the end of an attempt (now), with its error if it failed.
+    /// Records the end of an attempt (now), with its error if it failed; one stopped by a
+    /// shutdown is `interrupted`, not failed.
     pub async fn job_finished(&self, id: i64, error: Option<&anyhow::Error>) -> anyhow::Result<()> {
         let now = crate::sync::iso(chrono::Utc::now());
+        let outcome = match error {
+            None => "ok",
+            Some(error) if crate::sync::is_stopped(error) => "interrupted",
+            Some(_) => "failed",
+        };
         let error = error.map(|error| format!("{error:#}"));
-        self.call(move |c| finish_job(c, id, error.as_deref(), &now))
+        self.call(move |c| finish_job(c, id, outcome, error.as_deref(), &now))
             .await
+    }
+
+    /// Records which rules are suspended now (`status` shows them); the rules newly suspended
+    /// and those running again.
+    pub async fn rules_suspended(
+        &self,
+        rules: &crate::rules::RuleSet,
+    ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+        let now = crate::sync::iso(chrono::Utc::now());
+        let suspended: Vec<(String, String)> = rules
+            .suspended
+            .iter()
+            .map(|s| (s.rule.clone(), s.reason()))
+            .collect();
+        self.call(move |c| record_suspensions(c, &suspended, &now))
+            .await
+    }
+
+    /// Notes on a running attempt the error it is retrying after (`None`: it is not), so that
+    /// `status` shows a job waiting out a failure before the attempt ends.
+    pub async fn job_retrying(&self, id: i64, error: Option<String>) -> anyhow::Result<()> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE job_runs SET error = ?2 WHERE id = ?1 AND outcome = 'running'",
+                params![id, error],
+            )?;
+            Ok(())
+        })
+        .await
     }
 
     /// Runs store work on the current thread (for synchronous callers).
@@ -556,16 +615,20 @@ pub fn sync_state(
         .optional()?)
 }
 
-/// Records the data source and its schema; when a property was renamed (same id, new name), its
-/// history follows it: earlier rows take the new name.
+/// Records the data source and its schema (property id → name); when a property was renamed
+/// (same id, new name), its history follows it: earlier rows take the new name. Every name a
+/// property has had is kept (`property_names`), so a rule naming a former name follows it.
+#[allow(clippy::too_many_arguments)]
 pub fn save_source(
     connection: &mut Connection,
     data_source_id: &str,
     database_id: Option<&str>,
     name: &str,
-    schema_json: &str,
+    schema: &BTreeMap<String, String>,
     renames: &[(String, String, String)],
+    now: &str,
 ) -> anyhow::Result<()> {
+    let schema_json = serde_json::to_string(schema)?;
     let transaction = connection.transaction()?;
     transaction.execute(
         "INSERT INTO sync_state (data_source_id, database_id, name, schema_json) VALUES (?1, ?2, ?3, ?4)
@@ -573,6 +636,13 @@ pub fn save_source(
          schema_json = excluded.schema_json",
         params![data_source_id, database_id, name, schema_json],
     )?;
+    for (property_id, property_name) in schema {
+        transaction.execute(
+            "INSERT INTO property_names (data_source_id, name, property_id, seen_at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (data_source_id, name) DO UPDATE SET property_id = excluded.property_id, seen_at = excluded.seen_at",
+            params![data_source_id, property_name, property_id, now],
+        )?;
+    }
     for (property_id, old_name, new_name) in renames {
         transaction.execute(
             "UPDATE task_changes SET property = ?1 WHERE property_id = ?2 AND property = ?3
@@ -582,6 +652,119 @@ pub fn save_source(
     }
     transaction.commit()?;
     Ok(())
+}
+
+/// Names properties had before a rename, for the properties the schema (id → name) still has:
+/// former name → current name. A name the schema uses now is never a former one.
+pub fn former_names(
+    connection: &Connection,
+    data_source_id: &str,
+    schema: &BTreeMap<String, String>,
+) -> anyhow::Result<BTreeMap<String, String>> {
+    let current: HashSet<&str> = schema.values().map(String::as_str).collect();
+    let mut statement = connection
+        .prepare("SELECT name, property_id FROM property_names WHERE data_source_id = ?1")?;
+    let mut former = BTreeMap::new();
+    for row in statement.query_map([data_source_id], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })? {
+        let (name, property_id) = row?;
+        if let Some(now_called) = schema.get(&property_id)
+            && !current.contains(name.as_str())
+        {
+            former.insert(name, now_called.clone());
+        }
+    }
+    Ok(former)
+}
+
+/// A rule suspended because it does not fit the data source's schema as it is now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SuspendedRule {
+    pub rule: String,
+    pub reason: String,
+    /// When it was first found suspended (it stays so until the schema or the rule changes).
+    pub since: String,
+}
+
+/// Replaces the suspended rules with `suspended` (rule, reason); a rule suspended before keeps
+/// its `since`. Returns the rules newly suspended and those no longer suspended.
+pub fn record_suspensions(
+    connection: &mut Connection,
+    suspended: &[(String, String)],
+    now: &str,
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let transaction = connection.transaction()?;
+    let before: Vec<String> = transaction
+        .prepare("SELECT rule FROM rule_suspensions ORDER BY rule")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    let wanted: HashSet<&str> = suspended.iter().map(|(rule, _)| rule.as_str()).collect();
+    let resumed: Vec<String> = before
+        .iter()
+        .filter(|rule| !wanted.contains(rule.as_str()))
+        .cloned()
+        .collect();
+    for rule in &resumed {
+        transaction.execute("DELETE FROM rule_suspensions WHERE rule = ?1", [rule])?;
+    }
+    let mut new = Vec::new();
+    for (rule, reason) in suspended {
+        if !before.contains(rule) {
+            new.push(rule.clone());
+        }
+        transaction.execute(
+            "INSERT INTO rule_suspensions (rule, reason, since) VALUES (?1, ?2, ?3)
+             ON CONFLICT (rule) DO UPDATE SET reason = excluded.reason",
+            params![rule, reason, now],
+        )?;
+    }
+    transaction.commit()?;
+    Ok((new, resumed))
+}
+
+/// The suspended rules, by name.
+pub fn suspended_rules(connection: &Connection) -> anyhow::Result<Vec<SuspendedRule>> {
+    let rows = connection
+        .prepare("SELECT rule, reason, since FROM rule_suspensions ORDER BY rule")?
+        .query_map([], |row| {
+            Ok(SuspendedRule {
+                rule: row.get(0)?,
+                reason: row.get(1)?,
+                since: row.get(2)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Records the workspace's users (from Notion's users endpoint, or the integration's own bot).
+pub fn save_users(
+    connection: &mut Connection,
+    users: &[crate::model::User],
+    now: &str,
+) -> anyhow::Result<()> {
+    let transaction = connection.transaction()?;
+    for user in users {
+        transaction.execute(
+            "INSERT INTO users (id, name, email, kind, seen_at) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (id) DO UPDATE SET name = coalesce(excluded.name, users.name),
+             email = coalesce(excluded.email, users.email), kind = coalesce(excluded.kind, users.kind),
+             seen_at = excluded.seen_at",
+            params![user.id, user.name, user.email, user.kind, now],
+        )?;
+    }
+    transaction.commit()?;
+    Ok(())
+}
+
+/// Users' names by id, for showing people by name.
+pub fn user_names(connection: &Connection) -> anyhow::Result<HashMap<String, String>> {
+    let rows = connection
+        .prepare("SELECT id, name FROM users WHERE name IS NOT NULL AND name != ''")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }
 
 /// Starts a sync run record; returns its id. Runs left `running` by a crash become `interrupted`.
@@ -1316,6 +1499,8 @@ pub struct Summary {
     pub firings_today: i64,
     pub stopped_today: i64,
     pub failed_mail: Vec<OutboxEntry>,
+    /// Rules that do not fit the data source's schema as it is now (they do not run).
+    pub suspended_rules: Vec<SuspendedRule>,
 }
 
 /// Rows of `table` by status, every status of `statuses` present (zero included), so that
@@ -1364,18 +1549,14 @@ pub fn start_job(connection: &mut Connection, job: &str, now: &str) -> anyhow::R
 pub fn finish_job(
     connection: &mut Connection,
     id: i64,
+    outcome: &str,
     error: Option<&str>,
     now: &str,
 ) -> anyhow::Result<()> {
     let transaction = connection.transaction()?;
     transaction.execute(
         "UPDATE job_runs SET finished_at = ?2, outcome = ?3, error = ?4 WHERE id = ?1",
-        params![
-            id,
-            now,
-            if error.is_some() { "failed" } else { "ok" },
-            error
-        ],
+        params![id, now, outcome, error],
     )?;
     transaction.execute(
         "DELETE FROM job_runs WHERE job = (SELECT job FROM job_runs WHERE id = ?1)
@@ -1396,7 +1577,8 @@ pub struct JobHealth {
     pub last_attempt_at: Option<String>,
     /// `running`, `ok`, `failed` or `interrupted`.
     pub last_outcome: Option<String>,
-    /// The error of the last attempt, when it failed.
+    /// The error of the last attempt, when it failed (or, while it runs, the error it is
+    /// retrying after).
     pub last_error: Option<String>,
     pub last_success_at: Option<String>,
 }
@@ -1496,6 +1678,7 @@ pub fn summary(connection: &Connection, since: &str) -> anyhow::Result<Summary> 
     let mut failed_mail = list_mail(connection, true)?;
     failed_mail.truncate(5);
     Ok(Summary {
+        suspended_rules: suspended_rules(connection)?,
         tasks: count("SELECT count(*) FROM tasks WHERE deleted_at IS NULL")?,
         deleted_tasks: count("SELECT count(*) FROM tasks WHERE deleted_at IS NOT NULL")?,
         sources,

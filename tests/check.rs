@@ -1,4 +1,6 @@
-//! `tasksync check` on broken rule files: one clear message each, exit 78, never a panic.
+//! `tasksync check` on broken rule files: one clear message each, exit 78, never a panic. A rule
+//! that does not fit the schema as it is now is reported as suspended (exit 0; the daemon runs
+//! the other rules), and is an error (78) with `--strict`.
 
 mod common;
 
@@ -11,6 +13,14 @@ struct Checked {
 }
 
 async fn check(simulator: &tasksync::simulator::Simulator, rules: &str) -> Checked {
+    check_with(simulator, rules, &[]).await
+}
+
+async fn check_with(
+    simulator: &tasksync::simulator::Simulator,
+    rules: &str,
+    flags: &[&str],
+) -> Checked {
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
         "[notion]\ndatabase = \"{}\"\nbase_url = \"{}\"\n{rules}",
@@ -20,6 +30,7 @@ async fn check(simulator: &tasksync::simulator::Simulator, rules: &str) -> Check
     std::fs::write(dir.path().join("tasksync.toml"), config).unwrap();
     let output = tokio::process::Command::new(assert_cmd::cargo::cargo_bin("tasksync"))
         .arg("check")
+        .args(flags)
         .current_dir(dir.path())
         .env("NOTION_TOKEN", simulator.token())
         .env_remove("RUST_LOG")
@@ -47,61 +58,73 @@ async fn every_broken_rule_file_gets_one_clear_message_and_exit_78() {
         ..SimulatorOptions::default()
     })
     .await;
-    let cases: Vec<(&str, String, &str)> = vec![
+    // (what, rules, message, a mismatch with the schema rather than a problem in the file)
+    let cases: Vec<(&str, String, &str, bool)> = vec![
         (
             "unknown property",
             rule(r#"{ property = "Priorty", equals = "Urgent" }"#, APPEND),
             "the data source has no property `Priorty`; it has: Assignee, Attachments",
+            true,
         ),
         (
             "operator that does not fit the type",
             rule(r#"{ property = "Status", greater_than = 3 }"#, APPEND),
             "`greater_than` does not apply to `Status`, a status property; use one of equals, does_not_equal",
+            true,
         ),
         (
             "unknown status option",
             rule(r#"{ property = "Status", equals = "Blocked" }"#, APPEND),
             "`Blocked` is not an option of the status property `Status`; its options: `To do`, `In progress`, `Done`",
+            true,
         ),
         (
             "option with the wrong case",
             rule(r#"{ property = "Status", equals = "done" }"#, APPEND),
             "(did you mean `Done`?)",
+            true,
         ),
         (
             "bad template",
             rule(URGENT, r#"[{ append = "{{ task.title " }]"#),
             "the append template is wrong: syntax error",
+            false,
         ),
         (
             "misspelt property in a template",
             rule(URGENT, r#"[{ append = "{{ task.Prority }}" }]"#),
             "the append template is wrong: `task.Prority` is not a property of the task: did you mean `task.Priority`?",
+            true,
         ),
         (
             "bad relative date",
             rule(r#"{ property = "Due", before = "+2x" }"#, APPEND),
             "`+2x` is not a date: use an ISO date",
+            false,
         ),
         (
             "duplicate rule name",
             format!("{}{}", rule(URGENT, APPEND), rule(URGENT, APPEND)),
             "the rule name is used twice (first at",
+            false,
         ),
         (
             "unknown action",
             rule(URGENT, r#"[{ notify = "x" }]"#),
             "unknown field `notify`, expected one of `set`, `append`, `mail`",
+            false,
         ),
         (
             "empty action list",
             rule(URGENT, "[]"),
             "the rule has no actions: give it at least one `set`, `append` or `mail`",
+            false,
         ),
         (
             "unknown operator",
             rule(r#"{ property = "Status", equal = "Done" }"#, APPEND),
             "unknown field `equal`, expected one of",
+            false,
         ),
         (
             "two operators in one condition",
@@ -110,36 +133,61 @@ async fn every_broken_rule_file_gets_one_clear_message_and_exit_78() {
                 APPEND,
             ),
             "one operator per condition, not greater_than and less_than",
+            false,
         ),
         (
             "set on a computed property",
             rule(URGENT, r#"[{ set = { Score = 3 } }]"#),
             "`Score` is a formula property, which tasksync cannot set",
+            true,
         ),
         (
             "set with the wrong type",
             rule(URGENT, r#"[{ set = { Done = "yes" } }]"#),
             "`Done` is a checkbox property: set it to true or false, not text",
+            true,
         ),
         (
             "number compared with text",
             rule(r#"{ property = "Estimate", equals = "three" }"#, APPEND),
             "`Estimate` is a number property: compare it with a number, not text",
+            true,
         ),
         (
             "mail without recipients",
             rule(URGENT, "[{ mail = {} }]"),
             "the mail has no recipients: set `to` in the action or under [mail]",
+            false,
         ),
         (
             "missing condition",
             "\n[[rules]]\nname = \"broken\"\nactions = [{ append = \"x\" }]\n".to_string(),
             "missing field `when`",
+            false,
         ),
     ];
     assert!(cases.len() >= 12);
-    for (what, rules, expected) in &cases {
+    for (what, rules, expected, mismatch) in &cases {
         let checked = check(&simulator, rules).await;
+        if *mismatch {
+            // Reported, located, and not an error: the rule is suspended, the others would run.
+            assert_eq!(checked.code, 0, "{what}: {}", checked.stderr);
+            assert!(
+                checked
+                    .stdout
+                    .contains("1 do not fit it as it is now and are suspended")
+                    && checked.stdout.contains("  suspended: ")
+                    && checked.stdout.contains(expected)
+                    && checked.stdout.contains("tasksync.toml:"),
+                "{what}: expected «{expected}» as a suspension in:\n{}",
+                checked.stdout
+            );
+        }
+        let checked = if *mismatch {
+            check_with(&simulator, rules, &["--strict"]).await
+        } else {
+            checked
+        };
         assert_eq!(checked.code, 78, "{what}: {}", checked.stderr);
         assert!(
             !checked.stderr.contains("panicked"),

@@ -408,7 +408,7 @@ async fn sighup_applies_new_rules_and_keeps_the_old_ones_when_the_new_are_broken
     rules_config(
         dir.path(),
         &simulator,
-        "[[rules]]\nname = \"broken\"\nwhen = { property = \"Nope\", equals = \"x\" }\nactions = [{ append = \"x\" }]\n",
+        "[[rules]]\nname = \"broken\"\nwhen = { property = \"Due\", before = \"Nope\" }\nactions = [{ append = \"x\" }]\n",
     );
     hang_up(&daemon);
     let refused = "SELECT count(*) FROM job_runs WHERE job = 'reload' AND outcome = 'failed'";
@@ -462,6 +462,153 @@ async fn the_full_sync_runs_on_its_schedule() {
             "SELECT count(*) FROM sync_runs WHERE kind = 'full'"
         ) >= 2,
         "each one a full sync"
+    );
+    terminate(&daemon);
+    assert!(daemon.wait().await.unwrap().success());
+}
+
+/// Notion's schema changes under a running daemon: a renamed property is followed (the rule
+/// keeps firing, an info line names the rename); a deleted option suspends the one rule that
+/// uses it (a warn line, `status` WARNING) while the other keeps firing; and a restart still
+/// reaches READY, the rules named by the former name still running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_changes_in_notion_are_followed_or_suspend_one_rule() {
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 6,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[notion]\ndatabase = \"{}\"\nbase_url = \"{}\"\nrequests_per_second = 100\n[store]\npath = \"mirror.db\"\n\
+         [schedule]\nsync = \"1s\"\nreconcile = \"1s\"\noutbox = \"1h\"\n{}{}",
+        simulator.database_id(),
+        simulator.base_url(),
+        rule("on-urgent", "Urgent"),
+        rule("on-high", "High"),
+    );
+    std::fs::write(dir.path().join("tasksync.toml"), config).unwrap();
+    let daemon = start(dir.path(), &simulator, &[]);
+    until(
+        dir.path(),
+        "SELECT count(*) FROM tasks",
+        6,
+        Duration::from_secs(20),
+    )
+    .await;
+    let raw = common::Raw::new(&simulator, tasksync::notion::ApiVersion::default());
+    let schema_path = format!("/v1/data_sources/{}", simulator.data_sources()[0].0);
+    let pages = simulator.page_ids();
+    // Sets a task's priority in Notion, and waits until the mirror has it (a rule sees each
+    // step as a transition of its own).
+    let set = |page: &str, name: &str| {
+        let (simulator, dir) = (&simulator, dir.path());
+        let (page, name) = (page.to_string(), name.to_string());
+        async move {
+            let body = json!({ "properties": { "Prio": { "select": { "name": name } } } });
+            common::edit_as_person(simulator, &page, &body).await;
+            let sql = format!(
+                "SELECT count(*) FROM tasks WHERE id = '{page}' AND json_extract(properties_json, '$.Prio.text') = '{name}'"
+            );
+            until(dir, &sql, 1, Duration::from_secs(20)).await;
+        }
+    };
+
+    // Renamed in Notion: the rule (written with "Priority") keeps firing.
+    let (status, _) = raw
+        .send(
+            reqwest::Method::PATCH,
+            &schema_path,
+            Some(json!({ "properties": { "Priority": { "name": "Prio" } } })),
+        )
+        .await;
+    assert!(status.is_success());
+    let renamed = "SELECT count(*) FROM property_names WHERE name = 'Prio'";
+    until(dir.path(), renamed, 1, Duration::from_secs(20)).await;
+    set(&pages[0], "Medium").await;
+    set(&pages[0], "Urgent").await;
+    let urgent = "SELECT count(*) FROM rule_firings WHERE rule = 'on-urgent'";
+    until(dir.path(), urgent, 1, Duration::from_secs(20)).await;
+
+    // An option deleted in Notion: the rule using it is suspended, the other keeps firing.
+    let (_, schema) = raw.send(reqwest::Method::GET, &schema_path, None).await;
+    let kept: Vec<serde_json::Value> = schema["properties"]["Prio"]["select"]["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["name"] != "High")
+        .map(|o| json!({ "id": o["id"] }))
+        .collect();
+    let (status, _) = raw
+        .send(
+            reqwest::Method::PATCH,
+            &schema_path,
+            Some(json!({ "properties": { "Prio": { "select": { "options": kept } } } })),
+        )
+        .await;
+    assert!(status.is_success());
+    let suspended = "SELECT count(*) FROM rule_suspensions WHERE rule = 'on-high'";
+    until(dir.path(), suspended, 1, Duration::from_secs(20)).await;
+    assert_eq!(
+        count(dir.path(), "SELECT count(*) FROM rule_suspensions"),
+        1
+    );
+    set(&pages[1], "Medium").await;
+    set(&pages[1], "Urgent").await;
+    until(dir.path(), urgent, 2, Duration::from_secs(20)).await;
+    let status = common::tasksync(dir.path()).arg("status").output().unwrap();
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("Health: WARNING"), "{text}");
+    assert!(text.contains("Suspended rule on-high"), "{text}");
+    assert!(text.contains("`High` is not an option"), "{text}");
+    let check = common::tasksync(dir.path())
+        .args(["status", "--check"])
+        .output()
+        .unwrap();
+    assert_eq!(check.status.code(), Some(1));
+
+    terminate(&daemon);
+    let output = tokio::time::timeout(Duration::from_secs(10), daemon.wait_with_output())
+        .await
+        .expect("exits")
+        .unwrap();
+    assert!(output.status.success());
+    let log = String::from_utf8_lossy(&output.stderr);
+    let line = |needle: &str| log.lines().find(|l| l.contains(needle)).map(str::to_string);
+    let rename = line("property renamed").unwrap_or_else(|| panic!("no rename line:\n{log}"));
+    assert!(
+        rename.contains("INFO") && rename.contains("Priority") && rename.contains("Prio"),
+        "{rename}"
+    );
+    let warn = line("rule suspended").unwrap_or_else(|| panic!("no suspension line:\n{log}"));
+    assert!(
+        warn.contains("WARN") && warn.contains("on-high") && !log.contains("ERROR"),
+        "{warn}\n{log}"
+    );
+
+    // A restart still reaches READY; the rule written with the former name still runs.
+    let socket_path = dir.path().join("notify.sock");
+    let socket = UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut daemon = start(
+        dir.path(),
+        &simulator,
+        &[("NOTIFY_SOCKET", socket_path.display().to_string())],
+    );
+    let mut seen = String::new();
+    let mut buffer = [0u8; 4096];
+    while !seen.contains("READY=1") {
+        let size = socket.recv(&mut buffer).expect("READY after a restart");
+        seen.push_str(&String::from_utf8_lossy(&buffer[..size]));
+    }
+    set(&pages[2], "Medium").await;
+    set(&pages[2], "Urgent").await;
+    until(dir.path(), urgent, 3, Duration::from_secs(20)).await;
+    assert_eq!(
+        count(dir.path(), "SELECT count(*) FROM rule_suspensions"),
+        1
     );
     terminate(&daemon);
     assert!(daemon.wait().await.unwrap().success());

@@ -117,3 +117,115 @@ fn the_check_without_a_mirror_is_unknown() {
         "{line}"
     );
 }
+
+/// `tasksync simulator` in a process of its own, so that stopping it closes every connection
+/// (as Notion going away does): (the process, its base URL, the database id).
+fn simulator_process(port: u16) -> (std::process::Child, String, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tasksync"))
+        .args([
+            "simulator",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--tasks",
+            "5",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let base_url = lines.next().unwrap().unwrap();
+    let database = lines.next().unwrap().unwrap();
+    let database = database.trim_start_matches("database ").to_string();
+    // Its last line, read before the pipe closes (a write to a closed pipe would end it).
+    let _data_source = lines.next().unwrap().unwrap();
+    (child, base_url, database)
+}
+
+/// Polls `status --check` until it exits `code`; how long that took.
+async fn until_check(dir: &Path, code: i32, limit: std::time::Duration) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    loop {
+        let (now, line) = tokio::task::block_in_place(|| check(dir, "unused"));
+        if now == code {
+            return started.elapsed();
+        }
+        if started.elapsed() >= limit {
+            let log = std::fs::read_to_string(dir.join("daemon.log")).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            panic!(
+                "`status --check` did not exit {code} within {limit:?}; it says: {line}\nthe daemon's last lines:\n{}",
+                tail.into_iter().rev().collect::<Vec<_>>().join("\n")
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// The simulator stopped under a running daemon: within two sync intervals `status` shows the
+/// failure with its error and `status --check` exits 2 (the daemon's patient retries are shown
+/// while they wait); restarted, both return to OK.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_that_loses_notion_shows_it_at_once_and_recovers() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (mut notion, base_url, database) = simulator_process(port);
+    let dir = tempfile::tempdir().unwrap();
+    let interval = std::time::Duration::from_secs(4);
+    let config = format!(
+        "[notion]\ndatabase = \"{database}\"\nbase_url = \"{base_url}\"\nrequests_per_second = 100\n[store]\npath = \"mirror.db\"\n\
+         [schedule]\nsync = \"4s\"\n[health]\nwarning_intervals = 1\ncritical_intervals = 1\n"
+    );
+    std::fs::write(dir.path().join("tasksync.toml"), config).unwrap();
+    let log = std::fs::File::create(dir.path().join("daemon.log")).unwrap();
+    let mut daemon = tokio::process::Command::new(assert_cmd::cargo::cargo_bin("tasksync"))
+        .args(["--log-level", "info", "daemon"])
+        .current_dir(dir.path())
+        .env("XDG_RUNTIME_DIR", dir.path().join("run"))
+        .env("NOTION_TOKEN", "ntn_simulator_token")
+        .env_remove("RUST_LOG")
+        .env_remove("NOTIFY_SOCKET")
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    until_check(dir.path(), 0, std::time::Duration::from_secs(30)).await;
+
+    notion.kill().unwrap();
+    notion.wait().unwrap();
+    // Within two intervals (and a little for the processes started here), the check is
+    // CRITICAL and `status` shows the error the daemon is retrying after.
+    let limit = 2 * interval + std::time::Duration::from_secs(2);
+    let stopped = std::time::Instant::now();
+    loop {
+        let (code, line) = tokio::task::block_in_place(|| check(dir.path(), "unused"));
+        let status = tokio::task::block_in_place(|| run(dir.path(), &["status"], "unused"));
+        let text = String::from_utf8_lossy(&status.stdout).into_owned();
+        if code == 2 && text.contains("could not reach Notion") {
+            assert!(text.contains("Health: CRITICAL"), "{text}");
+            assert!(line.contains("could not reach Notion"), "{line}");
+            break;
+        }
+        assert!(
+            stopped.elapsed() < limit,
+            "not shown within {limit:?}: check {code} {line}\n{text}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let (mut notion, _, _) = simulator_process(port);
+    // The daemon's next retry (its backoff is at most 30 s) or its next tick gets through.
+    until_check(dir.path(), 0, std::time::Duration::from_secs(90)).await;
+    let status = tokio::task::block_in_place(|| run(dir.path(), &["status"], "unused"));
+    let text = String::from_utf8_lossy(&status.stdout);
+    assert!(text.contains("Health: OK"), "{text}");
+    daemon.start_kill().unwrap();
+    daemon.wait().await.unwrap();
+    notion.kill().unwrap();
+    notion.wait().unwrap();
+}

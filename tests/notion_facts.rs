@@ -585,3 +585,136 @@ async fn answers_carry_the_fields_real_responses_do() {
         assert!(list["request_id"].is_string());
     }
 }
+
+/// reference/update-data-source-properties: a rename keeps the property's id; `options`
+/// replace a select's options (existing ones by id or name kept, new names added, omitted ones
+/// removed, so pages lose them); a status's options cannot be changed through the API.
+#[tokio::test]
+async fn a_data_source_update_renames_and_replaces_select_options() {
+    for version in ApiVersion::ALL {
+        let simulator = workspace(40).await;
+        let raw = Raw::new(&simulator, version);
+        let path = format!("/v1/data_sources/{}", source(&simulator));
+        let (_, before) = raw.send(Method::GET, &path, None).await;
+        let priority = &before["properties"]["Priority"];
+        let high = priority["select"]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|o| o["name"] == "High")
+            .unwrap()
+            .clone();
+        let (_, list) = raw.query(&source(&simulator), json!({})).await;
+        let held_high: Vec<String> = list["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["properties"]["Priority"]["select"]["name"] == "High")
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect();
+        assert!(!held_high.is_empty(), "some generated tasks are High");
+        let kept: Vec<Value> = priority["select"]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["name"] != "High")
+            .map(|o| json!({ "id": o["id"] }))
+            .chain([json!({ "name": "Someday" })])
+            .collect();
+        let (status, after) = raw
+            .send(
+                Method::PATCH,
+                &path,
+                Some(json!({ "properties": { "Priority": { "name": "Prio", "select": { "options": kept } } } })),
+            )
+            .await;
+        assert_eq!(status.as_u16(), 200, "{version}: {after}");
+        let prio = &after["properties"]["Prio"];
+        assert_eq!(prio["id"], priority["id"], "a rename keeps the id");
+        assert!(after["properties"].get("Priority").is_none());
+        let names: Vec<&str> = prio["select"]["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Low", "Medium", "Urgent", "Someday"]);
+        assert!(
+            !prio["select"]["options"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["id"] == high["id"])
+        );
+        let page = raw.page(&held_high[0]).await;
+        assert!(page["properties"].get("Priority").is_none());
+        assert_eq!(page["properties"]["Prio"]["select"], Value::Null);
+        // A status's options cannot be changed through the API.
+        let (status, refused) = raw
+            .send(
+                Method::PATCH,
+                &path,
+                Some(json!({ "properties": { "Status": { "status": { "options": [] } } } })),
+            )
+            .await;
+        assert_eq!(status.as_u16(), 400, "{refused}");
+        assert_eq!(refused["code"], "validation_error");
+        // Nothing of a refused update applies.
+        let (status, _) = raw
+            .send(
+                Method::PATCH,
+                &path,
+                Some(json!({ "properties": { "Prio": { "name": "P" }, "Status": { "status": {} } } })),
+            )
+            .await;
+        assert_eq!(status.as_u16(), 400);
+        let (_, unchanged) = raw.send(Method::GET, &path, None).await;
+        assert!(unchanged["properties"].get("Prio").is_some());
+    }
+}
+
+/// reference/get-users: the workspace's users, people (with their email) and bots, paginated.
+#[tokio::test]
+async fn users_are_listed_page_by_page() {
+    let simulator = workspace(2).await;
+    for version in ApiVersion::ALL {
+        let raw = Raw::new(&simulator, version);
+        let mut users = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let path = match &cursor {
+                Some(cursor) => format!("/v1/users?page_size=15&start_cursor={cursor}"),
+                None => "/v1/users?page_size=15".to_string(),
+            };
+            let (status, list) = raw.send(Method::GET, &path, None).await;
+            assert_eq!(status.as_u16(), 200, "{list}");
+            assert_eq!(list["object"], "list");
+            assert_eq!(list["type"], "user");
+            pages += 1;
+            let results = list["results"].as_array().unwrap();
+            assert!(results.len() <= 15);
+            users.extend(results.iter().cloned());
+            match list["next_cursor"].as_str() {
+                Some(next) => {
+                    assert_eq!(list["has_more"], true);
+                    cursor = Some(next.to_string());
+                }
+                None => break,
+            }
+        }
+        assert!(pages > 1);
+        assert!(users.iter().any(|u| u["type"] == "person"
+            && u["person"]["email"].is_string()
+            && u["name"].is_string()));
+        let (_, me) = raw.send(Method::GET, "/v1/users/me", None).await;
+        assert!(
+            users
+                .iter()
+                .any(|u| u["id"] == me["id"] && u["type"] == "bot")
+        );
+        let ids: std::collections::HashSet<&str> =
+            users.iter().map(|u| u["id"].as_str().unwrap()).collect();
+        assert_eq!(ids.len(), users.len(), "no user twice");
+    }
+}

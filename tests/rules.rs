@@ -698,3 +698,107 @@ actions = [{ append = "Urgent now." }]
     assert_eq!(fixture.paragraphs(&page, "Urgent now.").await, 1);
     assert_eq!(fixture.count("SELECT count(*) FROM rule_firings"), 1);
 }
+
+/// A rule that does not fit the schema is suspended alone (the others compile); a former
+/// property name is followed to the property by id; a problem in the file still fails the set.
+#[tokio::test]
+async fn rules_that_do_not_fit_the_schema_are_suspended_and_renames_followed() {
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 1,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let client = common::client(&simulator, ApiVersion::V2026_03_11);
+    let database = NotionId::parse(&simulator.database_id()).unwrap();
+    let mut source = client.resolve_data_source(&database, None).await.unwrap();
+    // As after a rename in Notion: `Priority` is now `Prio`, same id; `Urgent` is gone.
+    let mut priority = source.properties.remove("Priority").unwrap();
+    priority.name = "Prio".into();
+    priority.options.retain(|o| o.name != "Urgent");
+    let priority_id = priority.id.clone();
+    source.properties.insert("Prio".into(), priority);
+    let text = r#"
+[[rules]]
+name = "high"
+when = { property = "Priority", changed_to = "High" }
+actions = [{ append = "high" }]
+
+[[rules]]
+name = "urgent"
+when = { property = "Priority", changed_to = "Urgent" }
+actions = [{ append = "urgent" }]
+
+[[rules]]
+name = "gone"
+when = { property = "Effort", equals = 3 }
+actions = [{ append = "x" }]
+"#;
+    let config = tasksync::config::parse(text).unwrap();
+    let entries: Vec<RuleEntry> = config
+        .rules
+        .into_iter()
+        .map(|rule| RuleEntry {
+            file: "rules.toml".into(),
+            text: text.into(),
+            rule,
+        })
+        .collect();
+    let mail = MailConfig::default();
+    let former = std::collections::BTreeMap::from([("Priority".to_string(), "Prio".to_string())]);
+    let rules =
+        tasksync::rules::compile::compile_following(&entries, &source, &former, &mail, 5).unwrap();
+    let running: Vec<&str> = rules.rules.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(running, ["high"]);
+    match &rules.rules[0].condition {
+        tasksync::rules::compile::Condition::Test { property_id, .. } => {
+            assert_eq!(*property_id, priority_id, "followed by id")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(rules.followed.len(), 2, "{:?}", rules.followed);
+    let suspended: Vec<(&str, String)> = rules
+        .suspended
+        .iter()
+        .map(|s| (s.rule.as_str(), s.reason()))
+        .collect();
+    assert_eq!(suspended.len(), 2, "{suspended:?}");
+    assert_eq!(suspended[0].0, "urgent");
+    assert!(
+        suspended[0]
+            .1
+            .contains("rules.toml:9:8: rule `urgent`: `Urgent` is not an option"),
+        "{}",
+        suspended[0].1
+    );
+    assert_eq!(suspended[1].0, "gone");
+    assert!(
+        suspended[1].1.contains("no property `Effort`"),
+        "{}",
+        suspended[1].1
+    );
+    // Without the former name, the rules naming `Priority` are suspended too.
+    let unfollowed = compile(&entries, &source, &mail, 5).unwrap();
+    assert!(unfollowed.rules.is_empty());
+    assert_eq!(unfollowed.suspended.len(), 3);
+    // A problem in the file (no actions) fails the whole set, the mismatches listed with it.
+    let broken = text.replace("actions = [{ append = \"x\" }]", "actions = []");
+    let config = tasksync::config::parse(&broken).unwrap();
+    let entries: Vec<RuleEntry> = config
+        .rules
+        .into_iter()
+        .map(|rule| RuleEntry {
+            file: "rules.toml".into(),
+            text: broken.as_str().into(),
+            rule,
+        })
+        .collect();
+    let problems =
+        tasksync::rules::compile::compile_following(&entries, &source, &former, &mail, 5)
+            .unwrap_err();
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.message.contains("the rule has no actions"))
+    );
+}

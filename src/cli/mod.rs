@@ -144,10 +144,16 @@ pub enum Command {
     /// Check the configuration, the token, the data source and every rule against its schema.
     ///
     /// Reports every problem at once, each with file, line and rule name, and exits 78 when
-    /// anything is wrong; changes nothing.
+    /// anything in the files is wrong; changes nothing. A rule that does not fit the schema as
+    /// it is now in Notion (a property or option gone, a type changed) is reported as
+    /// suspended: the daemon runs the other rules. `--strict` makes that an error too.
     ///
-    /// Example: tasksync check && tasksync sync
-    Check,
+    /// Example: tasksync check --strict && tasksync sync
+    Check {
+        /// Exit 78 also when a rule does not fit the schema as it is now (suspended rules).
+        #[arg(long)]
+        strict: bool,
+    },
     /// What tasksync has been doing: last sync, cursor, actions, mail, firings, running instance.
     ///
     /// Reads the mirror only: no Notion request, no token needed.
@@ -362,7 +368,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tasks::databases(cli.config.as_deref(), patience, json).await
         }
         Command::Sync(args) => mirror::sync(cli.config.as_deref(), patience, args).await,
-        Command::Check => rules::check(cli.config.as_deref(), patience).await,
+        Command::Check { strict } => rules::check(cli.config.as_deref(), patience, strict).await,
         Command::Daemon => mirror::daemon(cli.config.as_deref()).await,
         Command::Status { json, check } => status::status(cli.config.as_deref(), json, check),
         Command::Mail(MailCommand::Test { to }) => mail::test(cli.config.as_deref(), to).await,

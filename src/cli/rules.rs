@@ -12,7 +12,11 @@ use crate::store::Store;
 use crate::sync::plan::StoredProperties;
 use crate::sync::{SyncOptions, sync};
 
-pub async fn check(config_path: Option<&Path>, patience: Patience) -> anyhow::Result<()> {
+pub async fn check(
+    config_path: Option<&Path>,
+    patience: Patience,
+    strict: bool,
+) -> anyhow::Result<()> {
     let session = Session::open(config_path, patience)?;
     out!("Configuration: {} (ok)", session.origin);
     let me = session.client.me().await?;
@@ -24,7 +28,10 @@ pub async fn check(config_path: Option<&Path>, patience: Patience) -> anyhow::Re
         source.id,
         source.properties.len()
     );
-    let rules = session.rules(&source)?;
+    // The mirror (when there is one) remembers former property names, to follow renames.
+    let mirror = Store::open_read_only(&session.config.mirror_path()?).unwrap_or(None);
+    let former = super::tasks::former_names(mirror.as_ref(), &source).await;
+    let rules = super::tasks::compile_rules(&session.config, &session.origin, &source, &former)?;
     let files: std::collections::BTreeSet<_> = session
         .config
         .located_rules
@@ -32,21 +39,69 @@ pub async fn check(config_path: Option<&Path>, patience: Patience) -> anyhow::Re
         .map(|r| r.file.display().to_string())
         .collect();
     let files: Vec<String> = files.into_iter().collect();
-    out!(
-        "Rules: {} checked against the schema, no problems{}",
-        rules.rules.len(),
-        if files.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", files.join(", "))
+    let files = if files.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", files.join(", "))
+    };
+    if rules.suspended.is_empty() {
+        out!(
+            "Rules: {} checked against the schema, no problems{files}",
+            rules.rules.len()
+        );
+    } else {
+        out!(
+            "Rules: {} checked against the schema{files}; {} do not fit it as it is now and are suspended (the others run):",
+            rules.rules.len() + rules.suspended.len(),
+            rules.suspended.len()
+        );
+        for suspension in &rules.suspended {
+            for reason in &suspension.reasons {
+                let file = reason
+                    .file
+                    .as_deref()
+                    .map(|f| format!("{}:", f.display()))
+                    .unwrap_or_default();
+                out!(
+                    "  suspended: {file}{}:{}: {}",
+                    reason.line,
+                    reason.column,
+                    reason.message
+                );
+            }
         }
-    );
+    }
+    for followed in &rules.followed {
+        out!(
+            "  note: rule `{}` names `{}`, which Notion now calls `{}`: followed by id; rename it in the rules file",
+            followed.rule,
+            followed.former,
+            followed.current
+        );
+    }
     match crate::notify::Mailer::from_environment(&session.config.mail)? {
         Some(mailer) => out!(
             "Mail: through {} (send a test with `tasksync mail test`)",
             mailer.target
         ),
         None => out!("Mail: SMTP_URL is not set; mail from rules waits in the outbox"),
+    }
+    if strict && !rules.suspended.is_empty() {
+        let path = match &session.origin {
+            crate::config::Origin::File(path) => path.clone(),
+            crate::config::Origin::Defaults { .. } => "tasksync.toml".into(),
+        };
+        let problems = rules
+            .suspended
+            .iter()
+            .flat_map(|s| s.reasons.iter().cloned())
+            .collect();
+        return Err(crate::config::ConfigError::Invalid { path, problems }.into());
+    }
+    if !rules.suspended.is_empty() {
+        out!(
+            "Suspended rules are not an error (the daemon runs the others); `tasksync check --strict` fails on them."
+        );
     }
     Ok(())
 }
@@ -60,7 +115,8 @@ pub async fn preview(
 ) -> anyhow::Result<()> {
     let session = Session::open(config_path, patience)?;
     let source = session.data_source().await?;
-    let rules = session.rules(&source)?;
+    let store = Store::open_read_only(&session.config.mirror_path()?)?;
+    let rules = session.rules(&source, store.as_ref()).await?;
     if let Some(wanted) = rule
         && !rules.rules.iter().any(|r| r.name == wanted)
     {
@@ -70,7 +126,6 @@ pub async fn preview(
             names.join(", ")
         );
     }
-    let store = Store::open_read_only(&session.config.mirror_path()?)?;
     let task_row = match (task, &store) {
         (Some(reference), Some(store)) => Some(find_in_mirror(store, reference)?),
         (Some(reference), None) => anyhow::bail!(

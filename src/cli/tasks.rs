@@ -26,18 +26,42 @@ pub fn compile_rules(
     config: &Config,
     origin: &Origin,
     source: &DataSource,
+    former_names: &std::collections::BTreeMap<String, String>,
 ) -> anyhow::Result<crate::rules::RuleSet> {
     let path = match origin {
         Origin::File(path) => path.clone(),
         Origin::Defaults { .. } => std::path::PathBuf::from("tasksync.toml"),
     };
-    crate::rules::compile(
+    crate::rules::compile::compile_following(
         &config.located_rules,
         source,
+        former_names,
         &config.mail,
         config.automation.firing_budget,
     )
     .map_err(|problems| config::ConfigError::Invalid { path, problems }.into())
+}
+
+/// The names the data source's properties had before a rename, as the mirror remembers them
+/// (none without a mirror, or when it cannot be read).
+pub async fn former_names(
+    store: Option<&crate::store::Store>,
+    source: &DataSource,
+) -> std::collections::BTreeMap<String, String> {
+    let Some(store) = store else {
+        return Default::default();
+    };
+    let (id, schema) = (source.id.to_string(), source.names_by_id());
+    match store
+        .call(move |c| crate::store::former_names(c, &id, &schema))
+        .await
+    {
+        Ok(names) => names,
+        Err(error) => {
+            tracing::warn!(error = %format!("{error:#}"), "cannot read the former property names from the mirror");
+            Default::default()
+        }
+    }
 }
 
 /// How long a command waits for Notion before it gives its last error.
@@ -93,9 +117,17 @@ impl Session {
         Ok(source)
     }
 
-    /// The configured rules, checked against the data source's schema.
-    pub fn rules(&self, source: &DataSource) -> anyhow::Result<crate::rules::RuleSet> {
-        compile_rules(&self.config, &self.origin, source)
+    /// The configured rules, checked against the data source's schema, following renames the
+    /// mirror (when there is one) remembers. Suspended rules and followed renames are logged.
+    pub async fn rules(
+        &self,
+        source: &DataSource,
+        store: Option<&crate::store::Store>,
+    ) -> anyhow::Result<crate::rules::RuleSet> {
+        let former = former_names(store, source).await;
+        let rules = compile_rules(&self.config, &self.origin, source, &former)?;
+        crate::rules::log_drift(&rules);
+        Ok(rules)
     }
 
     /// A task named by page id, page URL or unique ID (`TASK-12`).

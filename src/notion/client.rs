@@ -68,6 +68,10 @@ struct Inner {
     pacer: Pacer,
     retry: RetryPolicy,
     requests: AtomicU64,
+    /// The error a request is being retried after, until a request succeeds: what the daemon
+    /// shows while a job waits out a failure (`NotionClient::retrying`).
+    retrying: std::sync::Mutex<Option<String>>,
+    has_retrying: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for NotionClient {
@@ -157,6 +161,8 @@ impl NotionClient {
                 pacer: Pacer::new(settings.requests_per_second, settings.burst),
                 retry: settings.retry,
                 requests: AtomicU64::new(0),
+                retrying: std::sync::Mutex::new(None),
+                has_retrying: std::sync::atomic::AtomicBool::new(false),
             }),
         })
     }
@@ -495,7 +501,12 @@ impl NotionClient {
             self.inner.pacer.acquire().await;
             self.inner.requests.fetch_add(1, Ordering::Relaxed);
             let (failure, retry_after, error) = match self.attempt::<T>(&call, attempt).await {
-                Ok(value) => return Ok(value),
+                Ok(value) => {
+                    if self.inner.has_retrying.swap(false, Ordering::Relaxed) {
+                        *self.retrying_slot() = None;
+                    }
+                    return Ok(value);
+                }
                 Err(outcome) => outcome,
             };
             let decision = decide(failure, call.kind);
@@ -528,6 +539,7 @@ impl NotionClient {
                     });
                 }
                 Decision::HoldAll => {
+                    self.note_retrying(format!("Notion asked to slow down ({error})"));
                     if policy.deadline.is_some() {
                         tracing::debug!(path = %call.path, ?delay, attempt, "Notion asked to slow down; holding back every request");
                     } else {
@@ -536,6 +548,7 @@ impl NotionClient {
                     self.inner.pacer.hold_for(delay);
                 }
                 Decision::Backoff => {
+                    self.note_retrying(error.to_string());
                     // A command a person waits for says its one error at the end; the daemon
                     // logs each retry.
                     if policy.deadline.is_some() {
@@ -547,6 +560,26 @@ impl NotionClient {
                 }
             }
         }
+    }
+
+    fn retrying_slot(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.inner
+            .retrying
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    fn note_retrying(&self, error: String) {
+        *self.retrying_slot() = Some(error);
+        self.inner.has_retrying.store(true, Ordering::Relaxed);
+    }
+
+    /// The error a request is being retried after, if one is (until a request succeeds).
+    pub fn retrying(&self) -> Option<String> {
+        if !self.inner.has_retrying.load(Ordering::Relaxed) {
+            return None;
+        }
+        self.retrying_slot().clone()
     }
 
     /// One attempt: the decoded body, or what failed (for `decide`), Retry-After and the error.

@@ -2,6 +2,13 @@
 //! runs: properties resolved to their stable ids, operators checked against each property type
 //! (Notion's filter vocabulary), options and dates checked, templates compiled.
 //! Every problem is collected, with file, line, column and rule name.
+//!
+//! Two kinds of problem: those in the files (found without looking at the schema: syntax, names,
+//! operators, dates, templates) make the whole set fail (exit 78); those that come from the
+//! schema as it is now (a property or option that is not there, a type that does not fit)
+//! *suspend* the rule alone: it does not run, the others do, and `status` and `check` show it.
+//! Notion can change under a running daemon; a file cannot. A property renamed in Notion is
+//! followed: a rule naming its former name (`former_names`) resolves to it by id.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -407,9 +414,48 @@ pub struct Rule {
     pub trigger: Trigger,
 }
 
+/// A rule that does not fit the data source's schema as it is now: it does not run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Suspension {
+    pub rule: String,
+    pub reasons: Vec<Problem>,
+}
+
+impl Suspension {
+    /// The reasons in one line, each with its position.
+    pub fn reason(&self) -> String {
+        let reasons: Vec<String> = self
+            .reasons
+            .iter()
+            .map(|p| {
+                let file = p
+                    .file
+                    .as_deref()
+                    .map(|f| format!("{}:", f.display()))
+                    .unwrap_or_default();
+                format!("{file}{}:{}: {}", p.line, p.column, p.message)
+            })
+            .collect();
+        reasons.join("; ")
+    }
+}
+
+/// A rule that names a property by a name it had before a rename in Notion: followed by id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Followed {
+    pub rule: String,
+    pub former: String,
+    pub current: String,
+}
+
 /// All rules, with their templates.
 pub struct RuleSet {
+    /// The rules that run.
     pub rules: Vec<Rule>,
+    /// The rules that do not fit the schema as it is now, with why.
+    pub suspended: Vec<Suspension>,
+    /// Properties named by a former name, followed to their current one.
+    pub followed: Vec<Followed>,
     pub templates: minijinja::Environment<'static>,
     /// Templates without any `{{`, `{%` or `{#`: their text, rendered without the engine.
     pub literals: std::collections::HashMap<String, String>,
@@ -420,6 +466,7 @@ impl std::fmt::Debug for RuleSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RuleSet")
             .field("rules", &self.rules.len())
+            .field("suspended", &self.suspended)
             .finish()
     }
 }
@@ -428,6 +475,8 @@ impl RuleSet {
     pub fn empty() -> Self {
         Self {
             rules: Vec::new(),
+            suspended: Vec::new(),
+            followed: Vec::new(),
             templates: super::render::environment(),
             literals: Default::default(),
             firing_budget: 5,
@@ -441,7 +490,13 @@ struct Compiler<'a> {
     lines: &'a crate::config::LineIndex,
     rule: &'a str,
     schema: &'a DataSource,
+    /// Former property names (before a rename in Notion) → current ones.
+    former_names: &'a BTreeMap<String, String>,
+    /// Problems in the files: the set fails.
     problems: &'a mut Vec<Problem>,
+    /// Problems with the schema as it is now: the rule is suspended.
+    mismatches: &'a mut Vec<Problem>,
+    followed: &'a mut Vec<Followed>,
     templates: &'a mut minijinja::Environment<'static>,
     sample: &'a minijinja::Value,
     checker: &'a minijinja::Environment<'static>,
@@ -456,7 +511,23 @@ pub fn compile(
     mail: &MailConfig,
     firing_budget: u32,
 ) -> Result<RuleSet, Vec<Problem>> {
+    compile_following(entries, schema, &BTreeMap::new(), mail, firing_budget)
+}
+
+/// Compiles every rule against the schema, following renamed properties (`former_names`:
+/// former name → current name). Problems in the files: all problems (with the mismatches).
+/// Otherwise the rule set, where rules that do not fit the schema are suspended.
+pub fn compile_following(
+    entries: &[RuleEntry],
+    schema: &DataSource,
+    former_names: &BTreeMap<String, String>,
+    mail: &MailConfig,
+    firing_budget: u32,
+) -> Result<RuleSet, Vec<Problem>> {
     let mut problems = Vec::new();
+    let mut mismatches = Vec::new();
+    let mut suspended = Vec::new();
+    let mut followed = Vec::new();
     let mut templates = super::render::environment();
     let mut literals = std::collections::HashMap::new();
     let mut checker = super::render::environment();
@@ -478,12 +549,16 @@ pub fn compile(
         let Some(lines) = indexes.get(&entry.text.as_ptr()) else {
             continue; // every entry's text was indexed just above
         };
+        let mismatched_before = mismatches.len();
         let mut compiler = Compiler {
             entry,
             lines,
             rule: &name,
             schema,
+            former_names,
             problems: &mut problems,
+            mismatches: &mut mismatches,
+            followed: &mut followed,
             templates: &mut templates,
             sample: &sample,
             checker: &checker,
@@ -538,16 +613,24 @@ pub fn compile(
                 enabled: entry.rule.enabled,
                 trigger,
             });
+        } else if mismatches.len() > mismatched_before {
+            suspended.push(Suspension {
+                rule: name,
+                reasons: mismatches[mismatched_before..].to_vec(),
+            });
         }
     }
     if problems.is_empty() {
         Ok(RuleSet {
             rules,
+            suspended,
+            followed,
             templates,
             literals,
             firing_budget,
         })
     } else {
+        problems.extend(mismatches);
         problems.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
         Err(problems)
     }
@@ -558,15 +641,46 @@ fn property_list(schema: &DataSource) -> String {
     names.join(", ")
 }
 
-impl Compiler<'_> {
-    fn problem(&mut self, span: &Range<usize>, message: String) {
+impl<'a> Compiler<'a> {
+    fn located(&self, span: &Range<usize>, message: String) -> Problem {
         let (line, column) = self.lines.position(&self.entry.text, span.start);
-        self.problems.push(Problem {
+        Problem {
             file: Some(self.entry.file.clone()),
             line,
             column,
             message: format!("rule `{}`: {message}", self.rule),
-        });
+        }
+    }
+
+    /// A problem in the files: the rule set fails.
+    fn problem(&mut self, span: &Range<usize>, message: String) {
+        let problem = self.located(span, message);
+        self.problems.push(problem);
+    }
+
+    /// A rule that does not fit the schema as it is now: the rule is suspended.
+    fn mismatch(&mut self, span: &Range<usize>, message: String) {
+        let problem = self.located(span, message);
+        self.mismatches.push(problem);
+    }
+
+    /// The property a rule names: by its current name, or by a name it had before a rename.
+    fn property(&mut self, name: &str) -> Option<&'a PropertySchema> {
+        let schema: &'a DataSource = self.schema;
+        if let Some(property) = schema.properties.get(name) {
+            return Some(property);
+        }
+        let current = self.former_names.get(name)?;
+        let property = schema.properties.get(current)?;
+        let followed = Followed {
+            rule: self.rule.to_string(),
+            former: name.to_string(),
+            current: current.clone(),
+        };
+        if !self.followed.contains(&followed) {
+            self.followed.push(followed);
+        }
+        Some(property)
     }
 
     fn condition(&mut self, spanned: &Spanned<ConditionConfig>) -> Option<Condition> {
@@ -653,16 +767,16 @@ impl Compiler<'_> {
 
     fn test(&mut self, span: &Range<usize>, config: &ConditionConfig) -> Option<Condition> {
         let name = config.property.as_deref().unwrap_or_default();
-        let Some(property) = self.schema.properties.get(name) else {
+        let Some(property) = self.property(name) else {
             let list = property_list(self.schema);
-            self.problem(
+            self.mismatch(
                 span,
                 format!("the data source has no property `{name}`; it has: {list}"),
             );
             return None;
         };
         let Some(family) = Family::of(&property.kind) else {
-            self.problem(
+            self.mismatch(
                 span,
                 format!(
                     "`{name}` is a {} property, which rules cannot test",
@@ -690,7 +804,7 @@ impl Compiler<'_> {
         };
         if !family.operators().contains(&operator) {
             let allowed = family.operators().join(", ");
-            self.problem(
+            self.mismatch(
                 span,
                 format!(
                     "`{operator}` does not apply to `{name}`, a {} property; use one of {allowed}",
@@ -822,7 +936,7 @@ impl Compiler<'_> {
         match (family, value) {
             (Family::Checkbox, Scalar::Bool(flag)) => Some(Operand::Bool(*flag)),
             (Family::Checkbox, other) => {
-                self.problem(
+                self.mismatch(
                     span,
                     format!(
                         "`{}` is a checkbox: compare it with true or false, not {}",
@@ -835,7 +949,7 @@ impl Compiler<'_> {
             (Family::Number, value) => match value.as_number() {
                 Some(number) => Some(Operand::Number(number)),
                 None => {
-                    self.problem(
+                    self.mismatch(
                         span,
                         format!(
                             "`{}` is a number property: compare it with a number, not {}",
@@ -856,7 +970,7 @@ impl Compiler<'_> {
             }
             (_, Scalar::Text(text)) => Some(Operand::Text(text.clone())),
             (_, other) => {
-                self.problem(
+                self.mismatch(
                     span,
                     format!(
                         "`{}` is a {} property: compare it with text, not {}",
@@ -891,7 +1005,7 @@ impl Compiler<'_> {
             .find(|o| o.name.eq_ignore_ascii_case(wanted))
             .map(|o| format!(" (did you mean `{}`?)", o.name))
             .unwrap_or_default();
-        self.problem(
+        self.mismatch(
             span,
             format!(
                 "`{wanted}` is not an option of the {} property `{}`{hint}; its options: {}",
@@ -961,9 +1075,9 @@ impl Compiler<'_> {
         let mut compiled = Vec::new();
         let mut ok = true;
         for (name, value) in values {
-            let Some(property) = self.schema.properties.get(name) else {
+            let Some(property) = self.property(name) else {
                 let list = property_list(self.schema);
-                self.problem(
+                self.mismatch(
                     span,
                     format!(
                         "`set` names `{name}`, which the data source does not have; it has: {list}"
@@ -992,7 +1106,7 @@ impl Compiler<'_> {
     ) -> Option<SetValue> {
         let name = &property.name;
         let wrong = |this: &mut Self, expected: &str| {
-            this.problem(
+            this.mismatch(
                 span,
                 format!(
                     "`{name}` is a {} property: set it to {expected}, not {}",
@@ -1046,7 +1160,7 @@ impl Compiler<'_> {
             ("number", _) => wrong(self, "a number"),
             ("rich_text" | "title" | "url" | "email" | "phone_number", _) => wrong(self, "text"),
             (kind, _) => {
-                self.problem(
+                self.mismatch(
                     span,
                     format!("`{name}` is a {kind} property, which tasksync cannot set"),
                 );
@@ -1147,7 +1261,7 @@ impl Compiler<'_> {
             if error.kind() == minijinja::ErrorKind::UndefinedError
                 && let Some(unknown) = unknown_task_field(source, self.sample)
             {
-                self.problem(span, format!("the {what} template is wrong: {unknown}"));
+                self.mismatch(span, format!("the {what} template is wrong: {unknown}"));
                 return None;
             }
             let detail = error.detail().map(|d| format!(": {d}")).unwrap_or_default();

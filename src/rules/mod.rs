@@ -13,6 +13,26 @@ pub mod syntax;
 
 pub use compile::{Rule, RuleSet, Trigger, compile};
 
+/// Logs what the schema as it is now did to the rules: each suspended rule (warn) and each
+/// property followed from a former name (info).
+pub fn log_drift(rules: &RuleSet) {
+    for suspension in &rules.suspended {
+        tracing::warn!(
+            rule = %suspension.rule,
+            reason = %suspension.reason(),
+            "rule suspended: it does not fit the data source's schema as it is now; the other rules run"
+        );
+    }
+    for followed in &rules.followed {
+        tracing::info!(
+            rule = %followed.rule,
+            former = %followed.former,
+            current = %followed.current,
+            "the rule names a property by its former name; followed to its current name (rename it in the rules file)"
+        );
+    }
+}
+
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};

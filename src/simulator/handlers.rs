@@ -105,6 +105,29 @@ pub async fn users_me(state: Shared) -> Answer {
     ok(lock(&state.workspace).bot.clone())
 }
 
+/// The workspace's users, people and bots (guests are not listed), paginated (page_size ≤ 100).
+/// reference/get-users
+pub async fn list_users(state: Shared, RawQuery(raw): RawQuery) -> Answer {
+    let params = query_params(raw);
+    let size = param(&params, "page_size")
+        .and_then(|s| s.parse().ok())
+        .filter(|s| (1..=100).contains(s))
+        .unwrap_or(100);
+    let workspace = lock(&state.workspace);
+    let users: Vec<Value> = workspace
+        .users
+        .iter()
+        .chain(std::iter::once(&workspace.bot))
+        .cloned()
+        .collect();
+    paginate(
+        users,
+        param(&params, "start_cursor").as_deref(),
+        size,
+        "user",
+    )
+}
+
 pub async fn get_database(
     state: Shared,
     Extension(Version(version)): Extension<Version>,
@@ -133,8 +156,8 @@ pub async fn get_data_source(
     ok(workspace.render_source(source, version))
 }
 
-/// Updates a data source's schema; the simulator supports renaming properties (`{"properties":
-/// {"Old name": {"name": "New name"}}}`), which keeps their ids.
+/// Updates a data source's schema: renames (the id stays) and select options
+/// (`Workspace::update_properties`). reference/update-data-source-properties
 pub async fn update_data_source(
     state: Shared,
     Extension(Version(version)): Extension<Version>,
@@ -150,24 +173,16 @@ pub async fn update_data_source(
         .iter()
         .position(|s| s.id == id)
         .ok_or_else(|| ApiError::not_found("data_source", &id))?;
-    let renames = body
-        .get("properties")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    for (key, change) in &renames {
-        let new_name = change["name"].as_str().ok_or_else(|| {
-            ApiError::validation(format!("body.properties.{key}.name should be a string"))
-        })?;
-        let source = &mut workspace.sources[index];
-        let position = source
-            .props
-            .iter()
-            .position(|p| p.name == *key || p.id == *key)
-            .ok_or_else(|| ApiError::validation(format!("{key} is not a property that exists.")))?;
-        source.props[position].name = new_name.to_string();
-    }
-    workspace.version += 1;
+    let changes = match body.get("properties") {
+        None => Map::new(),
+        Some(Value::Object(changes)) => changes.clone(),
+        Some(other) => {
+            return Err(ApiError::validation(format!(
+                "body failed validation: body.properties should be an object, instead was `{other}`."
+            )));
+        }
+    };
+    workspace.update_properties(index, &changes)?;
     let source = &workspace.sources[index];
     ok(workspace.render_source(source, version))
 }

@@ -26,6 +26,8 @@
 //! | An object not shared with the integration is 404 `object_not_found`, not 403 | reference/status-codes |
 //! | A request without `Notion-Version` is 400 `missing_version` | reference/versioning |
 //! | An unknown status option is 400 `validation_error`; an unknown select option is added | reference/patch-page, reference/page-property-values |
+//! | `PATCH /v1/data_sources/{id}` renames a property with `{"name": ...}` (its id stays); `select`/`multi_select` `options` replace the options: existing ones (by id or name) are kept, new names added, omitted ones removed; a `status` property's options cannot be changed through the API | reference/update-data-source-properties |
+//! | `GET /v1/users` lists the workspace's users (people with `person.email`, and bots; guests are not listed), paginated with `start_cursor`, `page_size` ≤ 100 | reference/get-users |
 //! | Every answer carries a `request_id`; data sources carry `url`, `public_url`, `icon`, `cover`, `created_by`, `last_edited_by`, `is_inline` and a `description` per property; pages `is_archived` and `is_locked`; databases `is_locked`, `icon` and `cover` | reference/data-source, reference/page, reference/database |
 
 mod handlers;
@@ -520,6 +522,7 @@ fn router(state: Arc<State>) -> Router {
     use axum::routing::{get, post};
     Router::new()
         .route("/v1/users/me", get(handlers::users_me))
+        .route("/v1/users", get(handlers::list_users))
         .route("/v1/databases/{database_id}", get(handlers::get_database))
         .route(
             "/v1/data_sources/{data_source_id}",

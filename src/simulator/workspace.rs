@@ -1,7 +1,7 @@
 //! The simulator's in-memory workspace: one database, its data sources, generated tasks, users
 //! and page content; rendering as Notion JSON and applying writes the way Notion validates them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Duration, DurationRound, SecondsFormat, Utc};
 use rand::rngs::SmallRng;
@@ -942,6 +942,127 @@ impl Workspace {
                 "{name} is a {other} property, which cannot be updated through the API."
             ))),
         }
+    }
+
+    /// Applies a data source's property changes (the `properties` of PATCH
+    /// /v1/data_sources/{id}), all checked before any applies: a new `name` renames (the id
+    /// stays); `select`/`multi_select` `options` replace the options (an existing one, by id or
+    /// name, is kept; a new name is added; an omitted one is removed, and pages holding it lose
+    /// it); a status's options cannot be changed through the API.
+    /// reference/update-data-source-properties
+    pub fn update_properties(
+        &mut self,
+        source: usize,
+        changes: &Map<String, Value>,
+    ) -> Result<(), ApiError> {
+        struct Change {
+            prop_id: String,
+            name: Option<String>,
+            options: Option<Vec<Value>>,
+        }
+        let mut planned = Vec::new();
+        for (key, change) in changes {
+            let prop = self.sources[source].prop(key).ok_or_else(|| {
+                ApiError::validation(format!("{key} is not a property that exists."))
+            })?;
+            let Some(change) = change.as_object() else {
+                return Err(ApiError::validation(format!(
+                    "body.properties.{key}: the simulator models renames and select options, not removing a property"
+                )));
+            };
+            let mut planned_change = Change {
+                prop_id: prop.id.clone(),
+                name: None,
+                options: None,
+            };
+            for (field, value) in change {
+                match field.as_str() {
+                    "name" => {
+                        let name = value.as_str().ok_or_else(|| {
+                            ApiError::validation(format!(
+                                "body.properties.{key}.name should be a string, instead was `{value}`."
+                            ))
+                        })?;
+                        planned_change.name = Some(name.to_string());
+                    }
+                    "status" if prop.kind == "status" => {
+                        return Err(ApiError::validation(format!(
+                            "body.properties.{key}.status: the name or options of a status property cannot be updated through the API."
+                        )));
+                    }
+                    kind @ ("select" | "multi_select") if *kind == prop.kind => {
+                        let options = value["options"].as_array().ok_or_else(|| {
+                            ApiError::validation(format!(
+                                "body.properties.{key}.{kind}.options should be an array, instead was `{}`.",
+                                value["options"]
+                            ))
+                        })?;
+                        let current = prop.config["options"]
+                            .as_array()
+                            .cloned()
+                            .unwrap_or_default();
+                        let mut kept = Vec::new();
+                        for option in options {
+                            let existing = current.iter().find(|o| {
+                                (option["id"].is_string() && o["id"] == option["id"])
+                                    || (option["id"].is_null() && o["name"] == option["name"])
+                            });
+                            match (existing, option["name"].as_str()) {
+                                (Some(existing), _) => kept.push(existing.clone()),
+                                (None, Some(name)) if option["id"].is_null() => {
+                                    kept.push(json!({ "name": name }));
+                                }
+                                _ => {
+                                    return Err(ApiError::validation(format!(
+                                        "body.properties.{key}.{kind}.options: {option} is neither an existing option nor a new one with a name."
+                                    )));
+                                }
+                            }
+                        }
+                        planned_change.options = Some(kept);
+                    }
+                    other => {
+                        return Err(ApiError::validation(format!(
+                            "body.properties.{key}.{other}: the simulator models renames and select options only"
+                        )));
+                    }
+                }
+            }
+            planned.push(planned_change);
+        }
+        for change in planned {
+            if let Some(name) = change.name {
+                self.prop_mut(source, &change.prop_id).name = name;
+            }
+            if let Some(options) = change.options {
+                let mut kept = Vec::new();
+                for option in options {
+                    if option["id"].is_string() {
+                        kept.push(option);
+                    } else {
+                        let name = option["name"].as_str().unwrap_or_default();
+                        kept.push(
+                            json!({ "id": uuid(&mut self.rng), "name": name, "color": "default" }),
+                        );
+                    }
+                }
+                let ids: HashSet<String> = kept
+                    .iter()
+                    .filter_map(|o| o["id"].as_str().map(str::to_string))
+                    .collect();
+                self.prop_mut(source, &change.prop_id).config["options"] = Value::Array(kept);
+                let held = |value: &Value| value["id"].as_str().is_some_and(|id| ids.contains(id));
+                for page in self.pages.iter_mut().filter(|p| p.source == source) {
+                    match page.values.get_mut(&change.prop_id) {
+                        Some(Value::Array(items)) => items.retain(held),
+                        Some(value) if value.is_object() && !held(value) => *value = Value::Null,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        self.version += 1;
+        Ok(())
     }
 
     fn prop_mut(&mut self, source: usize, prop_id: &str) -> &mut PropDef {

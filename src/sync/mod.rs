@@ -10,7 +10,7 @@
 
 pub mod plan;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, DurationRound, SecondsFormat, Utc};
@@ -101,6 +101,10 @@ pub struct SyncReport {
     /// The firings, with their rendered actions (the first thousand).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub firings: Vec<FiringReport>,
+    /// Properties the pages have and the schema read at the start does not (added in Notion
+    /// meanwhile): the daemon reads the schema again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unknown_properties: Vec<String>,
 }
 
 /// A rule firing as reported (and, in a dry run, as it would be recorded).
@@ -169,6 +173,8 @@ pub async fn sync(
         fired: 0,
         stopped: 0,
         firings: Vec::new(),
+        known_properties: source.properties.values().map(|p| p.id.clone()).collect(),
+        unknown_properties: BTreeSet::new(),
     };
     if rules.rules.iter().any(|rule| rule.enabled) {
         engine.bot = Some(engine.bot_user_id().await?);
@@ -238,6 +244,7 @@ pub async fn sync(
         stopped: engine.stopped,
         planned: engine.planned,
         firings: engine.firings,
+        unknown_properties: engine.unknown_properties.into_iter().collect(),
     })
 }
 
@@ -277,9 +284,21 @@ pub async fn time_rules(
         fired: 0,
         stopped: 0,
         firings: Vec::new(),
+        known_properties: HashSet::new(),
+        unknown_properties: BTreeSet::new(),
     };
     engine.time_rules(false).await?;
     Ok(engine.fired)
+}
+
+/// A sync stopped between transactions because tasksync is shutting down: not a failure.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped: tasksync is shutting down (nothing is lost; the next run resumes)")]
+pub struct Stopped;
+
+/// Whether `error` is (or was caused by) a stop for the shutdown.
+pub fn is_stopped(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| cause.is::<Stopped>())
 }
 
 /// What templates and rules see of a stored task.
@@ -336,6 +355,9 @@ struct Engine<'a> {
     fired: u64,
     stopped: u64,
     firings: Vec<FiringReport>,
+    /// The schema's property ids, and properties the pages have beyond them.
+    known_properties: HashSet<String>,
+    unknown_properties: BTreeSet<String>,
 }
 
 impl Engine<'_> {
@@ -391,11 +413,7 @@ impl Engine<'_> {
     /// Stops the sync (between transactions) once a shutdown was asked for.
     fn check_stop(&self) -> anyhow::Result<()> {
         match &self.stop {
-            Some(stop) if stop.load(std::sync::atomic::Ordering::SeqCst) => {
-                anyhow::bail!(
-                    "stopped: tasksync is shutting down (nothing is lost; the next run resumes)"
-                )
-            }
+            Some(stop) if stop.load(std::sync::atomic::Ordering::SeqCst) => Err(Stopped.into()),
             _ => Ok(()),
         }
     }
@@ -437,12 +455,7 @@ impl Engine<'_> {
         store: &Store,
         previous_schema: Option<String>,
     ) -> anyhow::Result<()> {
-        let schema: BTreeMap<String, String> = self
-            .source
-            .properties
-            .values()
-            .map(|p| (p.id.clone(), p.name.clone()))
-            .collect();
+        let schema = self.source.names_by_id();
         let previous: BTreeMap<String, String> = previous_schema
             .and_then(|json| serde_json::from_str(&json).ok())
             .unwrap_or_default();
@@ -450,15 +463,15 @@ impl Engine<'_> {
         for (_, old, new) in &renames {
             tracing::info!(%old, %new, "property renamed; its history follows it");
         }
-        let schema_json = serde_json::to_string(&schema)?;
-        let (id, database, name) = (
+        let (id, database, name, now) = (
             self.source_id.clone(),
             self.source.database_id.as_ref().map(ToString::to_string),
             self.source.name.clone(),
+            iso(self.now),
         );
         store
             .call(move |c| {
-                store::save_source(c, &id, database.as_deref(), &name, &schema_json, &renames)
+                store::save_source(c, &id, database.as_deref(), &name, &schema, &renames, &now)
             })
             .await
     }
@@ -651,6 +664,11 @@ impl Engine<'_> {
         };
         let inside = self.recorded_states(&tasks).await?;
         for mut task in tasks {
+            for (name, property) in &task.properties {
+                if !self.known_properties.contains(&property.id) {
+                    self.unknown_properties.insert(name.clone());
+                }
+            }
             let id = task.id.to_string();
             let old = stored.get(&id);
             let old_properties: Option<StoredProperties> =
