@@ -166,6 +166,22 @@ impl PropertyValue {
         }
     }
 
+    /// Fills in the names of users given by id only, from `names` (id → name).
+    pub fn fill_user_names(&mut self, names: &std::collections::HashMap<String, String>) {
+        let fill = |user: &mut User| {
+            if user.name.as_deref().is_none_or(str::is_empty)
+                && let Some(name) = names.get(&user.id)
+            {
+                user.name = Some(name.clone());
+            }
+        };
+        match self {
+            Self::People(users) => users.iter_mut().for_each(fill),
+            Self::CreatedBy(user) | Self::LastEditedBy(user) => fill(user),
+            _ => {}
+        }
+    }
+
     /// A short human rendering, for tables and detail views.
     pub fn display(&self) -> String {
         fn names(options: &[SelectOption]) -> String {
@@ -268,6 +284,17 @@ pub struct Task {
 }
 
 impl Task {
+    /// Fills in the names of people that the page object gives by id only (`created_by`,
+    /// `last_edited_by`, and people without a name), from the workspace's users.
+    pub fn fill_user_names(&mut self, names: &std::collections::HashMap<String, String>) {
+        if names.is_empty() {
+            return;
+        }
+        for property in self.properties.values_mut() {
+            property.value.fill_user_names(names);
+        }
+    }
+
     /// The plain text of the title property ("" when the page has none).
     pub fn title(&self) -> String {
         self.properties

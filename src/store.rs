@@ -247,7 +247,10 @@ pub struct HistoryRow {
     pub new_value: Option<String>,
     pub observed_at: String,
     pub edited_at: Option<String>,
+    /// The user id of who made the change (when Notion says).
     pub edited_by: Option<String>,
+    /// Their name, when the mirror's `users` knows it.
+    pub edited_by_name: Option<String>,
 }
 
 /// What the mirror knows of a task, for deciding whether a fetched version is new.
@@ -1177,6 +1180,8 @@ pub fn save_bot_user_id(
 pub struct QueuedAction {
     pub id: i64,
     pub task_id: String,
+    /// What people call the task, for logs: `TASK-12 "title"` (its page id without a unique ID).
+    pub task: String,
     pub rule: String,
     pub action: PlannedAction,
     /// Attempts before this one: more than zero means an earlier attempt may have landed.
@@ -1186,32 +1191,50 @@ pub struct QueuedAction {
 /// Actions waiting to be performed (or interrupted mid-way), oldest first.
 pub fn queued_actions(connection: &Connection, limit: usize) -> anyhow::Result<Vec<QueuedAction>> {
     let mut statement = connection.prepare(
-        "SELECT a.id, a.task_id, f.rule, a.payload_json, a.attempts FROM actions a JOIN rule_firings f ON f.id = a.firing_id
+        "SELECT a.id, a.task_id, f.rule, a.payload_json, a.attempts, t.title, t.properties_json
+         FROM actions a JOIN rule_firings f ON f.id = a.firing_id LEFT JOIN tasks t ON t.id = a.task_id
          WHERE a.status IN ('pending', 'running') ORDER BY a.id LIMIT ?1",
     )?;
     let rows = statement
         .query_map([limit as i64], |row| {
             Ok((
-                row.get::<_, i64>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, String>(2)?,
-                row.get::<_, String>(3)?,
-                row.get::<_, i64>(4)?,
+                (
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, i64>(4)?,
+                ),
+                (
+                    row.get::<_, Option<String>>(5)?,
+                    row.get::<_, Option<String>>(6)?,
+                ),
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     rows.into_iter()
-        .map(|(id, task_id, rule, payload, attempts)| {
-            let action = serde_json::from_str(&payload)
-                .with_context(|| format!("action {id} has an unreadable payload"))?;
-            Ok(QueuedAction {
-                id,
-                task_id,
-                rule,
-                action,
-                attempts,
-            })
-        })
+        .map(
+            |((id, task_id, rule, payload, attempts), (title, properties))| {
+                let action = serde_json::from_str(&payload)
+                    .with_context(|| format!("action {id} has an unreadable payload"))?;
+                let unique = properties
+                    .and_then(|json| serde_json::from_str(&json).ok())
+                    .and_then(|properties| crate::sync::plan::unique_id(&properties));
+                let task = format!(
+                    "{} \"{}\"",
+                    unique.unwrap_or_else(|| task_id.clone()),
+                    title.unwrap_or_default()
+                );
+                Ok(QueuedAction {
+                    id,
+                    task_id,
+                    task,
+                    rule,
+                    action,
+                    attempts,
+                })
+            },
+        )
         .collect()
 }
 
@@ -1854,8 +1877,9 @@ pub fn live_tasks(connection: &Connection, data_source_id: &str) -> anyhow::Resu
 /// The change history of a task, oldest first.
 pub fn history(connection: &Connection, task_id: &str) -> anyhow::Result<Vec<HistoryRow>> {
     let mut statement = connection.prepare(
-        "SELECT property, old_value, new_value, observed_at, edited_at, edited_by FROM task_changes
-         WHERE task_id = ?1 ORDER BY id",
+        "SELECT c.property, c.old_value, c.new_value, c.observed_at, c.edited_at, c.edited_by, u.name
+         FROM task_changes c LEFT JOIN users u ON u.id = c.edited_by
+         WHERE c.task_id = ?1 ORDER BY c.id",
     )?;
     let rows = statement
         .query_map([task_id], |row| {
@@ -1866,6 +1890,7 @@ pub fn history(connection: &Connection, task_id: &str) -> anyhow::Result<Vec<His
                 observed_at: row.get(3)?,
                 edited_at: row.get(4)?,
                 edited_by: row.get(5)?,
+                edited_by_name: row.get(6)?,
             })
         })?
         .collect::<Result<_, _>>()?;

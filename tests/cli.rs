@@ -154,6 +154,20 @@ fn tour(api_version: &str) {
 
     let shown = work.run(&["tasks", "show", "TASK-3"]).ok();
     assert!(shown.stdout.starts_with("TASK-3  "), "{}", shown.stdout);
+    // People by name (the page gives `created_by` by id; the users endpoint names them).
+    let created_by = shown
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("Created by"))
+        .unwrap_or_else(|| panic!("{}", shown.stdout));
+    let person = created_by
+        .trim_start()
+        .trim_start_matches("Created by")
+        .trim();
+    assert!(
+        !person.is_empty() && tasksync::notion::ids::NotionId::parse(person).is_err(),
+        "{created_by}"
+    );
     let before = work.run(&["tasks", "show", "TASK-3", "--json"]).ok().json();
     let target = if before["status"] == "Done" {
         "In progress"
@@ -449,6 +463,15 @@ fn sync_then_read_the_mirror_offline() {
         "{}",
         shown.stdout
     );
+    // The change was made by tasksync's integration: named, not a user id.
+    let change = shown.stdout.lines().find(|l| l.contains("→ Done")).unwrap();
+    assert!(change.ends_with(" by tasksync"), "{change}");
+    let edited_by = shown
+        .stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("Edited by"))
+        .unwrap_or_else(|| panic!("{}", shown.stdout));
+    assert!(edited_by.trim_end().ends_with("tasksync"), "{edited_by}");
     let json = work
         .run(&["tasks", "show", "TASK-7", "--mirror", "--json"])
         .ok()

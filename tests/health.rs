@@ -198,9 +198,9 @@ async fn a_daemon_that_loses_notion_shows_it_at_once_and_recovers() {
 
     notion.kill().unwrap();
     notion.wait().unwrap();
-    // Within two intervals (and a little for the processes started here), the check is
-    // CRITICAL and `status` shows the error the daemon is retrying after.
-    let limit = 2 * interval + std::time::Duration::from_secs(2);
+    // Within two intervals (and some seconds for the processes started here on a loaded
+    // machine), the check is CRITICAL and `status` shows the error the daemon retries after.
+    let limit = 2 * interval + std::time::Duration::from_secs(5);
     let stopped = std::time::Instant::now();
     loop {
         let (code, line) = tokio::task::block_in_place(|| check(dir.path(), "unused"));

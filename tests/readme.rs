@@ -69,12 +69,34 @@ async fn every_sql_example_in_the_readme_runs_and_finds_rows() {
     run().await.unwrap();
 
     let connection = rusqlite::Connection::open(&path).unwrap();
+    assert!(
+        blocks.iter().filter(|b| b.contains("AS who")).count() >= 2,
+        "the README shows who did what"
+    );
     for block in blocks {
         let mut statement = connection
             .prepare(&block)
             .unwrap_or_else(|e| panic!("{e}\n{block}"));
-        let rows = statement.query_map([], |_| Ok(())).unwrap().count();
-        assert!(rows > 0, "no rows from:\n{block}");
+        let who = statement.column_index("who").ok();
+        let people: Vec<Option<String>> = statement
+            .query_map([], |row| match who {
+                Some(index) => row.get::<_, Option<String>>(index),
+                None => Ok(None),
+            })
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(!people.is_empty(), "no rows from:\n{block}");
+        // A query that names people names them: a name, not a user id.
+        if who.is_some() {
+            for person in &people {
+                let person = person.as_deref().unwrap_or_default();
+                assert!(
+                    !person.is_empty() && NotionId::parse(person).is_err(),
+                    "`{person}` is not a name, from:\n{block}"
+                );
+            }
+        }
     }
 }
 

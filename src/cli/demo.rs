@@ -208,7 +208,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     for page in [urgent, done, deleted, overdue] {
         for change in store.with(|c| store::history(c, page))?.iter().skip(1) {
             let what = super::mirror::describe_change(change);
-            out!("   {}  {what}", label(page));
+            let by = change
+                .edited_by_name
+                .as_deref()
+                .or(change.edited_by.as_deref())
+                .map(|by| format!(" (by {by})"))
+                .unwrap_or_default();
+            out!("   {}  {what}{by}", label(page));
         }
     }
     story(&second, &rules, &label);
@@ -253,7 +259,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     for (what, sql) in [
         (
             "the change history of the day",
-            "SELECT property, old_value, new_value, edited_by FROM task_changes WHERE property NOT LIKE '(%' ORDER BY id DESC LIMIT 10",
+            "SELECT c.property, c.old_value, c.new_value, u.name AS who FROM task_changes c LEFT JOIN users u ON u.id = c.edited_by WHERE c.property NOT LIKE '(%' ORDER BY c.id DESC LIMIT 10",
         ),
         (
             "what the rules did",

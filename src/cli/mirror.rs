@@ -274,12 +274,7 @@ pub fn print_firings(report: &SyncReport) {
     };
     out!("Rules {verb} {} time(s){stopped}:", report.fired);
     for firing in report.firings.iter().take(50) {
-        out!(
-            "  {} → \"{}\" ({})",
-            firing.rule,
-            firing.title,
-            firing.task_id
-        );
+        out!("  {} → {} \"{}\"", firing.rule, firing.task, firing.title);
         if let Some(reason) = &firing.reason {
             out!("      {}: {reason}", firing.status);
         }
@@ -371,11 +366,7 @@ fn open_mirror(config_path: Option<&Path>) -> anyhow::Result<Store> {
 }
 
 fn unique_id(properties: &StoredProperties) -> Option<String> {
-    properties
-        .values()
-        .find(|p| p.value.type_name() == "unique_id")
-        .map(|p| p.text.clone())
-        .filter(|t| !t.is_empty())
+    crate::sync::plan::unique_id(properties)
 }
 
 fn properties(row: &TaskRow) -> StoredProperties {
@@ -473,7 +464,16 @@ pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::
     let row = find_in_mirror(&store, reference)?;
     let history = store.with(|c| store::history(c, &row.id))?;
     let firings = store.with(|c| store::firings_of(c, &row.id))?;
-    let view = MirrorTask::new(&row, Some(&history));
+    let names = store.with(|c| store::user_names(c))?;
+    let mut view = MirrorTask::new(&row, Some(&history));
+    // People the page gave by id (a task not read again since the users were known).
+    for property in view.properties.values_mut() {
+        let before = property.value.clone();
+        property.value.fill_user_names(&names);
+        if property.value != before {
+            property.text = property.value.display();
+        }
+    }
     if json {
         let mut value = serde_json::to_value(&view)?;
         value["rule_firings"] = serde_json::to_value(&firings)?;
@@ -511,8 +511,9 @@ pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::
     for change in &history {
         let what = describe_change(change);
         let by = change
-            .edited_by
+            .edited_by_name
             .as_deref()
+            .or(change.edited_by.as_deref())
             .map(|by| format!(" by {by}"))
             .unwrap_or_default();
         out!("  {}  {what}{by}", change.observed_at);

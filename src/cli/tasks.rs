@@ -389,8 +389,35 @@ async fn full_task(
     Ok((task, content))
 }
 
+/// Users' names by id: the mirror's when it knows them, else Notion's users list (none when the
+/// integration may not read user information).
+async fn user_names(session: &Session) -> std::collections::HashMap<String, String> {
+    let known = session
+        .config
+        .mirror_path()
+        .ok()
+        .and_then(|path| crate::store::Store::open_read_only(&path).ok().flatten())
+        .and_then(|store| store.with(|c| crate::store::user_names(c)).ok())
+        .unwrap_or_default();
+    if !known.is_empty() {
+        return known;
+    }
+    match session.client.list_users().await {
+        Ok(Some(users)) => users
+            .into_iter()
+            .filter_map(|user| Some((user.id, user.name.filter(|n| !n.is_empty())?)))
+            .collect(),
+        Ok(None) => Default::default(),
+        Err(error) => {
+            tracing::debug!(%error, "cannot list the workspace's users; people are shown by id");
+            Default::default()
+        }
+    }
+}
+
 async fn show(session: &Session, reference: &str, json: bool) -> anyhow::Result<()> {
-    let (task, content) = full_task(session, reference).await?;
+    let (mut task, content) = full_task(session, reference).await?;
+    task.fill_user_names(&user_names(session).await);
     if json {
         return output::json(&TaskJson::new(&task, Some(&content)));
     }

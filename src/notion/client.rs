@@ -183,6 +183,32 @@ impl NotionClient {
         Ok(user.into())
     }
 
+    /// The workspace's users (people and bots; guests are not listed), page by page
+    /// (reference/get-users). `None` when the integration may not read user information (403):
+    /// people are then shown by id.
+    pub async fn list_users(&self) -> Result<Option<Vec<User>>, NotionError> {
+        let path = "/v1/users".to_string();
+        let mut users = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut call = Call::get(path.clone());
+            call.query.push(("page_size", "100".into()));
+            if let Some(cursor) = &cursor {
+                call.query.push(("start_cursor", cursor.clone()));
+            }
+            let page: WireList<WireUser> = match self.send(call).await {
+                Ok(page) => page,
+                Err(failure) if failure.error.status() == Some(403) => return Ok(None),
+                Err(failure) => return Err(failure.error),
+            };
+            users.extend(page.results.into_iter().map(User::from));
+            match next_cursor(&path, cursor.as_deref(), page.next_cursor, page.has_more)? {
+                Some(next) => cursor = Some(next),
+                None => return Ok(Some(users)),
+            }
+        }
+    }
+
     /// Resolves what the user configured (a database or a data source id) to one data source
     /// with its schema. `wanted` names the data source (name or id) when there are several.
     pub async fn resolve_data_source(

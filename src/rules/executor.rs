@@ -61,7 +61,7 @@ pub async fn perform_queued(
                 let message = format!("{error:#}");
                 let final_error =
                     is_final(&error) || action.attempts + 1 >= i64::from(max_attempts);
-                tracing::warn!(action = id, rule = %action.rule, task = %action.task_id, error = %message, final_error, "action failed");
+                tracing::warn!(action = id, rule = %action.rule, task = %action.task, error = %message, final_error, "action failed");
                 if final_error {
                     report.failed += 1;
                     ("failed", Some(message))

@@ -66,6 +66,16 @@ pub struct TaskChange<'a> {
     pub inside: &'a HashSet<String>,
 }
 
+/// What logs call a task: `TASK-12 "title"` (its page id without a unique ID).
+fn task_label(task: &TaskFacts<'_>) -> String {
+    let unique = crate::sync::plan::unique_id(task.properties);
+    format!(
+        "{} \"{}\"",
+        unique.as_deref().unwrap_or(task.id),
+        task.title
+    )
+}
+
 /// The firings and time-rule state changes a task change causes. Pure.
 pub fn evaluate(
     evaluation: &Evaluation<'_>,
@@ -133,13 +143,13 @@ fn firing_in(
             "loop guard: tasksync's own edits have already made rules fire {depth} times in a row on this task (automation.firing_budget = {})",
             evaluation.rules.firing_budget
         ));
-        tracing::warn!(rule = %rule.name, task = %change.task.id, depth, "rule chain stopped by the firing budget");
+        tracing::warn!(rule = %rule.name, task = %task_label(&change.task), depth, "rule chain stopped by the firing budget");
         return firing;
     }
     match render::render_in(evaluation.rules, rule, shared, evaluation.now) {
         Ok(actions) => firing.actions = actions,
         Err(error) => {
-            tracing::warn!(rule = %rule.name, task = %change.task.id, %error, "a rule's template failed");
+            tracing::warn!(rule = %rule.name, task = %task_label(&change.task), %error, "a rule's template failed");
             firing.status = "error";
             firing.reason = Some(error);
         }

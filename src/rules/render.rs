@@ -97,6 +97,7 @@ pub struct TaskFacts<'a> {
     pub status: Option<&'a str>,
     pub created_time: &'a str,
     pub last_edited_time: &'a str,
+    /// Who edited last: the name when the mirror knows it, else the user id.
     pub last_edited_by: Option<&'a str>,
     pub deleted: bool,
     pub properties: &'a StoredProperties,

@@ -111,6 +111,8 @@ pub struct SyncReport {
 #[derive(Clone, Debug, Serialize)]
 pub struct FiringReport {
     pub rule: String,
+    /// What people call the task: its unique ID (`TASK-12`), else its page id.
+    pub task: String,
     pub task_id: String,
     pub title: String,
     pub transition: String,
@@ -175,9 +177,19 @@ pub async fn sync(
         firings: Vec::new(),
         known_properties: source.properties.values().map(|p| p.id.clone()).collect(),
         unknown_properties: BTreeSet::new(),
+        names: HashMap::new(),
     };
     if rules.rules.iter().any(|rule| rule.enabled) {
         engine.bot = Some(engine.bot_user_id().await?);
+    }
+    // People by name: the workspace's users, read again with each reconcile.
+    if let Some(store) = engine.store
+        && (reconcile_due || full)
+    {
+        engine.refresh_users(store).await?;
+    }
+    if let Some(reader) = engine.reader {
+        engine.names = reader.call(|c| store::user_names(c)).await?;
     }
     if let Some(store) = engine.store {
         engine
@@ -286,6 +298,7 @@ pub async fn time_rules(
         firings: Vec::new(),
         known_properties: HashSet::new(),
         unknown_properties: BTreeSet::new(),
+        names: HashMap::new(),
     };
     engine.time_rules(false).await?;
     Ok(engine.fired)
@@ -306,7 +319,12 @@ fn facts_of<'a>(
     row: &'a TaskRow,
     properties: &'a StoredProperties,
     deleted: bool,
+    names: &'a HashMap<String, String>,
 ) -> TaskFacts<'a> {
+    let last_edited_by = row
+        .last_edited_by
+        .as_deref()
+        .map(|id| names.get(id).map_or(id, String::as_str));
     TaskFacts {
         id: &row.id,
         url: &row.url,
@@ -314,7 +332,7 @@ fn facts_of<'a>(
         status: row.status.as_deref(),
         created_time: &row.created_time,
         last_edited_time: &row.last_edited_time,
-        last_edited_by: row.last_edited_by.as_deref(),
+        last_edited_by,
         deleted,
         properties,
     }
@@ -358,6 +376,8 @@ struct Engine<'a> {
     /// The schema's property ids, and properties the pages have beyond them.
     known_properties: HashSet<String>,
     unknown_properties: BTreeSet<String>,
+    /// Users' names by id (the mirror's `users`), for people given by id only.
+    names: HashMap<String, String>,
 }
 
 impl Engine<'_> {
@@ -664,6 +684,7 @@ impl Engine<'_> {
         };
         let inside = self.recorded_states(&tasks).await?;
         for mut task in tasks {
+            task.fill_user_names(&self.names);
             for (name, property) in &task.properties {
                 if !self.known_properties.contains(&property.id) {
                     self.unknown_properties.insert(name.clone());
@@ -759,6 +780,30 @@ impl Engine<'_> {
     }
 
     /// The integration's bot user id: from the mirror, else asked of Notion once and kept.
+    /// Reads the workspace's users from Notion into the mirror (not when the integration may
+    /// not read user information: then people stay ids).
+    async fn refresh_users(&self, store: &Store) -> anyhow::Result<()> {
+        match self
+            .client
+            .list_users()
+            .await
+            .context("cannot list the workspace's users")?
+        {
+            Some(users) => {
+                let now = iso(self.now);
+                store
+                    .call(move |c| store::save_users(c, &users, &now))
+                    .await
+            }
+            None => {
+                tracing::info!(
+                    "the integration may not read user information: people are shown by id (give it the \"Read user information\" capability)"
+                );
+                Ok(())
+            }
+        }
+    }
+
     async fn bot_user_id(&self) -> anyhow::Result<String> {
         if let Some(reader) = self.reader {
             let id = self.source_id.clone();
@@ -839,7 +884,7 @@ impl Engine<'_> {
             .collect();
         let empty = StoredProperties::new();
         let change = TaskChange {
-            task: facts_of(row, properties, false),
+            task: facts_of(row, properties, false, &self.names),
             before: before.map(|(props, deleted)| (props.unwrap_or(&empty), deleted)),
             changes: &facts,
             // The observation, not only the version: content can return to an earlier state
@@ -858,7 +903,7 @@ impl Engine<'_> {
             baseline: self.baseline,
         };
         let (firings, states) = crate::rules::evaluate(&evaluation, &change);
-        self.report(&firings, &row.title);
+        self.report(&firings, &row.title, plan::unique_id(properties));
         batch.firings.extend(firings);
         batch.rule_states.extend(states);
         Ok(())
@@ -891,7 +936,7 @@ impl Engine<'_> {
         Ok(crate::rules::own_edit_depth(changed, &writes))
     }
 
-    fn report(&mut self, firings: &[NewFiring], title: &str) {
+    fn report(&mut self, firings: &[NewFiring], title: &str, unique_id: Option<String>) {
         for firing in firings {
             match firing.status {
                 "stopped" => self.stopped += 1,
@@ -900,6 +945,7 @@ impl Engine<'_> {
             if self.firings.len() < REPORTED_FIRINGS {
                 self.firings.push(FiringReport {
                     rule: firing.rule.clone(),
+                    task: unique_id.clone().unwrap_or_else(|| firing.task_id.clone()),
                     task_id: firing.task_id.clone(),
                     title: title.to_string(),
                     transition: firing.transition.clone(),
@@ -975,7 +1021,7 @@ impl Engine<'_> {
                 });
                 if inside_now && !evaluation.baseline {
                     let change = TaskChange {
-                        task: facts_of(row, properties, false),
+                        task: facts_of(row, properties, false, &self.names),
                         before: None,
                         changes: &[],
                         transition: format!(
@@ -990,7 +1036,11 @@ impl Engine<'_> {
                         inside: &HashSet::new(),
                     };
                     let firing = crate::rules::firing(&evaluation, rule, &change);
-                    self.report(std::slice::from_ref(&firing), &row.title);
+                    self.report(
+                        std::slice::from_ref(&firing),
+                        &row.title,
+                        plan::unique_id(properties),
+                    );
                     firings.push(firing);
                 }
             }
@@ -1036,7 +1086,7 @@ impl Engine<'_> {
             let properties: StoredProperties =
                 serde_json::from_str(&row.properties_json).unwrap_or_default();
             let change = TaskChange {
-                task: facts_of(row, &properties, true),
+                task: facts_of(row, &properties, true, &self.names),
                 before: Some((&properties, false)),
                 changes: &[],
                 transition: format!("deleted#{}", iso(self.now)),
@@ -1044,7 +1094,7 @@ impl Engine<'_> {
                 inside: &HashSet::new(),
             };
             let (found, _) = crate::rules::evaluate(&evaluation, &change);
-            self.report(&found, &row.title);
+            self.report(&found, &row.title, plan::unique_id(&properties));
             firings.extend(found);
         }
         Ok(firings)

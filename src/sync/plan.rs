@@ -44,6 +44,15 @@ pub fn stored_properties(task: &Task) -> StoredProperties {
         .collect()
 }
 
+/// A task's unique ID (`TASK-12`) from its stored properties, when it has one.
+pub fn unique_id(properties: &StoredProperties) -> Option<String> {
+    properties
+        .values()
+        .find(|p| p.value.type_name() == "unique_id")
+        .map(|p| p.text.clone())
+        .filter(|t| !t.is_empty())
+}
+
 /// The mirror row of a task.
 pub fn task_row(task: &Task, data_source_id: &str, properties: &StoredProperties) -> TaskRow {
     let properties_json = serde_json::to_string(properties).unwrap_or_else(|_| "{}".into());
