@@ -798,7 +798,7 @@ fn the_demo_tells_the_whole_story_and_leaves_nothing_behind() {
     );
     for expected in [
         "2. First sync: 40 tasks mirrored",
-        "Priority: Low → Urgent",
+        "Priority: Low → Urgent (by Ada Hopper)",
         "deleted from the database",
         "urgent-starts-work on TASK-2",
         "→ set Status = In progress",
@@ -819,6 +819,16 @@ fn the_demo_tells_the_whole_story_and_leaves_nothing_behind() {
         "{mail}"
     );
     assert!(kept.join("tasksync.db").exists());
+    // The demo's SQL names people: run its history query on the kept mirror.
+    let connection = rusqlite::Connection::open(kept.join("tasksync.db")).unwrap();
+    let who: Vec<String> = connection
+        .prepare("SELECT u.name FROM task_changes c LEFT JOIN users u ON u.id = c.edited_by WHERE c.property NOT LIKE '(%'")
+        .unwrap()
+        .query_map([], |row| row.get::<_, Option<String>>(0))
+        .unwrap()
+        .map(|name| name.unwrap().unwrap_or_default())
+        .collect();
+    assert!(!who.is_empty() && who.iter().all(|n| !n.is_empty()), "{who:?}");
 
     // Without --keep, the temporary files are gone when the demo ends.
     let output = Command::new(cargo_bin("tasksync"))
