@@ -78,17 +78,7 @@ async fn former_names(
     previous: &DataSource,
     schema: &DataSource,
 ) -> BTreeMap<String, String> {
-    let (id, names) = (schema.id.to_string(), schema.names_by_id());
-    let mut former = match store
-        .call(move |c| crate::store::former_names(c, &id, &names))
-        .await
-    {
-        Ok(former) => former,
-        Err(error) => {
-            tracing::warn!(error = %format!("{error:#}"), "cannot read the former property names");
-            BTreeMap::new()
-        }
-    };
+    let mut former = store.former_names(schema).await;
     let current = schema.names_by_id();
     for (id, old) in previous.names_by_id() {
         if let Some(new) = current.get(&id)

@@ -439,6 +439,22 @@ impl Store {
             .await
     }
 
+    /// The names `source`'s properties had before a rename, as the mirror remembers them
+    /// (former name → current name); none, with a warning, when the mirror cannot say.
+    pub async fn former_names(
+        &self,
+        source: &crate::model::DataSource,
+    ) -> BTreeMap<String, String> {
+        let (id, schema) = (source.id.to_string(), source.names_by_id());
+        match self.call(move |c| former_names(c, &id, &schema)).await {
+            Ok(names) => names,
+            Err(error) => {
+                tracing::warn!(error = %format!("{error:#}"), "cannot read the former property names from the mirror");
+                BTreeMap::new()
+            }
+        }
+    }
+
     /// Records which rules are suspended now (`status` shows them); the rules newly suspended
     /// and those running again.
     pub async fn rules_suspended(

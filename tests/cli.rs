@@ -828,7 +828,10 @@ fn the_demo_tells_the_whole_story_and_leaves_nothing_behind() {
         .unwrap()
         .map(|name| name.unwrap().unwrap_or_default())
         .collect();
-    assert!(!who.is_empty() && who.iter().all(|n| !n.is_empty()), "{who:?}");
+    assert!(
+        !who.is_empty() && who.iter().all(|n| !n.is_empty()),
+        "{who:?}"
+    );
 
     // Without --keep, the temporary files are gone when the demo ends.
     let output = Command::new(cargo_bin("tasksync"))

@@ -843,3 +843,25 @@ async fn a_second_edit_in_the_same_minute_rereads_cut_values() {
     }
     panic!("three tries crossed a minute boundary");
 }
+
+/// Pages with a property the schema the sync started with does not have (one added in Notion
+/// meanwhile) are reported, so the daemon reads the schema again.
+#[tokio::test]
+async fn a_property_the_schema_lacks_is_reported() {
+    let mut fixture = Fixture::with_tasks(5).await;
+    let report = fixture.sync().await;
+    assert!(report.unknown_properties.is_empty(), "{report:?}");
+    // As if "Estimate" was added in Notion after the schema was read.
+    fixture.source.properties.remove("Estimate").unwrap();
+    let report = fixture
+        .sync_into(
+            "mirror.db",
+            SyncOptions {
+                full: true,
+                ..SyncOptions::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.unknown_properties, ["Estimate"]);
+}

@@ -43,24 +43,14 @@ pub fn compile_rules(
 }
 
 /// The names the data source's properties had before a rename, as the mirror remembers them
-/// (none without a mirror, or when it cannot be read).
+/// (none without a mirror).
 pub async fn former_names(
     store: Option<&crate::store::Store>,
     source: &DataSource,
 ) -> std::collections::BTreeMap<String, String> {
-    let Some(store) = store else {
-        return Default::default();
-    };
-    let (id, schema) = (source.id.to_string(), source.names_by_id());
-    match store
-        .call(move |c| crate::store::former_names(c, &id, &schema))
-        .await
-    {
-        Ok(names) => names,
-        Err(error) => {
-            tracing::warn!(error = %format!("{error:#}"), "cannot read the former property names from the mirror");
-            Default::default()
-        }
+    match store {
+        Some(store) => store.former_names(source).await,
+        None => Default::default(),
     }
 }
 
