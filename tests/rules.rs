@@ -25,10 +25,10 @@ struct Fixture {
     rules: RuleSet,
 }
 
-/// Compiles `[[rules]]` text against the data source.
-fn rules_for(source: &DataSource, text: &str) -> RuleSet {
+/// The `[[rules]]` of `text`, as if read from `rules.toml`.
+fn entries(text: &str) -> Vec<RuleEntry> {
     let config = tasksync::config::parse(text).unwrap_or_else(|p| panic!("{p:?}"));
-    let entries: Vec<RuleEntry> = config
+    config
         .rules
         .into_iter()
         .map(|rule| RuleEntry {
@@ -36,7 +36,12 @@ fn rules_for(source: &DataSource, text: &str) -> RuleSet {
             text: text.into(),
             rule,
         })
-        .collect();
+        .collect()
+}
+
+/// Compiles `[[rules]]` text against the data source.
+fn rules_for(source: &DataSource, text: &str) -> RuleSet {
+    let entries = entries(text);
     let mail = MailConfig {
         from: Some("tasksync <tasksync@example.com>".into()),
         to: vec!["team@example.com".into()],
@@ -733,16 +738,7 @@ name = "gone"
 when = { property = "Effort", equals = 3 }
 actions = [{ append = "x" }]
 "#;
-    let config = tasksync::config::parse(text).unwrap();
-    let entries: Vec<RuleEntry> = config
-        .rules
-        .into_iter()
-        .map(|rule| RuleEntry {
-            file: "rules.toml".into(),
-            text: text.into(),
-            rule,
-        })
-        .collect();
+    let entries = entries(text);
     let mail = MailConfig::default();
     let former = std::collections::BTreeMap::from([("Priority".to_string(), "Prio".to_string())]);
     let rules =
@@ -782,16 +778,7 @@ actions = [{ append = "x" }]
     assert_eq!(unfollowed.suspended.len(), 3);
     // A problem in the file (no actions) fails the whole set, the mismatches listed with it.
     let broken = text.replace("actions = [{ append = \"x\" }]", "actions = []");
-    let config = tasksync::config::parse(&broken).unwrap();
-    let entries: Vec<RuleEntry> = config
-        .rules
-        .into_iter()
-        .map(|rule| RuleEntry {
-            file: "rules.toml".into(),
-            text: broken.as_str().into(),
-            rule,
-        })
-        .collect();
+    let entries = self::entries(&broken);
     let problems =
         tasksync::rules::compile::compile_following(&entries, &source, &former, &mail, 5)
             .unwrap_err();

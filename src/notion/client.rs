@@ -187,8 +187,16 @@ impl NotionClient {
     /// (reference/get-users). `None` when the integration may not read user information (403):
     /// people are then shown by id.
     pub async fn list_users(&self) -> Result<Option<Vec<User>>, NotionError> {
-        let path = "/v1/users".to_string();
-        let mut users = Vec::new();
+        match self.list_all::<WireUser>("/v1/users".into()).await {
+            Ok(users) => Ok(Some(users.into_iter().map(User::from).collect())),
+            Err(failure) if failure.error.status() == Some(403) => Ok(None),
+            Err(failure) => Err(failure.error),
+        }
+    }
+
+    /// Every item of a paginated GET list (100 a page).
+    async fn list_all<T: DeserializeOwned>(&self, path: String) -> Result<Vec<T>, RequestFailure> {
+        let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
             let mut call = Call::get(path.clone());
@@ -196,15 +204,17 @@ impl NotionClient {
             if let Some(cursor) = &cursor {
                 call.query.push(("start_cursor", cursor.clone()));
             }
-            let page: WireList<WireUser> = match self.send(call).await {
-                Ok(page) => page,
-                Err(failure) if failure.error.status() == Some(403) => return Ok(None),
-                Err(failure) => return Err(failure.error),
-            };
-            users.extend(page.results.into_iter().map(User::from));
-            match next_cursor(&path, cursor.as_deref(), page.next_cursor, page.has_more)? {
-                Some(next) => cursor = Some(next),
-                None => return Ok(Some(users)),
+            let page: WireList<T> = self.send(call).await?;
+            items.extend(page.results);
+            match next_cursor(&path, cursor.as_deref(), page.next_cursor, page.has_more) {
+                Ok(Some(next)) => cursor = Some(next),
+                Ok(None) => return Ok(items),
+                Err(error) => {
+                    return Err(RequestFailure {
+                        error,
+                        ambiguous: false,
+                    });
+                }
             }
         }
     }
@@ -499,22 +509,10 @@ impl NotionClient {
 
     /// All child blocks of a page or block, in order.
     pub async fn list_children(&self, block_id: &NotionId) -> Result<Vec<Block>, NotionError> {
-        let path = format!("/v1/blocks/{block_id}/children");
-        let mut blocks = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let mut call = Call::get(path.clone());
-            call.query.push(("page_size", "100".into()));
-            if let Some(cursor) = &cursor {
-                call.query.push(("start_cursor", cursor.clone()));
-            }
-            let page: WireList<WireBlock> = self.send(call).await?;
-            blocks.extend(page.results.into_iter().map(Block::from));
-            match next_cursor(&path, cursor.as_deref(), page.next_cursor, page.has_more)? {
-                Some(next) => cursor = Some(next),
-                None => return Ok(blocks),
-            }
-        }
+        let blocks: Vec<WireBlock> = self
+            .list_all(format!("/v1/blocks/{block_id}/children"))
+            .await?;
+        Ok(blocks.into_iter().map(Block::from).collect())
     }
 
     /// Sends a call with pacing and retries, and decodes the success body.
