@@ -7,8 +7,12 @@
 //! Jobs are recorded in the mirror (`job_runs`) with their outcome. WATCHDOG=1 is sent by the
 //! job loop itself, so a job that never yields stops the pings; one that waits past
 //! `JOB_TIME_LIMIT` is abandoned.
-//! systemd: READY=1 after the start-up checks, STATUS= after each job, WATCHDOG=1 pings when
-//! `WatchdogSec` is set; without systemd these do nothing.
+//! The reconcile and full jobs read the schema again first (as does any sync whose pages show a
+//! property the schema lacks); when it changed, the rules are compiled against it: renames are
+//! followed by id, rules that no longer fit are suspended, and the loop runs with the new ones.
+//! systemd: READY=1 after the start-up checks, STATUS= after each job (the health verdict and
+//! the job's outcome), WATCHDOG=1 pings when `WatchdogSec` is set; without systemd these do
+//! nothing.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -93,6 +93,7 @@ async fn a_failing_sync_is_recorded_and_the_check_turns_critical_then_ok_again()
     assert_eq!(json["jobs"][0]["last_outcome"], "failed");
     assert_eq!(json["actions"]["failed"], 0, "every counter is present");
     assert_eq!(json["mail"]["failed"], 0);
+    assert_eq!(json["suspended_rules"], serde_json::json!([]));
     assert!(json["sources"][0].get("schema_json").is_none());
 
     // Notion is back: the next sync is recorded ok, and the check is OK again.
