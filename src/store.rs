@@ -253,6 +253,13 @@ pub struct HistoryRow {
     pub edited_by_name: Option<String>,
 }
 
+impl HistoryRow {
+    /// Who made the change, for people: the name when known, else the user id.
+    pub fn by(&self) -> Option<&str> {
+        self.edited_by_name.as_deref().or(self.edited_by.as_deref())
+    }
+}
+
 /// What the mirror knows of a task, for deciding whether a fetched version is new.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredVersion {

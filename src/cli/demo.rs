@@ -209,9 +209,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         for change in store.with(|c| store::history(c, page))?.iter().skip(1) {
             let what = super::mirror::describe_change(change);
             let by = change
-                .edited_by_name
-                .as_deref()
-                .or(change.edited_by.as_deref())
+                .by()
                 .map(|by| format!(" (by {by})"))
                 .unwrap_or_default();
             out!("   {}  {what}{by}", label(page));

@@ -511,9 +511,7 @@ pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::
     for change in &history {
         let what = describe_change(change);
         let by = change
-            .edited_by_name
-            .as_deref()
-            .or(change.edited_by.as_deref())
+            .by()
             .map(|by| format!(" by {by}"))
             .unwrap_or_default();
         out!("  {}  {what}{by}", change.observed_at);

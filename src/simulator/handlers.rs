@@ -107,12 +107,17 @@ pub async fn users_me(state: Shared) -> Answer {
 
 /// The workspace's users, people and bots (guests are not listed), paginated (page_size ≤ 100).
 /// reference/get-users
-pub async fn list_users(state: Shared, RawQuery(raw): RawQuery) -> Answer {
-    let params = query_params(raw);
-    let size = param(&params, "page_size")
+/// `page_size` of a paginated GET: 1 to 100, 100 when absent.
+fn query_page_size(params: &[(String, String)]) -> usize {
+    param(params, "page_size")
         .and_then(|s| s.parse().ok())
         .filter(|s| (1..=100).contains(s))
-        .unwrap_or(100);
+        .unwrap_or(100)
+}
+
+pub async fn list_users(state: Shared, RawQuery(raw): RawQuery) -> Answer {
+    let params = query_params(raw);
+    let size = query_page_size(&params);
     let workspace = lock(&state.workspace);
     let users: Vec<Value> = workspace
         .users
@@ -591,10 +596,7 @@ pub async fn get_block_children(
 ) -> Answer {
     let id = canonical(&id, "block")?;
     let params = query_params(raw);
-    let size = param(&params, "page_size")
-        .and_then(|s| s.parse().ok())
-        .filter(|s| (1..=100).contains(s))
-        .unwrap_or(100);
+    let size = query_page_size(&params);
     let workspace = lock(&state.workspace);
     let known = workspace.index.contains_key(&id)
         || workspace.blocks.values().flatten().any(|b| b.id == id);
