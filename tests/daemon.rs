@@ -41,6 +41,15 @@ fn start(dir: &Path, simulator: &Simulator, env: &[(&str, String)]) -> Child {
     command.spawn().expect("the daemon starts")
 }
 
+/// A socket standing in for systemd's NOTIFY_SOCKET in `dir`, read with `timeout`: the socket
+/// and the value for NOTIFY_SOCKET.
+fn notify_socket(dir: &Path, timeout: Duration) -> (UnixDatagram, String) {
+    let path = dir.join("notify.sock");
+    let socket = UnixDatagram::bind(&path).unwrap();
+    socket.set_read_timeout(Some(timeout)).unwrap();
+    (socket, path.display().to_string())
+}
+
 fn terminate(child: &Child) {
     let pid = child.id().expect("running").to_string();
     assert!(
@@ -81,16 +90,12 @@ async fn the_daemon_mirrors_an_edit_within_two_ticks_and_talks_to_systemd() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &simulator, "1s", "");
-    let socket_path = dir.path().join("notify.sock");
-    let socket = UnixDatagram::bind(&socket_path).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
+    let (socket, socket_path) = notify_socket(dir.path(), Duration::from_secs(10));
     let mut daemon = start(
         dir.path(),
         &simulator,
         &[
-            ("NOTIFY_SOCKET", socket_path.display().to_string()),
+            ("NOTIFY_SOCKET", socket_path.clone()),
             ("WATCHDOG_USEC", "400000".into()),
         ],
     );
@@ -287,16 +292,12 @@ async fn a_stuck_job_stops_the_watchdog_pings() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &simulator, "1h", "time_rules = \"1s\"\n");
-    let socket_path = dir.path().join("notify.sock");
-    let socket = UnixDatagram::bind(&socket_path).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_millis(200)))
-        .unwrap();
+    let (socket, socket_path) = notify_socket(dir.path(), Duration::from_millis(200));
     let mut daemon = start(
         dir.path(),
         &simulator,
         &[
-            ("NOTIFY_SOCKET", socket_path.display().to_string()),
+            ("NOTIFY_SOCKET", socket_path.clone()),
             ("WATCHDOG_USEC", "400000".into()),
             // The time_rules job (the fourth) spins once it starts.
             ("TASKSYNC_SPIN_AT", "daemon-job:3".into()),
@@ -587,15 +588,11 @@ async fn schema_changes_in_notion_are_followed_or_suspend_one_rule() {
     );
 
     // A restart still reaches READY; the rule written with the former name still runs.
-    let socket_path = dir.path().join("notify.sock");
-    let socket = UnixDatagram::bind(&socket_path).unwrap();
-    socket
-        .set_read_timeout(Some(Duration::from_secs(20)))
-        .unwrap();
+    let (socket, socket_path) = notify_socket(dir.path(), Duration::from_secs(20));
     let mut daemon = start(
         dir.path(),
         &simulator,
-        &[("NOTIFY_SOCKET", socket_path.display().to_string())],
+        &[("NOTIFY_SOCKET", socket_path.clone())],
     );
     let mut seen = String::new();
     let mut buffer = [0u8; 4096];

@@ -63,6 +63,18 @@ impl Fixture {
         .await
     }
 
+    async fn full_sync(&self) -> SyncReport {
+        self.sync_into(
+            "mirror.db",
+            SyncOptions {
+                full: true,
+                ..SyncOptions::default()
+            },
+        )
+        .await
+        .expect("the full sync succeeds")
+    }
+
     async fn sync(&self) -> SyncReport {
         self.sync_into("mirror.db", SyncOptions::default())
             .await
@@ -338,16 +350,7 @@ async fn a_full_sync_marks_missing_tasks_deleted() {
     fixture.sync().await;
     let page = fixture.simulator.page_ids()[7].clone();
     fixture.edit(&page, json!({ "in_trash": true })).await;
-    let report = fixture
-        .sync_into(
-            "mirror.db",
-            SyncOptions {
-                full: true,
-                ..SyncOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+    let report = fixture.full_sync().await;
     assert_eq!(
         (report.kind, report.deleted, report.unchanged),
         ("full", 1, 99)
@@ -853,15 +856,6 @@ async fn a_property_the_schema_lacks_is_reported() {
     assert!(report.unknown_properties.is_empty(), "{report:?}");
     // As if "Estimate" was added in Notion after the schema was read.
     fixture.source.properties.remove("Estimate").unwrap();
-    let report = fixture
-        .sync_into(
-            "mirror.db",
-            SyncOptions {
-                full: true,
-                ..SyncOptions::default()
-            },
-        )
-        .await
-        .unwrap();
+    let report = fixture.full_sync().await;
     assert_eq!(report.unknown_properties, ["Estimate"]);
 }
