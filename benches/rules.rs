@@ -10,13 +10,13 @@ use chrono::{Duration, Utc};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use tasksync::config::{MailConfig, RuleEntry};
+use tasksync::model::stored::{StoredProperties, StoredProperty};
 use tasksync::model::{
     DataSource, DateValue, PropertySchema, PropertyValue, RichText, SelectOption,
 };
 use tasksync::notion::ids::NotionId;
 use tasksync::rules::render::{ChangeFacts, TaskFacts};
 use tasksync::rules::{Evaluation, TaskChange, compile, evaluate};
-use tasksync::sync::plan::{StoredProperties, StoredProperty};
 
 const CHANGES: usize = 100_000;
 const STATUSES: [&str; 3] = ["To do", "In progress", "Done"];

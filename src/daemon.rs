@@ -24,12 +24,13 @@ use indicatif::ProgressBar;
 use sd_notify::NotifyState;
 use tokio::sync::{mpsc, watch};
 
+use crate::actions::perform_queued;
 use crate::config::HealthConfig;
 use crate::model::DataSource;
+use crate::model::run::JobKind;
 use crate::notify::{Mailer, flush};
 use crate::notion::NotionClient;
 use crate::rules::RuleSet;
-use crate::rules::executor::perform_queued;
 use crate::schedule::Schedule;
 use crate::store::Store;
 use crate::sync::{SyncOptions, sync};
@@ -98,7 +99,7 @@ async fn former_names(
 /// Records which rules are suspended; logs the rules newly suspended (warn, with why) and those
 /// that run again (info).
 async fn note_suspensions(store: &Store, rules: &RuleSet) {
-    match store.rules_suspended(rules).await {
+    match store.rules_suspended(rules.suspensions()).await {
         Ok((new, resumed)) => {
             for suspension in &rules.suspended {
                 if new.contains(&suspension.rule) {
@@ -125,7 +126,7 @@ async fn reload(context: &mut Context) -> bool {
     let Some(reloader) = &context.reload else {
         return false;
     };
-    let recorded = context.store.job_started("reload").await;
+    let recorded = context.store.job_started(JobKind::Reload).await;
     let former = former_names(&context.store, &context.source, &context.source).await;
     let outcome = reloader(&context.source, &former);
     if let Ok(id) = &recorded
@@ -234,27 +235,17 @@ const JOBS: [Job; JOB_COUNT] = [
 ];
 
 impl Job {
-    /// The job's name in the mirror's `job_runs` and in `status`.
-    pub fn name(self) -> &'static str {
+    /// The kind its attempts are recorded as in `job_runs`.
+    pub fn kind(self) -> JobKind {
         match self {
-            Self::Sync => "sync",
-            Self::Reconcile => "reconcile",
-            Self::Outbox => "outbox",
-            Self::TimeRules => "time_rules",
-            Self::Full => "full",
+            Self::Sync => JobKind::Sync,
+            Self::Reconcile => JobKind::Reconcile,
+            Self::Outbox => JobKind::Outbox,
+            Self::TimeRules => JobKind::TimeRules,
+            Self::Full => JobKind::Full,
         }
     }
 }
-
-/// The jobs whose health `status` reports, in order (`reload`: SIGHUP).
-pub const JOB_NAMES: [&str; 6] = [
-    "sync",
-    "reconcile",
-    "outbox",
-    "time_rules",
-    "full",
-    "reload",
-];
 
 fn notify(states: &[NotifyState<'_>]) {
     if let Err(error) = sd_notify::notify(states) {
@@ -448,7 +439,7 @@ async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> JobOutc
     let started = Utc::now().format("%H:%M:%S");
     crate::failpoint::spin("daemon-job", job as usize);
     // Every attempt is recorded with its outcome: what `status` and `status --check` report.
-    let recorded = context.store.job_started(job.name()).await;
+    let recorded = context.store.job_started(job.kind()).await;
     let work = async {
         match job {
             Job::Sync | Job::Reconcile | Job::Full => sync_job(context, job, stop).await,
@@ -495,7 +486,7 @@ async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> JobOutc
                 schema,
             }
         }
-        Err(error) if crate::sync::is_stopped(&error) => {
+        Err(error) if crate::model::run::is_stopped(&error) => {
             tracing::info!(?job, "job stopped between transactions for the shutdown");
             JobOutcome {
                 summary: format!("{started} {job:?} stopped for the shutdown"),

@@ -18,7 +18,7 @@ pub fn assess(
 ) -> anyhow::Result<(Summary, Vec<JobHealth>, Health)> {
     let since = format!("{}T00:00:00.000Z", now.date_naive());
     let summary = crate::store::summary(connection, &since)?;
-    let jobs = crate::store::job_health(connection, &crate::daemon::JOB_NAMES)?;
+    let jobs = crate::store::job_health(connection, &crate::model::run::JobKind::ALL)?;
     let health = judge(thresholds, interval, &jobs, &summary, now);
     Ok((summary, jobs, health))
 }

@@ -1,6 +1,7 @@
 //! tasksync: keeps a Notion task database in sync with a local SQLite mirror and runs
 //! automations on it. See ARCHITECTURE.md for the module map and its invariants.
 
+pub mod actions;
 pub mod cli;
 pub mod config;
 pub mod daemon;

@@ -21,8 +21,8 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::config::{ConfigError, MailConfig, SMTP_PASSWORD_VARIABLE, SMTP_URL_VARIABLE};
+use crate::model::time::iso;
 use crate::store::{self, OutboxMail, Store};
-use crate::sync::iso;
 
 /// How the connection is protected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,7 +15,9 @@ use anyhow::Context;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, params};
 use serde::Serialize;
 
-use crate::rules::render::PlannedAction;
+use crate::model::automation::{Firing, PlannedAction, RuleStateChange, message_id};
+use crate::model::run::{JobKind, JobOutcome};
+use crate::model::stored::{Change, MirroredTask};
 
 /// Schema migrations, in order. Never edit or reorder an entry: append a new one.
 const MIGRATIONS: &[&str] = &[
@@ -208,37 +210,6 @@ CREATE TABLE users (
 /// The schema version a migrated mirror has (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
-/// A task as the mirror stores it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct TaskRow {
-    pub id: String,
-    pub data_source_id: String,
-    pub title: String,
-    pub status: Option<String>,
-    pub url: String,
-    pub created_time: String,
-    pub last_edited_time: String,
-    pub created_by: Option<String>,
-    pub last_edited_by: Option<String>,
-    pub deleted_at: Option<String>,
-    pub properties_json: String,
-    pub content_hash: String,
-}
-
-/// One changed property of one task, as one history row.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ChangeRow {
-    pub task_id: String,
-    pub property: String,
-    pub property_id: Option<String>,
-    pub old_value: Option<String>,
-    pub new_value: Option<String>,
-    pub old_json: Option<String>,
-    pub new_json: Option<String>,
-    pub edited_at: Option<String>,
-    pub edited_by: Option<String>,
-}
-
 /// A change read back from history.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HistoryRow {
@@ -269,37 +240,15 @@ pub struct StoredVersion {
     pub properties_json: String,
 }
 
-/// A rule firing to record, with its rendered actions to queue.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct NewFiring {
-    pub rule: String,
-    pub task_id: String,
-    /// What the rule fired on (unique per rule and task: the same transition never fires twice).
-    pub transition: String,
-    /// `fired`, `stopped` (the loop budget ran out) or `error` (rendering failed).
-    pub status: &'static str,
-    pub reason: Option<String>,
-    pub chain_depth: i64,
-    pub actions: Vec<PlannedAction>,
-}
-
-/// A time-dependent rule's record of whether a task is inside its condition.
-#[derive(Clone, Debug, PartialEq)]
-pub struct RuleStateChange {
-    pub rule: String,
-    pub task_id: String,
-    pub inside: bool,
-}
-
 /// The writes of one batch of pages: applied in one transaction with the cursor they justify.
 #[derive(Clone, Debug, Default)]
 pub struct Batch {
     pub data_source_id: String,
     pub run_id: i64,
     pub observed_at: String,
-    pub upserts: Vec<TaskRow>,
-    pub changes: Vec<ChangeRow>,
-    pub firings: Vec<NewFiring>,
+    pub upserts: Vec<MirroredTask>,
+    pub changes: Vec<Change>,
+    pub firings: Vec<Firing>,
     pub rule_states: Vec<RuleStateChange>,
     /// The new cursor, when this batch lets it advance.
     pub cursor: Option<String>,
@@ -427,20 +376,16 @@ impl Store {
     }
 
     /// Records the start of an attempt of `job` (now); its id for [`Store::job_finished`].
-    pub async fn job_started(&self, job: &'static str) -> anyhow::Result<i64> {
-        let now = crate::sync::iso(chrono::Utc::now());
+    pub async fn job_started(&self, job: JobKind) -> anyhow::Result<i64> {
+        let now = crate::model::time::iso(chrono::Utc::now());
         self.call(move |c| start_job(c, job, &now)).await
     }
 
     /// Records the end of an attempt (now), with its error if it failed; one stopped by a
     /// shutdown is `interrupted`, not failed.
     pub async fn job_finished(&self, id: i64, error: Option<&anyhow::Error>) -> anyhow::Result<()> {
-        let now = crate::sync::iso(chrono::Utc::now());
-        let outcome = match error {
-            None => "ok",
-            Some(error) if crate::sync::is_stopped(error) => "interrupted",
-            Some(_) => "failed",
-        };
+        let now = crate::model::time::iso(chrono::Utc::now());
+        let outcome = JobOutcome::of(error);
         let error = error.map(|error| format!("{error:#}"));
         self.call(move |c| finish_job(c, id, outcome, error.as_deref(), &now))
             .await
@@ -462,18 +407,13 @@ impl Store {
         }
     }
 
-    /// Records which rules are suspended now (`status` shows them); the rules newly suspended
-    /// and those running again.
+    /// Records which rules are suspended now, as (rule, reason) (`status` shows them); the
+    /// rules newly suspended and those running again.
     pub async fn rules_suspended(
         &self,
-        rules: &crate::rules::RuleSet,
+        suspended: Vec<(String, String)>,
     ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
-        let now = crate::sync::iso(chrono::Utc::now());
-        let suspended: Vec<(String, String)> = rules
-            .suspended
-            .iter()
-            .map(|s| (s.rule.clone(), s.reason()))
-            .collect();
+        let now = crate::model::time::iso(chrono::Utc::now());
         self.call(move |c| record_suspensions(c, &suspended, &now))
             .await
     }
@@ -908,7 +848,11 @@ pub fn apply_batch(connection: &mut Connection, batch: &Batch) -> anyhow::Result
     Ok(())
 }
 
-fn upsert_tasks(transaction: &Transaction<'_>, rows: &[TaskRow], now: &str) -> anyhow::Result<()> {
+fn upsert_tasks(
+    transaction: &Transaction<'_>,
+    rows: &[MirroredTask],
+    now: &str,
+) -> anyhow::Result<()> {
     let mut statement = transaction.prepare_cached(
         "INSERT INTO tasks (id, data_source_id, title, status, url, created_time, last_edited_time, created_by,
             last_edited_by, deleted_at, properties_json, content_hash, first_seen_at, updated_at)
@@ -942,7 +886,7 @@ fn upsert_tasks(transaction: &Transaction<'_>, rows: &[TaskRow], now: &str) -> a
 
 fn insert_changes(
     transaction: &Transaction<'_>,
-    changes: &[ChangeRow],
+    changes: &[Change],
     now: &str,
     run_id: i64,
 ) -> anyhow::Result<()> {
@@ -973,7 +917,7 @@ fn insert_changes(
 /// actions: Notion writes in `actions`, mail in `mail_outbox`.
 fn insert_firings(
     transaction: &Transaction<'_>,
-    firings: &[NewFiring],
+    firings: &[Firing],
     now: &str,
     run_id: Option<i64>,
 ) -> anyhow::Result<()> {
@@ -1044,22 +988,6 @@ fn insert_firings(
     Ok(())
 }
 
-/// A stable Message-ID for the `index`th mail of a firing: a resend is recognisably the same mail.
-pub fn message_id(rule: &str, task_id: &str, transition: &str, index: usize) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in [rule, task_id, transition, &index.to_string()]
-        .join("\u{1f}")
-        .bytes()
-    {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    format!(
-        "<tasksync.{hash:016x}.{}@tasksync.invalid>",
-        task_id.replace('-', "")
-    )
-}
-
 fn apply_rule_states(
     transaction: &Transaction<'_>,
     changes: &[RuleStateChange],
@@ -1126,7 +1054,7 @@ pub fn apply_time_evaluation(
     connection: &mut Connection,
     data_source_id: &str,
     rules: &[String],
-    firings: &[NewFiring],
+    firings: &[Firing],
     states: &[RuleStateChange],
     now: &str,
     run_id: Option<i64>,
@@ -1242,7 +1170,7 @@ pub fn queued_actions(connection: &Connection, limit: usize) -> anyhow::Result<V
                     .with_context(|| format!("action {id} has an unreadable payload"))?;
                 let unique = properties
                     .and_then(|json| serde_json::from_str(&json).ok())
-                    .and_then(|properties| crate::sync::plan::unique_id(&properties));
+                    .and_then(|properties| crate::model::stored::unique_id(&properties));
                 let task = format!(
                     "{} \"{}\"",
                     unique.unwrap_or_else(|| task_id.clone()),
@@ -1574,7 +1502,8 @@ fn counts_by_status(
 const JOB_RUNS_KEPT: i64 = 500;
 
 /// Records that an attempt of `job` starts (an earlier one still `running` was interrupted).
-pub fn start_job(connection: &mut Connection, job: &str, now: &str) -> anyhow::Result<i64> {
+pub fn start_job(connection: &mut Connection, job: JobKind, now: &str) -> anyhow::Result<i64> {
+    let job = job.as_str();
     let transaction = connection.transaction()?;
     transaction.execute(
         "UPDATE job_runs SET outcome = 'interrupted' WHERE job = ?1 AND outcome = 'running'",
@@ -1595,14 +1524,14 @@ pub fn start_job(connection: &mut Connection, job: &str, now: &str) -> anyhow::R
 pub fn finish_job(
     connection: &mut Connection,
     id: i64,
-    outcome: &str,
+    outcome: JobOutcome,
     error: Option<&str>,
     now: &str,
 ) -> anyhow::Result<()> {
     let transaction = connection.transaction()?;
     transaction.execute(
         "UPDATE job_runs SET finished_at = ?2, outcome = ?3, error = ?4 WHERE id = ?1",
-        params![id, now, outcome, error],
+        params![id, now, outcome.as_str(), error],
     )?;
     transaction.execute(
         "DELETE FROM job_runs WHERE job = (SELECT job FROM job_runs WHERE id = ?1)
@@ -1630,20 +1559,20 @@ pub struct JobHealth {
 }
 
 /// The health of each job named, from its recorded attempts.
-pub fn job_health(connection: &Connection, jobs: &[&str]) -> anyhow::Result<Vec<JobHealth>> {
+pub fn job_health(connection: &Connection, jobs: &[JobKind]) -> anyhow::Result<Vec<JobHealth>> {
     jobs.iter()
         .map(|job| {
             let last = connection
                 .query_row(
                     "SELECT started_at, outcome, error FROM job_runs WHERE job = ?1 ORDER BY id DESC LIMIT 1",
-                    [job],
+                    [job.as_str()],
                     |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
                 )
                 .optional()?;
             let success: Option<String> = connection
                 .query_row(
                     "SELECT started_at FROM job_runs WHERE job = ?1 AND outcome = 'ok' ORDER BY id DESC LIMIT 1",
-                    [job],
+                    [job.as_str()],
                     |row| row.get(0),
                 )
                 .optional()?;
@@ -1652,7 +1581,7 @@ pub fn job_health(connection: &Connection, jobs: &[&str]) -> anyhow::Result<Vec<
                 None => (None, None, None),
             };
             Ok(JobHealth {
-                job: (*job).to_string(),
+                job: job.as_str().to_string(),
                 last_attempt_at,
                 last_outcome,
                 last_error,
@@ -1773,16 +1702,16 @@ pub fn mark_deleted(
     connection: &mut Connection,
     data_source_id: &str,
     ids: &[String],
-    firings: &[NewFiring],
+    firings: &[Firing],
     now: &str,
     run_id: i64,
 ) -> anyhow::Result<()> {
     let transaction = connection.transaction()?;
     {
         let mut update = transaction.prepare_cached("UPDATE tasks SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NULL")?;
-        let changes: Vec<ChangeRow> = ids
+        let changes: Vec<Change> = ids
             .iter()
-            .map(|id| ChangeRow {
+            .map(|id| Change {
                 task_id: id.clone(),
                 property: DELETED.into(),
                 property_id: None,
@@ -1822,7 +1751,7 @@ pub fn list_tasks(
     connection: &Connection,
     status: Option<&str>,
     include_deleted: bool,
-) -> anyhow::Result<Vec<TaskRow>> {
+) -> anyhow::Result<Vec<MirroredTask>> {
     let mut statement = connection.prepare(
         "SELECT id, data_source_id, title, status, url, created_time, last_edited_time, created_by, last_edited_by,
             deleted_at, properties_json, content_hash FROM tasks
@@ -1835,8 +1764,8 @@ pub fn list_tasks(
     Ok(rows)
 }
 
-fn task_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<TaskRow> {
-    Ok(TaskRow {
+fn task_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<MirroredTask> {
+    Ok(MirroredTask {
         id: row.get(0)?,
         data_source_id: row.get(1)?,
         title: row.get(2)?,
@@ -1857,7 +1786,7 @@ pub fn find_task(
     connection: &Connection,
     id: Option<&str>,
     number: Option<i64>,
-) -> anyhow::Result<Option<TaskRow>> {
+) -> anyhow::Result<Option<MirroredTask>> {
     let mut statement = connection.prepare(
         "SELECT id, data_source_id, title, status, url, created_time, last_edited_time, created_by, last_edited_by,
             deleted_at, properties_json, content_hash FROM tasks t
@@ -1871,7 +1800,7 @@ pub fn find_task(
 }
 
 /// Tasks of the mirror by id.
-pub fn tasks_by_id(connection: &Connection, ids: &[String]) -> anyhow::Result<Vec<TaskRow>> {
+pub fn tasks_by_id(connection: &Connection, ids: &[String]) -> anyhow::Result<Vec<MirroredTask>> {
     let mut statement = connection.prepare_cached(
         "SELECT id, data_source_id, title, status, url, created_time, last_edited_time, created_by, last_edited_by,
             deleted_at, properties_json, content_hash FROM tasks WHERE id = ?1",
@@ -1886,7 +1815,10 @@ pub fn tasks_by_id(connection: &Connection, ids: &[String]) -> anyhow::Result<Ve
 }
 
 /// Live tasks of a data source (for evaluating time-dependent rules).
-pub fn live_tasks(connection: &Connection, data_source_id: &str) -> anyhow::Result<Vec<TaskRow>> {
+pub fn live_tasks(
+    connection: &Connection,
+    data_source_id: &str,
+) -> anyhow::Result<Vec<MirroredTask>> {
     let mut statement = connection.prepare(
         "SELECT id, data_source_id, title, status, url, created_time, last_edited_time, created_by, last_edited_by,
             deleted_at, properties_json, content_hash FROM tasks WHERE data_source_id = ?1 AND deleted_at IS NULL ORDER BY id",

@@ -12,16 +12,16 @@ use clap::Args;
 use indicatif::ProgressBar;
 use secrecy::SecretString;
 
+use crate::actions::perform_queued;
 use crate::config::{self, RuleEntry};
 use crate::model::PropertyWrite;
+use crate::model::ids::NotionId;
+use crate::model::stored::StoredProperties;
 use crate::notify::{Mailer, flush};
-use crate::notion::ids::NotionId;
 use crate::notion::{ClientSettings, NotionClient};
 use crate::rules::compile;
-use crate::rules::executor::perform_queued;
 use crate::simulator::{Simulator, SimulatorOptions};
 use crate::store::{self, Store};
-use crate::sync::plan::StoredProperties;
 use crate::sync::{SyncOptions, SyncReport, sync};
 
 /// The shipped example configuration: its rules and mail settings drive the demo.

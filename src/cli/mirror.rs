@@ -8,11 +8,12 @@ use serde::Serialize;
 use super::SyncArgs;
 use super::output;
 use super::tasks::{Patience, Session, UniqueRef};
+use crate::actions::{ExecutorReport, perform_queued};
 use crate::config;
-use crate::notion::ids::NotionId;
-use crate::rules::executor::{ExecutorReport, perform_queued};
-use crate::store::{self, HistoryRow, Store, TaskRow};
-use crate::sync::plan::StoredProperties;
+use crate::model::ids::NotionId;
+use crate::model::stored::MirroredTask;
+use crate::model::stored::StoredProperties;
+use crate::store::{self, HistoryRow, Store};
 use crate::sync::{SyncOptions, SyncReport, sync as run_sync};
 
 pub async fn sync(
@@ -43,7 +44,10 @@ pub async fn sync(
     // Every attempt is recorded with its outcome, a failure before the first request included,
     // so `status` never says "ok" while syncs fail. A dry run records nothing.
     let recorded = match (&store, args.dry_run) {
-        (Some(store), false) => Some((store, store.job_started("sync").await?)),
+        (Some(store), false) => Some((
+            store,
+            store.job_started(crate::model::run::JobKind::Sync).await?,
+        )),
         _ => None,
     };
     let outcome = sync_steps(&session, store.as_ref(), path, &args).await;
@@ -103,7 +107,7 @@ async fn sync_steps(
         None => None,
     };
     if let (Some(store), false) = (store, args.dry_run) {
-        store.rules_suspended(&rules).await?;
+        store.rules_suspended(rules.suspensions()).await?;
     }
     crate::failpoint::pause("sync-claimed", 0);
     let options = SyncOptions {
@@ -209,7 +213,7 @@ pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
     let former = super::tasks::former_names(Some(&store), &source).await;
     let settings = daemon_settings(&session.config, &session.origin, &source, &former)?;
     crate::rules::log_drift(&settings.rules);
-    store.rules_suspended(&settings.rules).await?;
+    store.rules_suspended(settings.rules.suspensions()).await?;
     let reload_from = config_path.map(Path::to_path_buf);
     let reloader: crate::daemon::Reloader = Box::new(move |source, former| {
         let (config, origin) = crate::config::load(reload_from.as_deref())?;
@@ -366,10 +370,10 @@ fn open_mirror(config_path: Option<&Path>) -> anyhow::Result<Store> {
 }
 
 fn unique_id(properties: &StoredProperties) -> Option<String> {
-    crate::sync::plan::unique_id(properties)
+    crate::model::stored::unique_id(properties)
 }
 
-fn properties(row: &TaskRow) -> StoredProperties {
+fn properties(row: &MirroredTask) -> StoredProperties {
     serde_json::from_str(&row.properties_json).unwrap_or_default()
 }
 
@@ -414,7 +418,7 @@ struct MirrorTask<'a> {
 }
 
 impl<'a> MirrorTask<'a> {
-    fn new(row: &'a TaskRow, history: Option<&'a [HistoryRow]>) -> Self {
+    fn new(row: &'a MirroredTask, history: Option<&'a [HistoryRow]>) -> Self {
         let properties = properties(row);
         Self {
             id: &row.id,
@@ -433,7 +437,7 @@ impl<'a> MirrorTask<'a> {
 }
 
 /// A task of the mirror by page id, page URL or unique ID (`TASK-12`).
-pub fn find_in_mirror(store: &Store, reference: &str) -> anyhow::Result<TaskRow> {
+pub fn find_in_mirror(store: &Store, reference: &str) -> anyhow::Result<MirroredTask> {
     let page = NotionId::parse(reference).ok().map(|id| id.to_string());
     let unique = if page.is_none() {
         UniqueRef::parse(reference)

@@ -7,9 +7,9 @@ use indicatif::ProgressBar;
 use super::mirror::{find_in_mirror, print_firings};
 use super::output;
 use super::tasks::{Patience, Session};
+use crate::model::stored::StoredProperties;
 use crate::rules::eval::{Snapshot, is_inside};
 use crate::store::Store;
-use crate::sync::plan::StoredProperties;
 use crate::sync::{SyncOptions, sync};
 
 pub async fn check(

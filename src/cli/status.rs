@@ -42,7 +42,7 @@ fn schedules(parsed: &[crate::schedule::Schedule], now: DateTime<Utc>) -> Vec<Sc
             job,
             next_run: match &schedule {
                 crate::schedule::Schedule::Cron { .. } => {
-                    schedule.next_after(now).map(crate::sync::iso)
+                    schedule.next_after(now).map(crate::model::time::iso)
                 }
                 crate::schedule::Schedule::Every(_) => None,
             },

@@ -8,8 +8,8 @@ use anyhow::Context;
 use super::TasksCommand;
 use super::output::{self, TaskJson};
 use crate::config::{self, Config, Origin};
+use crate::model::ids::NotionId;
 use crate::model::{DataSource, PropertyWrite, Task};
-use crate::notion::ids::NotionId;
 use crate::notion::query::{Direction, Filter, Query, Sort, TimestampField};
 use crate::notion::{ClientSettings, NotionClient, NotionError};
 

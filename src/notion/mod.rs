@@ -6,12 +6,13 @@
 pub mod append;
 mod client;
 pub mod error;
-pub mod ids;
 pub mod pacing;
 pub mod query;
 pub mod text;
 pub mod wire;
 
+/// Ids live in the model (every layer names tasks by them); kept here under their old path.
+pub use crate::model::ids;
 pub use client::{ClientSettings, NotionClient};
 pub use error::NotionError;
 

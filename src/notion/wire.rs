@@ -7,11 +7,11 @@
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use crate::model::ids::NotionId;
 use crate::model::{
     Block, DataSource, DataSourceSummary, DateValue, FileRef, FormulaValue, Property,
     PropertySchema, PropertyValue, PropertyWrite, RichText, RollupValue, SelectOption, Task, User,
 };
-use crate::notion::ids::NotionId;
 use crate::notion::query::{DateCondition, Direction, Filter, Sort, TimestampField};
 use crate::notion::text::Paragraph;
 

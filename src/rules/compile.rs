@@ -17,8 +17,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use toml::Spanned;
 
 use super::render::{TEMPLATE_FILTERS, sample_context};
+use super::source::{LineIndex, MailConfig, Problem, RuleEntry};
 use super::syntax::{ActionConfig, ConditionConfig, MailActionConfig, Scalar};
-use crate::config::{MailConfig, Problem, RuleEntry};
 use crate::model::{DataSource, PropertySchema};
 
 /// A point in time a condition or `set` refers to.
@@ -462,6 +462,16 @@ pub struct RuleSet {
     pub firing_budget: u32,
 }
 
+impl RuleSet {
+    /// The suspended rules as (rule, reason), as the mirror records them.
+    pub fn suspensions(&self) -> Vec<(String, String)> {
+        self.suspended
+            .iter()
+            .map(|s| (s.rule.clone(), s.reason()))
+            .collect()
+    }
+}
+
 impl std::fmt::Debug for RuleSet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RuleSet")
@@ -487,7 +497,7 @@ impl RuleSet {
 struct Compiler<'a> {
     entry: &'a RuleEntry,
     /// The lines of the entry's file, indexed once per file.
-    lines: &'a crate::config::LineIndex,
+    lines: &'a LineIndex,
     rule: &'a str,
     schema: &'a DataSource,
     /// Former property names (before a rename in Notion) → current ones.
@@ -537,12 +547,12 @@ pub fn compile_following(
     let mut seen: BTreeMap<String, (std::path::PathBuf, usize)> = BTreeMap::new();
     // One line index per file (entries of one file share its text): positions stay linear in
     // the size of the files however many rules there are.
-    let mut indexes: std::collections::HashMap<*const u8, crate::config::LineIndex> =
+    let mut indexes: std::collections::HashMap<*const u8, LineIndex> =
         std::collections::HashMap::new();
     for entry in entries {
         indexes
             .entry(entry.text.as_ptr())
-            .or_insert_with(|| crate::config::LineIndex::new(&entry.text));
+            .or_insert_with(|| LineIndex::new(&entry.text));
     }
     for entry in entries {
         let name = entry.rule.name.get_ref().trim().to_string();

@@ -7,8 +7,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use super::compile::{
     Comparison, Condition, DateComparison, DateRef, Family, Operand, Rule, Test, Trigger,
 };
+use crate::model::stored::{StoredProperties, StoredProperty};
 use crate::model::{FormulaValue, PropertyValue, RollupValue};
-use crate::sync::plan::{StoredProperties, StoredProperty};
 
 /// A task's properties at one moment, by property id. A task has a few dozen properties at
 /// most: a scan of a small vector beats hashing (measured in `benches/rules.rs`).
@@ -338,10 +338,11 @@ fn compare_date(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{MailConfig, RuleEntry};
+    use crate::model::ids::NotionId;
     use crate::model::{DataSource, DateValue, PropertySchema, SelectOption, User};
-    use crate::notion::ids::NotionId;
     use crate::rules::compile::compile;
+    use crate::rules::source::{MailConfig, RuleEntry};
+    use crate::rules::syntax::RuleConfig;
 
     fn option(name: &str) -> SelectOption {
         SelectOption {
@@ -405,9 +406,12 @@ mod tests {
     fn rule(when: &str) -> Rule {
         let text =
             format!("[[rules]]\nname = \"r\"\nwhen = {when}\nactions = [{{ append = \"x\" }}]\n");
-        let config: crate::config::Config =
-            crate::config::parse(&text).unwrap_or_else(|p| panic!("{p:?}"));
-        let entries: Vec<RuleEntry> = config
+        #[derive(serde::Deserialize)]
+        struct File {
+            rules: Vec<RuleConfig>,
+        }
+        let file: File = toml::from_str(&text).unwrap_or_else(|e| panic!("{when}: {e}"));
+        let entries: Vec<RuleEntry> = file
             .rules
             .into_iter()
             .map(|rule| RuleEntry {

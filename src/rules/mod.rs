@@ -7,8 +7,8 @@
 
 pub mod compile;
 pub mod eval;
-pub mod executor;
 pub mod render;
+pub mod source;
 pub mod syntax;
 
 pub use compile::{Rule, RuleSet, Trigger, compile};
@@ -37,10 +37,11 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::store::{ChangeRow, NewFiring, RuleStateChange};
-use crate::sync::plan::StoredProperties;
+use crate::model::automation::{Firing, PlannedAction, RuleStateChange};
+use crate::model::stored::Change;
+use crate::model::stored::StoredProperties;
 use eval::Snapshot;
-use render::{ChangeFacts, PlannedAction, TaskFacts};
+use render::{ChangeFacts, TaskFacts};
 
 /// The circumstances of one evaluation.
 pub struct Evaluation<'a> {
@@ -68,7 +69,7 @@ pub struct TaskChange<'a> {
 
 /// What logs call a task: `TASK-12 "title"` (its page id without a unique ID).
 fn task_label(task: &TaskFacts<'_>) -> String {
-    let unique = crate::sync::plan::unique_id(task.properties);
+    let unique = crate::model::stored::unique_id(task.properties);
     format!(
         "{} \"{}\"",
         unique.as_deref().unwrap_or(task.id),
@@ -80,7 +81,7 @@ fn task_label(task: &TaskFacts<'_>) -> String {
 pub fn evaluate(
     evaluation: &Evaluation<'_>,
     change: &TaskChange<'_>,
-) -> (Vec<NewFiring>, Vec<RuleStateChange>) {
+) -> (Vec<Firing>, Vec<RuleStateChange>) {
     let after = Snapshot::new(change.task.properties, change.task.deleted);
     let before = change
         .before
@@ -116,7 +117,7 @@ pub fn evaluate(
 }
 
 /// A firing of `rule` on the change: rendered, or stopped by the loop budget.
-pub fn firing(evaluation: &Evaluation<'_>, rule: &Rule, change: &TaskChange<'_>) -> NewFiring {
+pub fn firing(evaluation: &Evaluation<'_>, rule: &Rule, change: &TaskChange<'_>) -> Firing {
     let shared = render::shared_context(&change.task, change.changes, evaluation.now);
     firing_in(evaluation, rule, change, &shared)
 }
@@ -126,9 +127,9 @@ fn firing_in(
     rule: &Rule,
     change: &TaskChange<'_>,
     shared: &minijinja::Value,
-) -> NewFiring {
+) -> Firing {
     let depth = change.own_edit_depth.unwrap_or(0);
-    let mut firing = NewFiring {
+    let mut firing = Firing {
         rule: rule.name.clone(),
         task_id: change.task.id.to_string(),
         transition: change.transition.clone(),
@@ -159,7 +160,7 @@ fn firing_in(
 
 /// Whether a change consists only of writes tasksync made (each changed property now holds what
 /// one of our `set` actions wrote); then the chain depth of the firing it continues.
-pub fn own_edit_depth(changes: &[ChangeRow], writes: &[(PlannedAction, i64)]) -> Option<i64> {
+pub fn own_edit_depth(changes: &[Change], writes: &[(PlannedAction, i64)]) -> Option<i64> {
     let mut depth = None;
     for change in changes {
         // The deepest of our writes that explains this change: the chain it continues.

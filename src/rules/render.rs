@@ -4,11 +4,12 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::compile::{Action, DateRef, Rule, RuleSet, SetValue};
+use crate::model::automation::{PlannedAction, PlannedWrite};
+use crate::model::stored::StoredProperties;
 use crate::model::{DataSource, PropertyValue, PropertyWrite, SelectOption};
-use crate::sync::plan::StoredProperties;
 
 /// Filters a template may use, for error messages.
 pub const TEMPLATE_FILTERS: &str =
@@ -111,60 +112,6 @@ pub struct ChangeFacts {
     pub new: String,
 }
 
-/// One property write, with the text Notion will show afterwards (to skip writes that change
-/// nothing, and to recognise our own edits when they come back).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct PlannedWrite {
-    pub property: String,
-    pub property_id: String,
-    pub value: PropertyWrite,
-    pub text: String,
-}
-
-/// A rendered action: what the executor does, exactly.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum PlannedAction {
-    Set {
-        writes: Vec<PlannedWrite>,
-    },
-    Append {
-        text: String,
-    },
-    Mail {
-        to: Vec<String>,
-        cc: Vec<String>,
-        subject: String,
-        body: String,
-        html: Option<String>,
-    },
-}
-
-impl PlannedAction {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Set { .. } => "set",
-            Self::Append { .. } => "append",
-            Self::Mail { .. } => "mail",
-        }
-    }
-
-    /// One line for previews and logs.
-    pub fn describe(&self) -> String {
-        match self {
-            Self::Set { writes } => {
-                let parts: Vec<String> = writes
-                    .iter()
-                    .map(|w| format!("{} = {}", w.property, w.text))
-                    .collect();
-                format!("set {}", parts.join(", "))
-            }
-            Self::Append { text } => format!("append {:?}", text),
-            Self::Mail { to, subject, .. } => format!("mail {} \"{subject}\"", to.join(", ")),
-        }
-    }
-}
-
 /// `task` in templates: every property by name as text, and the task's own fields. Built as
 /// minijinja values directly (no JSON in between); texts are shared with `task.properties`.
 fn task_value(task: &TaskFacts<'_>) -> minijinja::Value {
@@ -221,7 +168,7 @@ pub fn sample_context(schema: &DataSource) -> minijinja::Value {
         .properties
         .values()
         .map(|p| {
-            let stored = crate::sync::plan::StoredProperty {
+            let stored = crate::model::stored::StoredProperty {
                 id: p.id.clone(),
                 value: PropertyValue::RichText(Vec::new()),
                 text: format!("({})", p.name),
@@ -277,7 +224,7 @@ pub fn shared_context(
         task => task_value(task),
         old => minijinja::Value::from(minijinja::value::Serde(old)),
         changes => minijinja::Value::from(minijinja::value::Serde(changes)),
-        now => crate::sync::iso(now),
+        now => crate::model::time::iso(now),
         today => now.date_naive().to_string(),
     }
 }
@@ -373,9 +320,9 @@ fn text_write(kind: &str, text: String) -> PropertyWrite {
 pub fn resolve_date(date: &DateRef, now: DateTime<Utc>) -> String {
     match date {
         DateRef::Day(day) => day.to_string(),
-        DateRef::Instant(instant) => crate::sync::iso(*instant),
+        DateRef::Instant(instant) => crate::model::time::iso(*instant),
         DateRef::Today { days } => (now.date_naive() + chrono::Duration::days(*days)).to_string(),
-        DateRef::Now { offset } => crate::sync::iso(now + *offset),
+        DateRef::Now { offset } => crate::model::time::iso(now + *offset),
     }
 }
 

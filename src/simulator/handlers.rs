@@ -13,8 +13,8 @@ use serde_json::{Map, Value, json};
 use super::query::{compile, compile_sorts};
 use super::workspace::{BlockRecord, Workspace, check_rich_text, minute};
 use super::{Actor, ApiError, QueryCacheEntry, RESULT_CAP, State, Version, lock};
+use crate::model::ids::NotionId;
 use crate::notion::ApiVersion;
-use crate::notion::ids::NotionId;
 
 type Shared = AxumState<Arc<State>>;
 type Answer = Result<Response, ApiError>;

@@ -8,24 +8,24 @@
 //! - Reconcile: the same scan for ids only (`filter_properties`), to find deleted tasks.
 //! - Dry run: the same reads, no writes at all.
 
-pub mod plan;
-
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use anyhow::Context;
-use chrono::{DateTime, Duration, DurationRound, SecondsFormat, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use indicatif::ProgressBar;
 use serde::Serialize;
 
+use crate::model::automation::{Firing, PlannedAction, RuleStateChange};
+use crate::model::run::Stopped;
+use crate::model::stored::{self as plan, StoredProperties, changes, stored_properties, task_row};
+use crate::model::stored::{Change, MirroredTask};
+use crate::model::time::{iso, parse_time};
 use crate::model::{DataSource, Task};
 use crate::notion::NotionClient;
 use crate::notion::query::{DateCondition, Direction, Filter, Query, Sort, TimestampField};
-use crate::rules::render::{ChangeFacts, PlannedAction, TaskFacts};
+use crate::rules::render::{ChangeFacts, TaskFacts};
 use crate::rules::{Evaluation, RuleSet, TaskChange, Trigger};
-use crate::store::{
-    self, Batch, ChangeRow, NewFiring, RuleStateChange, RunCounts, Store, StoredVersion, TaskRow,
-};
-use plan::{StoredProperties, changes, stored_properties, task_row};
+use crate::store::{self, Batch, RunCounts, Store, StoredVersion};
 
 /// How to sync.
 #[derive(Clone, Debug)]
@@ -304,19 +304,9 @@ pub async fn time_rules(
     Ok(engine.fired)
 }
 
-/// A sync stopped between transactions because tasksync is shutting down: not a failure.
-#[derive(Debug, thiserror::Error)]
-#[error("stopped: tasksync is shutting down (nothing is lost; the next run resumes)")]
-pub struct Stopped;
-
-/// Whether `error` is (or was caused by) a stop for the shutdown.
-pub fn is_stopped(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| cause.is::<Stopped>())
-}
-
 /// What templates and rules see of a stored task.
 fn facts_of<'a>(
-    row: &'a TaskRow,
+    row: &'a MirroredTask,
     properties: &'a StoredProperties,
     deleted: bool,
     names: &'a HashMap<String, String>,
@@ -336,17 +326,6 @@ fn facts_of<'a>(
         deleted,
         properties,
     }
-}
-
-/// Timestamps the way Notion writes them.
-pub fn iso(time: DateTime<Utc>) -> String {
-    time.to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 struct Engine<'a> {
@@ -657,7 +636,7 @@ impl Engine<'_> {
         }
         let mut tasks = Vec::new();
         for id in returned {
-            let page_id = crate::notion::ids::NotionId::parse(&id)?;
+            let page_id = crate::model::ids::NotionId::parse(&id)?;
             tasks.push(self.client.retrieve_page(&page_id).await?);
         }
         self.ingest(tasks, None).await
@@ -701,7 +680,7 @@ impl Engine<'_> {
             let (kind, rows) = match (old, old_properties.as_ref()) {
                 (None, _) => {
                     self.counts.new += 1;
-                    let created = ChangeRow {
+                    let created = Change {
                         task_id: id.clone(),
                         property: store::CREATED.into(),
                         property_id: None,
@@ -731,7 +710,7 @@ impl Engine<'_> {
                     let mut rows = changes(&task, old_properties.unwrap_or(&empty), &properties);
                     if let Some(deleted_at) = &old.deleted_at {
                         self.counts.restored += 1;
-                        rows.push(ChangeRow {
+                        rows.push(Change {
                             task_id: id.clone(),
                             property: store::DELETED.into(),
                             property_id: None,
@@ -856,17 +835,17 @@ impl Engine<'_> {
     async fn evaluate(
         &mut self,
         task: &Task,
-        row: &TaskRow,
+        row: &MirroredTask,
         before: Option<(Option<&StoredProperties>, bool)>,
         properties: &StoredProperties,
-        rows: &[ChangeRow],
+        rows: &[Change],
         inside: &HashSet<String>,
         batch: &mut Batch,
     ) -> anyhow::Result<()> {
         if self.rules.rules.is_empty() {
             return Ok(());
         }
-        let changed: Vec<ChangeRow> = rows
+        let changed: Vec<Change> = rows
             .iter()
             .filter(|r| !r.property.starts_with('('))
             .cloned()
@@ -915,7 +894,7 @@ impl Engine<'_> {
         &self,
         task: &Task,
         existed: bool,
-        changed: &[ChangeRow],
+        changed: &[Change],
     ) -> anyhow::Result<Option<i64>> {
         let ours = self.bot.is_some() && task.last_edited_by == self.bot;
         let Some(reader) = self
@@ -936,7 +915,7 @@ impl Engine<'_> {
         Ok(crate::rules::own_edit_depth(changed, &writes))
     }
 
-    fn report(&mut self, firings: &[NewFiring], title: &str, unique_id: Option<String>) {
+    fn report(&mut self, firings: &[Firing], title: &str, unique_id: Option<String>) {
         for firing in firings {
             match firing.status {
                 "stopped" => self.stopped += 1,
@@ -1062,7 +1041,7 @@ impl Engine<'_> {
     }
 
     /// Firings of `deleted` rules for tasks that left the data source.
-    async fn deletion_firings(&mut self, gone: &[String]) -> anyhow::Result<Vec<NewFiring>> {
+    async fn deletion_firings(&mut self, gone: &[String]) -> anyhow::Result<Vec<Firing>> {
         let wanted = self
             .rules
             .rules

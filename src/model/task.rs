@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::notion::ids::NotionId;
+use super::ids::NotionId;
 
 /// A Notion user or bot, as far as tasksync needs one.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

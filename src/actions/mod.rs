@@ -10,13 +10,13 @@
 
 use serde::Serialize;
 
-use super::render::PlannedAction;
+use crate::model::automation::PlannedAction;
+use crate::model::ids::NotionId;
+use crate::model::stored::StoredProperties;
+use crate::model::time::iso;
 use crate::notion::append::{AppendError, AppendJournal, BatchRecord};
-use crate::notion::ids::NotionId;
 use crate::notion::{NotionClient, NotionError};
 use crate::store::{self, QueuedAction, Store};
-use crate::sync::iso;
-use crate::sync::plan::StoredProperties;
 
 /// What a run of the executor did.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]

@@ -1,12 +1,46 @@
-//! Pure sync planning: the canonical stored form of a task, its content hash, and the
-//! per-property differences between two versions. No I/O, no clock.
+//! The mirror's rows and the canonical stored form of a task: what reaches SQLite.
+//!
+//! `StoredProperties` is `tasks.properties_json` (its serde shape is a user contract: the README's
+//! SQL reads `$.Name.text`), `MirroredTask` a `tasks` row, `Change` a `task_changes` row. The
+//! content hash and the per-property differences between two versions are computed here. Pure:
+//! no I/O, no clock.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{PropertyValue, Task};
-use crate::store::{ChangeRow, TaskRow};
+use super::{PropertyValue, Task};
+
+/// A task as the mirror stores it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MirroredTask {
+    pub id: String,
+    pub data_source_id: String,
+    pub title: String,
+    pub status: Option<String>,
+    pub url: String,
+    pub created_time: String,
+    pub last_edited_time: String,
+    pub created_by: Option<String>,
+    pub last_edited_by: Option<String>,
+    pub deleted_at: Option<String>,
+    pub properties_json: String,
+    pub content_hash: String,
+}
+
+/// One changed property of one task, as one history row.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Change {
+    pub task_id: String,
+    pub property: String,
+    pub property_id: Option<String>,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+    pub old_json: Option<String>,
+    pub new_json: Option<String>,
+    pub edited_at: Option<String>,
+    pub edited_by: Option<String>,
+}
 
 /// Property types that change with every edit (or never): not content, so neither hashed nor
 /// recorded as changes.
@@ -54,9 +88,9 @@ pub fn unique_id(properties: &StoredProperties) -> Option<String> {
 }
 
 /// The mirror row of a task.
-pub fn task_row(task: &Task, data_source_id: &str, properties: &StoredProperties) -> TaskRow {
+pub fn task_row(task: &Task, data_source_id: &str, properties: &StoredProperties) -> MirroredTask {
     let properties_json = serde_json::to_string(properties).unwrap_or_else(|_| "{}".into());
-    TaskRow {
+    MirroredTask {
         id: task.id.to_string(),
         data_source_id: data_source_id.to_string(),
         title: task.title(),
@@ -102,7 +136,7 @@ pub fn content_hash(properties: &StoredProperties) -> String {
 
 /// The history rows for a task that changed from `old` to `new`: one per property whose value
 /// differs, matched by property id so a renamed property is the same property.
-pub fn changes(task: &Task, old: &StoredProperties, new: &StoredProperties) -> Vec<ChangeRow> {
+pub fn changes(task: &Task, old: &StoredProperties, new: &StoredProperties) -> Vec<Change> {
     let old_by_id: BTreeMap<&str, &StoredProperty> =
         old.values().map(|p| (p.id.as_str(), p)).collect();
     let new_by_id: BTreeMap<&str, (&String, &StoredProperty)> =
@@ -134,9 +168,9 @@ fn change_row(
     property_id: &str,
     old: Option<&StoredProperty>,
     new: Option<&StoredProperty>,
-) -> ChangeRow {
+) -> Change {
     let json = |p: Option<&StoredProperty>| p.and_then(|p| serde_json::to_string(&p.value).ok());
-    ChangeRow {
+    Change {
         task_id: task.id.to_string(),
         property: name.to_string(),
         property_id: Some(property_id.to_string()),
@@ -165,8 +199,8 @@ pub fn renames(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ids::NotionId;
     use crate::model::{Property, SelectOption};
-    use crate::notion::ids::NotionId;
 
     fn task(properties: &[(&str, &str, PropertyValue)]) -> Task {
         Task {

@@ -1,0 +1,126 @@
+//! Jobs and their outcomes, as `job_runs` and `sync_runs` record them.
+
+/// A sync stopped between transactions because tasksync is shutting down: not a failure.
+#[derive(Debug, thiserror::Error)]
+#[error("stopped: tasksync is shutting down (nothing is lost; the next run resumes)")]
+pub struct Stopped;
+
+/// Whether `error` is (or was caused by) a stop for the shutdown.
+pub fn is_stopped(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| cause.is::<Stopped>())
+}
+
+/// A kind of job whose attempts are recorded (`job_runs.job`): the daemon's scheduled jobs, a
+/// reload (SIGHUP), and `tasksync sync`, which is recorded as a `sync`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobKind {
+    Sync,
+    Reconcile,
+    Outbox,
+    TimeRules,
+    /// Re-reads every task: catches formula and rollup drift and deletions.
+    Full,
+    Reload,
+}
+
+impl JobKind {
+    /// Every kind, in the order `status` reports them.
+    pub const ALL: [JobKind; 6] = [
+        Self::Sync,
+        Self::Reconcile,
+        Self::Outbox,
+        Self::TimeRules,
+        Self::Full,
+        Self::Reload,
+    ];
+
+    /// The job's name in `job_runs`, `status` and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sync => "sync",
+            Self::Reconcile => "reconcile",
+            Self::Outbox => "outbox",
+            Self::TimeRules => "time_rules",
+            Self::Full => "full",
+            Self::Reload => "reload",
+        }
+    }
+}
+
+/// How an attempt of a job ended (`job_runs.outcome`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JobOutcome {
+    Running,
+    Ok,
+    Failed,
+    /// Stopped by a shutdown: not a failure.
+    Interrupted,
+}
+
+impl JobOutcome {
+    /// The outcome of an attempt that ended with `error` (or none).
+    pub fn of(error: Option<&anyhow::Error>) -> Self {
+        match error {
+            None => Self::Ok,
+            Some(error) if is_stopped(error) => Self::Interrupted,
+            Some(_) => Self::Failed,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Ok => "ok",
+            Self::Failed => "failed",
+            Self::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// Whether a sync read every task or only the edited ones (`sync_runs.kind`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncKind {
+    Full,
+    Incremental,
+}
+
+impl SyncKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Full => "full",
+            Self::Incremental => "incremental",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_tell_a_shutdown_from_a_failure() {
+        assert_eq!(JobOutcome::of(None), JobOutcome::Ok);
+        let stopped = anyhow::Error::new(Stopped).context("while syncing");
+        assert_eq!(JobOutcome::of(Some(&stopped)), JobOutcome::Interrupted);
+        let failed = anyhow::anyhow!("Notion answered 500");
+        assert_eq!(JobOutcome::of(Some(&failed)), JobOutcome::Failed);
+    }
+
+    #[test]
+    fn names_are_the_stored_texts() {
+        let names: Vec<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "sync",
+                "reconcile",
+                "outbox",
+                "time_rules",
+                "full",
+                "reload"
+            ]
+        );
+        assert_eq!(SyncKind::Full.as_str(), "full");
+    }
+}
