@@ -10,6 +10,7 @@ use chrono::{Duration, Utc};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 use tasksync::config::{MailConfig, RuleEntry};
+use tasksync::model::automation::Transition;
 use tasksync::model::stored::{StoredProperties, StoredProperty};
 use tasksync::model::{
     DataSource, DateValue, PropertySchema, PropertyValue, RichText, SelectOption,
@@ -321,7 +322,7 @@ fn main() {
                 task,
                 before: before.as_ref().map(|b| (b, false)),
                 changes: &no_changes,
-                transition: id.clone(),
+                transition: Transition::observed(1, &id, "bench"),
                 own_edit_depth: None,
                 inside: &inside,
             };

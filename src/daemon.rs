@@ -20,7 +20,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use indicatif::ProgressBar;
 use sd_notify::NotifyState;
 use tokio::sync::{mpsc, watch};
 
@@ -421,11 +420,7 @@ async fn status_line(context: &Context, summary: &str) -> String {
     let now = Utc::now();
     let thresholds = context.health.clone();
     let interval = crate::health::sync_interval(&context.schedules[Job::Sync as usize], now);
-    match context
-        .store
-        .call(move |c| crate::health::assess(c, &thresholds, interval, now))
-        .await
-    {
+    match crate::health::assess(&context.store, &thresholds, interval, now).await {
         Ok((_, _, health)) => format!("{}: {} | {summary}", health.level, health.message),
         Err(error) => {
             tracing::error!(error = %format!("{error:#}"), "cannot judge the health");
@@ -533,7 +528,6 @@ async fn sync_job(
             source,
             rules,
             &options,
-            &ProgressBar::hidden(),
         )
         .await?
     };

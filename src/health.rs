@@ -6,19 +6,20 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config;
-use crate::store::{JobHealth, Summary};
+use crate::model::automation::{ActionStatus, MailStatus};
+use crate::model::run::JobOutcome;
+use crate::store::{JobHealth, Store, Summary};
 
 /// Reads from the mirror what the verdict needs (the summary since the start of today, UTC,
 /// and every job's health) and judges it.
-pub fn assess(
-    connection: &rusqlite::Connection,
+pub async fn assess(
+    store: &Store,
     thresholds: &config::HealthConfig,
     interval: chrono::Duration,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(Summary, Vec<JobHealth>, Health)> {
     let since = format!("{}T00:00:00.000Z", now.date_naive());
-    let summary = crate::store::summary(connection, &since)?;
-    let jobs = crate::store::job_health(connection, &crate::model::run::JobKind::ALL)?;
+    let (summary, jobs) = store.health_inputs(since).await?;
     let health = judge(thresholds, interval, &jobs, &summary, now);
     Ok((summary, jobs, health))
 }
@@ -85,14 +86,14 @@ pub fn judge(
         .max();
     let failed_jobs: Vec<String> = jobs
         .iter()
-        .filter_map(|job| match (job.last_outcome.as_deref(), &job.last_error) {
-            (Some("failed"), error) => Some(format!(
+        .filter_map(|job| match (job.last_outcome, &job.last_error) {
+            (Some(JobOutcome::Failed), error) => Some(format!(
                 "{} failed: {}",
                 job.job,
                 error.as_deref().unwrap_or("no message")
             )),
             // Running, and retrying after an error: as bad as failed until it succeeds.
-            (Some("running"), Some(error)) => {
+            (Some(JobOutcome::Running), Some(error)) => {
                 Some(format!("{} is retrying after: {error}", job.job))
             }
             _ => None,
@@ -101,8 +102,8 @@ pub fn judge(
     let count = |map: &std::collections::BTreeMap<String, i64>, key: &str| {
         map.get(key).copied().unwrap_or(0)
     };
-    let failed_mail = count(&summary.mail, "failed");
-    let failed_actions = count(&summary.actions, "failed");
+    let failed_mail = count(&summary.mail, MailStatus::Failed.as_str());
+    let failed_actions = count(&summary.actions, ActionStatus::Failed.as_str());
     let times = |n: u32| {
         interval
             .checked_mul(i32::try_from(n).unwrap_or(i32::MAX))
@@ -164,12 +165,18 @@ pub fn judge(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::run::JobKind;
 
-    fn job(name: &str, outcome: &str, success: Option<&str>, error: Option<&str>) -> JobHealth {
+    fn job(
+        kind: JobKind,
+        outcome: JobOutcome,
+        success: Option<&str>,
+        error: Option<&str>,
+    ) -> JobHealth {
         JobHealth {
-            job: name.into(),
+            job: kind.as_str().into(),
             last_attempt_at: Some("2026-12-01T10:00:00.000Z".into()),
-            last_outcome: Some(outcome.into()),
+            last_outcome: Some(outcome),
             last_error: error.map(str::to_string),
             last_success_at: success.map(str::to_string),
         }
@@ -177,7 +184,9 @@ mod tests {
 
     fn check(jobs: &[JobHealth], mail_failed: i64, minutes_later: i64) -> (u8, String) {
         let mut summary = Summary::default();
-        summary.mail.insert("failed".into(), mail_failed);
+        summary
+            .mail
+            .insert(MailStatus::Failed.as_str().into(), mail_failed);
         let now = DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
             .unwrap()
             .with_timezone(&Utc)
@@ -194,7 +203,12 @@ mod tests {
 
     #[test]
     fn health_follows_the_age_of_the_last_good_sync_and_failures() {
-        let good = job("sync", "ok", Some("2026-12-01T10:00:00.000Z"), None);
+        let good = job(
+            JobKind::Sync,
+            JobOutcome::Ok,
+            Some("2026-12-01T10:00:00.000Z"),
+            None,
+        );
         assert_eq!(check(std::slice::from_ref(&good), 0, 1).0, 0);
         assert_eq!(
             check(std::slice::from_ref(&good), 0, 7).0,
@@ -212,8 +226,8 @@ mod tests {
             "mail failed for good"
         );
         let failing = job(
-            "sync",
-            "failed",
+            JobKind::Sync,
+            JobOutcome::Failed,
             Some("2026-12-01T10:00:00.000Z"),
             Some("could not reach Notion"),
         );
@@ -223,7 +237,7 @@ mod tests {
             message.contains("sync failed: could not reach Notion"),
             "{message}"
         );
-        let never = job("sync", "failed", None, Some("401"));
+        let never = job(JobKind::Sync, JobOutcome::Failed, None, Some("401"));
         assert_eq!(check(&[never], 0, 0).0, 2, "never synced");
     }
 }

@@ -21,8 +21,9 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 
 use crate::config::{ConfigError, MailConfig, SMTP_PASSWORD_VARIABLE, SMTP_URL_VARIABLE};
+use crate::model::automation::MailStatus;
 use crate::model::time::iso;
-use crate::store::{self, OutboxMail, Store};
+use crate::store::{OutboxMail, Store};
 
 /// How the connection is protected.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -381,33 +382,35 @@ pub async fn flush(
     now: DateTime<Utc>,
 ) -> anyhow::Result<FlushReport> {
     let at = iso(now);
-    let due = store.call(move |c| store::due_mail(c, &at, 1000)).await?;
+    let due = store.due_mail(at, 1000).await?;
     let mut report = FlushReport::default();
     for mail in due {
         let id = mail.id;
-        store.call(move |c| store::start_mail(c, id)).await?;
+        store.start_mail(id).await?;
         let attempts = mail.attempts + 1;
         let (status, note, next) = match mailer.send(&mail).await {
             Ok(reply) => {
                 report.sent += 1;
                 tracing::info!(mail = id, %reply, "mail sent");
-                ("sent", reply, None)
+                (MailStatus::Sent, reply, None)
             }
             Err(SendFailure::Transient(message)) if attempts < MAX_ATTEMPTS => {
                 report.retrying += 1;
                 tracing::warn!(mail = id, %message, "mail not sent; will retry");
-                ("queued", message, Some(iso(now + backoff(attempts))))
+                (
+                    MailStatus::Queued,
+                    message,
+                    Some(iso(now + backoff(attempts))),
+                )
             }
             Err(failure) => {
                 report.failed += 1;
                 tracing::warn!(mail = id, message = %failure, "mail failed");
-                ("failed", failure.to_string(), None)
+                (MailStatus::Failed, failure.to_string(), None)
             }
         };
         let at = iso(Utc::now());
-        store
-            .call(move |c| store::finish_mail(c, id, status, &note, next.as_deref(), &at))
-            .await?;
+        store.finish_mail(id, status, note, next, at).await?;
     }
     Ok(report)
 }

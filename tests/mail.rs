@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use chrono::{Duration, Utc};
-use indicatif::ProgressBar;
 use serde_json::{Value, json};
 use tasksync::actions::perform_queued;
 use tasksync::config::{MailConfig, RuleEntry};
@@ -210,7 +209,6 @@ impl Fixture {
             &self.source,
             &self.rules,
             &SyncOptions::default(),
-            &ProgressBar::hidden(),
         )
         .await
         .unwrap();
@@ -247,8 +245,8 @@ impl Fixture {
         assert_eq!(response.status(), 200);
     }
 
-    fn outbox(&self) -> Vec<store::OutboxEntry> {
-        self.store().with(|c| store::list_mail(c, false)).unwrap()
+    async fn outbox(&self) -> Vec<store::OutboxEntry> {
+        self.store().list_mail(false).await.unwrap()
     }
 }
 
@@ -304,8 +302,8 @@ async fn one_mail_per_urgent_transition() {
     ] {
         assert!(body.contains(&field), "«{field}» missing from:\n{body}");
     }
-    let outbox = fixture.outbox();
-    assert_eq!(outbox[0].status, "sent");
+    let outbox = fixture.outbox().await;
+    assert_eq!(outbox[0].status.as_str(), "sent");
     assert_eq!(
         outbox[0].server_reply.as_deref(),
         Some("250 2.0.0 Ok: queued as TEST1")
@@ -344,7 +342,7 @@ async fn queue_one(fixture: &Fixture) {
     fixture.sync(&store).await;
     fixture.priority(&page, "Urgent").await;
     fixture.sync(&store).await;
-    assert_eq!(fixture.outbox().len(), 1);
+    assert_eq!(fixture.outbox().await.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -357,8 +355,8 @@ async fn a_server_that_is_down_keeps_the_mail_queued_until_it_is_back() {
     let now = Utc::now();
     let down = flush(&store, &mailer, now).await.unwrap();
     assert_eq!((down.sent, down.retrying, down.failed), (0, 1, 0));
-    let queued = &fixture.outbox()[0];
-    assert_eq!(queued.status, "queued");
+    let queued = &fixture.outbox().await[0];
+    assert_eq!(queued.status.as_str(), "queued");
     assert!(
         queued
             .last_error
@@ -390,7 +388,7 @@ async fn a_server_that_is_down_keeps_the_mail_queued_until_it_is_back() {
         FlushReport::default()
     );
     assert_eq!(server.mails().len(), 1, "delivered exactly once");
-    assert_eq!(fixture.outbox()[0].attempts, 2);
+    assert_eq!(fixture.outbox().await[0].attempts, 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -412,8 +410,8 @@ async fn a_4xx_reply_is_retried_and_a_5xx_reply_fails_until_retried_by_hand() {
     let rejecting = SmtpServer::start(port, &out, &["--reject", "550"]);
     let later = Utc::now() + Duration::minutes(5);
     assert_eq!(flush(&store, &mailer, later).await.unwrap().failed, 1);
-    let failed = &fixture.outbox()[0];
-    assert_eq!(failed.status, "failed");
+    let failed = &fixture.outbox().await[0];
+    assert_eq!(failed.status.as_str(), "failed");
     let error = failed.last_error.as_deref().unwrap();
     assert!(
         error.contains("refused the mail")
@@ -452,7 +450,7 @@ async fn a_4xx_reply_is_retried_and_a_5xx_reply_fails_until_retried_by_hand() {
     assert!(String::from_utf8_lossy(&retried.stdout).contains("Queued 1 mail(s) again"));
     assert_eq!(flush(&store, &mailer, Utc::now()).await.unwrap().sent, 1);
     assert_eq!(server.mails().len(), 1);
-    assert_eq!(fixture.outbox()[0].status, "sent");
+    assert_eq!(fixture.outbox().await[0].status.as_str(), "sent");
 }
 
 /// A self-signed root and the server certificate it signs for `localhost`: (root, cert, key).
@@ -514,7 +512,7 @@ async fn starttls_and_auth_with_a_certificate_trusted_by_configuration() {
     )
     .unwrap();
     flush(&store, &untrusting, Utc::now()).await.unwrap();
-    let error = fixture.outbox()[0].last_error.clone().unwrap();
+    let error = fixture.outbox().await[0].last_error.clone().unwrap();
     assert!(error.contains("ca_certificate"), "{error}");
 
     // A wrong password: a clear error naming SMTP authentication.
@@ -527,8 +525,8 @@ async fn starttls_and_auth_with_a_certificate_trusted_by_configuration() {
     let report = flush(&store, &wrong, Utc::now() + Duration::minutes(5))
         .await
         .unwrap();
-    assert_eq!(report.failed, 1, "{report:?} {:?}", fixture.outbox());
-    let error = fixture.outbox()[0].last_error.clone().unwrap();
+    assert_eq!(report.failed, 1, "{report:?} {:?}", fixture.outbox().await);
+    let error = fixture.outbox().await[0].last_error.clone().unwrap();
     assert!(
         error.starts_with("SMTP authentication failed (") && error.contains("at ada@localhost:"),
         "{error}"
@@ -542,7 +540,7 @@ async fn starttls_and_auth_with_a_certificate_trusted_by_configuration() {
         "the password stays out of errors"
     );
 
-    store.with(|c| store::retry_mail(c, None)).unwrap();
+    store.retry_mail(None).await.unwrap();
     let right = Mailer::new(
         target,
         Some("correct horse".to_string().into()),
@@ -626,7 +624,7 @@ async fn a_process_killed_while_sending_delivers_after_restart_with_the_same_mes
         child.wait().await.unwrap();
     }
     assert_eq!(
-        fixture.outbox()[0].status,
+        fixture.outbox().await[0].status.as_str(),
         "sending",
         "killed before the bookkeeping"
     );
@@ -639,7 +637,7 @@ async fn a_process_killed_while_sending_delivers_after_restart_with_the_same_mes
         .map(|m| header(&split(m["data"].as_str().unwrap()).0, "Message-ID")[0].to_string())
         .collect();
     assert_eq!(ids[0], ids[1], "the duplicate carries the same Message-ID");
-    assert_eq!(fixture.outbox()[0].status, "sent");
+    assert_eq!(fixture.outbox().await[0].status.as_str(), "sent");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

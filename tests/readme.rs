@@ -2,7 +2,6 @@
 
 mod common;
 
-use indicatif::ProgressBar;
 use serde_json::json;
 use tasksync::notion::ApiVersion;
 use tasksync::notion::ids::NotionId;
@@ -30,7 +29,6 @@ async fn every_sql_example_in_the_readme_runs_and_finds_rows() {
         reconcile_every: chrono::Duration::zero(),
         ..SyncOptions::default()
     };
-    let hidden = ProgressBar::hidden();
     let text = "[[rules]]\nname = \"done\"\nwhen = { property = \"Status\", changed_to = \"Done\" }\nactions = [{ append = \"Done.\" }]\n";
     let config = tasksync::config::parse(text).unwrap();
     let entries: Vec<tasksync::config::RuleEntry> = config
@@ -49,7 +47,7 @@ async fn every_sql_example_in_the_readme_runs_and_finds_rows() {
         5,
     )
     .unwrap();
-    let run = || sync(&client, Some(&store), &source, &rules, &options, &hidden);
+    let run = || sync(&client, Some(&store), &source, &rules, &options);
     run().await.unwrap();
 
     let pages = simulator.page_ids();

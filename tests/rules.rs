@@ -5,7 +5,6 @@ mod common;
 use std::path::PathBuf;
 
 use chrono::{DateTime, Duration, Utc};
-use indicatif::ProgressBar;
 use serde_json::{Value, json};
 use tasksync::actions::{ExecutorReport, perform_queued};
 use tasksync::config::{MailConfig, RuleEntry};
@@ -87,7 +86,6 @@ impl Fixture {
             &self.source,
             &self.rules,
             &options,
-            &ProgressBar::hidden(),
         )
         .await
         .unwrap()
@@ -438,7 +436,6 @@ async fn a_dry_run_reports_the_firings_a_real_run_performs_and_writes_nothing() 
         &fixture.source,
         &fixture.rules,
         &options,
-        &ProgressBar::hidden(),
     )
     .await
     .unwrap();

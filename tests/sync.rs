@@ -4,7 +4,6 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use indicatif::ProgressBar;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 use tasksync::model::DataSource;
@@ -58,7 +57,6 @@ impl Fixture {
             &self.source,
             &RuleSet::empty(),
             &options,
-            &ProgressBar::hidden(),
         )
         .await
     }
@@ -145,7 +143,12 @@ async fn a_first_sync_mirrors_every_task_with_the_minimum_of_queries() {
     fixture.simulator.reset_stats();
     let report = fixture.sync().await;
     assert_eq!(
-        (report.kind, report.new, report.changed, report.deleted),
+        (
+            report.kind.as_str(),
+            report.new,
+            report.changed,
+            report.deleted
+        ),
         ("full", 2_500, 0, 0)
     );
     let stats = fixture.simulator.stats();
@@ -195,7 +198,7 @@ async fn an_immediate_second_sync_makes_one_query_and_records_nothing() {
     let history = count(&fixture, "SELECT count(*) FROM task_changes");
     fixture.simulator.reset_stats();
     let report = fixture.sync().await;
-    assert_eq!(report.kind, "incremental");
+    assert_eq!(report.kind.as_str(), "incremental");
     assert_eq!(
         (report.new, report.changed, report.deleted, report.restored),
         (0, 0, 0, 0)
@@ -352,7 +355,7 @@ async fn a_full_sync_marks_missing_tasks_deleted() {
     fixture.edit(&page, json!({ "in_trash": true })).await;
     let report = fixture.full_sync().await;
     assert_eq!(
-        (report.kind, report.deleted, report.unchanged),
+        (report.kind.as_str(), report.deleted, report.unchanged),
         ("full", 1, 99)
     );
 }
@@ -401,7 +404,6 @@ async fn a_renamed_property_keeps_its_history() {
         &renamed,
         &RuleSet::empty(),
         &SyncOptions::default(),
-        &ProgressBar::hidden(),
     )
     .await
     .unwrap();
@@ -615,7 +617,6 @@ async fn a_dry_run_writes_nothing_and_reports_what_a_sync_would_do() {
         &fixture.source,
         &RuleSet::empty(),
         &options,
-        &ProgressBar::hidden(),
     )
     .await
     .unwrap();
@@ -639,7 +640,6 @@ async fn a_dry_run_writes_nothing_and_reports_what_a_sync_would_do() {
         &fixture.source,
         &RuleSet::empty(),
         &options,
-        &ProgressBar::hidden(),
     )
     .await
     .unwrap();

@@ -10,13 +10,14 @@
 
 use serde::Serialize;
 
+use crate::model::automation::ActionStatus;
 use crate::model::automation::PlannedAction;
 use crate::model::ids::NotionId;
 use crate::model::stored::StoredProperties;
 use crate::model::time::iso;
 use crate::notion::append::{AppendError, AppendJournal, BatchRecord};
 use crate::notion::{NotionClient, NotionError};
-use crate::store::{self, QueuedAction, Store};
+use crate::store::{QueuedAction, Store};
 
 /// What a run of the executor did.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
@@ -41,21 +42,21 @@ pub async fn perform_queued(
     store: &Store,
     max_attempts: u32,
 ) -> anyhow::Result<ExecutorReport> {
-    let queued = store.call(|c| store::queued_actions(c, 10_000)).await?;
+    let queued = store.queued_actions(10_000).await?;
     let mut report = ExecutorReport::default();
     for action in queued {
         let id = action.id;
         let at = iso(chrono::Utc::now());
-        store.call(move |c| store::start_action(c, id, &at)).await?;
+        store.start_action(id, at).await?;
         let outcome = perform(client, store, &action).await;
         let (status, error) = match outcome {
             Ok(Outcome::Done) => {
                 report.done += 1;
-                ("done", None)
+                (ActionStatus::Done, None)
             }
             Ok(Outcome::Skipped(reason)) => {
                 report.skipped += 1;
-                ("skipped", Some(reason.to_string()))
+                (ActionStatus::Skipped, Some(reason.to_string()))
             }
             Err(error) => {
                 let message = format!("{error:#}");
@@ -64,17 +65,15 @@ pub async fn perform_queued(
                 tracing::warn!(action = id, rule = %action.rule, task = %action.task, error = %message, final_error, "action failed");
                 if final_error {
                     report.failed += 1;
-                    ("failed", Some(message))
+                    (ActionStatus::Failed, Some(message))
                 } else {
                     report.retrying += 1;
-                    ("pending", Some(message))
+                    (ActionStatus::Pending, Some(message))
                 }
             }
         };
         let at = iso(chrono::Utc::now());
-        store
-            .call(move |c| store::finish_action(c, id, status, error.as_deref(), &at))
-            .await?;
+        store.finish_action(id, status, error, at).await?;
     }
     Ok(report)
 }
@@ -104,12 +103,11 @@ async fn perform(
     let page = NotionId::parse(&action.task_id)?;
     match &action.action {
         PlannedAction::Set { writes } => {
-            let task_id = action.task_id.clone();
-            let current: StoredProperties = store
-                .call(move |c| Ok(store::tasks_by_id(c, &[task_id])?.pop()))
-                .await?
-                .and_then(|row| serde_json::from_str(&row.properties_json).ok())
-                .unwrap_or_default();
+            let current: StoredProperties =
+                match store.tasks_by_id(vec![action.task_id.clone()]).await?.pop() {
+                    Some(row) => row.properties()?,
+                    None => StoredProperties::new(),
+                };
             let needed: Vec<(String, crate::model::PropertyWrite)> = writes
                 .iter()
                 .filter(|write| {
@@ -165,10 +163,7 @@ struct StoreJournal<'a> {
 impl AppendJournal for StoreJournal<'_> {
     async fn recorded(&mut self, index: usize) -> anyhow::Result<Option<BatchRecord>> {
         let id = self.action_id;
-        let row = self
-            .store
-            .call(move |c| store::append_batch(c, id, index))
-            .await?;
+        let row = self.store.append_batch(id, index).await?;
         Ok(row.map(|row| match row.block_ids {
             Some(block_ids) => BatchRecord::Landed { block_ids },
             None => BatchRecord::Started { anchor: row.anchor },
@@ -177,15 +172,11 @@ impl AppendJournal for StoreJournal<'_> {
 
     async fn started(&mut self, index: usize, anchor: Option<String>) -> anyhow::Result<()> {
         let (id, at) = (self.action_id, iso(chrono::Utc::now()));
-        self.store
-            .call(move |c| store::start_append_batch(c, id, index, anchor.as_deref(), &at))
-            .await
+        self.store.start_append_batch(id, index, anchor, at).await
     }
 
     async fn landed(&mut self, index: usize, block_ids: Vec<String>) -> anyhow::Result<()> {
         let (id, at) = (self.action_id, iso(chrono::Utc::now()));
-        self.store
-            .call(move |c| store::land_append_batch(c, id, index, &block_ids, &at))
-            .await
+        self.store.land_append_batch(id, index, block_ids, at).await
     }
 }

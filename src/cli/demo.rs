@@ -9,19 +9,18 @@ use std::path::{Path, PathBuf};
 
 use chrono::Utc;
 use clap::Args;
-use indicatif::ProgressBar;
 use secrecy::SecretString;
 
 use crate::actions::perform_queued;
 use crate::config::{self, RuleEntry};
 use crate::model::PropertyWrite;
 use crate::model::ids::NotionId;
-use crate::model::stored::StoredProperties;
+use crate::model::stored::unique_id;
 use crate::notify::{Mailer, flush};
 use crate::notion::{ClientSettings, NotionClient};
 use crate::rules::compile;
 use crate::simulator::{Simulator, SimulatorOptions};
-use crate::store::{self, Store};
+use crate::store::Store;
 use crate::sync::{SyncOptions, SyncReport, sync};
 
 /// The shipped example configuration: its rules and mail settings drive the demo.
@@ -151,8 +150,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         reconcile_every: chrono::Duration::zero(),
         ..SyncOptions::default()
     };
-    let hidden = ProgressBar::hidden();
-    let run_sync = || sync(&client, Some(&store), &source, &rules, &options, &hidden);
+    let run_sync = || sync(&client, Some(&store), &source, &rules, &options);
     let first = run_sync().await?;
     out!(
         "2. First sync: {} tasks mirrored into tasksync.db with {} requests. (A first sync is a baseline: rules note what holds and fire nothing.)",
@@ -160,7 +158,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         first.requests
     );
 
-    let labels = labels(&store)?;
+    let labels = labels(&store).await?;
     let label = |id: &str| labels.get(id).cloned().unwrap_or_else(|| id.to_string());
     let yesterday = (Utc::now() - chrono::Duration::days(1))
         .date_naive()
@@ -206,7 +204,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         second.requests
     );
     for page in [urgent, done, deleted, overdue] {
-        for change in store.with(|c| store::history(c, page))?.iter().skip(1) {
+        for change in store.history(page.to_string()).await?.iter().skip(1) {
             let what = super::mirror::describe_change(change);
             let by = change
                 .by()
@@ -278,20 +276,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 /// Unique IDs (`TASK-7`) by page id, from the mirror.
-fn labels(store: &Store) -> anyhow::Result<BTreeMap<String, String>> {
-    let rows = store.with(|c| store::list_tasks(c, None, true))?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| {
-            let properties: StoredProperties = serde_json::from_str(&row.properties_json).ok()?;
-            let unique = properties
-                .values()
-                .find(|p| p.value.type_name() == "unique_id")?
-                .text
-                .clone();
-            Some((row.id, unique))
-        })
-        .collect())
+async fn labels(store: &Store) -> anyhow::Result<BTreeMap<String, String>> {
+    let rows = store.list_tasks(None, true).await?;
+    let mut labels = BTreeMap::new();
+    for row in rows {
+        if let Some(unique) = unique_id(&row.properties()?) {
+            labels.insert(row.id, unique);
+        }
+    }
+    Ok(labels)
 }
 
 fn story(report: &SyncReport, rules: &crate::rules::RuleSet, label: &dyn Fn(&str) -> String) {

@@ -4,8 +4,9 @@ use std::path::Path;
 
 use super::output;
 use crate::config::{self, ConfigError, SMTP_URL_VARIABLE};
+use crate::model::automation::MailStatus;
 use crate::notify::Mailer;
-use crate::store::{self, Store};
+use crate::store::Store;
 
 /// The mailer the environment describes; an error saying how to set it up when there is none.
 pub fn mailer(mail: &config::MailConfig) -> anyhow::Result<Mailer> {
@@ -52,9 +53,9 @@ fn open(config_path: Option<&Path>) -> anyhow::Result<Store> {
     Store::open(&path)
 }
 
-pub fn list(config_path: Option<&Path>, failed: bool, json: bool) -> anyhow::Result<()> {
+pub async fn list(config_path: Option<&Path>, failed: bool, json: bool) -> anyhow::Result<()> {
     let store = open(config_path)?;
-    let mails = store.with(|c| store::list_mail(c, failed))?;
+    let mails = store.list_mail(failed).await?;
     if json {
         return output::json(&mails);
     }
@@ -72,9 +73,9 @@ pub fn list(config_path: Option<&Path>, failed: bool, json: bool) -> anyhow::Res
     let rows: Vec<Vec<String>> = mails
         .iter()
         .map(|m| {
-            let note = match m.status.as_str() {
-                "sent" => m.server_reply.clone().unwrap_or_default(),
-                "queued" if m.next_attempt_at.is_some() => {
+            let note = match m.status {
+                MailStatus::Sent => m.server_reply.clone().unwrap_or_default(),
+                MailStatus::Queued if m.next_attempt_at.is_some() => {
                     format!(
                         "next try {}: {}",
                         m.next_attempt_at.as_deref().unwrap_or_default(),
@@ -85,7 +86,7 @@ pub fn list(config_path: Option<&Path>, failed: bool, json: bool) -> anyhow::Res
             };
             vec![
                 m.id.to_string(),
-                m.status.clone(),
+                m.status.to_string(),
                 m.attempts.to_string(),
                 m.to.join(", "),
                 m.subject.clone(),
@@ -107,14 +108,18 @@ pub fn list(config_path: Option<&Path>, failed: bool, json: bool) -> anyhow::Res
     Ok(())
 }
 
-pub fn retry(config_path: Option<&Path>, id: Option<i64>, all_failed: bool) -> anyhow::Result<()> {
+pub async fn retry(
+    config_path: Option<&Path>,
+    id: Option<i64>,
+    all_failed: bool,
+) -> anyhow::Result<()> {
     if id.is_none() && !all_failed {
         anyhow::bail!(
             "name the mail to retry (its ID from `tasksync mail list --failed`) or pass --all-failed"
         );
     }
     let store = open(config_path)?;
-    let count = store.with(|c| store::retry_mail(c, id))?;
+    let count = store.retry_mail(id).await?;
     match (id, count) {
         (Some(id), 0) => {
             anyhow::bail!("mail {id} is not a failed mail (see `tasksync mail list --failed`)")

@@ -10,10 +10,11 @@ use super::output;
 use super::tasks::{Patience, Session, UniqueRef};
 use crate::actions::{ExecutorReport, perform_queued};
 use crate::config;
+use crate::model::automation::MailStatus;
 use crate::model::ids::NotionId;
-use crate::model::stored::MirroredTask;
-use crate::model::stored::StoredProperties;
-use crate::store::{self, HistoryRow, Store};
+use crate::model::run::SyncKind;
+use crate::model::stored::{CREATED, DELETED, MirroredTask, StoredProperties};
+use crate::store::{HistoryRow, Store};
 use crate::sync::{SyncOptions, SyncReport, sync as run_sync};
 
 pub async fn sync(
@@ -117,9 +118,15 @@ async fn sync_steps(
         reconcile_every: chrono::Duration::from_std(session.config.sync.reconcile_every)?,
         now: None,
         stop: None,
+        progress: None,
     };
     let progress = progress_bar(args.json);
-    let report = run_sync(&session.client, store, &source, &rules, &options, &progress).await;
+    let bar = progress.clone();
+    let options = SyncOptions {
+        progress: Some(std::sync::Arc::new(move |tasks| bar.inc(tasks))),
+        ..options
+    };
+    let report = run_sync(&session.client, store, &source, &rules, &options).await;
     progress.finish_and_clear();
     let report = report?;
     let (actions, mail) = match (store, args.dry_run) {
@@ -148,7 +155,7 @@ async fn claim_source(
     path: &Path,
     dry_run: bool,
 ) -> anyhow::Result<Option<crate::lock::SourceLock>> {
-    let held = store.call(|c| store::mirrored_data_sources(c)).await?;
+    let held = store.mirrored_data_sources().await?;
     let wanted = source.id.to_string();
     if let Some((other, name)) = held.iter().find(|(id, _)| *id != wanted) {
         return Err(crate::config::ConfigError::Missing(format!(
@@ -247,9 +254,10 @@ async fn send_mail(
         )),
         None => {
             let waiting = store
-                .with(|c| store::list_mail(c, false))?
+                .list_mail(false)
+                .await?
                 .iter()
-                .filter(|m| m.status == "queued")
+                .filter(|m| m.status == MailStatus::Queued)
                 .count();
             if waiting > 0 && !quiet {
                 eprintln!(
@@ -307,10 +315,10 @@ fn progress_bar(json: bool) -> ProgressBar {
 
 fn print_report(report: &SyncReport, requests_total: u64) {
     let seconds = report.duration_ms as f64 / 1000.0;
-    let kind = if report.reconciled && report.kind == "incremental" {
+    let kind = if report.reconciled && report.kind == SyncKind::Incremental {
         "incremental, with reconcile"
     } else {
-        report.kind
+        report.kind.as_str()
     };
     let counts = format!(
         "{} new, {} changed, {} deleted, {} restored, {} unchanged",
@@ -373,29 +381,32 @@ fn unique_id(properties: &StoredProperties) -> Option<String> {
     crate::model::stored::unique_id(properties)
 }
 
-fn properties(row: &MirroredTask) -> StoredProperties {
-    serde_json::from_str(&row.properties_json).unwrap_or_default()
-}
-
-pub fn list(config_path: Option<&Path>, status: Option<&str>, json: bool) -> anyhow::Result<()> {
+pub async fn list(
+    config_path: Option<&Path>,
+    status: Option<&str>,
+    json: bool,
+) -> anyhow::Result<()> {
     let store = open_mirror(config_path)?;
-    let rows = store.with(|c| store::list_tasks(c, status, false))?;
+    let rows = store.list_tasks(status.map(str::to_string), false).await?;
     if json {
-        let views: Vec<MirrorTask> = rows.iter().map(|row| MirrorTask::new(row, None)).collect();
+        let views: Vec<MirrorTask> = rows
+            .iter()
+            .map(|row| MirrorTask::new(row, None))
+            .collect::<anyhow::Result<_>>()?;
         return output::json(&views);
     }
     let table: Vec<Vec<String>> = rows
         .iter()
         .map(|row| {
-            let label = unique_id(&properties(row)).unwrap_or_else(|| row.id.clone());
-            vec![
+            let label = unique_id(&row.properties()?).unwrap_or_else(|| row.id.clone());
+            Ok(vec![
                 label,
                 row.status.clone().unwrap_or_default(),
                 row.last_edited_time.clone(),
                 row.title.clone(),
-            ]
+            ])
         })
-        .collect();
+        .collect::<anyhow::Result<_>>()?;
     output::table(&["ID", "STATUS", "LAST EDITED", "TITLE"], &table);
     out!("{} task(s) in the mirror", rows.len());
     Ok(())
@@ -418,9 +429,9 @@ struct MirrorTask<'a> {
 }
 
 impl<'a> MirrorTask<'a> {
-    fn new(row: &'a MirroredTask, history: Option<&'a [HistoryRow]>) -> Self {
-        let properties = properties(row);
-        Self {
+    fn new(row: &'a MirroredTask, history: Option<&'a [HistoryRow]>) -> anyhow::Result<Self> {
+        let properties = row.properties()?;
+        Ok(Self {
             id: &row.id,
             unique_id: unique_id(&properties),
             title: &row.title,
@@ -432,12 +443,12 @@ impl<'a> MirrorTask<'a> {
             deleted_at: row.deleted_at.as_deref(),
             properties,
             history,
-        }
+        })
     }
 }
 
 /// A task of the mirror by page id, page URL or unique ID (`TASK-12`).
-pub fn find_in_mirror(store: &Store, reference: &str) -> anyhow::Result<MirroredTask> {
+pub async fn find_in_mirror(store: &Store, reference: &str) -> anyhow::Result<MirroredTask> {
     let page = NotionId::parse(reference).ok().map(|id| id.to_string());
     let unique = if page.is_none() {
         UniqueRef::parse(reference)
@@ -445,15 +456,11 @@ pub fn find_in_mirror(store: &Store, reference: &str) -> anyhow::Result<Mirrored
         None
     };
     let number = unique.as_ref().map(|unique| unique.number);
-    let row = store
-        .with(|c| store::find_task(c, page.as_deref(), number))?
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "the mirror has no task {reference} (run `tasksync sync` to refresh it)"
-            )
-        })?;
+    let row = store.find_task(page, number).await?.ok_or_else(|| {
+        anyhow::anyhow!("the mirror has no task {reference} (run `tasksync sync` to refresh it)")
+    })?;
     if let Some(unique) = unique {
-        let actual = unique_id(&properties(&row));
+        let actual = unique_id(&row.properties()?);
         let prefix = actual
             .as_deref()
             .and_then(|id| id.rsplit_once('-'))
@@ -463,13 +470,13 @@ pub fn find_in_mirror(store: &Store, reference: &str) -> anyhow::Result<Mirrored
     Ok(row)
 }
 
-pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::Result<()> {
+pub async fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::Result<()> {
     let store = open_mirror(config_path)?;
-    let row = find_in_mirror(&store, reference)?;
-    let history = store.with(|c| store::history(c, &row.id))?;
-    let firings = store.with(|c| store::firings_of(c, &row.id))?;
-    let names = store.with(|c| store::user_names(c))?;
-    let mut view = MirrorTask::new(&row, Some(&history));
+    let row = find_in_mirror(&store, reference).await?;
+    let history = store.history(row.id.clone()).await?;
+    let firings = store.firings_of(row.id.clone()).await?;
+    let names = store.user_names().await?;
+    let mut view = MirrorTask::new(&row, Some(&history))?;
     // People the page gave by id (a task not read again since the users were known).
     for property in view.properties.values_mut() {
         let before = property.value.clone();
@@ -535,7 +542,7 @@ pub fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::
 }
 
 /// One line of a task's history: "Status: To do → Done", "deleted from the database", ...
-pub fn describe_change(change: &store::HistoryRow) -> String {
+pub fn describe_change(change: &HistoryRow) -> String {
     let shown = |value: &Option<String>| {
         value
             .as_deref()
@@ -544,12 +551,12 @@ pub fn describe_change(change: &store::HistoryRow) -> String {
             .to_string()
     };
     match change.property.as_str() {
-        store::CREATED => format!(
+        CREATED => format!(
             "first seen as \"{}\"",
             change.new_value.as_deref().unwrap_or_default()
         ),
-        store::DELETED if change.new_value.is_some() => "deleted from the database".to_string(),
-        store::DELETED => "back in the database".to_string(),
+        DELETED if change.new_value.is_some() => "deleted from the database".to_string(),
+        DELETED => "back in the database".to_string(),
         property => format!(
             "{property}: {} → {}",
             shown(&change.old_value),

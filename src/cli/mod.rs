@@ -370,13 +370,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sync(args) => mirror::sync(cli.config.as_deref(), patience, args).await,
         Command::Check { strict } => rules::check(cli.config.as_deref(), patience, strict).await,
         Command::Daemon => mirror::daemon(cli.config.as_deref()).await,
-        Command::Status { json, check } => status::status(cli.config.as_deref(), json, check),
+        Command::Status { json, check } => status::status(cli.config.as_deref(), json, check).await,
         Command::Mail(MailCommand::Test { to }) => mail::test(cli.config.as_deref(), to).await,
         Command::Mail(MailCommand::List { failed, json }) => {
-            mail::list(cli.config.as_deref(), failed, json)
+            mail::list(cli.config.as_deref(), failed, json).await
         }
         Command::Mail(MailCommand::Retry { id, all_failed }) => {
-            mail::retry(cli.config.as_deref(), id, all_failed)
+            mail::retry(cli.config.as_deref(), id, all_failed).await
         }
         Command::Rules(RulesCommand::Preview { task, rule, json }) => {
             rules::preview(
@@ -392,12 +392,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             status,
             json,
             mirror: true,
-        }) => mirror::list(cli.config.as_deref(), status.as_deref(), json),
+        }) => mirror::list(cli.config.as_deref(), status.as_deref(), json).await,
         Command::Tasks(TasksCommand::Show {
             id,
             json,
             mirror: true,
-        }) => mirror::show(cli.config.as_deref(), &id, json),
+        }) => mirror::show(cli.config.as_deref(), &id, json).await,
         Command::Tasks(command) => tasks::run(cli.config.as_deref(), patience, command).await,
         Command::Simulator(args) => {
             let options = crate::simulator::SimulatorOptions {

@@ -2,12 +2,11 @@
 
 use std::path::Path;
 
-use indicatif::ProgressBar;
+use crate::model::automation::FiringStatus;
 
 use super::mirror::{find_in_mirror, print_firings};
 use super::output;
 use super::tasks::{Patience, Session};
-use crate::model::stored::StoredProperties;
 use crate::rules::eval::{Snapshot, is_inside};
 use crate::store::Store;
 use crate::sync::{SyncOptions, sync};
@@ -127,7 +126,7 @@ pub async fn preview(
         );
     }
     let task_row = match (task, &store) {
-        (Some(reference), Some(store)) => Some(find_in_mirror(store, reference)?),
+        (Some(reference), Some(store)) => Some(find_in_mirror(store, reference).await?),
         (Some(reference), None) => anyhow::bail!(
             "there is no mirror yet to find {reference} in: run `tasksync sync` first"
         ),
@@ -139,15 +138,7 @@ pub async fn preview(
         reconcile_every: chrono::Duration::from_std(session.config.sync.reconcile_every)?,
         ..SyncOptions::default()
     };
-    let mut report = sync(
-        &session.client,
-        store.as_ref(),
-        &source,
-        &rules,
-        &options,
-        &ProgressBar::hidden(),
-    )
-    .await?;
+    let mut report = sync(&session.client, store.as_ref(), &source, &rules, &options).await?;
     report.planned.clear();
     report.firings.retain(|f| {
         rule.is_none_or(|r| f.rule == r) && task_row.as_ref().is_none_or(|t| f.task_id == t.id)
@@ -155,13 +146,12 @@ pub async fn preview(
     report.fired = report
         .firings
         .iter()
-        .filter(|f| f.status != "stopped")
+        .filter(|f| f.status != FiringStatus::Stopped)
         .count() as u64;
     report.stopped = report.firings.len() as u64 - report.fired;
     let conditions: Vec<(String, &'static str)> = match &task_row {
         Some(row) => {
-            let properties: StoredProperties =
-                serde_json::from_str(&row.properties_json).unwrap_or_default();
+            let properties = row.properties()?;
             let snapshot = Snapshot::new(&properties, row.deleted_at.is_some());
             rules
                 .rules

@@ -8,6 +8,8 @@ use super::output;
 use crate::config;
 use crate::health::{Health, ago, assess, sync_interval};
 use crate::lock::InstanceLock;
+use crate::model::automation::{ActionStatus, MailStatus};
+use crate::model::run::JobKind;
 use crate::store::{JobHealth, Store, Summary};
 use chrono::{DateTime, Utc};
 
@@ -35,8 +37,9 @@ struct ScheduleJson {
 }
 
 fn schedules(parsed: &[crate::schedule::Schedule], now: DateTime<Utc>) -> Vec<ScheduleJson> {
-    ["sync", "reconcile", "outbox", "time_rules", "full"]
-        .into_iter()
+    JobKind::ALL
+        .iter()
+        .map(|kind| kind.as_str())
         .zip(parsed)
         .map(|(job, schedule)| ScheduleJson {
             job,
@@ -51,7 +54,7 @@ fn schedules(parsed: &[crate::schedule::Schedule], now: DateTime<Utc>) -> Vec<Sc
         .collect()
 }
 
-pub fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyhow::Result<()> {
+pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyhow::Result<()> {
     let (config, _) = config::load(config_path)?;
     let parsed = config
         .schedule
@@ -75,7 +78,7 @@ pub fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyhow::Re
         ),
     };
     let (summary, jobs, health) =
-        store.with(|c| assess(c, &config.health, sync_interval(&parsed[0], now), now))?;
+        assess(&store, &config.health, sync_interval(&parsed[0], now), now).await?;
     if check {
         out!("TASKSYNC {} - {}", health.level, health.message);
         return match health.code {
@@ -128,8 +131,8 @@ pub fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyhow::Re
             None => "never".to_string(),
         };
         let outcome = match (&job.last_outcome, &job.last_error) {
-            (Some(outcome), Some(error)) => format!("{outcome}: {error}"),
-            (Some(outcome), None) => outcome.clone(),
+            (Some(outcome), Some(error)) => format!("{}: {error}", outcome.as_str()),
+            (Some(outcome), None) => outcome.as_str().to_string(),
             (None, _) => "no attempt yet".to_string(),
         };
         out!(
@@ -186,21 +189,20 @@ pub fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyhow::Re
             suspended.reason
         );
     }
-    let of = |map: &std::collections::BTreeMap<String, i64>, key: &str| {
-        map.get(key).copied().unwrap_or(0)
-    };
+    let action = |status: ActionStatus| summary.actions.get(status.as_str()).copied().unwrap_or(0);
+    let mail = |status: MailStatus| summary.mail.get(status.as_str()).copied().unwrap_or(0);
     out!(
         "Actions: {} pending, {} failed, {} done, {} skipped",
-        of(&summary.actions, "pending") + of(&summary.actions, "running"),
-        of(&summary.actions, "failed"),
-        of(&summary.actions, "done"),
-        of(&summary.actions, "skipped")
+        action(ActionStatus::Pending) + action(ActionStatus::Running),
+        action(ActionStatus::Failed),
+        action(ActionStatus::Done),
+        action(ActionStatus::Skipped)
     );
     out!(
         "Mail: {} queued, {} sent, {} failed",
-        of(&summary.mail, "queued") + of(&summary.mail, "sending"),
-        of(&summary.mail, "sent"),
-        of(&summary.mail, "failed")
+        mail(MailStatus::Queued) + mail(MailStatus::Sending),
+        mail(MailStatus::Sent),
+        mail(MailStatus::Failed)
     );
     for mail in &summary.failed_mail {
         out!(

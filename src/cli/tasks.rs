@@ -386,9 +386,11 @@ async fn user_names(session: &Session) -> std::collections::HashMap<String, Stri
         .config
         .mirror_path()
         .ok()
-        .and_then(|path| crate::store::Store::open_read_only(&path).ok().flatten())
-        .and_then(|store| store.with(|c| crate::store::user_names(c)).ok())
-        .unwrap_or_default();
+        .and_then(|path| crate::store::Store::open_read_only(&path).ok().flatten());
+    let known = match known {
+        Some(store) => store.user_names().await.unwrap_or_default(),
+        None => Default::default(),
+    };
     if !known.is_empty() {
         return known;
     }

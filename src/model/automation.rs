@@ -69,8 +69,7 @@ pub struct Firing {
     pub task_id: String,
     /// What the rule fired on (unique per rule and task: the same transition never fires twice).
     pub transition: String,
-    /// `fired`, `stopped` (the loop budget ran out) or `error` (rendering failed).
-    pub status: &'static str,
+    pub status: FiringStatus,
     pub reason: Option<String>,
     pub chain_depth: i64,
     pub actions: Vec<PlannedAction>,
@@ -98,4 +97,165 @@ pub fn message_id(rule: &str, task_id: &str, transition: &str, index: usize) -> 
         "<tasksync.{hash:016x}.{}@tasksync.invalid>",
         task_id.replace('-', "")
     )
+}
+
+/// What a rule fires on: unique per rule and task, so the same transition never fires twice
+/// (`rule_firings.transition`). Its constructors are the one place these ids are made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Transition(String);
+
+impl Transition {
+    /// A change observed by sync run `run_id`: the version (edit time and content hash) *and* the
+    /// observation, since content can return to an earlier state within one minute, and that
+    /// is a new transition.
+    pub fn observed(run_id: i64, last_edited_time: &str, content_hash: &str) -> Self {
+        Self(format!("run{run_id}:{last_edited_time}#{content_hash}"))
+    }
+
+    /// A task that time alone moved into a time-dependent condition, in the period `period`
+    /// (the day, or the minute for conditions that move by the minute).
+    pub fn entered(period: &str) -> Self {
+        Self(format!("entered#{period}"))
+    }
+
+    /// A task found gone from the data source at `at`.
+    pub fn deleted(at: &str) -> Self {
+        Self(format!("deleted#{at}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Transition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Declares a status enum whose `as_str` is the text the mirror stores, with `ALL` in the order
+/// `status` reports them.
+macro_rules! stored_status {
+    ($(#[$meta:meta])* $name:ident { $($(#[$variant_meta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant),+
+        }
+
+        impl $name {
+            /// Every status, in the order `status` reports them.
+            pub const ALL: &[$name] = &[$($name::$variant),+];
+
+            /// The text the mirror stores.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// The status a stored text names, if any.
+            pub fn parse(text: &str) -> Option<Self> {
+                Self::ALL.iter().copied().find(|status| status.as_str() == text)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+stored_status! {
+    /// Where a queued Notion action is (`actions.status`).
+    ActionStatus {
+        Pending => "pending",
+        /// Being attempted (marked before Notion is called).
+        Running => "running",
+        Done => "done",
+        /// Nothing to do (the value was already there).
+        Skipped => "skipped",
+        Failed => "failed",
+    }
+}
+
+stored_status! {
+    /// Where a mail of the outbox is (`mail_outbox.status`).
+    MailStatus {
+        Queued => "queued",
+        /// Being handed to the server (marked before it is contacted).
+        Sending => "sending",
+        Sent => "sent",
+        Failed => "failed",
+    }
+}
+
+stored_status! {
+    /// What became of a rule firing (`rule_firings.status`).
+    FiringStatus {
+        Fired => "fired",
+        /// The chain of firings caused by our own edits ran out of budget.
+        Stopped => "stopped",
+        /// Rendering its actions failed.
+        Error => "error",
+    }
+}
+
+impl ActionStatus {
+    /// Whether the action is over with success (`done_at` is set).
+    pub fn is_done(self) -> bool {
+        matches!(self, Self::Done | Self::Skipped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_round_trip_through_their_stored_text() {
+        for status in ActionStatus::ALL {
+            assert_eq!(ActionStatus::parse(status.as_str()), Some(*status));
+        }
+        for status in MailStatus::ALL {
+            assert_eq!(MailStatus::parse(status.as_str()), Some(*status));
+        }
+        for status in FiringStatus::ALL {
+            assert_eq!(FiringStatus::parse(status.as_str()), Some(*status));
+            assert_eq!(
+                serde_json::to_string(status).unwrap(),
+                format!("\"{}\"", status.as_str())
+            );
+        }
+        assert_eq!(ActionStatus::parse("later"), None);
+    }
+
+    #[test]
+    fn transitions_name_their_cause() {
+        assert_eq!(
+            Transition::observed(3, "2026-07-10T09:30:00.000Z", "ab12").as_str(),
+            "run3:2026-07-10T09:30:00.000Z#ab12"
+        );
+        assert_eq!(
+            Transition::entered("2026-07-10").as_str(),
+            "entered#2026-07-10"
+        );
+        assert_eq!(
+            Transition::deleted("2026-07-10T09:30:00.000Z").to_string(),
+            "deleted#2026-07-10T09:30:00.000Z"
+        );
+    }
+
+    #[test]
+    fn message_ids_are_stable_per_firing_and_index() {
+        let a = message_id("r", "page-1", "run1:t#h", 0);
+        assert_eq!(a, message_id("r", "page-1", "run1:t#h", 0));
+        assert_ne!(a, message_id("r", "page-1", "run1:t#h", 1));
+        assert_ne!(a, message_id("r", "page-1", "run2:t#h", 0));
+        assert!(a.starts_with("<tasksync.") && a.ends_with("page1@tasksync.invalid>"));
+    }
 }

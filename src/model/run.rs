@@ -47,8 +47,9 @@ impl JobKind {
     }
 }
 
-/// How an attempt of a job ended (`job_runs.outcome`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How an attempt of a job ended (`job_runs.outcome`, `sync_runs.result`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum JobOutcome {
     Running,
     Ok,
@@ -65,6 +66,13 @@ impl JobOutcome {
             Some(error) if is_stopped(error) => Self::Interrupted,
             Some(_) => Self::Failed,
         }
+    }
+
+    /// The outcome a stored text names, if any.
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Running, Self::Ok, Self::Failed, Self::Interrupted]
+            .into_iter()
+            .find(|outcome| outcome.as_str() == text)
     }
 
     pub fn as_str(self) -> &'static str {

@@ -28,6 +28,34 @@ pub struct MirroredTask {
     pub content_hash: String,
 }
 
+impl MirroredTask {
+    /// Its stored properties; a row that does not decode is an error naming the task, never
+    /// an empty set (which would diff as "everything changed" and could fire rules).
+    pub fn properties(&self) -> Result<StoredProperties, CorruptRow> {
+        decode_properties(&self.id, &self.properties_json)
+    }
+}
+
+/// A mirror row whose `properties_json` does not decode: the mirror was edited by hand or is
+/// damaged. Nothing is decided from it.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the mirror's row for task {task} has unreadable properties ({source}); run `tasksync sync --full` to rewrite it from Notion"
+)]
+pub struct CorruptRow {
+    pub task: String,
+    #[source]
+    pub source: serde_json::Error,
+}
+
+/// The one decoder of `properties_json`.
+pub fn decode_properties(task: &str, json: &str) -> Result<StoredProperties, CorruptRow> {
+    serde_json::from_str(json).map_err(|source| CorruptRow {
+        task: task.to_string(),
+        source,
+    })
+}
+
 /// One changed property of one task, as one history row.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Change {
@@ -40,6 +68,64 @@ pub struct Change {
     pub new_json: Option<String>,
     pub edited_at: Option<String>,
     pub edited_by: Option<String>,
+}
+
+/// The pseudo-property of history rows that record a deletion or a return.
+pub const DELETED: &str = "(deleted)";
+/// The pseudo-property of the history row that records a task's first sighting.
+pub const CREATED: &str = "(created)";
+
+/// What a fetched version of a task is, against the mirror (the sync's classify stage).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// Not in the mirror before.
+    New,
+    /// The version the mirror has, read again: nothing to write.
+    Reread,
+    /// Edited in Notion without a change of content: the row is rewritten, no history.
+    Touched,
+    /// Only a property's name changed: the row is rewritten, no history, no rules.
+    Renamed,
+    /// Content changed: history rows, rules.
+    Changed,
+    /// Back from the trash (or seen again after a deletion).
+    Restored,
+    /// Gone from the data source (found by a reconcile or a full sync).
+    Deleted,
+}
+
+impl std::fmt::Display for ChangeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Reread => "reread",
+            Self::Touched => "touched",
+            Self::Renamed => "renamed",
+            Self::Changed => "changed",
+            Self::Restored => "restored",
+            Self::Deleted => "deleted",
+        }
+    }
+
+    /// Whether rules see the change (a renamed property alone is not a change of the task).
+    pub fn is_evaluated(self) -> bool {
+        !matches!(self, Self::Reread | Self::Renamed)
+    }
+
+    /// Whether a dry run lists it among the changes it would record.
+    pub fn is_planned(self) -> bool {
+        matches!(
+            self,
+            Self::New | Self::Changed | Self::Restored | Self::Deleted
+        )
+    }
 }
 
 /// Property types that change with every edit (or never): not content, so neither hashed nor

@@ -37,7 +37,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use crate::model::automation::{Firing, PlannedAction, RuleStateChange};
+use crate::model::automation::{Firing, FiringStatus, PlannedAction, RuleStateChange, Transition};
 use crate::model::stored::Change;
 use crate::model::stored::StoredProperties;
 use eval::Snapshot;
@@ -59,7 +59,7 @@ pub struct TaskChange<'a> {
     pub before: Option<(&'a StoredProperties, bool)>,
     pub changes: &'a [ChangeFacts],
     /// Identifies this change: a rule fires at most once per task and transition.
-    pub transition: String,
+    pub transition: Transition,
     /// `Some(depth)` when the change consists only of tasksync's own writes, made by firings
     /// `depth - 1` deep in a chain.
     pub own_edit_depth: Option<i64>,
@@ -132,14 +132,14 @@ fn firing_in(
     let mut firing = Firing {
         rule: rule.name.clone(),
         task_id: change.task.id.to_string(),
-        transition: change.transition.clone(),
-        status: "fired",
+        transition: change.transition.to_string(),
+        status: FiringStatus::Fired,
         reason: None,
         chain_depth: depth,
         actions: Vec::new(),
     };
     if depth > i64::from(evaluation.rules.firing_budget) {
-        firing.status = "stopped";
+        firing.status = FiringStatus::Stopped;
         firing.reason = Some(format!(
             "loop guard: tasksync's own edits have already made rules fire {depth} times in a row on this task (automation.firing_budget = {})",
             evaluation.rules.firing_budget
@@ -151,7 +151,7 @@ fn firing_in(
         Ok(actions) => firing.actions = actions,
         Err(error) => {
             tracing::warn!(rule = %rule.name, task = %task_label(&change.task), %error, "a rule's template failed");
-            firing.status = "error";
+            firing.status = FiringStatus::Error;
             firing.reason = Some(error);
         }
     }

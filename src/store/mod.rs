@@ -1,0 +1,223 @@
+//! The SQLite mirror: the only module that imports rusqlite and writes SQL.
+//!
+//! Tables, by family (each family a file with its domain methods on [`Store`] and their tests):
+//! - `migrations`: the append-only schema list (`PRAGMA user_version`) and the file's identity
+//!   (`PRAGMA application_id`);
+//! - `tasks`: `tasks`, `task_changes` (history), `sync_state` (cursor, schema, bot user),
+//!   `property_names` (every name a property had), `users`;
+//! - `automation`: `rule_firings`, `actions`, `append_batches`, `rule_states`, `rule_baselines`,
+//!   `rule_suspensions`;
+//! - `outbox`: `mail_outbox`;
+//! - `runs`: `sync_runs`, `job_runs`, and the summary `status` shows.
+//!
+//! The tables are a user contract (the README's SQL). WAL mode, foreign keys, a busy timeout;
+//! the file is created readable by its owner only. Each method is one logical step in one
+//! transaction, run on the blocking pool; its error names the step and the mirror.
+
+mod automation;
+mod migrations;
+mod outbox;
+mod runs;
+mod tasks;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use rusqlite::{Connection, OpenFlags};
+use serde::Serialize;
+
+use crate::model::automation::{Firing, RuleStateChange};
+pub use crate::model::stored::{CREATED, DELETED};
+use crate::model::stored::{Change, MirroredTask};
+pub use automation::{AppendBatchRow, FiringRecord, QueuedAction, SuspendedRule};
+pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
+use migrations::{MIGRATIONS, identify, migrate};
+pub use outbox::{OutboxEntry, OutboxMail};
+pub use runs::{JobHealth, RunRecord, Summary};
+pub use tasks::{HistoryRow, SyncState};
+
+/// What the mirror knows of a task, for deciding whether a fetched version is new.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredVersion {
+    pub content_hash: String,
+    pub last_edited_time: String,
+    pub deleted_at: Option<String>,
+    pub properties_json: String,
+}
+
+/// The writes of one batch of pages: applied in one transaction with the cursor they justify.
+#[derive(Clone, Debug, Default)]
+pub struct Batch {
+    pub data_source_id: String,
+    pub run_id: i64,
+    pub observed_at: String,
+    pub upserts: Vec<MirroredTask>,
+    pub changes: Vec<Change>,
+    pub firings: Vec<Firing>,
+    pub rule_states: Vec<RuleStateChange>,
+    /// The new cursor, when this batch lets it advance.
+    pub cursor: Option<String>,
+}
+
+/// Counts of one sync run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RunCounts {
+    pub new: u64,
+    pub changed: u64,
+    pub deleted: u64,
+    pub restored: u64,
+    pub unchanged: u64,
+    pub requests: u64,
+}
+
+/// The mirror. Cheap to clone: clones share one connection.
+#[derive(Clone)]
+pub struct Store {
+    connection: Arc<Mutex<Connection>>,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating it, owner-only, if needed) and migrates the mirror.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        create_private(path)?;
+        let mut connection = Connection::open(path)
+            .with_context(|| format!("cannot open the mirror {}", path.display()))?;
+        connection.busy_timeout(Duration::from_secs(10))?;
+        // Before anything changes the file: another application's database is left untouched.
+        identify(&connection, path)?;
+        connection
+            .pragma_update(None, "journal_mode", "WAL")
+            .with_context(|| format!("cannot use WAL mode on {}", path.display()))?;
+        connection.pragma_update(None, "foreign_keys", true)?;
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        migrate(&mut connection)
+            .with_context(|| format!("cannot migrate the mirror {}", path.display()))?;
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens an existing mirror read-only (for dry runs and offline reads), or `None` when the
+    /// file does not exist. Never creates or changes anything.
+    pub fn open_read_only(path: &Path) -> anyhow::Result<Option<Self>> {
+        if !path.exists() {
+            return Ok(None);
+        }
+        // Without a write-ahead log there is no writer mid-transaction: open the file immutable,
+        // which creates no `-wal`/`-shm` files beside it. Otherwise read through the existing log.
+        let wal = PathBuf::from(format!("{}-wal", path.display()));
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI;
+        let connection = if wal.exists() {
+            Connection::open_with_flags(path, flags)
+        } else {
+            Connection::open_with_flags(immutable_uri(path), flags)
+        }
+        .with_context(|| format!("cannot open the mirror {}", path.display()))?;
+        connection.busy_timeout(Duration::from_secs(10))?;
+        identify(&connection, path)?;
+        let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+        if version as usize > MIGRATIONS.len() {
+            anyhow::bail!(
+                "{} was written by a newer tasksync (schema {version}); upgrade tasksync",
+                path.display()
+            );
+        }
+        if (version as usize) < MIGRATIONS.len() {
+            anyhow::bail!(
+                "{} needs a schema upgrade: run `tasksync sync` once without --dry-run",
+                path.display()
+            );
+        }
+        Ok(Some(Self {
+            connection: Arc::new(Mutex::new(connection)),
+            path: path.to_path_buf(),
+        }))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs one step of store work on the blocking pool (rusqlite is synchronous); an error
+    /// says which step failed, on which mirror. Only the store's own methods call it: callers
+    /// say what they want, never which SQL to run.
+    async fn call<T, F>(&self, step: &'static str, work: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> anyhow::Result<T> + Send + 'static,
+    {
+        let connection = self.connection.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut connection = connection
+                .lock()
+                .unwrap_or_else(|poison| poison.into_inner());
+            work(&mut connection)
+        })
+        .await
+        .context("a database task stopped unexpectedly")?
+        .with_context(|| format!("the mirror {}: cannot {step}", self.path.display()))
+    }
+}
+
+/// Column `index` of `row`, a status stored as text, decoded by `parse`: a text it does not know
+/// is an error naming it, never a guess.
+fn stored_status<T>(
+    row: &rusqlite::Row<'_>,
+    index: usize,
+    parse: fn(&str) -> Option<T>,
+) -> rusqlite::Result<T> {
+    let text: String = row.get(index)?;
+    parse(&text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            index,
+            rusqlite::types::Type::Text,
+            format!("unknown status {text:?}").into(),
+        )
+    })
+}
+
+/// A SQLite URI that opens `path` read-only without locking or side files.
+fn immutable_uri(path: &Path) -> String {
+    const RESERVED: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+        .add(b'%')
+        .add(b'?')
+        .add(b'#')
+        .add(b' ');
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let encoded =
+        percent_encoding::utf8_percent_encode(&absolute.to_string_lossy(), RESERVED).to_string();
+    format!("file:{encoded}?immutable=1")
+}
+
+fn create_private(path: &Path) -> anyhow::Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => {
+            Err(error).with_context(|| format!("cannot create the mirror {}", path.display()))
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! The mail outbox: `mail_outbox`, queued in the firing's transaction, sent once.
+
+use anyhow::Context;
+use rusqlite::{Connection, params};
+use serde::Serialize;
+
+use super::Store;
+use crate::model::automation::MailStatus;
+
+impl Store {
+    /// Mail to send now: queued and due, or caught mid-send by a crash.
+    pub async fn due_mail(&self, now: String, limit: usize) -> anyhow::Result<Vec<OutboxMail>> {
+        self.call("read the mail due", move |c| due_mail(c, &now, limit))
+            .await
+    }
+
+    /// Marks a mail as being sent (committed before the server is contacted).
+    pub async fn start_mail(&self, id: i64) -> anyhow::Result<()> {
+        self.call("mark a mail sending", move |c| start_mail(c, id))
+            .await
+    }
+
+    /// Records a send's outcome: `sent` (with the server's reply), `queued` again (with the next
+    /// attempt time and the error) or `failed` (with the error).
+    pub async fn finish_mail(
+        &self,
+        id: i64,
+        status: MailStatus,
+        note: String,
+        next_attempt_at: Option<String>,
+        now: String,
+    ) -> anyhow::Result<()> {
+        self.call("record a mail's outcome", move |c| {
+            finish_mail(c, id, status, &note, next_attempt_at.as_deref(), &now)
+        })
+        .await
+    }
+
+    /// The outbox, newest first.
+    pub async fn list_mail(&self, failed_only: bool) -> anyhow::Result<Vec<OutboxEntry>> {
+        self.call("list the outbox", move |c| list_mail(c, failed_only))
+            .await
+    }
+
+    /// Queues failed mail again (one by id, or all); how many.
+    pub async fn retry_mail(&self, id: Option<i64>) -> anyhow::Result<usize> {
+        self.call("queue failed mail again", move |c| retry_mail(c, id))
+            .await
+    }
+}
+
+/// A mail of the outbox, to send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutboxMail {
+    pub id: i64,
+    pub message_id: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: Option<String>,
+    /// Attempts before this one.
+    pub attempts: i64,
+}
+
+/// A mail of the outbox as `mail list` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OutboxEntry {
+    pub id: i64,
+    pub task_id: Option<String>,
+    pub message_id: String,
+    pub to: Vec<String>,
+    pub subject: String,
+    pub status: MailStatus,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub server_reply: Option<String>,
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+/// Mail to send now: queued and due, or caught mid-send by a crash.
+pub(super) fn due_mail(
+    connection: &Connection,
+    now: &str,
+    limit: usize,
+) -> anyhow::Result<Vec<OutboxMail>> {
+    let mut statement = connection.prepare(
+        "SELECT id, message_id, to_json, cc_json, subject, body_text, body_html, attempts FROM mail_outbox
+         WHERE status IN ('queued', 'sending') AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
+         ORDER BY id LIMIT ?2",
+    )?;
+    let mut rows = statement.query(params![now, limit as i64])?;
+    let mut mails = Vec::new();
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let to: String = row.get(2)?;
+        let cc: String = row.get(3)?;
+        mails.push(OutboxMail {
+            id,
+            message_id: row.get(1)?,
+            to: serde_json::from_str(&to)
+                .with_context(|| format!("mail {id} has unreadable recipients"))?,
+            cc: serde_json::from_str(&cc).unwrap_or_default(),
+            subject: row.get(4)?,
+            body_text: row.get(5)?,
+            body_html: row.get(6)?,
+            attempts: row.get(7)?,
+        });
+    }
+    Ok(mails)
+}
+
+/// Marks a mail as being sent (committed before the server is contacted).
+pub(super) fn start_mail(connection: &Connection, id: i64) -> anyhow::Result<()> {
+    connection.execute(
+        "UPDATE mail_outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?1",
+        [id],
+    )?;
+    Ok(())
+}
+
+/// Records a send's outcome: `sent` (with the server's reply), `queued` again (with the next
+/// attempt time and the error) or `failed` (with the error).
+pub(super) fn finish_mail(
+    connection: &Connection,
+    id: i64,
+    status: MailStatus,
+    note: &str,
+    next_attempt_at: Option<&str>,
+    now: &str,
+) -> anyhow::Result<()> {
+    if status == MailStatus::Sent {
+        connection.execute(
+            "UPDATE mail_outbox SET status = 'sent', server_reply = ?2, sent_at = ?3, next_attempt_at = NULL WHERE id = ?1",
+            params![id, note, now],
+        )?;
+    } else {
+        connection.execute(
+            "UPDATE mail_outbox SET status = ?2, last_error = ?3, next_attempt_at = ?4 WHERE id = ?1",
+            params![id, status.as_str(), note, next_attempt_at],
+        )?;
+    }
+    Ok(())
+}
+
+/// The outbox, newest first.
+pub(super) fn list_mail(
+    connection: &Connection,
+    failed_only: bool,
+) -> anyhow::Result<Vec<OutboxEntry>> {
+    let mut statement = connection.prepare(
+        "SELECT id, task_id, message_id, to_json, subject, status, attempts, last_error, server_reply, next_attempt_at,
+            created_at, sent_at FROM mail_outbox WHERE (NOT ?1 OR status = 'failed') ORDER BY id DESC",
+    )?;
+    let rows = statement
+        .query_map([failed_only], |row| {
+            Ok(OutboxEntry {
+                id: row.get(0)?,
+                task_id: row.get(1)?,
+                message_id: row.get(2)?,
+                to: serde_json::from_str(&row.get::<_, String>(3)?).unwrap_or_default(),
+                subject: row.get(4)?,
+                status: super::stored_status(row, 5, MailStatus::parse)?,
+                attempts: row.get(6)?,
+                last_error: row.get(7)?,
+                server_reply: row.get(8)?,
+                next_attempt_at: row.get(9)?,
+                created_at: row.get(10)?,
+                sent_at: row.get(11)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// Queues failed mail again (one by id, or all); how many.
+pub(super) fn retry_mail(connection: &Connection, id: Option<i64>) -> anyhow::Result<usize> {
+    Ok(connection.execute(
+        "UPDATE mail_outbox SET status = 'queued', next_attempt_at = NULL WHERE status = 'failed' AND (?1 IS NULL OR id = ?1)",
+        [id],
+    )?)
+}

@@ -1,0 +1,145 @@
+//! One page of fetched tasks through the stages: completed (values cut at 25 references read
+//! whole), classified, evaluated by the rules, and stored in one transaction.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+
+use super::classify::{Classified, Stored, classify};
+use super::{Engine, PlannedProperty};
+use crate::model::Task;
+use crate::model::stored::{
+    CREATED, ChangeKind, StoredProperties, decode_properties, stored_properties, task_row,
+};
+use crate::store::{Batch, StoredVersion};
+
+impl Engine<'_> {
+    /// Stores one page of fetched tasks in one transaction (with `cursor`, when given).
+    pub(super) async fn ingest(
+        &mut self,
+        tasks: Vec<Task>,
+        cursor: Option<String>,
+    ) -> anyhow::Result<()> {
+        let count = tasks.len() as u64;
+        let ids: Vec<String> = tasks.iter().map(|t| t.id.to_string()).collect();
+        let stored: HashMap<String, StoredVersion> = match self.store {
+            Some(reader) => reader.stored_versions(ids).await?,
+            None => HashMap::new(),
+        };
+        let mut batch = Batch {
+            cursor,
+            ..self.batch()
+        };
+        let inside = self.recorded_states(&tasks).await?;
+        for mut task in tasks {
+            task.fill_user_names(&self.names);
+            for (name, property) in &task.properties {
+                if !self.known_properties.contains(&property.id) {
+                    self.unknown_properties.insert(name.clone());
+                }
+            }
+            let id = task.id.to_string();
+            let old = stored.get(&id);
+            let old_properties: Option<StoredProperties> = old
+                .map(|o| decode_properties(&id, &o.properties_json))
+                .transpose()?;
+            self.complete_truncated(&mut task, old, old_properties.as_ref())
+                .await?;
+            let properties = stored_properties(&task);
+            let row = task_row(&task, &self.source_id, &properties);
+            let Classified { kind, changes } = classify(
+                &task,
+                &row,
+                &properties,
+                old.zip(old_properties.as_ref()).map(|(old, props)| Stored {
+                    content_hash: &old.content_hash,
+                    last_edited_time: &old.last_edited_time,
+                    deleted_at: old.deleted_at.as_deref(),
+                    properties: props,
+                }),
+            );
+            self.count(kind);
+            if kind == ChangeKind::Reread {
+                continue;
+            }
+            let planned = changes
+                .iter()
+                .filter(|c| c.property != CREATED)
+                .map(|c| PlannedProperty {
+                    property: c.property.clone(),
+                    old_value: c.old_value.clone(),
+                    new_value: c.new_value.clone(),
+                })
+                .collect();
+            self.plan(id.clone(), row.title.clone(), kind, planned);
+            if kind.is_evaluated() {
+                let before = old.map(|o| (old_properties.as_ref(), o.deleted_at.is_some()));
+                let inside = inside.get(&id).cloned().unwrap_or_default();
+                self.evaluate(
+                    &task,
+                    &row,
+                    before,
+                    &properties,
+                    &changes,
+                    &inside,
+                    &mut batch,
+                )
+                .await?;
+            }
+            batch.changes.extend(changes);
+            batch.upserts.push(row);
+        }
+        self.write(batch).await?;
+        self.progressed(count);
+        Ok(())
+    }
+
+    fn count(&mut self, kind: ChangeKind) {
+        let counter = match kind {
+            ChangeKind::New => &mut self.counts.new,
+            ChangeKind::Changed => &mut self.counts.changed,
+            ChangeKind::Restored => &mut self.counts.restored,
+            ChangeKind::Deleted => &mut self.counts.deleted,
+            ChangeKind::Reread | ChangeKind::Touched | ChangeKind::Renamed => {
+                &mut self.counts.unchanged
+            }
+        };
+        *counter += 1;
+    }
+
+    /// Replaces values cut at 25 references (or computed from a relation that was) with their
+    /// full value: reused from the mirror when the page has not been edited since, read from the
+    /// page-property endpoint otherwise.
+    async fn complete_truncated(
+        &self,
+        task: &mut Task,
+        old: Option<&StoredVersion>,
+        old_properties: Option<&StoredProperties>,
+    ) -> anyhow::Result<()> {
+        task.mark_derived_truncation(self.source);
+        // Edit times are minute-rounded, so an equal `last_edited_time` alone does not prove the
+        // page unchanged: every value the page object shows whole must be as stored too.
+        let unedited = old.is_some_and(|o| o.last_edited_time == task.last_edited_time)
+            && old_properties.is_some_and(|stored| {
+                task.properties
+                    .values()
+                    .filter(|p| !p.truncated)
+                    .all(|p| stored.values().any(|s| s.id == p.id && s.value == p.value))
+            });
+        let page_id = task.id.clone();
+        let kept = |id: &str| {
+            old_properties
+                .filter(|_| unedited)
+                .and_then(|props| props.values().find(|p| p.id == id))
+                .map(|p| p.value.clone())
+        };
+        self.client
+            // Derived truncation was marked above, before the comparison with the mirror.
+            .complete_task(task, None, kept)
+            .await
+            .with_context(|| {
+                format!("cannot read the full value of a property of task {page_id}")
+            })?;
+        Ok(())
+    }
+}
