@@ -285,6 +285,18 @@ pub fn renames(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_corrupt_row_is_an_error_naming_the_task_never_an_empty_set() {
+        let error = decode_properties("TASK-7", "{\"Name\": 12").unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("task TASK-7 has unreadable properties"),
+            "{message}"
+        );
+        assert!(message.contains("tasksync sync --full"), "{message}");
+        assert!(decode_properties("t", "{}").unwrap().is_empty());
+    }
     use crate::model::ids::NotionId;
     use crate::model::{Property, SelectOption};
 

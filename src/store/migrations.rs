@@ -272,3 +272,69 @@ pub(super) fn migrate(connection: &mut Connection) -> anyhow::Result<()> {
     transaction.commit()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Store;
+    use super::*;
+
+    #[test]
+    fn a_new_mirror_carries_our_id_and_the_latest_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mirror.db");
+        drop(Store::open(&path).unwrap());
+        let connection = Connection::open(&path).unwrap();
+        let read = |pragma: &str| -> i64 {
+            connection
+                .pragma_query_value(None, pragma, |row| row.get(0))
+                .unwrap()
+        };
+        assert_eq!(read("application_id"), i64::from(APPLICATION_ID));
+        assert_eq!(read("user_version") as usize, SCHEMA_VERSION);
+        // Opening again migrates nothing and keeps everything.
+        drop(connection);
+        drop(Store::open(&path).unwrap());
+        assert!(Store::open_read_only(&path).unwrap().is_some());
+    }
+
+    #[test]
+    fn another_applications_file_is_refused_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.db");
+        let other = Connection::open(&path).unwrap();
+        other
+            .execute_batch("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);")
+            .unwrap();
+        drop(other);
+        let before = std::fs::read(&path).unwrap();
+        let error = Store::open(&path).unwrap_err();
+        assert!(
+            format!("{error:#}")
+                .contains("is not a tasksync mirror (it holds other tables: notes)"),
+            "{error:#}"
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+    }
+
+    #[test]
+    fn a_schema_from_a_newer_tasksync_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mirror.db");
+        drop(Store::open(&path).unwrap());
+        let connection = Connection::open(&path).unwrap();
+        connection
+            .pragma_update(None, "user_version", (SCHEMA_VERSION + 1) as i64)
+            .unwrap();
+        drop(connection);
+        let error = Store::open(&path).unwrap_err();
+        assert!(
+            format!("{error:#}").contains("upgrade tasksync"),
+            "{error:#}"
+        );
+        assert!(
+            Store::open_read_only(&dir.path().join("missing.db"))
+                .unwrap()
+                .is_none()
+        );
+    }
+}

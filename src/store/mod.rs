@@ -221,3 +221,88 @@ fn create_private(path: &Path) -> anyhow::Result<()> {
         }
     }
 }
+
+/// What the families' tests share: a mirror in a temporary directory, and rows to put in it.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    pub const SOURCE: &str = "22222222-2222-2222-2222-222222222222";
+    pub const AT: &str = "2026-07-10T09:30:00.000Z";
+
+    /// A new mirror (the directory removes it when dropped).
+    pub fn mirror() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("mirror.db")).unwrap();
+        (dir, store)
+    }
+
+    /// A task row with `properties_json` holding a unique ID `TASK-number`.
+    pub fn task(id: &str, number: i64) -> MirroredTask {
+        let properties = format!(
+            r#"{{"ID":{{"id":"uid","type":"unique_id","value":{{"prefix":"TASK","number":{number}}},"text":"TASK-{number}"}}}}"#
+        );
+        MirroredTask {
+            id: id.into(),
+            data_source_id: SOURCE.into(),
+            title: format!("Task {number}"),
+            status: Some("To do".into()),
+            url: format!("https://www.notion.so/{number}"),
+            created_time: AT.into(),
+            last_edited_time: AT.into(),
+            created_by: Some("ada".into()),
+            last_edited_by: Some("ada".into()),
+            deleted_at: None,
+            properties_json: properties,
+            content_hash: format!("hash{number}"),
+        }
+    }
+
+    /// A history row of `task`: `property` from `old` to `new`.
+    pub fn change(task: &str, property: &str, old: Option<&str>, new: Option<&str>) -> Change {
+        Change {
+            task_id: task.into(),
+            property: property.into(),
+            property_id: Some(format!("{property}-id")),
+            old_value: old.map(str::to_string),
+            new_value: new.map(str::to_string),
+            old_json: None,
+            new_json: None,
+            edited_at: Some(AT.into()),
+            edited_by: Some("ada".into()),
+        }
+    }
+
+    /// The sync run of `with_source` (the first of a new mirror).
+    pub const RUN: i64 = 1;
+
+    /// A batch of this source at `AT`, in run `RUN`.
+    pub fn batch() -> Batch {
+        Batch {
+            data_source_id: SOURCE.into(),
+            run_id: RUN,
+            observed_at: AT.into(),
+            ..Batch::default()
+        }
+    }
+
+    /// Records the data source, so that its sync state exists, and starts run `RUN`.
+    pub async fn with_source(store: &Store) {
+        store
+            .save_source(
+                SOURCE.into(),
+                None,
+                "Tasks".into(),
+                [("title".to_string(), "Name".to_string())].into(),
+                Vec::new(),
+                AT.into(),
+            )
+            .await
+            .unwrap();
+        let run = store
+            .start_run(SOURCE.into(), crate::model::run::SyncKind::Full, AT.into())
+            .await
+            .unwrap();
+        assert_eq!(run, RUN);
+    }
+}

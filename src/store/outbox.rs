@@ -182,3 +182,107 @@ pub(super) fn retry_mail(connection: &Connection, id: Option<i64>) -> anyhow::Re
         [id],
     )?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{AT, batch, mirror, task, with_source};
+    use super::*;
+    use crate::model::automation::{Firing, FiringStatus, PlannedAction};
+
+    const A: &str = "11111111-1111-1111-1111-111111111111";
+
+    /// A mirror with one queued mail (from a firing of rule `r`).
+    async fn queued() -> (tempfile::TempDir, Store) {
+        let (dir, store) = mirror();
+        with_source(&store).await;
+        let mut first = batch();
+        first.upserts = vec![task(A, 1)];
+        first.firings = vec![Firing {
+            rule: "r".into(),
+            task_id: A.into(),
+            transition: "t1".into(),
+            status: FiringStatus::Fired,
+            reason: None,
+            chain_depth: 0,
+            actions: vec![PlannedAction::Mail {
+                to: vec!["ada@example.com".into()],
+                cc: Vec::new(),
+                subject: "Urgent".into(),
+                body: "Body".into(),
+                html: None,
+            }],
+        }];
+        store.apply_batch(first).await.unwrap();
+        (dir, store)
+    }
+
+    #[tokio::test]
+    async fn a_mail_goes_from_queued_to_sending_to_sent_with_the_reply() {
+        let (_dir, store) = queued().await;
+        let due = store.due_mail(AT.into(), 10).await.unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].to, ["ada@example.com"]);
+        assert!(due[0].message_id.starts_with("<tasksync."));
+        store.start_mail(due[0].id).await.unwrap();
+        let listed = store.list_mail(false).await.unwrap();
+        assert_eq!(listed[0].status, MailStatus::Sending);
+        assert_eq!(listed[0].attempts, 1);
+        // Caught mid-send by a crash, it is due again (with the same Message-ID).
+        let again = store.due_mail(AT.into(), 10).await.unwrap();
+        assert_eq!(again[0].message_id, due[0].message_id);
+        store
+            .finish_mail(
+                due[0].id,
+                MailStatus::Sent,
+                "250 OK".into(),
+                None,
+                AT.into(),
+            )
+            .await
+            .unwrap();
+        let listed = store.list_mail(false).await.unwrap();
+        assert_eq!(listed[0].status, MailStatus::Sent);
+        assert_eq!(listed[0].server_reply.as_deref(), Some("250 OK"));
+        assert!(store.due_mail(AT.into(), 10).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_retry_waits_for_its_time_and_a_failure_waits_for_a_person() {
+        let (_dir, store) = queued().await;
+        let id = store.due_mail(AT.into(), 10).await.unwrap()[0].id;
+        let later = "2026-07-10T09:40:00.000Z";
+        store
+            .finish_mail(
+                id,
+                MailStatus::Queued,
+                "421 busy".into(),
+                Some(later.into()),
+                AT.into(),
+            )
+            .await
+            .unwrap();
+        assert!(store.due_mail(AT.into(), 10).await.unwrap().is_empty());
+        assert_eq!(store.due_mail(later.into(), 10).await.unwrap().len(), 1);
+        store
+            .finish_mail(
+                id,
+                MailStatus::Failed,
+                "550 no such user".into(),
+                None,
+                AT.into(),
+            )
+            .await
+            .unwrap();
+        let failed = store.list_mail(true).await.unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(failed[0].last_error.as_deref(), Some("550 no such user"));
+        assert!(store.due_mail(later.into(), 10).await.unwrap().is_empty());
+        assert_eq!(store.retry_mail(Some(id + 1)).await.unwrap(), 0);
+        assert_eq!(store.retry_mail(None).await.unwrap(), 1);
+        assert_eq!(
+            store.list_mail(false).await.unwrap()[0].status,
+            MailStatus::Queued
+        );
+        assert_eq!(store.due_mail(AT.into(), 10).await.unwrap().len(), 1);
+    }
+}

@@ -391,3 +391,97 @@ pub(super) fn summary(connection: &Connection, since: &str) -> anyhow::Result<Su
         failed_mail,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::{AT, SOURCE, mirror, with_source};
+    use super::*;
+
+    #[tokio::test]
+    async fn a_run_left_running_by_a_crash_is_interrupted_and_a_good_one_dates_the_sync() {
+        let (_dir, store) = mirror();
+        with_source(&store).await;
+        let crashed = store
+            .start_run(SOURCE.into(), SyncKind::Incremental, AT.into())
+            .await
+            .unwrap();
+        let run = store
+            .start_run(SOURCE.into(), SyncKind::Full, AT.into())
+            .await
+            .unwrap();
+        assert!(run > crashed);
+        let counts = RunCounts {
+            new: 3,
+            ..RunCounts::default()
+        };
+        let done = "2026-07-10T09:31:00.000Z";
+        store
+            .finish_run(
+                run,
+                counts,
+                Duration::from_millis(1500),
+                None,
+                done.into(),
+                true,
+            )
+            .await
+            .unwrap();
+        let summary = store
+            .summary("2026-07-10T00:00:00.000Z".into())
+            .await
+            .unwrap();
+        let last = summary.last_run.unwrap();
+        assert_eq!((last.kind.as_str(), last.result.as_str()), ("full", "ok"));
+        assert_eq!(last.counts.new, 3);
+        assert_eq!(last.duration_ms, Some(1500));
+        assert_eq!(summary.sources[0].last_sync_at.as_deref(), Some(done));
+        assert_eq!(summary.sources[0].last_full_sync_at.as_deref(), Some(done));
+    }
+
+    #[tokio::test]
+    async fn every_attempt_of_a_job_is_recorded_with_its_outcome() {
+        let (_dir, store) = mirror();
+        let first = store.job_started(JobKind::Sync).await.unwrap();
+        store
+            .job_retrying(first, Some("could not reach Notion".into()))
+            .await
+            .unwrap();
+        let health = store.health_inputs(AT.into()).await.unwrap().1;
+        let sync = &health[0];
+        assert_eq!(sync.job, "sync");
+        assert_eq!(sync.last_outcome, Some(JobOutcome::Running));
+        assert_eq!(sync.last_error.as_deref(), Some("could not reach Notion"));
+        let error = anyhow::anyhow!("Notion answered 500");
+        store.job_finished(first, Some(&error)).await.unwrap();
+        let second = store.job_started(JobKind::Sync).await.unwrap();
+        store.job_finished(second, None).await.unwrap();
+        let (_, health) = store.health_inputs(AT.into()).await.unwrap();
+        assert_eq!(
+            health.len(),
+            JobKind::ALL.len(),
+            "every job, attempted or not"
+        );
+        assert_eq!(health[0].last_outcome, Some(JobOutcome::Ok));
+        assert!(health[0].last_success_at.is_some());
+        let reload = health.iter().find(|h| h.job == "reload").unwrap();
+        assert_eq!(reload.last_outcome, None);
+        // A new attempt while one is still running: the old one was interrupted.
+        let stale = store.job_started(JobKind::Outbox).await.unwrap();
+        let fresh = store.job_started(JobKind::Outbox).await.unwrap();
+        assert!(fresh > stale);
+        let (_, health) = store.health_inputs(AT.into()).await.unwrap();
+        let outbox = health.iter().find(|h| h.job == "outbox").unwrap();
+        assert_eq!(outbox.last_outcome, Some(JobOutcome::Running));
+    }
+
+    #[tokio::test]
+    async fn the_summary_has_every_status_even_at_zero() {
+        let (_dir, store) = mirror();
+        let summary = store.summary(AT.into()).await.unwrap();
+        assert_eq!(summary.tasks, 0);
+        assert_eq!(summary.actions.len(), ActionStatus::ALL.len());
+        assert_eq!(summary.mail.len(), MailStatus::ALL.len());
+        assert!(summary.actions.values().all(|count| *count == 0));
+        assert_eq!(summary.last_run, None);
+    }
+}
