@@ -7,6 +7,7 @@
 
 pub mod compile;
 pub mod eval;
+pub mod program;
 pub mod render;
 pub mod source;
 pub mod syntax;

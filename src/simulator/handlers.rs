@@ -3,95 +3,20 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Extension, Path, RawQuery, State as AxumState};
+use axum::extract::{Extension, Path, RawQuery};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use super::blocks::{check_children, store_blocks};
+use super::http::{
+    Answer, Shared, body_json, canonical, find_page, ok, page_size, paginate, param,
+    query_page_size, query_params, reject_unknown,
+};
 use super::query::{compile, compile_sorts};
-use super::workspace::{BlockRecord, Workspace, check_rich_text, minute};
+use super::workspace::Workspace;
 use super::{Actor, ApiError, QueryCacheEntry, RESULT_CAP, State, Version, lock};
-use crate::model::ids::NotionId;
 use crate::notion::ApiVersion;
-
-type Shared = AxumState<Arc<State>>;
-type Answer = Result<Response, ApiError>;
-
-/// A success answer; like Notion's, it carries a `request_id`.
-fn ok(mut value: Value) -> Answer {
-    if let Some(object) = value.as_object_mut() {
-        object.insert("request_id".into(), json!(super::request_id()));
-    }
-    Ok(Json(value).into_response())
-}
-
-fn body_json(bytes: &Bytes) -> Result<Map<String, Value>, ApiError> {
-    if bytes.is_empty() {
-        return Ok(Map::new());
-    }
-    match serde_json::from_slice::<Value>(bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::validation(
-            "body failed validation: body should be an object.",
-        )),
-        Err(_) => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_json",
-            "Error parsing JSON body.",
-        )),
-    }
-}
-
-fn reject_unknown(body: &Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
-    match body.keys().find(|key| !allowed.contains(&key.as_str())) {
-        Some(key) => Err(ApiError::validation(format!(
-            "body failed validation: body.{key} should be not present, instead was `{}`.",
-            body[key]
-        ))),
-        None => Ok(()),
-    }
-}
-
-fn canonical(id: &str, what: &str) -> Result<String, ApiError> {
-    NotionId::parse(id).map(|id| id.to_string()).map_err(|_| {
-        ApiError::validation(format!(
-            "path failed validation: path.{what}_id should be a valid uuid, instead was `\"{id}\"`."
-        ))
-    })
-}
-
-fn query_params(raw: Option<String>) -> Vec<(String, String)> {
-    raw.unwrap_or_default()
-        .split('&')
-        .filter(|pair| !pair.is_empty())
-        .map(|pair| {
-            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-            let decode = |text: &str| super::workspace::decode(&text.replace('+', " "));
-            (decode(key), decode(value))
-        })
-        .collect()
-}
-
-fn param(params: &[(String, String)], name: &str) -> Option<String> {
-    params
-        .iter()
-        .find(|(key, _)| key == name)
-        .map(|(_, value)| value.clone())
-}
-
-fn page_size(value: Option<&Value>) -> Result<usize, ApiError> {
-    match value {
-        None | Some(Value::Null) => Ok(100),
-        Some(value) => match value.as_u64() {
-            Some(size @ 1..=100) => Ok(size as usize),
-            _ => Err(ApiError::validation(format!(
-                "body failed validation: body.page_size should be a number between 1 and 100, instead was `{value}`."
-            ))),
-        },
-    }
-}
 
 pub async fn unknown_route() -> ApiError {
     ApiError::new(
@@ -103,16 +28,6 @@ pub async fn unknown_route() -> ApiError {
 
 pub async fn users_me(state: Shared) -> Answer {
     ok(lock(&state.workspace).bot.clone())
-}
-
-/// The workspace's users, people and bots (guests are not listed), paginated (page_size ≤ 100).
-/// reference/get-users
-/// `page_size` of a paginated GET: 1 to 100, 100 when absent.
-fn query_page_size(params: &[(String, String)]) -> usize {
-    param(params, "page_size")
-        .and_then(|s| s.parse().ok())
-        .filter(|s| (1..=100).contains(s))
-        .unwrap_or(100)
 }
 
 pub async fn list_users(state: Shared, RawQuery(raw): RawQuery) -> Answer {
@@ -367,42 +282,6 @@ pub async fn search(
     )
 }
 
-/// Cursor pagination over a list of objects with ids: the cursor is the next object's id.
-fn paginate(results: Vec<Value>, cursor: Option<&str>, size: usize, kind: &str) -> Answer {
-    let start = match cursor {
-        None => 0,
-        Some(cursor) => results
-            .iter()
-            .position(|r| r["id"] == cursor)
-            .ok_or_else(|| {
-                ApiError::validation(format!("start_cursor provided is invalid: {cursor}"))
-            })?,
-    };
-    let end = (start + size).min(results.len());
-    let has_more = end < results.len();
-    let next = if has_more {
-        results[end]["id"].clone()
-    } else {
-        Value::Null
-    };
-    ok(json!({
-        "object": "list",
-        "results": results[start..end],
-        "next_cursor": next,
-        "has_more": has_more,
-        "type": kind,
-        kind: {},
-    }))
-}
-
-fn find_page(workspace: &Workspace, id: &str) -> Result<usize, ApiError> {
-    workspace
-        .index
-        .get(id)
-        .copied()
-        .ok_or_else(|| ApiError::not_found("page", id))
-}
-
 pub async fn get_page(
     state: Shared,
     Extension(Version(version)): Extension<Version>,
@@ -586,203 +465,6 @@ pub async fn update_page(
     }
     workspace.apply_edit(index, &properties, trash, &actor, now)?;
     ok(workspace.render_page(&workspace.pages[index], version, &[]))
-}
-
-pub async fn get_block_children(
-    state: Shared,
-    Extension(Version(version)): Extension<Version>,
-    Path(id): Path<String>,
-    RawQuery(raw): RawQuery,
-) -> Answer {
-    let id = canonical(&id, "block")?;
-    let params = query_params(raw);
-    let size = query_page_size(&params);
-    let workspace = lock(&state.workspace);
-    let known = workspace.index.contains_key(&id)
-        || workspace.blocks.values().flatten().any(|b| b.id == id);
-    if !known {
-        return Err(ApiError::not_found("block", &id));
-    }
-    let results: Vec<Value> = workspace
-        .blocks
-        .get(&id)
-        .map(|blocks| {
-            blocks
-                .iter()
-                .map(|b| workspace.render_block(&id, b, version))
-                .collect()
-        })
-        .unwrap_or_default();
-    paginate(
-        results,
-        param(&params, "start_cursor").as_deref(),
-        size,
-        "block",
-    )
-}
-
-/// A block to create, checked, with its own children.
-struct NewBlock {
-    kind: String,
-    payload: Value,
-    children: Vec<NewBlock>,
-}
-
-const TEXT_BLOCKS: [&str; 10] = [
-    "paragraph",
-    "heading_1",
-    "heading_2",
-    "heading_3",
-    "bulleted_list_item",
-    "numbered_list_item",
-    "to_do",
-    "quote",
-    "callout",
-    "toggle",
-];
-
-fn check_children(children: &[Value], depth: usize) -> Result<Vec<NewBlock>, ApiError> {
-    if children.len() > 100 {
-        return Err(ApiError::validation(format!(
-            "body failed validation: body.children.length should be ≤ `100`, instead was `{}`.",
-            children.len()
-        )));
-    }
-    children
-        .iter()
-        .enumerate()
-        .map(|(i, child)| {
-            let kind = child["type"].as_str().ok_or_else(|| ApiError::validation(format!("body.children[{i}].type should be defined")))?;
-            if !TEXT_BLOCKS.contains(&kind) {
-                return Err(ApiError::validation(format!("body.children[{i}].type `{kind}` is not supported by the simulator")));
-            }
-            let mut payload = child.get(kind).cloned().ok_or_else(|| ApiError::validation(format!("body.children[{i}].{kind} should be defined, instead was `undefined`.")))?;
-            let rich_text = payload["rich_text"].as_array().cloned().unwrap_or_default();
-            let stored = check_rich_text(&rich_text, &format!("body.children[{i}].{kind}.rich_text"))?;
-            payload["rich_text"] = Value::Array(stored);
-            // Notion fills in the block's colour when the request leaves it out.
-            if payload.get("color").is_none() {
-                payload["color"] = json!("default");
-            }
-            let nested = payload.as_object_mut().and_then(|p| p.remove("children")).and_then(|c| c.as_array().cloned()).unwrap_or_default();
-            if !nested.is_empty() && depth >= 2 {
-                return Err(ApiError::validation("body failed validation: blocks may be nested at most two levels deep in one request."));
-            }
-            Ok(NewBlock { kind: kind.to_string(), payload, children: check_children(&nested, depth + 1)? })
-        })
-        .collect()
-}
-
-fn store_blocks(
-    workspace: &mut Workspace,
-    parent: &str,
-    blocks: Vec<NewBlock>,
-    after: Option<usize>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Vec<String> {
-    let mut ids = Vec::new();
-    let mut insert_at = after;
-    for block in blocks {
-        let id = workspace.new_id();
-        let record = BlockRecord {
-            id: id.clone(),
-            kind: block.kind,
-            payload: block.payload,
-            created: minute(now),
-            has_children: !block.children.is_empty(),
-        };
-        let siblings = workspace.blocks.entry(parent.to_string()).or_default();
-        match insert_at {
-            Some(position) => {
-                siblings.insert(position.min(siblings.len()), record);
-                insert_at = Some(position + 1);
-            }
-            None => siblings.push(record),
-        }
-        store_blocks(workspace, &id, block.children, None, now);
-        ids.push(id);
-    }
-    workspace.version += 1;
-    ids
-}
-
-pub async fn append_block_children(
-    state: Shared,
-    Extension(Version(version)): Extension<Version>,
-    Path(id): Path<String>,
-    bytes: Bytes,
-) -> Answer {
-    let id = canonical(&id, "block")?;
-    let body = body_json(&bytes)?;
-    match version {
-        ApiVersion::V2025_09_03 => reject_unknown(&body, &["children", "after"])?,
-        ApiVersion::V2026_03_11 => reject_unknown(&body, &["children", "position"])?,
-    }
-    let children = body
-        .get("children")
-        .and_then(Value::as_array)
-        .ok_or_else(|| {
-            ApiError::validation("body.children should be defined, instead was `undefined`.")
-        })?;
-    let blocks = check_children(children, 1)?;
-    let now = state.now();
-    let mut workspace = lock(&state.workspace);
-    if let Some(&index) = workspace.index.get(&id)
-        && workspace.pages[index].in_trash
-    {
-        return Err(ApiError::validation(
-            "Can't edit block that is archived. You must unarchive the block before editing.",
-        ));
-    }
-    let known = workspace.index.contains_key(&id)
-        || workspace.blocks.values().flatten().any(|b| b.id == id);
-    if !known {
-        return Err(ApiError::not_found("block", &id));
-    }
-    let siblings: Vec<String> = workspace
-        .blocks
-        .get(&id)
-        .map(|b| b.iter().map(|b| b.id.clone()).collect())
-        .unwrap_or_default();
-    let after_block = |block: &str| -> Result<usize, ApiError> {
-        let block = canonical(block, "block")?;
-        siblings
-            .iter()
-            .position(|s| *s == block)
-            .map(|p| p + 1)
-            .ok_or_else(|| ApiError::validation(format!("Block {block} is not a child of {id}.")))
-    };
-    let position = match (body.get("after"), body.get("position")) {
-        (Some(after), _) => Some(after_block(after.as_str().unwrap_or_default())?),
-        (_, Some(position)) => match position["type"].as_str() {
-            Some("end") => None,
-            Some("start") => Some(0),
-            Some("after_block") => Some(after_block(
-                position["after_block"]["id"].as_str().unwrap_or_default(),
-            )?),
-            _ => {
-                return Err(ApiError::validation(
-                    "body.position.type should be `end`, `start` or `after_block`.",
-                ));
-            }
-        },
-        _ => None,
-    };
-    let ids = store_blocks(&mut workspace, &id, blocks, position, now);
-    let created: Vec<Value> = workspace
-        .blocks
-        .get(&id)
-        .map(|blocks| {
-            blocks
-                .iter()
-                .filter(|b| ids.contains(&b.id))
-                .map(|b| workspace.render_block(&id, b, version))
-                .collect()
-        })
-        .unwrap_or_default();
-    ok(
-        json!({ "object": "list", "results": created, "next_cursor": null, "has_more": false, "type": "block", "block": {} }),
-    )
 }
 
 pub async fn stats(state: Shared) -> Answer {

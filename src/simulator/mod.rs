@@ -30,9 +30,13 @@
 //! | `GET /v1/users` lists the workspace's users (people with `person.email`, and bots; guests are not listed), paginated with `start_cursor`, `page_size` ≤ 100 | reference/get-users |
 //! | Every answer carries a `request_id`; data sources carry `url`, `public_url`, `icon`, `cover`, `created_by`, `last_edited_by`, `is_inline` and a `description` per property; pages `is_archived` and `is_locked`; databases `is_locked`, `icon` and `cover` | reference/data-source, reference/page, reference/database |
 
+mod blocks;
+mod generate;
 mod handlers;
+mod http;
 mod query;
 mod workspace;
+mod writes;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -53,7 +57,8 @@ use serde_json::json;
 use tokio::time::Instant;
 
 use crate::notion::ApiVersion;
-use workspace::{Seed, Workspace};
+use generate::Seed;
+use workspace::Workspace;
 
 /// The query result cap Notion applies (guides/data-apis/query-large-data-sources).
 pub const RESULT_CAP: usize = 10_000;
@@ -544,7 +549,7 @@ fn router(state: Arc<State>) -> Router {
         )
         .route(
             "/v1/blocks/{block_id}/children",
-            get(handlers::get_block_children).patch(handlers::append_block_children),
+            get(blocks::get_block_children).patch(blocks::append_block_children),
         )
         .fallback(handlers::unknown_route)
         .layer(axum::middleware::from_fn_with_state(state.clone(), gate))

@@ -1,0 +1,232 @@
+//! Unit tests of `wire`.
+
+use super::*;
+
+fn check(input: Value, expected: Value) {
+    let parsed = parse_property(input);
+    assert_eq!(serde_json::to_value(&parsed).unwrap(), expected);
+}
+
+#[test]
+fn parses_every_property_type() {
+    let user = json!({"object": "user", "id": "u1", "name": "Ada", "type": "person", "person": {"email": "ada@example.com"}});
+    let rich = json!([{"type": "text", "text": {"content": "Hi", "link": null}, "plain_text": "Hi", "href": null, "annotations": {}}]);
+    let cases = [
+        (
+            json!({"id": "title", "type": "title", "title": rich}),
+            json!({"id": "title", "type": "title", "value": [{"plain_text": "Hi", "kind": "text"}]}),
+        ),
+        (
+            json!({"id": "a", "type": "rich_text", "rich_text": rich}),
+            json!({"id": "a", "type": "rich_text", "value": [{"plain_text": "Hi", "kind": "text"}]}),
+        ),
+        (
+            json!({"id": "b", "type": "number", "number": 3.5}),
+            json!({"id": "b", "type": "number", "value": 3.5}),
+        ),
+        (
+            json!({"id": "b", "type": "number", "number": null}),
+            json!({"id": "b", "type": "number", "value": null}),
+        ),
+        (
+            json!({"id": "c", "type": "select", "select": {"id": "o", "name": "High", "color": "red"}}),
+            json!({"id": "c", "type": "select", "value": {"id": "o", "name": "High", "color": "red"}}),
+        ),
+        (
+            json!({"id": "d", "type": "status", "status": {"name": "Done"}}),
+            json!({"id": "d", "type": "status", "value": {"name": "Done"}}),
+        ),
+        (
+            json!({"id": "e", "type": "multi_select", "multi_select": [{"name": "x"}, {"name": "y"}]}),
+            json!({"id": "e", "type": "multi_select", "value": [{"name": "x"}, {"name": "y"}]}),
+        ),
+        (
+            json!({"id": "f", "type": "date", "date": {"start": "2026-07-10", "end": null, "time_zone": null}}),
+            json!({"id": "f", "type": "date", "value": {"start": "2026-07-10"}}),
+        ),
+        (
+            json!({"id": "g", "type": "people", "people": [user]}),
+            json!({"id": "g", "type": "people", "value": [{"id": "u1", "name": "Ada", "email": "ada@example.com", "kind": "person"}]}),
+        ),
+        (
+            json!({"id": "h", "type": "files", "files": [{"name": "a.pdf", "type": "external", "external": {"url": "https://x/a.pdf"}}]}),
+            json!({"id": "h", "type": "files", "value": [{"name": "a.pdf", "url": "https://x/a.pdf"}]}),
+        ),
+        (
+            json!({"id": "i", "type": "checkbox", "checkbox": true}),
+            json!({"id": "i", "type": "checkbox", "value": true}),
+        ),
+        (
+            json!({"id": "j", "type": "url", "url": "https://x"}),
+            json!({"id": "j", "type": "url", "value": "https://x"}),
+        ),
+        (
+            json!({"id": "k", "type": "email", "email": null}),
+            json!({"id": "k", "type": "email", "value": null}),
+        ),
+        (
+            json!({"id": "l", "type": "phone_number", "phone_number": "+1"}),
+            json!({"id": "l", "type": "phone_number", "value": "+1"}),
+        ),
+        (
+            json!({"id": "m", "type": "formula", "formula": {"type": "number", "number": 2}}),
+            json!({"id": "m", "type": "formula", "value": {"type": "number", "value": 2.0}}),
+        ),
+        (
+            json!({"id": "n", "type": "relation", "relation": [{"id": "p1"}], "has_more": true}),
+            json!({"id": "n", "type": "relation", "value": ["p1"], "truncated": true}),
+        ),
+        (
+            json!({"id": "o", "type": "rollup", "rollup": {"type": "number", "number": 4, "function": "count"}}),
+            json!({"id": "o", "type": "rollup", "value": {"function": "count", "result": {"type": "number", "value": 4.0}}}),
+        ),
+        (
+            json!({"id": "o", "type": "rollup", "rollup": {"type": "array", "array": [{"type": "number", "number": 1}], "function": "show_original"}}),
+            json!({"id": "o", "type": "rollup", "value": {"function": "show_original", "result": {"type": "array", "value": [{"type": "number", "value": 1.0}]}}}),
+        ),
+        (
+            json!({"id": "q", "type": "unique_id", "unique_id": {"prefix": "TASK", "number": 7}}),
+            json!({"id": "q", "type": "unique_id", "value": {"prefix": "TASK", "number": 7}}),
+        ),
+        (
+            json!({"id": "r", "type": "created_time", "created_time": "2026-01-01T00:00:00.000Z"}),
+            json!({"id": "r", "type": "created_time", "value": "2026-01-01T00:00:00.000Z"}),
+        ),
+        (
+            json!({"id": "s", "type": "last_edited_by", "last_edited_by": {"object": "user", "id": "bot"}}),
+            json!({"id": "s", "type": "last_edited_by", "value": {"id": "bot"}}),
+        ),
+        (
+            json!({"id": "t", "type": "verification", "verification": {"state": "verified"}}),
+            json!({"id": "t", "type": "verification", "value": {"state": "verified"}}),
+        ),
+    ];
+    for (input, expected) in cases {
+        check(input, expected);
+    }
+}
+
+#[test]
+fn unknown_types_and_odd_shapes_are_kept_raw() {
+    let place = json!({"id": "u", "type": "place", "place": {"lat": 1.0}});
+    check(
+        place.clone(),
+        json!({"id": "u", "type": "unknown", "value": {"type_name": "place", "raw": place}}),
+    );
+    let odd = json!({"id": "v", "type": "number", "number": "three"});
+    check(
+        odd.clone(),
+        json!({"id": "v", "type": "unknown", "value": {"type_name": "number", "raw": odd}}),
+    );
+}
+
+#[test]
+fn people_and_mentions_at_the_limit_are_possibly_truncated_relations_by_flag() {
+    let people = |n: usize| {
+        let list: Vec<Value> = (0..n)
+            .map(|i| json!({"object": "user", "id": format!("u{i}")}))
+            .collect();
+        json!({"id": "p", "type": "people", "people": list})
+    };
+    assert!(!parse_property(people(24)).truncated);
+    assert!(parse_property(people(25)).truncated, "25 may be 25 of more");
+    let text = |mentions: usize| {
+        let mut items =
+            vec![json!({"type": "text", "text": {"content": "hi"}, "plain_text": "hi"})];
+        items.extend((0..mentions).map(|_| json!({"type": "mention", "mention": {"type": "user", "user": {"id": "u"}}, "plain_text": "@Ada"})));
+        json!({"id": "n", "type": "rich_text", "rich_text": items})
+    };
+    assert!(!parse_property(text(24)).truncated);
+    assert!(parse_property(text(25)).truncated);
+    let relation = |has_more: bool| json!({"id": "r", "type": "relation", "relation": [{"id": "a"}], "has_more": has_more});
+    assert!(parse_property(relation(true)).truncated);
+    assert!(!parse_property(relation(false)).truncated);
+}
+
+#[test]
+fn rollups_and_formulas_know_the_relations_they_are_computed_from() {
+    let source = json!({
+        "id": "0123456789abcdef0123456789abcdef",
+        "title": [],
+        "properties": {
+            "Related": {"id": "rl%3Ai", "name": "Related", "type": "relation", "relation": {}},
+            "Blocks": {"id": "bk", "name": "Blocks", "type": "relation", "relation": {}},
+            "Estimate": {"id": "es", "name": "Estimate", "type": "number", "number": {}},
+            "Count": {"id": "c1", "name": "Count", "type": "rollup", "rollup": {"relation_property_id": "rl%3Ai", "function": "count"}},
+            "Sum": {"id": "c2", "name": "Sum", "type": "rollup", "rollup": {"relation_property_name": "Blocks", "function": "sum"}},
+            "Double": {"id": "f1", "name": "Double", "type": "formula", "formula": {"expression": "prop(\"Estimate\") * 2"}},
+            "Linked": {"id": "f2", "name": "Linked", "type": "formula", "formula": {"expression": "length(prop(\"Related\"))"}},
+            "Token": {"id": "f3", "name": "Token", "type": "formula", "formula": {"expression": "{{notion:block_property:bk:00000000-0000-0000-0000-000000000000:1a2b}}.length()"}},
+            "Via rollup": {"id": "f4", "name": "Via rollup", "type": "formula", "formula": {"expression": "prop(\"Count\") + 1"}},
+            "Decoded": {"id": "f5", "name": "Decoded", "type": "formula", "formula": {"expression": "{{notion:block_property:rl:i:00000000-0000-0000-0000-000000000000:1a2b}}"}},
+        },
+    });
+    let source: WireDataSource = serde_json::from_value(source).unwrap();
+    let schema = source.into_data_source().unwrap();
+    let from = |name: &str| schema.properties[name].computed_from.clone();
+    assert_eq!(from("Count"), ["rl%3Ai"]);
+    assert_eq!(from("Sum"), ["bk"]);
+    assert!(from("Double").is_empty());
+    assert_eq!(from("Linked"), ["rl%3Ai"]);
+    assert_eq!(from("Token"), ["bk"]);
+    assert_eq!(from("Via rollup"), ["rl%3Ai"]);
+    assert_eq!(from("Decoded"), ["rl%3Ai"]);
+    assert!(from("Related").is_empty());
+}
+
+#[test]
+fn a_rollup_property_item_list_gives_the_final_value() {
+    let items = vec![
+        json!({"object": "property_item", "type": "relation", "relation": {"id": "a"}}),
+        json!({"object": "property_item", "type": "relation", "relation": {"id": "b"}}),
+    ];
+    let last = json!({"id": "c1", "type": "rollup", "rollup": {"type": "number", "number": 30, "function": "count"}});
+    assert_eq!(
+        join_property_items("rollup", &items, &last),
+        PropertyValue::Rollup {
+            function: Some("count".into()),
+            result: RollupValue::Number(Some(30.0)),
+        }
+    );
+    let original = json!({"type": "rollup", "rollup": {"type": "array", "array": [], "function": "show_original"}});
+    let values = vec![json!({"object": "property_item", "type": "number", "number": 2})];
+    assert_eq!(
+        join_property_items("rollup", &values, &original),
+        PropertyValue::Rollup {
+            function: Some("show_original".into()),
+            result: RollupValue::Array(vec![PropertyValue::Number(Some(2.0))]),
+        }
+    );
+}
+
+#[test]
+fn only_bodies_of_notions_error_shape_are_errors() {
+    let notion: Result<WireError, _> = serde_json::from_str(
+        r#"{"object":"error","status":404,"code":"object_not_found","message":"gone","request_id":"r1","additional_data":{"integration_id":"i1"}}"#,
+    );
+    let notion = notion.unwrap();
+    assert_eq!(
+        additional_data_text(notion.additional_data),
+        std::collections::BTreeMap::from([("integration_id".to_string(), "i1".to_string())])
+    );
+    for other in [
+        r#"{"error":"bad gateway"}"#,
+        r#"{"object":"list","status":502,"code":"x","message":"y"}"#,
+        r#"{"object":"error","code":"x","message":"y"}"#,
+        "<html>502</html>",
+    ] {
+        assert!(serde_json::from_str::<WireError>(other).is_err(), "{other}");
+    }
+}
+
+#[test]
+fn joins_paginated_items() {
+    let items = vec![
+        json!({"object": "property_item", "type": "relation", "relation": {"id": "a"}}),
+        json!({"object": "property_item", "type": "relation", "relation": {"id": "b"}}),
+    ];
+    assert_eq!(
+        join_property_items("relation", &items, &Value::Null),
+        PropertyValue::Relation(vec!["a".into(), "b".into()])
+    );
+}

@@ -1,0 +1,347 @@
+//! Compiling a rule's actions: `set` values checked against each property type, mail addresses
+//! and templates compiled (a template naming a field the task lacks says "did you mean").
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use toml::Spanned;
+
+use super::super::program::{Action, SetProperty, SetValue};
+use super::super::render::TEMPLATE_FILTERS;
+use super::super::source::MailConfig;
+use super::super::syntax::{ActionConfig, MailActionConfig, Scalar};
+use super::{Compiler, property_list};
+use crate::model::PropertySchema;
+
+impl Compiler<'_> {
+    pub(super) fn actions(
+        &mut self,
+        spanned: &Spanned<Vec<Spanned<ActionConfig>>>,
+        mail: &MailConfig,
+    ) -> Option<Vec<Action>> {
+        if spanned.get_ref().is_empty() {
+            self.problem(
+                &spanned.span(),
+                "the rule has no actions: give it at least one `set`, `append` or `mail`".into(),
+            );
+            return None;
+        }
+        let compiled: Vec<Option<Action>> = spanned
+            .get_ref()
+            .iter()
+            .map(|action| self.action(action, mail))
+            .collect();
+        compiled.into_iter().collect()
+    }
+
+    fn action(&mut self, spanned: &Spanned<ActionConfig>, mail: &MailConfig) -> Option<Action> {
+        let span = spanned.span();
+        let config = spanned.get_ref();
+        let kinds = [
+            config.set.is_some(),
+            config.append.is_some(),
+            config.mail.is_some(),
+        ];
+        if kinds.iter().filter(|k| **k).count() != 1 {
+            self.problem(
+                &span,
+                "an action is exactly one of `set`, `append` or `mail`".into(),
+            );
+            return None;
+        }
+        if let Some(set) = &config.set {
+            return self.set(&span, set);
+        }
+        if let Some(text) = &config.append {
+            if text.trim().is_empty() {
+                self.problem(&span, "`append` has no text".into());
+                return None;
+            }
+            return self
+                .template(&span, "append", text)
+                .map(|template| Action::Append { template });
+        }
+        self.mail(&span, config.mail.as_ref()?, mail)
+    }
+
+    fn set(&mut self, span: &Range<usize>, values: &BTreeMap<String, Scalar>) -> Option<Action> {
+        if values.is_empty() {
+            self.problem(span, "`set` names no property".into());
+            return None;
+        }
+        let mut compiled = Vec::new();
+        let mut ok = true;
+        for (name, value) in values {
+            let Some(property) = self.property(name) else {
+                let list = property_list(self.schema);
+                self.mismatch(
+                    span,
+                    format!(
+                        "`set` names `{name}`, which the data source does not have; it has: {list}"
+                    ),
+                );
+                ok = false;
+                continue;
+            };
+            match self.set_value(span, property, value) {
+                Some(value) => compiled.push(SetProperty {
+                    name: property.name.clone(),
+                    id: property.id.clone(),
+                    value,
+                }),
+                None => ok = false,
+            }
+        }
+        ok.then_some(Action::Set(compiled))
+    }
+
+    fn set_value(
+        &mut self,
+        span: &Range<usize>,
+        property: &PropertySchema,
+        value: &Scalar,
+    ) -> Option<SetValue> {
+        let name = &property.name;
+        let wrong = |this: &mut Self, expected: &str| {
+            this.mismatch(
+                span,
+                format!(
+                    "`{name}` is a {} property: set it to {expected}, not {}",
+                    property.kind,
+                    value.describe()
+                ),
+            );
+            None
+        };
+        match (property.kind.as_str(), value) {
+            ("status", Scalar::Text(text)) => {
+                self.option(span, property, text).map(SetValue::Status)
+            }
+            ("select", Scalar::Text(text)) if text.is_empty() => Some(SetValue::Select(None)),
+            ("select", Scalar::Text(text)) => self
+                .option(span, property, text)
+                .map(|o| SetValue::Select(Some(o))),
+            ("multi_select", Scalar::List(items)) => {
+                let mut names = Vec::new();
+                for item in items {
+                    let Some(text) = item.as_text() else {
+                        return wrong(self, "a list of option names");
+                    };
+                    names.push(self.option(span, property, text)?);
+                }
+                Some(SetValue::MultiSelect(names))
+            }
+            ("multi_select", Scalar::Text(text)) => self
+                .option(span, property, text)
+                .map(|o| SetValue::MultiSelect(vec![o])),
+            ("checkbox", Scalar::Bool(flag)) => Some(SetValue::Checkbox(*flag)),
+            ("date", Scalar::Text(text)) if text.is_empty() => Some(SetValue::Date(None)),
+            ("date", Scalar::Text(_)) => self.date(span, value).map(|d| SetValue::Date(Some(d))),
+            ("number", value) if value.as_number().is_some() => {
+                Some(SetValue::Number(value.as_number()))
+            }
+            ("rich_text" | "title" | "url" | "email" | "phone_number", Scalar::Text(text)) => {
+                let template = self.template(span, &format!("set {name}"), text)?;
+                Some(SetValue::Text {
+                    kind: property.kind.clone(),
+                    template,
+                })
+            }
+            ("status" | "select", _) => wrong(self, "the name of one of its options"),
+            ("multi_select", _) => wrong(self, "a list of option names"),
+            ("checkbox", _) => wrong(self, "true or false"),
+            ("date", _) => wrong(
+                self,
+                "a date such as \"today\", \"+2d\" or \"2026-07-10\" (\"\" clears it)",
+            ),
+            ("number", _) => wrong(self, "a number"),
+            ("rich_text" | "title" | "url" | "email" | "phone_number", _) => wrong(self, "text"),
+            (kind, _) => {
+                self.mismatch(
+                    span,
+                    format!("`{name}` is a {kind} property, which tasksync cannot set"),
+                );
+                None
+            }
+        }
+    }
+
+    fn mail(
+        &mut self,
+        span: &Range<usize>,
+        action: &MailActionConfig,
+        defaults: &MailConfig,
+    ) -> Option<Action> {
+        let to = action.to.clone().unwrap_or_else(|| defaults.to.clone());
+        let cc = action.cc.clone().unwrap_or_else(|| defaults.cc.clone());
+        if to.is_empty() {
+            self.problem(
+                span,
+                "the mail has no recipients: set `to` in the action or under [mail]".into(),
+            );
+            return None;
+        }
+        let mut ok = true;
+        // The sender is checked here, not first when a mail is sent: a sync would do all its
+        // work, then fail on every run.
+        match defaults.from.as_deref() {
+            None => {
+                self.problem(
+                    span,
+                    "the mail has no sender: set `from` under [mail], e.g. from = \"tasksync <tasksync@example.com>\"".into(),
+                );
+                ok = false;
+            }
+            Some(from) => {
+                if let Err(message) = super::super::render::check_address(from) {
+                    self.problem(span, format!("[mail] from: {message}"));
+                    ok = false;
+                }
+            }
+        }
+        for address in to.iter().chain(&cc) {
+            if let Err(message) = super::super::render::check_address(address) {
+                self.problem(span, message);
+                ok = false;
+            }
+        }
+        let subject = self.template(
+            span,
+            "mail subject",
+            action.subject.as_deref().unwrap_or(&defaults.subject),
+        );
+        let body = self.template(
+            span,
+            "mail body",
+            action.body.as_deref().unwrap_or(&defaults.body),
+        );
+        let html = action
+            .html
+            .as_deref()
+            .or(defaults.html.as_deref())
+            .map(|source| self.template(span, "mail html", source));
+        match (ok, subject, body, html) {
+            (true, Some(subject), Some(body), None) => Some(Action::Mail {
+                to,
+                cc,
+                subject,
+                body,
+                html: None,
+            }),
+            (true, Some(subject), Some(body), Some(Some(html))) => Some(Action::Mail {
+                to,
+                cc,
+                subject,
+                body,
+                html: Some(html),
+            }),
+            _ => None,
+        }
+    }
+
+    /// Compiles a template into the rule set's environment; checks it against a sample task
+    /// (so a misspelt property is an error now, not an empty text later). Returns its name.
+    fn template(&mut self, span: &Range<usize>, what: &str, source: &str) -> Option<String> {
+        self.template_count += 1;
+        // HTML templates escape what they insert (minijinja decides by the name's extension).
+        let extension = if what.contains("html") { ".html" } else { "" };
+        let name = format!("{}#{}{extension}", self.rule, self.template_count);
+        // Rendered once against a sample task, strictly and within the limits (fuel, size).
+        let checked = self.checker.template_from_str(source).and_then(|template| {
+            super::super::render::render_within_limits(&template, self.sample.clone())
+        });
+        if let Err(error) = checked {
+            if let Some(limit) = super::super::render::limit_exceeded(&error) {
+                self.problem(span, format!("the {what} template is wrong: {limit}"));
+                return None;
+            }
+            if error.kind() == minijinja::ErrorKind::UndefinedError
+                && let Some(unknown) = unknown_task_field(source, self.sample)
+            {
+                self.mismatch(span, format!("the {what} template is wrong: {unknown}"));
+                return None;
+            }
+            let detail = error.detail().map(|d| format!(": {d}")).unwrap_or_default();
+            let line = error
+                .line()
+                .map(|l| format!(" on line {l} of the template"))
+                .unwrap_or_default();
+            self.problem(
+                span,
+                format!(
+                    "the {what} template is wrong: {}{detail}{line} (templates see task, old, changes, rule, now, today; filters include {TEMPLATE_FILTERS})",
+                    error.kind()
+                ),
+            );
+            return None;
+        }
+        if !source.contains("{{") && !source.contains("{%") && !source.contains("{#") {
+            self.literals.insert(name.clone(), source.to_string());
+        }
+        match self
+            .templates
+            .add_template_owned(name.clone(), source.to_string())
+        {
+            Ok(()) => Some(name),
+            Err(error) => {
+                self.problem(span, format!("the {what} template is wrong: {error}"));
+                None
+            }
+        }
+    }
+}
+
+/// The first `task.NAME` in a template that the task does not have, said with the closest
+/// name it does have and the names there are: what "undefined value" means to a user.
+fn unknown_task_field(source: &str, sample: &minijinja::Value) -> Option<String> {
+    let task = sample.get_attr("task").ok()?;
+    let known: Vec<String> = task
+        .try_iter()
+        .ok()?
+        .filter_map(|key| key.as_str().map(str::to_string))
+        .collect();
+    let mut rest = source;
+    while let Some(at) = rest.find("task.") {
+        let after = &rest[at + "task.".len()..];
+        let name: String = after
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        let boundary = at == 0 || !rest[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+        if boundary && !name.is_empty() && !known.contains(&name) {
+            let closest = known
+                .iter()
+                .min_by_key(|candidate| {
+                    edit_distance(&name.to_lowercase(), &candidate.to_lowercase())
+                })
+                .filter(|candidate| {
+                    edit_distance(&name.to_lowercase(), &candidate.to_lowercase()) <= 3
+                });
+            let hint = closest
+                .map(|c| format!(": did you mean `task.{c}`?"))
+                .unwrap_or_default();
+            let names: Vec<&str> = known.iter().map(String::as_str).collect();
+            return Some(format!(
+                "`task.{name}` is not a property of the task{hint} (a name with spaces is written task[\"Due date\"]; the task has: {})",
+                names.join(", ")
+            ));
+        }
+        rest = after;
+    }
+    None
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
