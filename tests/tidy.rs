@@ -294,6 +294,57 @@ fn every_top_level_module_is_placed_in_the_direction() {
     );
 }
 
+/// States the mirror stores, as words that mean nothing else in the code: outside `model/`
+/// (their enums' `as_str`) and SQL text, a literal of one of them is a state passed as a string.
+const STATE_WORDS: &[&str] = &[
+    "pending",
+    "running",
+    "done",
+    "skipped",
+    "sending",
+    "sent",
+    "queued",
+    "stopped",
+    "interrupted",
+    "touched",
+    "renamed",
+    "restored",
+    "reread",
+    "incremental",
+];
+
+/// String literals of `text` that are exactly a state word, with their lines (comments skipped).
+fn state_literals(text: &str) -> Vec<(usize, &'static str)> {
+    let mut found = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let code = raw.split("//").next().unwrap_or("");
+        for word in STATE_WORDS {
+            if code.contains(&format!("\"{word}\"")) {
+                found.push((index + 1, *word));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn states_are_enums_outside_the_model() {
+    let mut problems = Vec::new();
+    for (relative, text) in sources() {
+        let module = module_of(&relative);
+        if matches!(module.as_deref(), Some("model" | "simulator")) {
+            continue;
+        }
+        for (line, word) in state_literals(&text) {
+            problems.push(format!(
+                "src/{}:{line}: the state \"{word}\" as a string: use its enum in model/ (as_str for SQL)",
+                relative.display()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 // The checker itself: it must see every way a module is named, or the tests above prove nothing.
 
 #[test]
@@ -337,4 +388,10 @@ fn an_import_against_the_direction_is_reported_with_its_line() {
     );
     assert!(violations("model", "src/model/x.rs", "use crate::cli::Exit;").len() == 1);
     assert!(violations("cli", "src/cli/x.rs", "use crate::daemon::serve;").is_empty());
+}
+
+#[test]
+fn a_state_as_a_string_is_found_but_not_in_sql_or_comments() {
+    let text = "let s = \"queued\";\n// \"sent\" in a comment\nconn.execute(\"UPDATE t SET status = 'sent'\");\n";
+    assert_eq!(state_literals(text), vec![(1, "queued")]);
 }

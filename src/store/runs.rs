@@ -431,7 +431,10 @@ mod tests {
             .await
             .unwrap();
         let last = summary.last_run.unwrap();
-        assert_eq!((last.kind.as_str(), last.result.as_str()), ("full", "ok"));
+        assert_eq!(
+            (last.kind.as_str(), last.result.as_str()),
+            (SyncKind::Full.as_str(), JobOutcome::Ok.as_str())
+        );
         assert_eq!(last.counts.new, 3);
         assert_eq!(last.duration_ms, Some(1500));
         assert_eq!(summary.sources[0].last_sync_at.as_deref(), Some(done));

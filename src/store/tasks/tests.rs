@@ -101,7 +101,7 @@ async fn tasks_are_found_by_page_id_or_unique_number_and_status() {
         .unwrap();
     assert_eq!(by_id.title, "Task 1");
     assert!(store.find_task(None, Some(9)).await.unwrap().is_none());
-    let done = store.list_tasks(Some("done".into()), false).await.unwrap();
+    let done = store.list_tasks(Some("DONE".into()), false).await.unwrap();
     assert_eq!(done.len(), 1, "status matches without case");
     let rows = store
         .tasks_by_id(vec![B.into(), "missing".into()])
