@@ -114,7 +114,7 @@ async fn note_suspensions(store: &Store, rules: &RuleSet) {
             }
         }
         Err(error) => {
-            tracing::error!(error = %format!("{error:#}"), "cannot record the suspended rules")
+            tracing::error!(error = %format!("{error:#}"), "cannot record the suspended rules");
         }
     }
 }
@@ -186,7 +186,7 @@ async fn read_schema(context: &Context, current: &DataSource) -> anyhow::Result<
     for (id, name) in &before {
         match (after.get(id), current.properties.get(name)) {
             (None, _) => {
-                tracing::info!(property = %name, "schema: a property was removed in Notion")
+                tracing::info!(property = %name, "schema: a property was removed in Notion");
             }
             (Some(new), Some(old)) => {
                 if let Some(new_schema) = fresh.properties.get(new) {
@@ -255,7 +255,7 @@ fn notify(states: &[NotifyState<'_>]) {
 /// Runs until `shutdown` resolves; SIGHUP reloads the configuration and rules.
 pub async fn serve(
     context: Context,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let mut context = context;
     // Listening from the start: SIGHUP's default action would end the process.

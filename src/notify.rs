@@ -82,7 +82,7 @@ pub fn parse_smtp_url(text: &str) -> Result<SmtpTarget, String> {
         .map(|(_, value)| value.into_owned());
     let (tls, default_port) = match (url.scheme(), requested.as_deref()) {
         ("smtps", None | Some("wrapper")) => (TlsMode::Wrapper, 465),
-        ("smtp", None | Some("required") | Some("starttls")) => (TlsMode::Required, 587),
+        ("smtp", None | Some("required" | "starttls")) => (TlsMode::Required, 587),
         ("smtp", Some("none")) => (TlsMode::None, 25),
         (scheme, tls) => {
             return Err(format!(

@@ -4,7 +4,7 @@
 //! The next occurrence of a cron expression is computed afresh each time in the schedule's IANA
 //! time zone (croner + chrono-tz), so `0 9 * * *` in Europe/Berlin is 09:00 local on both sides
 //! of a daylight-saving change. (tokio-cron-scheduler keeps the UTC offset a job was created
-//! with and drifts by an hour after a change: see toolchain.md.)
+//! with and drifts by an hour after a change: see docs/dependencies.md.)
 
 use std::time::Duration;
 

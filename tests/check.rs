@@ -1,6 +1,8 @@
 //! `tasksync check` on broken rule files: one clear message each, exit 78, never a panic. A rule
 //! that does not fit the schema as it is now is reported as suspended (exit 0; the daemon runs
 //! the other rules), and is an error (78) with `--strict`.
+// Tests and benchmarks may panic on what they set up themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

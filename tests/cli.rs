@@ -1,5 +1,7 @@
 //! The `tasksync` binary as a user runs it: against `tasksync simulator` in another process,
 //! with a configuration file in a temporary directory.
+// Tests and benchmarks may panic on what they set up themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -883,11 +885,7 @@ fn completions_and_a_man_page_come_from_the_definitions() {
         "{text}"
     );
     // The page is valid roff for man(1) when it is installed.
-    if std::process::Command::new("man")
-        .arg("--version")
-        .output()
-        .is_ok()
-    {
+    if Command::new("man").arg("--version").output().is_ok() {
         let path = dir.path().join("tasksync.1");
         std::fs::write(&path, &page.stdout).unwrap();
         let rendered = Command::new("man")

@@ -1,4 +1,6 @@
 //! `tasksync daemon` as systemd runs it: the real binary, the simulator over HTTP, a real mirror.
+// Tests and benchmarks may panic on what they set up themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! Health is recorded, not inferred: every attempt of a sync is a row with its outcome, and
 //! `status` / `status --check` (a monitoring plugin's exit codes) report failures as they are.
+// Tests and benchmarks may panic on what they set up themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -207,9 +209,14 @@ async fn a_daemon_that_loses_notion_shows_it_at_once_and_recovers() {
         let (code, line) = tokio::task::block_in_place(|| check(dir.path(), "unused"));
         let status = tokio::task::block_in_place(|| run(dir.path(), &["status"], "unused"));
         let text = String::from_utf8_lossy(&status.stdout).into_owned();
-        if code == 2 && text.contains("could not reach Notion") {
+        // `status --check` and `status` are two processes sampled one after the other: the
+        // check may be CRITICAL for the age of the last good sync a moment before the daemon
+        // notes the error, so both must show the error in the same round.
+        if code == 2
+            && line.contains("could not reach Notion")
+            && text.contains("could not reach Notion")
+        {
             assert!(text.contains("Health: CRITICAL"), "{text}");
-            assert!(line.contains("could not reach Notion"), "{line}");
             break;
         }
         assert!(

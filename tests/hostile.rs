@@ -1,6 +1,8 @@
 //! Hostile input through the binary, as a careless or hostile user would give it: no panic, no
 //! hang (each run is bounded here), the right exit code and a message naming the key, rule or
 //! file. Configuration problems exit 78.
+// Tests and benchmarks may panic on what they set up themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! Mail through a real SMTP server over TCP (aiosmtpd, tests/smtp_server.py), with the simulator
 //! for Notion and a real SQLite mirror.
+// Tests and benchmarks may panic on what they set up themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

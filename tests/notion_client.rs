@@ -1,4 +1,6 @@
 //! The Notion client against the simulator over real HTTP, on both API versions.
+// Tests and benchmarks may panic on what they set up themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -546,9 +548,12 @@ async fn search_lists_the_data_sources() {
         let found = client.search_data_sources().await.unwrap();
         let names: Vec<&str> = found.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["Tasks", "Archive"]);
-        assert!(found.iter().all(
-            |s| s.database_id.as_ref().map(|d| d.to_string()) == Some(simulator.database_id())
-        ));
+        assert!(
+            found
+                .iter()
+                .all(|s| s.database_id.as_ref().map(ToString::to_string)
+                    == Some(simulator.database_id()))
+        );
     }
 }
 

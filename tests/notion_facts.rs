@@ -3,6 +3,8 @@
 //! Every test names the page of developers.notion.com the fact comes from (the table in
 //! `src/simulator/mod.rs` lists them all). A behaviour the simulator learns gets its test here
 //! first, checked over raw HTTP as any client would see it, never through tasksync's client.
+// Tests and benchmarks may panic on what they set up themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -1,5 +1,7 @@
 //! Property tests: no configuration duration, server `Retry-After`, request rate or rule date
 //! makes tasksync panic, and what is accepted stays within its documented bounds.
+// Tests and benchmarks may panic on what they set up themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use proptest::prelude::*;
 use tasksync::notion::pacing::{MAX_INTERVAL, MAX_RETRY_AFTER, interval_of, retry_after};

@@ -1,4 +1,6 @@
-//! Rules end to end: the simulator over HTTP, a real SQLite mirror, the executor (design.md §4).
+//! Rules end to end: the simulator over HTTP, a real SQLite mirror, the executor (docs/semantics.md, "Rules").
+// Tests and benchmarks may panic on what they set up themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -662,7 +664,7 @@ actions = [{ set = { Name = "{{ '🔥' * 1500 }}" } }]
     assert_eq!(task.title(), "🔥".repeat(1500));
 }
 
-/// A trash and a restore are not an entry into a condition (design.md §9): the restored task is
+/// A trash and a restore are not an entry into a condition (docs/semantics.md, "Exactly once"): the restored task is
 /// compared with its state before the trash, so an urgent task coming back fires nothing again.
 #[tokio::test]
 async fn restoring_an_urgent_task_from_the_trash_fires_nothing() {
@@ -738,13 +740,12 @@ actions = [{ append = "x" }]
     let entries = entries(text);
     let mail = MailConfig::default();
     let former = std::collections::BTreeMap::from([("Priority".to_string(), "Prio".to_string())]);
-    let rules =
-        tasksync::rules::compile::compile_following(&entries, &source, &former, &mail, 5).unwrap();
+    let rules = compile::compile_following(&entries, &source, &former, &mail, 5).unwrap();
     let running: Vec<&str> = rules.rules.iter().map(|r| r.name.as_str()).collect();
     assert_eq!(running, ["high"]);
     match &rules.rules[0].condition {
-        tasksync::rules::compile::Condition::Test { property_id, .. } => {
-            assert_eq!(*property_id, priority_id, "followed by id")
+        compile::Condition::Test { property_id, .. } => {
+            assert_eq!(*property_id, priority_id, "followed by id");
         }
         other => panic!("{other:?}"),
     }
@@ -776,9 +777,7 @@ actions = [{ append = "x" }]
     // A problem in the file (no actions) fails the whole set, the mismatches listed with it.
     let broken = text.replace("actions = [{ append = \"x\" }]", "actions = []");
     let entries = self::entries(&broken);
-    let problems =
-        tasksync::rules::compile::compile_following(&entries, &source, &former, &mail, 5)
-            .unwrap_err();
+    let problems = compile::compile_following(&entries, &source, &former, &mail, 5).unwrap_err();
     assert_eq!(problems.len(), 3, "{problems:?}");
     assert!(
         problems

@@ -1,4 +1,6 @@
 //! The simulator's fidelity to the Notion API, checked over raw HTTP.
+// Tests and benchmarks may panic on what they set up themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

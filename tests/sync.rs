@@ -1,4 +1,6 @@
-//! `sync` against the simulator over HTTP with a real SQLite file: the cases of design.md §3.
+//! `sync` against the simulator over HTTP with a real SQLite file: the cases of docs/semantics.md, "Sync".
+// Tests and benchmarks may panic on what they set up themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
@@ -839,7 +841,11 @@ async fn a_second_edit_in_the_same_minute_rereads_cut_values() {
                 "SELECT json_array_length(properties_json, '$.Assignee.value') FROM tasks WHERE id = '{page}'"
             ),
         );
-        assert_eq!(count, people as i64, "the person past the 25th is gone");
+        assert_eq!(
+            count,
+            i64::try_from(people).unwrap(),
+            "the person past the 25th is gone"
+        );
         if edited_at(&fixture) == stored {
             return; // both edits fell in one minute: the case this test is about
         }

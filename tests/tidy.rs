@@ -1,6 +1,8 @@
 //! Tidy: the shape of the code, checked. Each top-level module may use only the modules below
 //! it (ARCHITECTURE.md, "Import direction"), the table of who may use whom has no cycle, and no
 //! source file grows past 800 lines. A failure names the file, the line and the rule it breaks.
+// Tests and benchmarks may panic on what they set up themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -394,4 +396,24 @@ fn an_import_against_the_direction_is_reported_with_its_line() {
 fn a_state_as_a_string_is_found_but_not_in_sql_or_comments() {
     let text = "let s = \"queued\";\n// \"sent\" in a comment\nconn.execute(\"UPDATE t SET status = 'sent'\");\n";
     assert_eq!(state_literals(text), vec![(1, "queued")]);
+}
+
+#[test]
+fn every_document_the_code_points_to_exists() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut missing = Vec::new();
+    for (relative, text) in sources() {
+        for (index, line) in text.lines().enumerate() {
+            for word in line.split(|c: char| !(c.is_ascii_alphanumeric() || "_/.-".contains(c))) {
+                if word.ends_with(".md") && !root.join(word).is_file() {
+                    missing.push(format!(
+                        "src/{}:{}: {word} is not in the repository",
+                        relative.display(),
+                        index + 1
+                    ));
+                }
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
 }

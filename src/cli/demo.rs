@@ -204,7 +204,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         second.requests
     );
     for page in [urgent, done, deleted, overdue] {
-        for change in store.history(page.to_string()).await?.iter().skip(1) {
+        for change in store.history(page.clone()).await?.iter().skip(1) {
             let what = super::mirror::describe_change(change);
             let by = change
                 .by()

@@ -158,7 +158,7 @@ async fn claim_source(
     let held = store.mirrored_data_sources().await?;
     let wanted = source.id.to_string();
     if let Some((other, name)) = held.iter().find(|(id, _)| *id != wanted) {
-        return Err(crate::config::ConfigError::Missing(format!(
+        return Err(config::ConfigError::Missing(format!(
             "the mirror {} holds data source \"{name}\" ({other}), not \"{}\" ({wanted}) that the configuration names: give this database its own `store.path`",
             path.display(),
             source.name
@@ -176,8 +176,8 @@ async fn claim_source(
 /// At start-up, and again for a reload (SIGHUP), where nothing of it applies unless all of it is
 /// good.
 fn daemon_settings(
-    config: &crate::config::Config,
-    origin: &crate::config::Origin,
+    config: &config::Config,
+    origin: &config::Origin,
     source: &crate::model::DataSource,
     former_names: &std::collections::BTreeMap<String, String>,
 ) -> anyhow::Result<crate::daemon::Reloaded> {
@@ -198,7 +198,7 @@ fn daemon_settings(
         schedules: config
             .schedule
             .parsed()
-            .map_err(crate::config::ConfigError::Missing)?,
+            .map_err(config::ConfigError::Missing)?,
         health: config.health.clone(),
     })
 }
@@ -223,7 +223,7 @@ pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
     store.rules_suspended(settings.rules.suspensions()).await?;
     let reload_from = config_path.map(Path::to_path_buf);
     let reloader: crate::daemon::Reloader = Box::new(move |source, former| {
-        let (config, origin) = crate::config::load(reload_from.as_deref())?;
+        let (config, origin) = config::load(reload_from.as_deref())?;
         daemon_settings(&config, &origin, source, former)
     });
     let context = crate::daemon::Context {
@@ -245,7 +245,7 @@ pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
 /// Sends the outbox when SMTP is configured; otherwise says how much mail waits.
 async fn send_mail(
     store: &Store,
-    mail: &crate::config::MailConfig,
+    mail: &config::MailConfig,
     quiet: bool,
 ) -> anyhow::Result<Option<crate::notify::FlushReport>> {
     match crate::notify::Mailer::from_environment(mail)? {

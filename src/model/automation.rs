@@ -56,7 +56,7 @@ impl PlannedAction {
                     .collect();
                 format!("set {}", parts.join(", "))
             }
-            Self::Append { text } => format!("append {:?}", text),
+            Self::Append { text } => format!("append {text:?}"),
             Self::Mail { to, subject, .. } => format!("mail {} \"{subject}\"", to.join(", ")),
         }
     }

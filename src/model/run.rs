@@ -7,7 +7,9 @@ pub struct Stopped;
 
 /// Whether `error` is (or was caused by) a stop for the shutdown.
 pub fn is_stopped(error: &anyhow::Error) -> bool {
-    error.chain().any(|cause| cause.is::<Stopped>())
+    error
+        .chain()
+        .any(<dyn std::error::Error + 'static>::is::<Stopped>)
 }
 
 /// A kind of job whose attempts are recorded (`job_runs.job`): the daemon's scheduled jobs, a

@@ -4,7 +4,7 @@
 //! its answer reaching us (a timeout, a dropped connection, the process killed). Text equality
 //! with the page's tail cannot tell whether *this* append landed: an earlier firing may have
 //! written the same text, and an earlier batch of this append may already be there. So each
-//! batch is decided from recorded facts (design.md §9):
+//! batch is decided from recorded facts (docs/semantics.md, "Exactly once"):
 //!
 //! 1. before a batch is sent, the journal records its *anchor*: the id of the page's last block
 //!    at that moment (none for an empty page);

@@ -590,7 +590,7 @@ impl NotionClient {
         self.inner
             .retrying
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     fn note_retrying(&self, error: String) {

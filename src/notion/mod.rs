@@ -1,7 +1,7 @@
 //! The Notion API client: the only module that knows Notion's HTTP and JSON.
 //!
 //! One [`NotionClient`] per process (clones share it): one governor paces every request, and a
-//! `Retry-After` holds back all of them. See notion-api.md for the facts this follows.
+//! `Retry-After` holds back all of them. See docs/notion-api.md for the facts this follows.
 
 pub mod append;
 mod client;

@@ -66,7 +66,7 @@ impl Pacer {
         let mut state = self
             .state
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(held_until) = state.held_until {
             if now < held_until {
                 return Some(held_until);
@@ -86,7 +86,7 @@ impl Pacer {
         let mut state = self
             .state
             .lock()
-            .unwrap_or_else(|poison| poison.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         state.held_until = Some(state.held_until.map_or(until, |held| held.max(until)));
         // After a hold, resume at the average rate rather than with a burst.
         state.theoretical_arrival = state.theoretical_arrival.max(until + self.tolerance);
@@ -161,7 +161,7 @@ pub enum Decision {
     Ambiguous,
 }
 
-/// The one place that decides what is retried (notion-api.md, "Errors and limits").
+/// The one place that decides what is retried (docs/notion-api.md, "Errors and limits").
 pub fn decide(failure: AttemptFailure, kind: RequestKind) -> Decision {
     use AttemptFailure::*;
     match (failure, kind) {

@@ -246,7 +246,7 @@ impl<'a> Compiler<'a> {
             forms.push("property");
         }
         match forms.as_slice() {
-            ["all"] | ["any"] => {
+            ["all" | "any"] => {
                 let items = config.all.as_ref().or(config.any.as_ref())?;
                 if items.is_empty() {
                     self.problem(
@@ -270,7 +270,7 @@ impl<'a> Compiler<'a> {
                 let inner = config.not.as_ref()?;
                 self.condition(inner).map(|c| Condition::Not(Box::new(c)))
             }
-            ["new"] | ["deleted"] => {
+            ["new" | "deleted"] => {
                 if config.new == Some(false) || config.deleted == Some(false) {
                     self.problem(
                         &span,

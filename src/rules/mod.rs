@@ -1,5 +1,5 @@
 //! Rules: automations written in TOML that fire when a task enters a condition or goes through a
-//! transition, exactly once (design.md §4).
+//! transition, exactly once (docs/semantics.md, "Rules").
 //!
 //! - `syntax`: the TOML shapes; `compile`: checked against the schema (`tasksync check`);
 //! - `eval`: pure evaluation on (before, after, now); `render`: the exact writes, text and mail;

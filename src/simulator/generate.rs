@@ -212,15 +212,15 @@ impl Workspace {
         let now = minute(seed.now);
         for i in 0..seed.tasks {
             // Three tasks a minute, ending a day ago: created_time windows have ties to handle.
-            let age_minutes = ((seed.tasks - i) / 3) as i64 + 24 * 60;
+            let age_minutes = i64::try_from((seed.tasks - i) / 3).unwrap_or(i64::MAX / 2) + 24 * 60;
             workspace.generate_task(0, i, now - Duration::minutes(age_minutes), now);
         }
         if seed.data_sources > 1 {
-            for i in 0..20 {
+            for (i, hours) in (0..20).zip(0_i64..) {
                 workspace.generate_task(
                     1,
                     i,
-                    now - Duration::days(30) + Duration::hours(i as i64),
+                    now - Duration::days(30) + Duration::hours(hours),
                     now,
                 );
             }

@@ -433,7 +433,7 @@ pub(super) fn queued_actions(
          WHERE a.status IN ('pending', 'running') ORDER BY a.id LIMIT ?1",
     )?;
     let rows = statement
-        .query_map([limit as i64], |row| {
+        .query_map([super::sql_integer(limit)], |row| {
             Ok((
                 (
                     row.get::<_, i64>(0)?,
@@ -498,7 +498,7 @@ pub(super) fn append_batch(
     let row = connection
         .query_row(
             "SELECT anchor, block_ids_json FROM append_batches WHERE action_id = ?1 AND batch = ?2",
-            params![action_id, batch as i64],
+            params![action_id, super::sql_integer(batch)],
             |row| {
                 Ok((
                     row.get::<_, Option<String>>(0)?,
@@ -532,7 +532,7 @@ pub(super) fn start_append_batch(
         .execute(
             "INSERT INTO append_batches (action_id, batch, anchor, started_at) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (action_id, batch) DO UPDATE SET anchor = excluded.anchor, started_at = excluded.started_at",
-            params![action_id, batch as i64, anchor, now],
+            params![action_id, super::sql_integer(batch), anchor, now],
         )
         .with_context(|| format!("cannot record batch {batch} of action {action_id}"))?;
     Ok(())
@@ -550,7 +550,7 @@ pub(super) fn land_append_batch(
     connection
         .execute(
             "UPDATE append_batches SET block_ids_json = ?3, landed_at = ?4 WHERE action_id = ?1 AND batch = ?2",
-            params![action_id, batch as i64, ids, now],
+            params![action_id, super::sql_integer(batch), ids, now],
         )
         .with_context(|| format!("cannot record the blocks of batch {batch} of action {action_id}"))?;
     Ok(())

@@ -154,7 +154,7 @@ CREATE TABLE job_runs (
 );
 CREATE INDEX job_runs_by_job ON job_runs (job, id);
 "#,
-    // An append's batches (design.md §9): the block each was sent after, then the blocks it
+    // An append's batches (docs/semantics.md, "Exactly once"): the block each was sent after, then the blocks it
     // created. A batch with an anchor and no blocks is decided from the page after the anchor.
     r#"
 CREATE TABLE append_batches (
@@ -268,7 +268,7 @@ pub(super) fn migrate(connection: &mut Connection) -> anyhow::Result<()> {
     for migration in &MIGRATIONS[version..] {
         transaction.execute_batch(migration)?;
     }
-    transaction.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+    transaction.pragma_update(None, "user_version", super::sql_integer(MIGRATIONS.len()))?;
     transaction.commit()?;
     Ok(())
 }
@@ -323,7 +323,11 @@ mod tests {
         drop(Store::open(&path).unwrap());
         let connection = Connection::open(&path).unwrap();
         connection
-            .pragma_update(None, "user_version", (SCHEMA_VERSION + 1) as i64)
+            .pragma_update(
+                None,
+                "user_version",
+                super::super::sql_integer(SCHEMA_VERSION + 1),
+            )
             .unwrap();
         drop(connection);
         let error = Store::open(&path).unwrap_err();

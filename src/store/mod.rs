@@ -162,13 +162,18 @@ impl Store {
         tokio::task::spawn_blocking(move || {
             let mut connection = connection
                 .lock()
-                .unwrap_or_else(|poison| poison.into_inner());
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             work(&mut connection)
         })
         .await
         .context("a database task stopped unexpectedly")?
         .with_context(|| format!("the mirror {}: cannot {step}", self.path.display()))
     }
+}
+
+/// A count or index as SQLite's integer (saturating: no count here comes near `i64::MAX`).
+fn sql_integer(value: impl TryInto<i64>) -> i64 {
+    value.try_into().unwrap_or(i64::MAX)
 }
 
 /// Column `index` of `row`, a status stored as text, decoded by `parse`: a text it does not know

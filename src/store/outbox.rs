@@ -91,7 +91,7 @@ pub(super) fn due_mail(
          WHERE status IN ('queued', 'sending') AND (next_attempt_at IS NULL OR next_attempt_at <= ?1)
          ORDER BY id LIMIT ?2",
     )?;
-    let mut rows = statement.query(params![now, limit as i64])?;
+    let mut rows = statement.query(params![now, super::sql_integer(limit)])?;
     let mut mails = Vec::new();
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;

@@ -142,12 +142,12 @@ pub(super) fn finish_run(
             } else {
                 JobOutcome::Ok.as_str()
             },
-            counts.new as i64,
-            counts.changed as i64,
-            counts.deleted as i64,
-            counts.restored as i64,
-            counts.unchanged as i64,
-            counts.requests as i64,
+            super::sql_integer(counts.new),
+            super::sql_integer(counts.changed),
+            super::sql_integer(counts.deleted),
+            super::sql_integer(counts.restored),
+            super::sql_integer(counts.unchanged),
+            super::sql_integer(counts.requests),
             duration.as_millis() as i64,
             error,
         ],

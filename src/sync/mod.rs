@@ -1,7 +1,7 @@
 //! The sync engine: pulls tasks from Notion into the mirror, exactly, in stages:
 //! pull (`pull`: Notion's pages, one pager for the windowed loops) → classify (`classify`,
 //! pure) → rules (`evaluate`: `rules::evaluate` on each change) → store (one transaction per
-//! page). See docs/sync.md for the semantics.
+//! page). See docs/semantics.md, "Sync", for what it promises.
 //!
 //! - Incremental: `last_edited_time on_or_after (cursor − overlap)`, ascending, 100 a page; each
 //!   page is stored in one transaction together with the cursor it justifies; the cursor never

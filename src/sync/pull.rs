@@ -109,10 +109,10 @@ impl Pager {
         );
         match self.field {
             TimestampField::LastEditedTime => {
-                tracing::info!(from = %restart, "query capped at 10,000 rows; reading on from the last edit time seen")
+                tracing::info!(from = %restart, "query capped at 10,000 rows; reading on from the last edit time seen");
             }
             TimestampField::CreatedTime => {
-                tracing::info!(from = %restart, "query capped at 10,000 rows; reading on from the last creation time seen")
+                tracing::info!(from = %restart, "query capped at 10,000 rows; reading on from the last creation time seen");
             }
         }
         self.window = Some(restart);

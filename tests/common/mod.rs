@@ -111,7 +111,7 @@ pub struct Raw {
 }
 
 impl Raw {
-    pub fn new(simulator: &tasksync::simulator::Simulator, version: ApiVersion) -> Self {
+    pub fn new(simulator: &Simulator, version: ApiVersion) -> Self {
         Self {
             http: reqwest::Client::new(),
             base: simulator.base_url().to_string(),
