@@ -3,13 +3,13 @@
 //! One [`NotionClient`] per process (clones share it): one governor paces every request, and a
 //! `Retry-After` holds back all of them. See docs/notion-api.md for the facts this follows.
 
-pub mod append;
+pub(crate) mod append;
 mod client;
-pub mod error;
+mod error;
 pub mod pacing;
 pub mod query;
-pub mod text;
-pub mod wire;
+pub(crate) mod text;
+pub(crate) mod wire;
 
 /// Ids live in the model (every layer names tasks by them); kept here under their old path.
 pub use crate::model::ids;

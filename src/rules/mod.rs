@@ -6,11 +6,11 @@
 //! - `executor`: performs queued actions against Notion, with retries and the append check.
 
 pub mod compile;
-pub mod eval;
-pub mod program;
+pub(crate) mod eval;
+pub(crate) mod program;
 pub mod render;
-pub mod source;
-pub mod syntax;
+pub(crate) mod source;
+pub(crate) mod syntax;
 
 pub use compile::{Rule, RuleSet, Trigger, compile};
 
