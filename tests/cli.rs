@@ -5,65 +5,15 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+mod common;
 
 use assert_cmd::cargo::cargo_bin;
+use common::SimulatorProcess;
 use serde_json::Value;
 
 const TOKEN: &str = "ntn_cli_test_token_5f2c";
-
-/// `tasksync simulator` running in the background; killed on drop.
-struct SimulatorProcess {
-    child: Child,
-    base_url: String,
-    database: String,
-    data_sources: Vec<String>,
-}
-
-impl SimulatorProcess {
-    fn start(extra: &[&str]) -> Self {
-        let mut child = Command::new(cargo_bin("tasksync"))
-            .args(["simulator", "--listen", "127.0.0.1:0", "--token", TOKEN])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tasksync simulator starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let mut next = || lines.next().expect("a line").expect("readable");
-        let base_url = next();
-        assert!(base_url.starts_with("http://127.0.0.1:"), "{base_url}");
-        let database = next()
-            .strip_prefix("database ")
-            .expect("database line")
-            .to_string();
-        let data_source_count = match extra.windows(2).find(|pair| pair[0] == "--data-sources") {
-            Some(pair) => pair[1].parse().expect("a count"),
-            None => 1,
-        };
-        let data_sources = (0..data_source_count)
-            .map(|_| {
-                next()
-                    .strip_prefix("data_source ")
-                    .expect("data_source line")
-                    .to_string()
-            })
-            .collect();
-        Self {
-            child,
-            base_url,
-            database,
-            data_sources,
-        }
-    }
-}
-
-impl Drop for SimulatorProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A working directory with a config file pointing at the simulator.
 struct Workdir {
@@ -138,7 +88,7 @@ impl Output {
 }
 
 fn tour(api_version: &str) {
-    let simulator = SimulatorProcess::start(&["--tasks", "300"]);
+    let simulator = SimulatorProcess::start("127.0.0.1:0", Some(TOKEN), &["--tasks", "300"]);
     let work = Workdir::new(&simulator, api_version);
 
     let listed = work.run(&["tasks", "list"]).ok();
@@ -240,7 +190,11 @@ fn the_task_commands_work_on_api_2025_09_03() {
 
 #[test]
 fn databases_lists_what_the_token_sees() {
-    let simulator = SimulatorProcess::start(&["--tasks", "1", "--data-sources", "2"]);
+    let simulator = SimulatorProcess::start(
+        "127.0.0.1:0",
+        Some(TOKEN),
+        &["--tasks", "1", "--data-sources", "2"],
+    );
     let work = Workdir::new(&simulator, "2026-03-11");
     let table = work.run(&["databases"]).ok();
     assert!(
@@ -275,7 +229,7 @@ fn databases_lists_what_the_token_sees() {
 
 #[test]
 fn configuration_problems_exit_78_with_positions() {
-    let simulator = SimulatorProcess::start(&["--tasks", "1"]);
+    let simulator = SimulatorProcess::start("127.0.0.1:0", Some(TOKEN), &["--tasks", "1"]);
     let work = Workdir::new(&simulator, "2026-03-11");
     std::fs::write(
         work.path().join("bad.toml"),
@@ -337,7 +291,7 @@ fn configuration_problems_exit_78_with_positions() {
 
 #[test]
 fn a_token_from_dot_env_is_used_and_the_environment_wins() {
-    let simulator = SimulatorProcess::start(&["--tasks", "2"]);
+    let simulator = SimulatorProcess::start("127.0.0.1:0", Some(TOKEN), &["--tasks", "2"]);
     let work = Workdir::new(&simulator, "2026-03-11");
     std::fs::write(work.path().join(".env"), format!("NOTION_TOKEN={TOKEN}\n")).unwrap();
     work.run_with(&["tasks", "list"], None, &[]).ok();
@@ -350,7 +304,11 @@ fn a_token_from_dot_env_is_used_and_the_environment_wins() {
 
 #[test]
 fn the_token_never_appears_in_output_even_at_trace_level() {
-    let simulator = SimulatorProcess::start(&["--tasks", "30", "--faults", "503:0.2"]);
+    let simulator = SimulatorProcess::start(
+        "127.0.0.1:0",
+        Some(TOKEN),
+        &["--tasks", "30", "--faults", "503:0.2"],
+    );
     let work = Workdir::new(&simulator, "2026-03-11");
     let trace = [("NOTION_TOKEN", TOKEN), ("RUST_LOG", "trace")];
     let mut everything = String::new();
@@ -423,7 +381,7 @@ fn help_reads_as_a_manual_with_examples() {
 
 #[test]
 fn sync_then_read_the_mirror_offline() {
-    let simulator = SimulatorProcess::start(&["--tasks", "250"]);
+    let simulator = SimulatorProcess::start("127.0.0.1:0", Some(TOKEN), &["--tasks", "250"]);
     let work = Workdir::new(&simulator, "2026-03-11");
     let first = work.run(&["sync"]).ok();
     assert!(
@@ -506,7 +464,7 @@ fn sync_then_read_the_mirror_offline() {
 
 #[test]
 fn a_closed_pipe_ends_output_quietly() {
-    let simulator = SimulatorProcess::start(&["--tasks", "300"]);
+    let simulator = SimulatorProcess::start("127.0.0.1:0", Some(TOKEN), &["--tasks", "300"]);
     let work = Workdir::new(&simulator, "2026-03-11");
     let mut child = Command::new(cargo_bin("tasksync"))
         // JSON of 300 tasks is far larger than a pipe's buffer: the write must meet the closed end.
@@ -531,7 +489,7 @@ fn a_closed_pipe_ends_output_quietly() {
 
 #[test]
 fn rules_from_the_example_configuration_fire_preview_and_show() {
-    let simulator = SimulatorProcess::start(&["--tasks", "50"]);
+    let simulator = SimulatorProcess::start("127.0.0.1:0", Some(TOKEN), &["--tasks", "50"]);
     let work = Workdir::new(&simulator, "2026-03-11");
     let example = include_str!("../config/tasksync.example.toml");
     let config = format!(
@@ -705,7 +663,7 @@ fn edit_as_person(simulator: &SimulatorProcess, page: &str, body: &str) {
 
 #[test]
 fn one_instance_per_mirror() {
-    let simulator = SimulatorProcess::start(&["--tasks", "20"]);
+    let simulator = SimulatorProcess::start("127.0.0.1:0", Some(TOKEN), &["--tasks", "20"]);
     let work = Workdir::new(&simulator, "2026-03-11");
     work.run(&["sync"]).ok();
     let mirror = work.path().join("tasksync.db");
@@ -754,7 +712,7 @@ fn one_instance_per_mirror() {
 
 #[test]
 fn logs_can_be_json_lines() {
-    let simulator = SimulatorProcess::start(&["--tasks", "5"]);
+    let simulator = SimulatorProcess::start("127.0.0.1:0", Some(TOKEN), &["--tasks", "5"]);
     let work = Workdir::new(&simulator, "2026-03-11");
     let output = work
         .run(&[
@@ -906,7 +864,7 @@ fn completions_and_a_man_page_come_from_the_definitions() {
 /// where emoji count twice goes through whole, split where Notion allows, on both versions.
 #[test]
 fn appending_emoji_splits_by_utf16_units_and_keeps_the_text_exact() {
-    let simulator = SimulatorProcess::start(&["--tasks", "10"]);
+    let simulator = SimulatorProcess::start("127.0.0.1:0", Some(TOKEN), &["--tasks", "10"]);
     let emoji = "😀".repeat(2100); // 2,100 characters, 4,200 units
     // 5,000 units with an emoji across each 2,000-unit boundary, and no space to cut at.
     let mixed = format!(
@@ -945,7 +903,7 @@ fn appending_emoji_splits_by_utf16_units_and_keeps_the_text_exact() {
 
 #[test]
 fn a_unique_id_with_another_prefix_finds_nothing_and_writes_nothing() {
-    let simulator = SimulatorProcess::start(&["--tasks", "20"]);
+    let simulator = SimulatorProcess::start("127.0.0.1:0", Some(TOKEN), &["--tasks", "20"]);
     let work = Workdir::new(&simulator, "2026-03-11");
     let refused = work.run(&["tasks", "set-status", "NOPE-12", "Done"]);
     assert_eq!(refused.code, 1, "{refused:#?}");
@@ -974,7 +932,7 @@ fn a_unique_id_with_another_prefix_finds_nothing_and_writes_nothing() {
 
 #[test]
 fn log_levels_are_checked_and_colour_follows_no_color() {
-    let simulator = SimulatorProcess::start(&["--tasks", "3"]);
+    let simulator = SimulatorProcess::start("127.0.0.1:0", Some(TOKEN), &["--tasks", "3"]);
     let work = Workdir::new(&simulator, "2026-03-11");
     let loud = work.run(&["--log-level", "loud", "tasks", "list"]);
     assert_eq!(loud.code, 2, "{loud:#?}");
@@ -1051,7 +1009,7 @@ fn a_person_waiting_gets_one_error_within_the_deadline() {
 #[test]
 fn dot_env_is_read_from_the_working_directory_only_and_must_be_private() {
     use std::os::unix::fs::PermissionsExt;
-    let simulator = SimulatorProcess::start(&["--tasks", "2"]);
+    let simulator = SimulatorProcess::start("127.0.0.1:0", Some(TOKEN), &["--tasks", "2"]);
     let work = Workdir::new(&simulator, "2026-03-11");
     // A `.env` in a parent directory is not read.
     let parent = work.path().join(".env");
@@ -1108,7 +1066,7 @@ fn dot_env_is_read_from_the_working_directory_only_and_must_be_private() {
 
 #[test]
 fn sync_names_a_running_daemon_and_waits_only_as_long_as_asked() {
-    let simulator = SimulatorProcess::start(&["--tasks", "5"]);
+    let simulator = SimulatorProcess::start("127.0.0.1:0", Some(TOKEN), &["--tasks", "5"]);
     let work = Workdir::new(&simulator, "2026-03-11");
     work.run(&["sync"]).ok();
     let mirror = work.path().join("tasksync.db");
@@ -1144,7 +1102,7 @@ fn sync_names_a_running_daemon_and_waits_only_as_long_as_asked() {
 
 #[test]
 fn the_sync_report_counts_every_request_it_made() {
-    let simulator = SimulatorProcess::start(&["--tasks", "30"]);
+    let simulator = SimulatorProcess::start("127.0.0.1:0", Some(TOKEN), &["--tasks", "30"]);
     let work = Workdir::new(&simulator, "2026-03-11");
     let report = work.run(&["sync", "--json"]).ok().json();
     let stats: Value = tokio::runtime::Runtime::new().unwrap().block_on(async {

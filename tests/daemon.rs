@@ -64,9 +64,7 @@ fn terminate(child: &Child) {
 }
 
 fn count(dir: &Path, sql: &str) -> i64 {
-    rusqlite::Connection::open(dir.join("mirror.db"))
-        .and_then(|c| c.query_row(sql, [], |row| row.get(0)))
-        .unwrap_or(-1)
+    common::sql_number(&dir.join("mirror.db"), sql).unwrap_or(-1)
 }
 
 /// Waits (polling the mirror) until `sql` returns `expected`; how long it took.

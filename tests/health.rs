@@ -121,31 +121,6 @@ fn the_check_without_a_mirror_is_unknown() {
     );
 }
 
-/// `tasksync simulator` in a process of its own, so that stopping it closes every connection
-/// (as Notion going away does): (the process, its base URL, the database id).
-fn simulator_process(port: u16) -> (std::process::Child, String, String) {
-    use std::io::BufRead;
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("tasksync"))
-        .args([
-            "simulator",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--tasks",
-            "5",
-        ])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let base_url = lines.next().unwrap().unwrap();
-    let database = lines.next().unwrap().unwrap();
-    let database = database.trim_start_matches("database ").to_string();
-    // Its last line, read before the pipe closes (a write to a closed pipe would end it).
-    let _data_source = lines.next().unwrap().unwrap();
-    (child, base_url, database)
-}
-
 /// Polls `status --check` until it exits `code`; how long that took.
 async fn until_check(dir: &Path, code: i32, limit: std::time::Duration) -> std::time::Duration {
     let started = std::time::Instant::now();
@@ -176,7 +151,9 @@ async fn a_daemon_that_loses_notion_shows_it_at_once_and_recovers() {
         .local_addr()
         .unwrap()
         .port();
-    let (mut notion, base_url, database) = simulator_process(port);
+    let listen = format!("127.0.0.1:{port}");
+    let mut notion = common::SimulatorProcess::start(&listen, None, &["--tasks", "5"]);
+    let (base_url, database) = (notion.base_url.clone(), notion.database.clone());
     let dir = tempfile::tempdir().unwrap();
     let interval = std::time::Duration::from_secs(4);
     let config = format!(
@@ -199,8 +176,7 @@ async fn a_daemon_that_loses_notion_shows_it_at_once_and_recovers() {
         .unwrap();
     until_check(dir.path(), 0, std::time::Duration::from_secs(30)).await;
 
-    notion.kill().unwrap();
-    notion.wait().unwrap();
+    notion.stop();
     // Within two intervals (and some seconds for the processes started here on a loaded
     // machine), the check is CRITICAL and `status` shows the error the daemon retries after.
     let limit = 2 * interval + std::time::Duration::from_secs(5);
@@ -226,7 +202,7 @@ async fn a_daemon_that_loses_notion_shows_it_at_once_and_recovers() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
-    let (mut notion, _, _) = simulator_process(port);
+    let mut notion = common::SimulatorProcess::start(&listen, None, &["--tasks", "5"]);
     // The daemon's next retry (its backoff is at most 30 s) or its next tick gets through.
     until_check(dir.path(), 0, std::time::Duration::from_secs(90)).await;
     let status = tokio::task::block_in_place(|| run(dir.path(), &["status"], "unused"));
@@ -234,6 +210,5 @@ async fn a_daemon_that_loses_notion_shows_it_at_once_and_recovers() {
     assert!(text.contains("Health: OK"), "{text}");
     daemon.start_kill().unwrap();
     daemon.wait().await.unwrap();
-    notion.kill().unwrap();
-    notion.wait().unwrap();
+    notion.stop();
 }

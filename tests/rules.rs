@@ -140,10 +140,7 @@ impl Fixture {
     }
 
     fn count(&self, sql: &str) -> i64 {
-        rusqlite::Connection::open(self.db())
-            .unwrap()
-            .query_row(sql, [], |row| row.get(0))
-            .unwrap()
+        common::sql_number(&self.db(), sql).expect("the query answers")
     }
 }
 

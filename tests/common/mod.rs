@@ -178,3 +178,78 @@ pub fn tasksync(dir: &std::path::Path) -> std::process::Command {
         .env_remove("TASKSYNC_CONFIG");
     command
 }
+
+/// `tasksync simulator` running in a process of its own (so that stopping it closes every
+/// connection, as Notion going away does); killed on drop.
+pub struct SimulatorProcess {
+    pub child: std::process::Child,
+    pub base_url: String,
+    pub database: String,
+    pub data_sources: Vec<String>,
+}
+
+impl SimulatorProcess {
+    /// Starts it on `listen` (`127.0.0.1:0` for a free port), accepting `token` (or its default
+    /// one), with `extra` arguments (`--tasks`, `--data-sources`, `--faults`, ...).
+    pub fn start(listen: &str, token: Option<&str>, extra: &[&str]) -> Self {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(assert_cmd::cargo::cargo_bin("tasksync"));
+        command.args(["simulator", "--listen", listen]);
+        if let Some(token) = token {
+            command.args(["--token", token]);
+        }
+        let mut child = command
+            .args(extra)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("tasksync simulator starts");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut next = || lines.next().expect("a line").expect("readable");
+        let base_url = next();
+        assert!(base_url.starts_with("http://127.0.0.1:"), "{base_url}");
+        let database = next()
+            .strip_prefix("database ")
+            .expect("database line")
+            .to_string();
+        let data_source_count = match extra.windows(2).find(|pair| pair[0] == "--data-sources") {
+            Some(pair) => pair[1].parse().expect("a count"),
+            None => 1,
+        };
+        // Every line, read before the pipe closes (a write to a closed pipe would end it).
+        let data_sources = (0..data_source_count)
+            .map(|_| {
+                next()
+                    .strip_prefix("data_source ")
+                    .expect("data_source line")
+                    .to_string()
+            })
+            .collect();
+        Self {
+            child,
+            base_url,
+            database,
+            data_sources,
+        }
+    }
+
+    /// Stops it (every connection closes).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for SimulatorProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The one number `sql` returns from the SQLite file at `path`, as a user's `sqlite3` would
+/// read it; `None` when the file cannot be read or the query fails (a mirror being created).
+pub fn sql_number(path: &std::path::Path, sql: &str) -> Option<i64> {
+    rusqlite::Connection::open(path)
+        .and_then(|c| c.query_row(sql, [], |row| row.get(0)))
+        .ok()
+}
