@@ -692,10 +692,16 @@ fn one_instance_per_mirror() {
         .env("XDG_RUNTIME_DIR", work.path().join("run"))
         .env("NOTION_TOKEN", TOKEN)
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(700));
+    // It says what it waits for, once it waits: no guess at how long that takes.
+    // (The reader lives until the process ends, so its later lines have somewhere to go.)
+    let mut said = String::new();
+    let mut stderr = BufReader::new(waiting.stderr.take().unwrap());
+    stderr.read_line(&mut said).unwrap();
+    let expected = format!("waiting for another tasksync (pid {})", std::process::id());
+    assert!(said.starts_with(&expected), "{said}");
     assert!(
         waiting.try_wait().unwrap().is_none(),
         "it waits for the lock"
