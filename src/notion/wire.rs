@@ -23,7 +23,10 @@ pub struct WireError {
     // Read by serde only: their presence is what makes a body Notion's error.
     #[expect(dead_code, reason = "required for the shape check, never read")]
     pub object: WireErrorTag,
-    #[expect(dead_code, reason = "required for the shape check; the HTTP status is used")]
+    #[expect(
+        dead_code,
+        reason = "required for the shape check; the HTTP status is used"
+    )]
     pub status: u16,
     pub code: String,
     pub message: String,

@@ -559,47 +559,4 @@ impl<'a> Compiler<'a> {
 }
 
 #[cfg(test)]
-mod tests {
-    use chrono::{Duration, NaiveDate};
-
-    use super::*;
-
-    #[test]
-    fn parses_dates() {
-        assert_eq!(DateRef::parse("today"), Ok(DateRef::Today { days: 0 }));
-        assert_eq!(DateRef::parse("+2d"), Ok(DateRef::Today { days: 2 }));
-        assert_eq!(DateRef::parse("-1w"), Ok(DateRef::Today { days: -7 }));
-        assert_eq!(
-            DateRef::parse("now"),
-            Ok(DateRef::Now {
-                offset: Duration::zero()
-            })
-        );
-        assert_eq!(
-            DateRef::parse("+3h"),
-            Ok(DateRef::Now {
-                offset: Duration::hours(3)
-            })
-        );
-        assert_eq!(
-            DateRef::parse("-30m"),
-            Ok(DateRef::Now {
-                offset: Duration::minutes(-30)
-            })
-        );
-        assert_eq!(
-            DateRef::parse("2026-07-10"),
-            Ok(DateRef::Day(NaiveDate::from_ymd_opt(2026, 7, 10).unwrap()))
-        );
-        assert!(matches!(
-            DateRef::parse("2026-07-10T09:00:00Z"),
-            Ok(DateRef::Instant(_))
-        ));
-        for bad in ["tomorrow", "+2x", "2d", "+d", "2026-13-01"] {
-            assert!(
-                DateRef::parse(bad).unwrap_err().contains("is not a date"),
-                "{bad}"
-            );
-        }
-    }
-}
+mod tests;
