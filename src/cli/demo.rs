@@ -37,44 +37,74 @@ pub struct DemoArgs {
     pub keep: Option<PathBuf>,
 }
 
+/// The four tasks the simulated colleague edits between the two syncs.
+struct Edited<'a> {
+    urgent: &'a str,
+    done: &'a str,
+    deleted: &'a str,
+    overdue: &'a str,
+}
+
+/// Who edits in Notion during the demo.
+const PERSON: &str = "Ada Hopper";
+
+/// What the demo runs on: the simulator, a client of it, the data source, the example's rules,
+/// the mirror and the mail saved as files, in `dir`.
+struct Demo {
+    simulator: Simulator,
+    client: NotionClient,
+    source: crate::model::DataSource,
+    rules: crate::rules::RuleSet,
+    store: Store,
+    mailer: Mailer,
+    dir: PathBuf,
+}
+
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
-    let temporary = match &args.keep {
-        Some(_) => None,
-        None => Some(
-            tempfile::Builder::new()
-                .prefix("tasksync-demo-")
-                .tempdir()?,
-        ),
-    };
-    let dir: PathBuf = match (&args.keep, &temporary) {
-        (Some(dir), _) => {
-            std::fs::create_dir_all(dir)?;
-            dir.clone()
-        }
-        (None, Some(temporary)) => temporary.path().to_path_buf(),
-        (None, None) => unreachable!("a temporary directory exists when --keep is not given"),
-    };
+    let (_temporary, dir) = directory(args.keep.as_deref())?;
     let tasks = args.tasks.max(10);
     out!("tasksync demo: the whole pipeline against a simulated Notion, nothing to set up.\n");
-    let simulator = Simulator::start(
-        SimulatorOptions {
-            tasks,
-            seed: 7,
-            ..SimulatorOptions::default()
-        },
-        ([127, 0, 0, 1], 0).into(),
-    )
-    .await?;
-    let mut settings = ClientSettings::new(
-        simulator.base_url(),
-        SecretString::from(simulator.token().to_string()),
-    );
-    settings.requests_per_second = 0.0;
-    let client = NotionClient::new(settings)?;
-    let source = client
-        .resolve_data_source(&NotionId::parse(&simulator.database_id())?, None)
-        .await?;
+    let demo = Demo::start(tasks, dir).await?;
+    demo.introduce(tasks, args.keep.is_some());
+    let pages = demo.simulator.page_ids();
+    let edited = Edited {
+        urgent: &pages[1],
+        done: &pages[2],
+        deleted: &pages[3],
+        overdue: &pages[4],
+    };
+    demo.before_tasksync_looks(&edited)?;
+    demo.first_sync().await?;
+    let labels = labels(&demo.store).await?;
+    let label = |id: &str| labels.get(id).cloned().unwrap_or_else(|| id.to_string());
+    demo.colleague_edits(&edited, &label)?;
+    demo.second_sync(&edited, &label).await?;
+    demo.explore(args.keep.is_some());
+    Ok(())
+}
 
+/// The directory the demo writes in: `--keep DIR`, or a temporary one removed at the end (kept
+/// alive by the first value).
+fn directory(keep: Option<&Path>) -> anyhow::Result<(Option<tempfile::TempDir>, PathBuf)> {
+    match keep {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)?;
+            Ok((None, dir.to_path_buf()))
+        }
+        None => {
+            let temporary = tempfile::Builder::new()
+                .prefix("tasksync-demo-")
+                .tempdir()?;
+            let dir = temporary.path().to_path_buf();
+            Ok((Some(temporary), dir))
+        }
+    }
+}
+
+/// The example configuration's rules, compiled against the simulated data source.
+fn example_rules(
+    source: &crate::model::DataSource,
+) -> anyhow::Result<(config::Config, crate::rules::RuleSet)> {
     let example = config::parse(EXAMPLE)
         .map_err(|problems| anyhow::anyhow!("the example configuration is broken: {problems:?}"))?;
     let entries: Vec<RuleEntry> = example
@@ -89,190 +119,265 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         .collect();
     let rules = compile(
         &entries,
-        &source,
+        source,
         &example.mail,
         example.automation.firing_budget,
     )
     .map_err(|problems| {
         anyhow::anyhow!("the example rules do not fit the simulated database: {problems:?}")
     })?;
-    let mailer = Mailer::to_directory(&dir.join("mail"), &example.mail)?;
-    let store = Store::open(&dir.join("tasksync.db"))?;
-    out!(
-        "1. A Notion simulator serves a database of {tasks} tasks at {}.",
-        simulator.base_url()
-    );
-    out!(
-        "   Rules: {} from config/tasksync.example.toml. Files: {}{}",
-        rules.rules.len(),
-        dir.display(),
-        if args.keep.is_some() {
-            ""
-        } else {
-            " (removed at the end; --keep DIR keeps them)"
-        }
-    );
+    Ok((example, rules))
+}
 
-    // Before tasksync looks: the four tasks the colleague will edit, in a known state.
-    let pages = simulator.page_ids();
-    let (urgent, done, deleted, overdue) = (&pages[1], &pages[2], &pages[3], &pages[4]);
-    let person = "Ada Hopper";
-    let set = |name: &str, write: PropertyWrite| (name.to_string(), write);
-    let in_ten_days = (Utc::now() + chrono::Duration::days(10))
+fn set(name: &str, write: PropertyWrite) -> (String, PropertyWrite) {
+    (name.to_string(), write)
+}
+
+/// A date `days` from today, as Notion writes a date.
+fn days_from_today(days: i64) -> String {
+    (Utc::now() + chrono::Duration::days(days))
         .date_naive()
-        .to_string();
-    simulator.edit_as(
-        person,
-        urgent,
-        &[
-            set("Priority", PropertyWrite::Select(Some("Low".into()))),
-            set("Status", PropertyWrite::Status("To do".into())),
-        ],
-        None,
-    )?;
-    simulator.edit_as(
-        person,
-        done,
-        &[set("Status", PropertyWrite::Status("In progress".into()))],
-        None,
-    )?;
-    simulator.edit_as(
-        person,
-        overdue,
-        &[
-            set("Status", PropertyWrite::Status("To do".into())),
-            set("Due", PropertyWrite::Date(Some(in_ten_days))),
-        ],
-        None,
-    )?;
+        .to_string()
+}
 
-    let options = SyncOptions {
-        reconcile_every: chrono::Duration::zero(),
-        ..SyncOptions::default()
-    };
-    let run_sync = || sync(&client, Some(&store), &source, &rules, &options);
-    let first = run_sync().await?;
-    out!(
-        "2. First sync: {} tasks mirrored into tasksync.db with {} requests. (A first sync is a baseline: rules note what holds and fire nothing.)",
-        first.new,
-        first.requests
-    );
-
-    let labels = labels(&store).await?;
-    let label = |id: &str| labels.get(id).cloned().unwrap_or_else(|| id.to_string());
-    let yesterday = (Utc::now() - chrono::Duration::days(1))
-        .date_naive()
-        .to_string();
-    simulator.edit_as(
-        person,
-        urgent,
-        &[set(
-            "Priority",
-            PropertyWrite::Select(Some("Urgent".into())),
-        )],
-        None,
-    )?;
-    simulator.edit_as(
-        person,
-        done,
-        &[set("Status", PropertyWrite::Status("Done".into()))],
-        None,
-    )?;
-    simulator.edit_as(person, deleted, &[], Some(true))?;
-    simulator.edit_as(
-        person,
-        overdue,
-        &[set("Due", PropertyWrite::Date(Some(yesterday)))],
-        None,
-    )?;
-    out!(
-        "3. Meanwhile, in Notion, {person} edits four tasks: {} becomes Urgent, {} is done, {} goes to the trash, {} gets yesterday as its due date.",
-        label(urgent),
-        label(done),
-        label(deleted),
-        label(overdue)
-    );
-
-    let second = run_sync().await?;
-    let actions = perform_queued(&client, &store, 5).await?;
-    let mail = flush(&store, &mailer, Utc::now()).await?;
-    out!(
-        "4. Second sync: {} changed, {} deleted, {} unchanged ({} requests). What it recorded:",
-        second.changed,
-        second.deleted,
-        second.unchanged,
-        second.requests
-    );
-    for page in [urgent, done, deleted, overdue] {
-        for change in store.history(page.clone()).await?.iter().skip(1) {
-            let what = super::mirror::describe_change(change);
-            let by = change
-                .by()
-                .map(|by| format!(" (by {by})"))
-                .unwrap_or_default();
-            out!("   {}  {what}{by}", label(page));
-        }
+impl Demo {
+    /// Step 1: a simulator with `tasks` tasks, a client, the example's rules, the mirror.
+    async fn start(tasks: usize, dir: PathBuf) -> anyhow::Result<Self> {
+        let simulator = Simulator::start(
+            SimulatorOptions {
+                tasks,
+                seed: 7,
+                ..SimulatorOptions::default()
+            },
+            ([127, 0, 0, 1], 0).into(),
+        )
+        .await?;
+        let mut settings = ClientSettings::new(
+            simulator.base_url(),
+            SecretString::from(simulator.token().to_string()),
+        );
+        settings.requests_per_second = 0.0;
+        let client = NotionClient::new(settings)?;
+        let source = client
+            .resolve_data_source(&NotionId::parse(&simulator.database_id())?, None)
+            .await?;
+        let (example, rules) = example_rules(&source)?;
+        let mailer = Mailer::to_directory(&dir.join("mail"), &example.mail)?;
+        let store = Store::open(&dir.join("tasksync.db"))?;
+        Ok(Self {
+            simulator,
+            client,
+            source,
+            rules,
+            store,
+            mailer,
+            dir,
+        })
     }
-    story(&second, &rules, &label);
-    out!(
-        "6. Written back to Notion ({} action(s) done, {} skipped as already so):",
-        actions.done,
-        actions.skipped
-    );
-    for page in [urgent, overdue] {
-        let id = NotionId::parse(page)?;
-        let task = client.retrieve_page(&id).await?;
-        let last = client
-            .list_children(&id)
-            .await?
-            .pop()
-            .map(|b| b.text)
-            .unwrap_or_default();
+
+    fn introduce(&self, tasks: usize, kept: bool) {
         out!(
-            "   {} \"{}\" is {}; its page ends with: \"{last}\"",
-            label(page),
-            task.title(),
-            task.status().unwrap_or_default()
+            "1. A Notion simulator serves a database of {tasks} tasks at {}.",
+            self.simulator.base_url()
+        );
+        out!(
+            "   Rules: {} from config/tasksync.example.toml. Files: {}{}",
+            self.rules.rules.len(),
+            self.dir.display(),
+            if kept {
+                ""
+            } else {
+                " (removed at the end; --keep DIR keeps them)"
+            }
         );
     }
-    out!("7. Mail: {} message(s) delivered as files:", mail.sent);
-    for file in saved_mail(&dir.join("mail"))? {
-        let subject = std::fs::read_to_string(&file)?
-            .lines()
-            .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
-            .unwrap_or_default();
-        out!("   {}  \"{subject}\"", file.display());
+
+    /// Before tasksync looks: the four tasks the colleague will edit, in a known state.
+    fn before_tasksync_looks(&self, edited: &Edited<'_>) -> anyhow::Result<()> {
+        self.simulator.edit_as(
+            PERSON,
+            edited.urgent,
+            &[
+                set("Priority", PropertyWrite::Select(Some("Low".into()))),
+                set("Status", PropertyWrite::Status("To do".into())),
+            ],
+            None,
+        )?;
+        self.simulator.edit_as(
+            PERSON,
+            edited.done,
+            &[set("Status", PropertyWrite::Status("In progress".into()))],
+            None,
+        )?;
+        self.simulator.edit_as(
+            PERSON,
+            edited.overdue,
+            &[
+                set("Status", PropertyWrite::Status("To do".into())),
+                set("Due", PropertyWrite::Date(Some(days_from_today(10)))),
+            ],
+            None,
+        )?;
+        Ok(())
     }
-    out!(
-        "8. Explore the mirror with SQL{}:",
-        if args.keep.is_some() {
-            ""
-        } else {
-            " (run the demo with --keep DIR first)"
+
+    async fn sync(&self) -> anyhow::Result<SyncReport> {
+        let options = SyncOptions {
+            reconcile_every: chrono::Duration::zero(),
+            ..SyncOptions::default()
+        };
+        sync(
+            &self.client,
+            Some(&self.store),
+            &self.source,
+            &self.rules,
+            &options,
+        )
+        .await
+    }
+
+    /// Step 2: the first sync, a baseline.
+    async fn first_sync(&self) -> anyhow::Result<()> {
+        let first = self.sync().await?;
+        out!(
+            "2. First sync: {} tasks mirrored into tasksync.db with {} requests. (A first sync is a baseline: rules note what holds and fire nothing.)",
+            first.new,
+            first.requests
+        );
+        Ok(())
+    }
+
+    /// Step 3: a colleague edits four tasks in Notion.
+    fn colleague_edits(
+        &self,
+        edited: &Edited<'_>,
+        label: &dyn Fn(&str) -> String,
+    ) -> anyhow::Result<()> {
+        self.simulator.edit_as(
+            PERSON,
+            edited.urgent,
+            &[set(
+                "Priority",
+                PropertyWrite::Select(Some("Urgent".into())),
+            )],
+            None,
+        )?;
+        self.simulator.edit_as(
+            PERSON,
+            edited.done,
+            &[set("Status", PropertyWrite::Status("Done".into()))],
+            None,
+        )?;
+        self.simulator
+            .edit_as(PERSON, edited.deleted, &[], Some(true))?;
+        self.simulator.edit_as(
+            PERSON,
+            edited.overdue,
+            &[set("Due", PropertyWrite::Date(Some(days_from_today(-1))))],
+            None,
+        )?;
+        out!(
+            "3. Meanwhile, in Notion, {PERSON} edits four tasks: {} becomes Urgent, {} is done, {} goes to the trash, {} gets yesterday as its due date.",
+            label(edited.urgent),
+            label(edited.done),
+            label(edited.deleted),
+            label(edited.overdue)
+        );
+        Ok(())
+    }
+
+    /// Steps 4 to 7: the second sync, what it recorded, what the rules did, what was written
+    /// back to Notion and the mail sent.
+    async fn second_sync(
+        &self,
+        edited: &Edited<'_>,
+        label: &dyn Fn(&str) -> String,
+    ) -> anyhow::Result<()> {
+        let second = self.sync().await?;
+        let actions = perform_queued(&self.client, &self.store, 5).await?;
+        let mail = flush(&self.store, &self.mailer, Utc::now()).await?;
+        out!(
+            "4. Second sync: {} changed, {} deleted, {} unchanged ({} requests). What it recorded:",
+            second.changed,
+            second.deleted,
+            second.unchanged,
+            second.requests
+        );
+        for page in [edited.urgent, edited.done, edited.deleted, edited.overdue] {
+            for change in self.store.history(page.to_string()).await?.iter().skip(1) {
+                let what = super::mirror::describe_change(change);
+                let by = change
+                    .by()
+                    .map(|by| format!(" (by {by})"))
+                    .unwrap_or_default();
+                out!("   {}  {what}{by}", label(page));
+            }
         }
-    );
-    let db = dir.join("tasksync.db");
-    for (what, sql) in [
-        (
-            "the change history of the day",
-            "SELECT c.property, c.old_value, c.new_value, u.name AS who FROM task_changes c LEFT JOIN users u ON u.id = c.edited_by WHERE c.property NOT LIKE '(%' ORDER BY c.id DESC LIMIT 10",
-        ),
-        (
-            "what the rules did",
-            "SELECT f.rule, t.title, a.kind, a.status FROM rule_firings f JOIN tasks t ON t.id = f.task_id LEFT JOIN actions a ON a.firing_id = f.id",
-        ),
-        (
-            "open tasks by priority",
-            "SELECT json_extract(properties_json, '$.Priority.text') AS priority, count(*) FROM tasks WHERE deleted_at IS NULL AND status IS NOT 'Done' GROUP BY priority",
-        ),
-    ] {
-        out!("   # {what}\n   sqlite3 {} \"{sql}\"", db.display());
+        story(&second, &self.rules, label);
+        out!(
+            "6. Written back to Notion ({} action(s) done, {} skipped as already so):",
+            actions.done,
+            actions.skipped
+        );
+        for page in [edited.urgent, edited.overdue] {
+            let id = NotionId::parse(page)?;
+            let task = self.client.retrieve_page(&id).await?;
+            let last = self
+                .client
+                .list_children(&id)
+                .await?
+                .pop()
+                .map(|b| b.text)
+                .unwrap_or_default();
+            out!(
+                "   {} \"{}\" is {}; its page ends with: \"{last}\"",
+                label(page),
+                task.title(),
+                task.status().unwrap_or_default()
+            );
+        }
+        out!("7. Mail: {} message(s) delivered as files:", mail.sent);
+        for file in saved_mail(&self.dir.join("mail"))? {
+            let subject = std::fs::read_to_string(&file)?
+                .lines()
+                .find_map(|l| l.strip_prefix("Subject: ").map(str::to_string))
+                .unwrap_or_default();
+            out!("   {}  \"{subject}\"", file.display());
+        }
+        Ok(())
     }
-    out!(
-        "\nNext: connect your own Notion (README, \"Connect your own Notion\"), or try every command against `tasksync simulator`."
-    );
-    drop(simulator);
-    Ok(())
+
+    /// Step 8: what to ask the mirror next.
+    fn explore(&self, kept: bool) {
+        out!(
+            "8. Explore the mirror with SQL{}:",
+            if kept {
+                ""
+            } else {
+                " (run the demo with --keep DIR first)"
+            }
+        );
+        let db = self.dir.join("tasksync.db");
+        for (what, sql) in [
+            (
+                "the change history of the day",
+                "SELECT c.property, c.old_value, c.new_value, u.name AS who FROM task_changes c LEFT JOIN users u ON u.id = c.edited_by WHERE c.property NOT LIKE '(%' ORDER BY c.id DESC LIMIT 10",
+            ),
+            (
+                "what the rules did",
+                "SELECT f.rule, t.title, a.kind, a.status FROM rule_firings f JOIN tasks t ON t.id = f.task_id LEFT JOIN actions a ON a.firing_id = f.id",
+            ),
+            (
+                "open tasks by priority",
+                "SELECT json_extract(properties_json, '$.Priority.text') AS priority, count(*) FROM tasks WHERE deleted_at IS NULL AND status IS NOT 'Done' GROUP BY priority",
+            ),
+        ] {
+            out!("   # {what}\n   sqlite3 {} \"{sql}\"", db.display());
+        }
+        out!(
+            "\nNext: connect your own Notion (README, \"Connect your own Notion\"), or try every command against `tasksync simulator`."
+        );
+    }
 }
 
 /// Unique IDs (`TASK-7`) by page id, from the mirror.
