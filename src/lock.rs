@@ -111,14 +111,15 @@ impl InstanceLock {
         }
     }
 
-    /// Waits until the lock is free (saying once what it waits for), then takes it for a
-    /// `sync`; gives up after `timeout` when one is given.
+    /// Waits until the lock is free (telling `waiting`, once, what it waits for), then takes it
+    /// for a `sync`; gives up after `timeout` when one is given.
     pub async fn acquire_waiting(
         mirror: &Path,
         timeout: Option<std::time::Duration>,
+        waiting: impl FnOnce(String),
     ) -> anyhow::Result<Self> {
         let started = tokio::time::Instant::now();
-        let mut said = false;
+        let mut waiting = Some(waiting);
         loop {
             match Self::acquire(mirror) {
                 Ok(lock) => return Ok(lock),
@@ -127,12 +128,12 @@ impl InstanceLock {
                         if let Some(limit) = timeout.filter(|limit| started.elapsed() >= *limit) {
                             anyhow::bail!("gave up after waiting {}s: {busy}", limit.as_secs());
                         }
-                        if !said {
+                        if let Some(tell) = waiting.take() {
                             let holder = match busy.role.as_deref() {
                                 Some("daemon") => "the tasksync daemon",
                                 _ => "another tasksync",
                             };
-                            eprintln!(
+                            tell(format!(
                                 "waiting for {holder} (pid {}) to finish with {}{}",
                                 busy.holder.map_or("unknown".into(), |pid| pid.to_string()),
                                 busy.mirror.display(),
@@ -140,8 +141,7 @@ impl InstanceLock {
                                     " (--wait-timeout SECONDS gives up)".to_string(),
                                     |limit| format!(" (at most {}s)", limit.as_secs())
                                 )
-                            );
-                            said = true;
+                            ));
                         }
                         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
                     }

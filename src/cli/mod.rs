@@ -2,6 +2,7 @@
 
 #[macro_use]
 mod output;
+mod daemon;
 mod demo;
 mod mail;
 mod mirror;
@@ -369,7 +370,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Sync(args) => mirror::sync(cli.config.as_deref(), patience, args).await,
         Command::Check { strict } => rules::check(cli.config.as_deref(), patience, strict).await,
-        Command::Daemon => mirror::daemon(cli.config.as_deref()).await,
+        Command::Daemon => daemon::daemon(cli.config.as_deref()).await,
         Command::Status { json, check } => status::status(cli.config.as_deref(), json, check).await,
         Command::Mail(MailCommand::Test { to }) => mail::test(cli.config.as_deref(), to).await,
         Command::Mail(MailCommand::List { failed, json }) => {
