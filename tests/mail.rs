@@ -13,12 +13,9 @@ use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 use tasksync::actions::perform_queued;
 use tasksync::config::{MailConfig, RuleEntry};
-use tasksync::model::DataSource;
 use tasksync::notify::{FlushReport, Mailer, SmtpTarget, TlsMode, flush};
 use tasksync::notion::ids::NotionId;
-use tasksync::notion::{ApiVersion, NotionClient};
 use tasksync::rules::{RuleSet, compile};
-use tasksync::simulator::{Simulator, SimulatorOptions};
 use tasksync::store::{self, Store};
 use tasksync::sync::{SyncOptions, sync};
 
@@ -161,47 +158,34 @@ fn plain(port: u16) -> SmtpTarget {
 }
 
 struct Fixture {
-    simulator: Simulator,
-    client: NotionClient,
-    source: DataSource,
+    base: common::Mirror,
     rules: RuleSet,
-    dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = common::Mirror;
+    fn deref(&self) -> &common::Mirror {
+        &self.base
+    }
+}
+
+impl std::ops::DerefMut for Fixture {
+    fn deref_mut(&mut self) -> &mut common::Mirror {
+        &mut self.base
+    }
 }
 
 impl Fixture {
     async fn new(tasks: usize) -> Self {
-        let simulator = common::simulator(SimulatorOptions {
-            tasks,
-            ..SimulatorOptions::default()
-        })
-        .await;
-        let client = common::client(&simulator, ApiVersion::V2026_03_11);
-        let source = client
-            .resolve_data_source(&NotionId::parse(&simulator.database_id()).unwrap(), None)
-            .await
-            .unwrap();
-        let config = tasksync::config::parse(RULES).unwrap();
-        let entries: Vec<RuleEntry> = config
-            .rules
-            .into_iter()
-            .map(|rule| RuleEntry {
-                file: "rules.toml".into(),
-                text: RULES.into(),
-                rule,
-            })
-            .collect();
-        let rules = compile(&entries, &source, &mail_config(None), 5).unwrap();
-        Self {
-            simulator,
-            client,
-            source,
-            rules,
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn store(&self) -> Store {
-        Store::open(&self.dir.path().join("mirror.db")).unwrap()
+        let base = common::Mirror::with_tasks(tasks).await;
+        let rules = compile(
+            &common::rule_entries(RULES),
+            &base.source,
+            &mail_config(None),
+            5,
+        )
+        .unwrap();
+        Self { base, rules }
     }
 
     async fn sync(&self, store: &Store) {

@@ -11,33 +11,34 @@ use serde_json::{Value, json};
 use tasksync::actions::{ExecutorReport, perform_queued};
 use tasksync::config::{MailConfig, RuleEntry};
 use tasksync::model::DataSource;
+use tasksync::notion::ApiVersion;
 use tasksync::notion::ids::NotionId;
-use tasksync::notion::{ApiVersion, NotionClient};
 use tasksync::rules::{RuleSet, compile};
-use tasksync::simulator::{ACTING_USER_HEADER, Fault, ScriptedFault, Simulator, SimulatorOptions};
+use tasksync::simulator::{ACTING_USER_HEADER, Fault, ScriptedFault, SimulatorOptions};
 use tasksync::store::Store;
 use tasksync::sync::{SyncOptions, SyncReport, sync};
 
 struct Fixture {
-    simulator: Simulator,
-    client: NotionClient,
-    source: DataSource,
-    dir: tempfile::TempDir,
+    base: common::Mirror,
     rules: RuleSet,
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = common::Mirror;
+    fn deref(&self) -> &common::Mirror {
+        &self.base
+    }
+}
+
+impl std::ops::DerefMut for Fixture {
+    fn deref_mut(&mut self) -> &mut common::Mirror {
+        &mut self.base
+    }
 }
 
 /// The `[[rules]]` of `text`, as if read from `rules.toml`.
 fn entries(text: &str) -> Vec<RuleEntry> {
-    let config = tasksync::config::parse(text).unwrap_or_else(|p| panic!("{p:?}"));
-    config
-        .rules
-        .into_iter()
-        .map(|rule| RuleEntry {
-            file: "rules.toml".into(),
-            text: text.into(),
-            rule,
-        })
-        .collect()
+    common::rule_entries(text)
 }
 
 /// Compiles `[[rules]]` text against the data source.
@@ -53,26 +54,13 @@ fn rules_for(source: &DataSource, text: &str) -> RuleSet {
 
 impl Fixture {
     async fn new(tasks: usize, rules: &str) -> Self {
-        let simulator = common::simulator(SimulatorOptions {
-            tasks,
-            ..SimulatorOptions::default()
-        })
-        .await;
-        let client = common::client(&simulator, ApiVersion::V2026_03_11);
-        let database = NotionId::parse(&simulator.database_id()).unwrap();
-        let source = client.resolve_data_source(&database, None).await.unwrap();
-        let rules = rules_for(&source, rules);
-        Self {
-            simulator,
-            client,
-            source,
-            dir: tempfile::tempdir().unwrap(),
-            rules,
-        }
+        let base = common::Mirror::with_tasks(tasks).await;
+        let rules = rules_for(&base.source, rules);
+        Self { base, rules }
     }
 
     fn db(&self) -> PathBuf {
-        self.dir.path().join("mirror.db")
+        self.mirror_path()
     }
 
     async fn sync_at(&self, now: Option<DateTime<Utc>>) -> SyncReport {
@@ -187,11 +175,8 @@ async fn a_transition_fires_exactly_once_and_again_on_re_entry() {
         .await;
     assert_eq!(fixture.cycle().await.0.fired, 0, "unrelated edit");
     assert_eq!(fixture.cycle().await.0.fired, 0, "next sync");
-    let restarted = Fixture {
-        client: common::client(&fixture.simulator, ApiVersion::V2026_03_11),
-        ..fixture
-    };
-    let fixture = restarted;
+    let mut fixture = fixture;
+    fixture.client = common::client(&fixture.simulator, ApiVersion::V2026_03_11);
     assert_eq!(fixture.cycle().await.0.fired, 0, "after a restart");
     assert_eq!(fixture.paragraphs(&page, line).await, 1);
     assert_eq!(fixture.count("SELECT count(*) FROM rule_firings"), 1);

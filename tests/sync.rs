@@ -8,43 +8,43 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::Connection;
 use serde_json::{Value, json};
-use tasksync::model::DataSource;
 use tasksync::notion::ids::NotionId;
 use tasksync::notion::{ApiVersion, NotionClient};
 use tasksync::rules::RuleSet;
-use tasksync::simulator::{FaultSpec, Simulator, SimulatorOptions};
+use tasksync::simulator::{FaultSpec, SimulatorOptions};
 use tasksync::store::Store;
 use tasksync::sync::{SyncOptions, SyncReport, sync};
 
 const QUERY: &str = common::QUERY;
 
 struct Fixture {
-    simulator: Simulator,
-    client: NotionClient,
-    source: DataSource,
-    dir: tempfile::TempDir,
+    base: common::Mirror,
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = common::Mirror;
+    fn deref(&self) -> &common::Mirror {
+        &self.base
+    }
+}
+
+impl std::ops::DerefMut for Fixture {
+    fn deref_mut(&mut self) -> &mut common::Mirror {
+        &mut self.base
+    }
 }
 
 impl Fixture {
     async fn new(options: SimulatorOptions) -> Self {
-        let simulator = common::simulator(options).await;
-        let client = common::client(&simulator, ApiVersion::V2026_03_11);
-        let database = NotionId::parse(&simulator.database_id()).unwrap();
-        let source = client.resolve_data_source(&database, None).await.unwrap();
         Self {
-            simulator,
-            client,
-            source,
-            dir: tempfile::tempdir().unwrap(),
+            base: common::Mirror::new(options).await,
         }
     }
 
     async fn with_tasks(tasks: usize) -> Self {
-        Self::new(SimulatorOptions {
-            tasks,
-            ..SimulatorOptions::default()
-        })
-        .await
+        Self {
+            base: common::Mirror::with_tasks(tasks).await,
+        }
     }
 
     fn db(&self, name: &str) -> PathBuf {
@@ -83,7 +83,7 @@ impl Fixture {
 
     /// Edits a task in Notion as a person would.
     async fn edit(&self, page: &str, body: Value) {
-        common::edit_as_person(&self.simulator, page, &body).await;
+        self.edit_as_person(page, &body).await;
     }
 
     fn query(&self, name: &str, sql: &str) -> Vec<Vec<Value>> {

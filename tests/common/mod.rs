@@ -253,3 +253,65 @@ pub fn sql_number(path: &std::path::Path, sql: &str) -> Option<i64> {
         .and_then(|c| c.query_row(sql, [], |row| row.get(0)))
         .ok()
 }
+
+/// What every sync, rules and mail test starts from: a simulator, a client of it (latest API
+/// version), its data source, and a directory for the mirror (`mirror.db`). Each test file's
+/// fixture adds its own (rules, a mailer) and derefs to this.
+pub struct Mirror {
+    pub simulator: Simulator,
+    pub client: NotionClient,
+    pub source: tasksync::model::DataSource,
+    pub dir: tempfile::TempDir,
+}
+
+impl Mirror {
+    pub async fn new(options: SimulatorOptions) -> Self {
+        let simulator = simulator(options).await;
+        let client = client(&simulator, ApiVersion::V2026_03_11);
+        let database = tasksync::notion::ids::NotionId::parse(&simulator.database_id()).unwrap();
+        let source = client.resolve_data_source(&database, None).await.unwrap();
+        Self {
+            simulator,
+            client,
+            source,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub async fn with_tasks(tasks: usize) -> Self {
+        Self::new(SimulatorOptions {
+            tasks,
+            ..SimulatorOptions::default()
+        })
+        .await
+    }
+
+    /// The mirror's file.
+    pub fn mirror_path(&self) -> std::path::PathBuf {
+        self.dir.path().join("mirror.db")
+    }
+
+    /// The mirror, opened (as each `tasksync` run opens it).
+    pub fn store(&self) -> tasksync::store::Store {
+        tasksync::store::Store::open(&self.mirror_path()).unwrap()
+    }
+
+    /// Edits a task in Notion as a person would.
+    pub async fn edit_as_person(&self, page: &str, body: &serde_json::Value) {
+        edit_as_person(&self.simulator, page, body).await;
+    }
+}
+
+/// The `[[rules]]` of `text`, as if read from `rules.toml`.
+pub fn rule_entries(text: &str) -> Vec<tasksync::config::RuleEntry> {
+    let config = tasksync::config::parse(text).unwrap_or_else(|p| panic!("{p:?}"));
+    config
+        .rules
+        .into_iter()
+        .map(|rule| tasksync::config::RuleEntry {
+            file: "rules.toml".into(),
+            text: text.into(),
+            rule,
+        })
+        .collect()
+}
