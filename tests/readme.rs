@@ -32,16 +32,7 @@ async fn every_sql_example_in_the_readme_runs_and_finds_rows() {
         ..SyncOptions::default()
     };
     let text = "[[rules]]\nname = \"done\"\nwhen = { property = \"Status\", changed_to = \"Done\" }\nactions = [{ append = \"Done.\" }]\n";
-    let config = tasksync::config::parse(text).unwrap();
-    let entries: Vec<tasksync::config::RuleEntry> = config
-        .rules
-        .into_iter()
-        .map(|rule| tasksync::config::RuleEntry {
-            file: "rules.toml".into(),
-            text: text.into(),
-            rule,
-        })
-        .collect();
+    let entries = common::rule_entries(text);
     let rules = tasksync::rules::compile(
         &entries,
         &source,

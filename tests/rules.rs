@@ -23,18 +23,7 @@ struct Fixture {
     rules: RuleSet,
 }
 
-impl std::ops::Deref for Fixture {
-    type Target = common::Mirror;
-    fn deref(&self) -> &common::Mirror {
-        &self.base
-    }
-}
-
-impl std::ops::DerefMut for Fixture {
-    fn deref_mut(&mut self) -> &mut common::Mirror {
-        &mut self.base
-    }
-}
+extends_mirror!(Fixture);
 
 /// The `[[rules]]` of `text`, as if read from `rules.toml`.
 fn entries(text: &str) -> Vec<RuleEntry> {

@@ -21,18 +21,7 @@ struct Fixture {
     base: common::Mirror,
 }
 
-impl std::ops::Deref for Fixture {
-    type Target = common::Mirror;
-    fn deref(&self) -> &common::Mirror {
-        &self.base
-    }
-}
-
-impl std::ops::DerefMut for Fixture {
-    fn deref_mut(&mut self) -> &mut common::Mirror {
-        &mut self.base
-    }
-}
+extends_mirror!(Fixture);
 
 impl Fixture {
     async fn new(options: SimulatorOptions) -> Self {

@@ -11,6 +11,8 @@ pub(crate) mod program;
 pub mod render;
 pub(crate) mod source;
 pub(crate) mod syntax;
+#[cfg(test)]
+mod testing;
 
 pub use compile::{Rule, RuleSet, Trigger, compile};
 

@@ -254,6 +254,25 @@ pub fn sql_number(path: &std::path::Path, sql: &str) -> Option<i64> {
         .ok()
 }
 
+/// Makes a test file's `Fixture { base: Mirror, .. }` usable as the `Mirror` it extends.
+#[macro_export]
+macro_rules! extends_mirror {
+    ($fixture:ident) => {
+        impl std::ops::Deref for $fixture {
+            type Target = common::Mirror;
+            fn deref(&self) -> &common::Mirror {
+                &self.base
+            }
+        }
+
+        impl std::ops::DerefMut for $fixture {
+            fn deref_mut(&mut self) -> &mut common::Mirror {
+                &mut self.base
+            }
+        }
+    };
+}
+
 /// What every sync, rules and mail test starts from: a simulator, a client of it (latest API
 /// version), its data source, and a directory for the mirror (`mirror.db`). Each test file's
 /// fixture adds its own (rules, a mailer) and derefs to this.

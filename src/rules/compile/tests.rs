@@ -3,46 +3,8 @@
 use chrono::{Duration, NaiveDate};
 
 use super::*;
-use crate::model::SelectOption;
-use crate::model::ids::NotionId;
 use crate::rules::syntax::RuleConfig;
-
-fn schema() -> DataSource {
-    let property = |id: &str, name: &str, kind: &str, options: &[&str]| {
-        (
-            name.to_string(),
-            PropertySchema {
-                id: id.into(),
-                name: name.into(),
-                kind: kind.into(),
-                options: options
-                    .iter()
-                    .map(|o| SelectOption {
-                        id: None,
-                        name: (*o).into(),
-                        color: None,
-                    })
-                    .collect(),
-                computed_from: Vec::new(),
-            },
-        )
-    };
-    DataSource {
-        id: NotionId::parse("0123456789abcdef0123456789abcdef").unwrap(),
-        name: "Tasks".into(),
-        database_id: None,
-        properties: [
-            property("title", "Name", "title", &[]),
-            property("s", "Status", "status", &["To do", "In progress", "Done"]),
-            property("p", "Priority", "select", &["Low", "High", "Urgent"]),
-            property("d", "Due", "date", &[]),
-            property("n", "Estimate", "number", &[]),
-            property("c", "Done", "checkbox", &[]),
-            property("f", "Score", "formula", &[]),
-        ]
-        .into(),
-    }
-}
+use crate::rules::testing::schema;
 
 /// What compiling `rules` (the text of a rules file) says, one line per problem:
 /// `problem L:C: message`, `suspended RULE L:C: message`, or `ok` when every rule runs.
@@ -116,7 +78,7 @@ fn a_rule_that_fits_compiles() {
 fn problems_with_the_schema_suspend_the_rule_where_they_are() {
     check(
         &rule(r#"{ property = "Priorty", equals = "Urgent" }"#, APPEND),
-        "suspended r 3:8: rule `r`: the data source has no property `Priorty`; it has: Done, Due, Estimate, Name, Priority, Score, Status",
+        "suspended r 3:8: rule `r`: the data source has no property `Priorty`; it has: Assignee, Done, Due, Edited, Estimate, ID, Link, Name, Priority, Related, Score, Status, Tags",
     );
     check(
         &rule(r#"{ property = "Status", greater_than = 3 }"#, APPEND),
@@ -127,8 +89,8 @@ fn problems_with_the_schema_suspend_the_rule_where_they_are() {
         "suspended r 3:8: rule `r`: `Blocked` is not an option of the status property `Status`; its options: `To do`, `In progress`, `Done`",
     );
     check(
-        &rule(r#"{ property = "Status", equals = "done" }"#, APPEND),
-        "suspended r 3:8: rule `r`: `done` is not an option of the status property `Status` (did you mean `Done`?); its options: `To do`, `In progress`, `Done`",
+        &rule(r#"{ property = "Status", equals = "in progress" }"#, APPEND),
+        "suspended r 3:8: rule `r`: `in progress` is not an option of the status property `Status` (did you mean `In progress`?); its options: `To do`, `In progress`, `Done`",
     );
     check(
         &rule(URGENT, r#"[{ append = "{{ task.Prority }}" }]"#),

@@ -1,55 +1,12 @@
 //! Unit tests of `eval`.
 
 use super::*;
-use crate::model::ids::NotionId;
-use crate::model::{DataSource, DateValue, PropertySchema, SelectOption, User};
+use crate::model::{DateValue, User};
 use crate::rules::compile::compile;
 use crate::rules::source::{MailConfig, RuleEntry};
 use crate::rules::syntax::RuleConfig;
 
-fn option(name: &str) -> SelectOption {
-    SelectOption {
-        id: None,
-        name: name.into(),
-        color: None,
-    }
-}
-
-fn schema() -> DataSource {
-    let property = |id: &str, name: &str, kind: &str, options: &[&str]| {
-        (
-            name.to_string(),
-            PropertySchema {
-                id: id.into(),
-                name: name.into(),
-                kind: kind.into(),
-                options: options.iter().map(|o| option(o)).collect(),
-                computed_from: Vec::new(),
-            },
-        )
-    };
-    DataSource {
-        id: NotionId::parse("0123456789abcdef0123456789abcdef").unwrap(),
-        name: "Tasks".into(),
-        database_id: None,
-        properties: [
-            property("title", "Name", "title", &[]),
-            property("s", "Status", "status", &["To do", "In progress", "Done"]),
-            property("p", "Priority", "select", &["Low", "High", "Urgent"]),
-            property("t", "Tags", "multi_select", &["bug", "docs"]),
-            property("d", "Due", "date", &[]),
-            property("n", "Estimate", "number", &[]),
-            property("c", "Done", "checkbox", &[]),
-            property("a", "Assignee", "people", &[]),
-            property("r", "Related", "relation", &[]),
-            property("u", "Link", "url", &[]),
-            property("i", "ID", "unique_id", &[]),
-            property("f", "Score", "formula", &[]),
-            property("e", "Edited", "last_edited_time", &[]),
-        ]
-        .into(),
-    }
-}
+use crate::rules::testing::{option, schema};
 
 /// A task's properties from (id, value) pairs.
 fn task(values: &[(&str, PropertyValue)]) -> StoredProperties {
