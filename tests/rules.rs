@@ -756,3 +756,71 @@ actions = [{ append = "x" }]
             .any(|p| p.message.contains("the rule has no actions"))
     );
 }
+
+/// A mirror row whose `properties_json` was damaged decides nothing: the sync does not stop on
+/// it, rewrites it from Notion without history or firings, and the next change fires as usual.
+#[tokio::test]
+async fn a_corrupt_mirror_row_is_rewritten_and_fires_nothing() {
+    let fixture = Fixture::new(5, URGENT).await;
+    let page = fixture.simulator.page_ids()[0].clone();
+    fixture
+        .edit(
+            &page,
+            json!({ "Priority": { "select": { "name": "Low" } } }),
+        )
+        .await;
+    fixture.cycle().await;
+    rusqlite::Connection::open(fixture.db())
+        .unwrap()
+        .execute(
+            "UPDATE tasks SET properties_json = '{\"Priority\": broken' WHERE id = ?1",
+            [&page],
+        )
+        .unwrap();
+    let history = |fixture: &Fixture| {
+        fixture.count(&format!(
+            "SELECT count(*) FROM task_changes WHERE task_id = '{page}'"
+        ))
+    };
+    let before = history(&fixture);
+
+    fixture
+        .edit(
+            &page,
+            json!({ "Priority": { "select": { "name": "Urgent" } } }),
+        )
+        .await;
+    let (report, _) = fixture.cycle().await;
+    assert_eq!(report.fired, 0, "nothing is decided from an unreadable row");
+    assert_eq!(
+        history(&fixture),
+        before,
+        "no history from an unreadable row"
+    );
+    assert_eq!(
+        fixture.count(&format!(
+            "SELECT count(*) FROM tasks WHERE id = '{page}' AND json_extract(properties_json, '$.Priority.text') = 'Urgent'"
+        )),
+        1,
+        "the row is rewritten from Notion"
+    );
+
+    fixture
+        .edit(
+            &page,
+            json!({ "Priority": { "select": { "name": "High" } } }),
+        )
+        .await;
+    fixture.cycle().await;
+    fixture
+        .edit(
+            &page,
+            json!({ "Priority": { "select": { "name": "Urgent" } } }),
+        )
+        .await;
+    assert_eq!(
+        fixture.cycle().await.0.fired,
+        1,
+        "the repaired row works as any"
+    );
+}

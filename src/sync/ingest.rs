@@ -40,9 +40,24 @@ impl Engine<'_> {
             }
             let id = task.id.to_string();
             let old = stored.get(&id);
-            let old_properties: Option<StoredProperties> = old
+            let old_properties: Option<StoredProperties> = match old
                 .map(|o| decode_properties(&id, &o.properties_json))
-                .transpose()?;
+                .transpose()
+            {
+                Ok(properties) => properties,
+                Err(corrupt) => {
+                    // Nothing is decided from a row we cannot read: the version from Notion
+                    // replaces it, without history and without rules.
+                    tracing::error!(error = %corrupt, "rewriting the task from Notion; its rules are not evaluated this time");
+                    self.complete_truncated(&mut task, None, None).await?;
+                    let properties = stored_properties(&task);
+                    self.counts.unchanged += 1;
+                    batch
+                        .upserts
+                        .push(task_row(&task, &self.source_id, &properties));
+                    continue;
+                }
+            };
             self.complete_truncated(&mut task, old, old_properties.as_ref())
                 .await?;
             let properties = stored_properties(&task);
