@@ -327,7 +327,7 @@ pub async fn serve(
                         // A job waiting for ever (a request that never answers) is let go; every
                         // transaction it made is whole, and its next tick starts afresh.
                         tracing::error!(?job, limit = ?JOB_TIME_LIMIT, "the job ran past its time limit and is abandoned");
-                        break Some(JobOutcome {
+                        break Some(JobResult {
                             summary: format!("{job:?} abandoned after {}s", JOB_TIME_LIMIT.as_secs()),
                             schema: None,
                         });
@@ -409,7 +409,7 @@ async fn ticker(
 
 /// What a job leaves: its outcome in a line, and a schema that changed in Notion (with the
 /// rules compiled against it), to run with from now on.
-struct JobOutcome {
+struct JobResult {
     summary: String,
     schema: Option<NewSchema>,
 }
@@ -430,7 +430,7 @@ async fn status_line(context: &Context, summary: &str) -> String {
 }
 
 /// Runs one job, recorded with its outcome.
-async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> JobOutcome {
+async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> JobResult {
     let started = Utc::now().format("%H:%M:%S");
     crate::failpoint::spin("daemon-job", job as usize);
     // Every attempt is recorded with its outcome: what `status` and `status --check` report.
@@ -476,21 +476,21 @@ async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> JobOutc
     match result {
         Ok((summary, schema)) => {
             tracing::info!(?job, %summary, "job done");
-            JobOutcome {
+            JobResult {
                 summary: format!("{started} {summary}"),
                 schema,
             }
         }
         Err(error) if crate::model::run::is_stopped(&error) => {
             tracing::info!(?job, "job stopped between transactions for the shutdown");
-            JobOutcome {
+            JobResult {
                 summary: format!("{started} {job:?} stopped for the shutdown"),
                 schema: None,
             }
         }
         Err(error) => {
             tracing::error!(?job, error = %format!("{error:#}"), "job failed");
-            JobOutcome {
+            JobResult {
                 summary: format!("{started} {job:?} failed: {error:#}"),
                 schema: None,
             }

@@ -86,7 +86,7 @@ fn imports(text: &str) -> Vec<Import> {
         let code = raw.split("//").next().unwrap_or("");
         if let Some((start, mut collected)) = group.take() {
             collected.push_str(code);
-            if code.contains("};") || code.contains("}") && !code.contains('{') {
+            if closes_group(&collected) {
                 found.extend(group_modules(&collected).map(|module| Import {
                     line: start,
                     module,
@@ -100,7 +100,7 @@ fn imports(text: &str) -> Vec<Import> {
         while let Some(at) = rest.find("crate::") {
             let after = &rest[at + "crate::".len()..];
             if let Some(inner) = after.strip_prefix('{') {
-                if inner.contains('}') {
+                if closes_group(inner) {
                     found.extend(group_modules(inner).map(|module| Import { line, module }));
                 } else {
                     group = Some((line, inner.to_string()));
@@ -118,6 +118,22 @@ fn imports(text: &str) -> Vec<Import> {
         }
     }
     found
+}
+
+/// Whether `body`, the text after a group's opening brace, holds the brace that closes it.
+fn closes_group(body: &str) -> bool {
+    let mut depth = 1_i32;
+    for c in body.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth -= 1,
+            _ => {}
+        }
+        if depth == 0 {
+            return true;
+        }
+    }
+    false
 }
 
 /// The first segment of each path in a `{a, b::c, d::{e, f}}` group (its body, braces of the
@@ -360,6 +376,10 @@ use crate::{
     notify,
 };
 fn f() { crate::daemon::serve(); } // crate::cli here is a comment
+use crate::{model::{Task,
+    DataSource},
+    lock,
+};
 ";
     let found: Vec<(usize, String)> = imports(text)
         .into_iter()
@@ -374,6 +394,8 @@ fn f() { crate::daemon::serve(); } // crate::cli here is a comment
             (4, "sync".to_string()),
             (4, "notify".to_string()),
             (8, "daemon".to_string()),
+            (9, "model".to_string()),
+            (9, "lock".to_string()),
         ]
     );
 }

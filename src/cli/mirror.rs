@@ -112,6 +112,8 @@ async fn sync_steps(
         store.rules_suspended(rules.suspensions()).await?;
     }
     crate::failpoint::pause("sync-claimed", 0);
+    let progress = progress_bar(args.json);
+    let bar = progress.clone();
     let options = SyncOptions {
         full: args.full,
         dry_run: args.dry_run,
@@ -119,13 +121,7 @@ async fn sync_steps(
         reconcile_every: chrono::Duration::from_std(session.config.sync.reconcile_every)?,
         now: None,
         stop: None,
-        progress: None,
-    };
-    let progress = progress_bar(args.json);
-    let bar = progress.clone();
-    let options = SyncOptions {
         progress: Some(std::sync::Arc::new(move |tasks| bar.inc(tasks))),
-        ..options
     };
     let report = run_sync(&session.client, store, &source, &rules, &options).await;
     progress.finish_and_clear();

@@ -188,7 +188,7 @@ fn stored_status<T>(
         rusqlite::Error::FromSqlConversionFailure(
             index,
             rusqlite::types::Type::Text,
-            format!("unknown status {text:?}").into(),
+            format!("unknown status {text:?} (the row was edited by hand or written by a newer tasksync)").into(),
         )
     })
 }

@@ -75,8 +75,9 @@ impl Pager {
             .query_page(source, &self.query(), self.start_cursor.as_deref())
             .await?;
         self.capped |= page.incomplete;
-        if let Some(last) = page.tasks.iter().map(|t| self.timestamp(t)).max() {
-            self.last = Some(last);
+        // Sorted ascending by the field: the page's last task has its latest time.
+        if let Some(last) = page.tasks.last() {
+            self.last = Some(self.timestamp(last));
         }
         match &page.next_cursor {
             Some(next) => self.start_cursor = Some(next.clone()),

@@ -148,12 +148,21 @@ fn every_problem_of_a_file_is_reported_together() {
         rule(r#"{ property = "Due", before = "soon" }"#, APPEND),
         rule(URGENT, "[]"),
     );
+    // Three problems: a bad date in the first rule, no actions and a reused name (both rules are
+    // `r`) in the second.
     let said = compiled(&text, &MailConfig::default());
     assert_eq!(said.lines().count(), 3, "{said}");
     assert!(
         said.lines().all(|line| line.starts_with("problem ")),
         "{said}"
     );
+    for expected in [
+        "`soon` is not a date",
+        "the rule has no actions",
+        "the rule name is used twice",
+    ] {
+        assert!(said.contains(expected), "«{expected}» in:\n{said}");
+    }
 }
 
 #[test]
