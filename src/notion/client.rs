@@ -321,14 +321,27 @@ impl NotionClient {
             .iter()
             .map(|property| ("filter_properties", property.clone()))
             .collect();
-        let page: WireList<WirePage> = self.send(call).await?;
+        // Decoded from the body as it is read: each page object into a task, its properties
+        // borrowed from the body on the way (no `Value` tree).
+        let page = self
+            .send_decoded(call, |bytes| {
+                let list: WireList<WirePage<'_>> = serde_json::from_slice(bytes)?;
+                let tasks: Vec<Result<Task, String>> =
+                    list.results.into_iter().map(WirePage::into_task).collect();
+                Ok(WireList {
+                    results: tasks,
+                    has_more: list.has_more,
+                    next_cursor: list.next_cursor,
+                    request_status: list.request_status,
+                })
+            })
+            .await?;
         let incomplete = page
             .request_status
             .is_some_and(|status| status.kind == "incomplete");
         let tasks = page
             .results
             .into_iter()
-            .map(WirePage::into_task)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|detail| decode_error(&path, detail))?;
         Ok(QueryPage {
@@ -364,9 +377,11 @@ impl NotionClient {
     /// One page, with its properties (values over 25 references marked truncated).
     pub async fn retrieve_page(&self, page_id: &NotionId) -> Result<Task, NotionError> {
         let path = format!("/v1/pages/{page_id}");
-        let page: WirePage = self.send(Call::get(path.clone())).await?;
-        page.into_task()
-            .map_err(|detail| decode_error(&path, detail))
+        self.send_decoded(Call::get(path.clone()), |bytes| {
+            serde_json::from_slice::<WirePage<'_>>(bytes).map(WirePage::into_task)
+        })
+        .await?
+        .map_err(|detail| decode_error(&path, detail))
     }
 
     /// The full value of one property, paging through values cut at 25 references.
@@ -446,9 +461,11 @@ impl NotionClient {
             &body,
             RequestKind::IdempotentWrite,
         );
-        let page: WirePage = self.send(call).await?;
-        page.into_task()
-            .map_err(|detail| decode_error(&path, detail))
+        self.send_decoded(call, |bytes| {
+            serde_json::from_slice::<WirePage<'_>>(bytes).map(WirePage::into_task)
+        })
+        .await?
+        .map_err(|detail| decode_error(&path, detail))
     }
 
     /// Appends text to the end of a page as paragraphs (split within Notion's limits), exactly
@@ -517,6 +534,17 @@ impl NotionClient {
 
     /// Sends a call with pacing and retries, and decodes the success body.
     async fn send<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, RequestFailure> {
+        self.send_decoded(call, |bytes| serde_json::from_slice(bytes))
+            .await
+    }
+
+    /// Sends a call with pacing and retries; `decode` reads the success body (it may borrow
+    /// from it, and returns what outlives it). A body it cannot read is retried like a broken one.
+    async fn send_decoded<T>(
+        &self,
+        call: Call<'_>,
+        decode: impl Fn(&[u8]) -> serde_json::Result<T>,
+    ) -> Result<T, RequestFailure> {
         let policy = &self.inner.retry;
         let started = tokio::time::Instant::now();
         let mut attempt = 0;
@@ -524,7 +552,7 @@ impl NotionClient {
             attempt += 1;
             self.inner.pacer.acquire().await;
             self.inner.requests.fetch_add(1, Ordering::Relaxed);
-            let (failure, retry_after, error) = match self.attempt::<T>(&call, attempt).await {
+            let (failure, retry_after, error) = match self.attempt(&call, attempt, &decode).await {
                 Ok(value) => {
                     if self.inner.has_retrying.swap(false, Ordering::Relaxed) {
                         *self.retrying_slot() = None;
@@ -607,10 +635,11 @@ impl NotionClient {
     }
 
     /// One attempt: the decoded body, or what failed (for `decide`), Retry-After and the error.
-    async fn attempt<T: DeserializeOwned>(
+    async fn attempt<T>(
         &self,
         call: &Call<'_>,
         attempt: u32,
+        decode: &impl Fn(&[u8]) -> serde_json::Result<T>,
     ) -> Result<T, (AttemptFailure, Option<Duration>, NotionError)> {
         let url = format!("{}{}", self.inner.base_url, call.path);
         let mut request = self
@@ -651,7 +680,7 @@ impl NotionClient {
         let bytes = response.bytes().await.map_err(transport)?;
         tracing::debug!(method = %call.method, path = %call.path, status, bytes = bytes.len(), "notion response");
         if (200..300).contains(&status) {
-            return serde_json::from_slice::<T>(&bytes).map_err(|error| {
+            return decode(&bytes).map_err(|error| {
                 let error = NotionError::Decode {
                     endpoint: format!("{} {}", call.method, call.path),
                     detail: error.to_string(),

@@ -10,10 +10,13 @@ use serde_json::{Map, Value, json};
 use crate::model::ids::NotionId;
 use crate::model::{
     Block, DataSource, DataSourceSummary, DateValue, FileRef, FormulaValue, Property,
-    PropertySchema, PropertyValue, PropertyWrite, RichText, RollupValue, SelectOption, Task, User,
+    PropertySchema, PropertyValue, PropertyWrite, RichText, RollupValue, SelectOption, User,
 };
 use crate::notion::query::{DateCondition, Direction, Filter, Sort, TimestampField};
 use crate::notion::text::Paragraph;
+
+mod page;
+pub use page::WirePage;
 
 /// Notion's error body (reference/status-codes): `{"object": "error", "status", "code",
 /// "message", "request_id", "additional_data"?}`. Every field but the last two is required, so a
@@ -142,30 +145,6 @@ pub struct WireDataSource {
     pub properties: Map<String, Value>,
 }
 
-/// A page object.
-#[derive(Debug, Deserialize)]
-pub struct WirePage {
-    pub id: String,
-    #[serde(default)]
-    pub url: String,
-    #[serde(default)]
-    pub created_time: String,
-    #[serde(default)]
-    pub last_edited_time: String,
-    #[serde(default)]
-    pub created_by: Option<WireUserRef>,
-    #[serde(default)]
-    pub last_edited_by: Option<WireUserRef>,
-    #[serde(default)]
-    pub in_trash: Option<bool>,
-    #[serde(default)]
-    pub archived: Option<bool>,
-    #[serde(default)]
-    pub parent: Option<Value>,
-    #[serde(default)]
-    pub properties: Map<String, Value>,
-}
-
 #[derive(Debug, Deserialize)]
 pub struct WireUserRef {
     pub id: String,
@@ -196,35 +175,6 @@ pub struct WirePropertyItemPage {
     pub next_cursor: Option<String>,
     #[serde(flatten)]
     pub rest: Map<String, Value>,
-}
-
-impl WirePage {
-    /// Converts into a task; fails only when the id is not a Notion id.
-    pub fn into_task(self) -> Result<Task, String> {
-        let id = NotionId::parse(&self.id).map_err(|error| error.to_string())?;
-        let data_source_id = self.parent.as_ref().and_then(|parent| {
-            parent
-                .get("data_source_id")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        });
-        let properties = self
-            .properties
-            .into_iter()
-            .map(|(name, value)| (name, parse_property(value)))
-            .collect();
-        Ok(Task {
-            id,
-            url: self.url,
-            created_time: self.created_time,
-            last_edited_time: self.last_edited_time,
-            created_by: self.created_by.map(|user| user.id),
-            last_edited_by: self.last_edited_by.map(|user| user.id),
-            in_trash: self.in_trash.or(self.archived).unwrap_or(false),
-            data_source_id,
-            properties,
-        })
-    }
 }
 
 impl WireDataSource {
@@ -380,18 +330,24 @@ pub fn parse_property(value: Value) -> Property {
     let id = str_field(&value, "id").unwrap_or_default();
     let flagged = value.get("has_more").and_then(Value::as_bool) == Some(true);
     let value = parse_value(value);
-    let at_limit = match &value {
+    Property {
+        id,
+        truncated: truncation(flagged, &value),
+        value,
+    }
+}
+
+/// Whether a value read from a page object may be incomplete: flagged `has_more`, or at the
+/// reference limit (Notion cuts people and mentions without a flag).
+fn truncation(flagged: bool, value: &PropertyValue) -> bool {
+    let at_limit = match value {
         PropertyValue::People(people) => people.len() >= REFERENCE_LIMIT,
         PropertyValue::Title(text) | PropertyValue::RichText(text) => {
             text.iter().filter(|piece| piece.kind == "mention").count() >= REFERENCE_LIMIT
         }
         _ => false,
     };
-    Property {
-        id,
-        value,
-        truncated: flagged || at_limit,
-    }
+    flagged || at_limit
 }
 
 /// Reads a typed value (`{"type": t, t: ...}`), keeping it raw when it cannot be read.

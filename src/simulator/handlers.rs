@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{Extension, Path, RawQuery};
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use serde_json::{Map, Value, json};
 
 use super::blocks::{check_children, store_blocks};
@@ -150,24 +151,50 @@ pub async fn query_data_source(
     };
     let capped = indices.len().min(RESULT_CAP);
     let end = (start + size).min(capped);
-    let results: Vec<Value> = indices[start.min(end)..end]
-        .iter()
-        .map(|index| workspace.render_page(&workspace.pages[*index], version, &only))
-        .collect();
     let has_more = end < capped;
-    let mut response = json!({
-        "object": "list",
-        "results": results,
-        "next_cursor": if has_more { json!(workspace.pages[indices[end]].id) } else { Value::Null },
-        "has_more": has_more,
-        "type": "page_or_data_source",
-        "page_or_data_source": {},
-    });
+    let mut tail = Map::new();
+    tail.insert(
+        "next_cursor".into(),
+        if has_more {
+            json!(workspace.pages[indices[end]].id)
+        } else {
+            Value::Null
+        },
+    );
+    tail.insert("has_more".into(), json!(has_more));
+    tail.insert("type".into(), json!("page_or_data_source"));
+    tail.insert("page_or_data_source".into(), json!({}));
     if indices.len() > RESULT_CAP {
-        response["request_status"] =
-            json!({ "type": "incomplete", "incomplete_reason": "query_result_limit_reached" });
+        tail.insert(
+            "request_status".into(),
+            json!({ "type": "incomplete", "incomplete_reason": "query_result_limit_reached" }),
+        );
     }
-    ok(response)
+    tail.insert("request_id".into(), json!(super::request_id()));
+    // The list is written around page objects already rendered to bytes (`State::page_json`):
+    // the same JSON as rendering each, without doing it again for every query.
+    let mut body = Vec::with_capacity(4096 * (end - start.min(end)) + 256);
+    body.extend_from_slice(br#"{"object":"list","results":["#);
+    for (position, index) in indices[start.min(end)..end].iter().enumerate() {
+        if position > 0 {
+            body.push(b',');
+        }
+        if only.is_empty() {
+            body.extend_from_slice(&state.page_json(&workspace, *index, version));
+        } else {
+            let page = workspace.render_page(&workspace.pages[*index], version, &only);
+            serde_json::to_writer(&mut body, &page).map_err(ApiError::internal)?;
+        }
+    }
+    body.extend_from_slice(b"],");
+    let tail = serde_json::to_vec(&tail).map_err(ApiError::internal)?;
+    // `tail` is an object: its members follow the results.
+    body.extend_from_slice(&tail[1..]);
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response())
 }
 
 type Matches = (Arc<Vec<usize>>, Arc<HashMap<String, usize>>);

@@ -257,6 +257,15 @@ impl ApiError {
         .with_data(json!({ "rate_limit_reason": "integration_rate_limit" }))
     }
 
+    /// 500, as Notion answers when it fails itself (the simulator only if JSON cannot be written).
+    pub fn internal(error: impl std::fmt::Display) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_server_error",
+            format!("Unexpected error: {error}"),
+        )
+    }
+
     pub fn validation(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "validation_error", message)
     }
@@ -327,6 +336,50 @@ pub(crate) struct State {
     random_faults: Mutex<FaultSpec>,
     limiter: Option<Mutex<RateLimiter>>,
     query_cache: Mutex<VecDeque<QueryCacheEntry>>,
+    /// Page objects rendered to JSON bytes, as query results show them (every property), kept
+    /// until the workspace changes.
+    page_cache: Mutex<PageCache>,
+}
+
+/// Rendered page objects by (page index, API version), valid for one workspace version: every
+/// change bumps the version (as for the query cache), so a cached page is never stale.
+#[derive(Default)]
+pub(crate) struct PageCache {
+    version: u64,
+    pages: std::collections::HashMap<(usize, ApiVersion), bytes::Bytes>,
+}
+
+impl State {
+    /// A page object as JSON bytes: from the cache, else rendered and kept.
+    pub(crate) fn page_json(
+        &self,
+        workspace: &Workspace,
+        index: usize,
+        version: ApiVersion,
+    ) -> bytes::Bytes {
+        let mut cache = lock(&self.page_cache);
+        if cache.version != workspace.version {
+            cache.pages.clear();
+            cache.version = workspace.version;
+        }
+        cache
+            .pages
+            .entry((index, version))
+            .or_insert_with(|| {
+                let page = workspace.render_page(&workspace.pages[index], version, &[]);
+                bytes::Bytes::from(serde_json::to_vec(&page).unwrap_or_default())
+            })
+            .clone()
+    }
+
+    /// Renders every page once (the `tasksync simulator` command does it before serving, so
+    /// the first sync measured against it is not paying for rendering).
+    pub(crate) fn render_all(&self) {
+        let workspace = lock(&self.workspace);
+        for index in 0..workspace.pages.len() {
+            self.page_json(&workspace, index, ApiVersion::default());
+        }
+    }
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -412,6 +465,7 @@ impl Simulator {
             stats: Mutex::new(Stats::default()),
             limiter,
             query_cache: Mutex::new(VecDeque::new()),
+            page_cache: Mutex::new(PageCache::default()),
         });
         let listener = tokio::net::TcpListener::bind(address).await?;
         let local = listener.local_addr()?;
@@ -741,6 +795,7 @@ fn dropped_connection() -> Response {
 /// the base URL, then `database <id>` and `data_source <id>` lines.
 pub async fn serve_forever(options: SimulatorOptions, address: SocketAddr) -> anyhow::Result<()> {
     let simulator = Simulator::start(options, address).await?;
+    simulator.state.render_all();
     println!("{}", simulator.base_url());
     println!("database {}", simulator.database_id());
     for (id, _) in simulator.data_sources() {
@@ -750,4 +805,48 @@ pub async fn serve_forever(options: SimulatorOptions, address: SocketAddr) -> an
     std::io::stdout().flush()?;
     tokio::signal::ctrl_c().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notion::wire::{WirePage, parse_property};
+
+    /// The client's typed page reader takes the simulator's pages exactly as its `Value`
+    /// reader does (the simulator renders pages as Notion's docs show them).
+    #[test]
+    fn the_clients_typed_reader_reads_rendered_pages_as_the_value_reader_does() {
+        let workspace = Workspace::generate(&Seed {
+            tasks: 300,
+            seed: 7,
+            data_sources: 1,
+            now: Utc::now(),
+        });
+        for record in &workspace.pages {
+            let page = workspace.render_page(record, ApiVersion::default(), &[]);
+            let text = page.to_string();
+            let task = serde_json::from_str::<WirePage<'_>>(&text)
+                .unwrap()
+                .into_task()
+                .unwrap();
+            let properties = page["properties"].as_object().unwrap();
+            assert_eq!(task.properties.len(), properties.len());
+            for (name, value) in properties {
+                assert_eq!(
+                    task.properties[name],
+                    parse_property(value.clone()),
+                    "{name}"
+                );
+            }
+            assert_eq!(task.id.to_string(), page["id"].as_str().unwrap());
+            assert_eq!(
+                task.last_edited_time,
+                page["last_edited_time"].as_str().unwrap()
+            );
+            assert_eq!(
+                task.data_source_id.as_deref(),
+                page["parent"]["data_source_id"].as_str()
+            );
+        }
+    }
 }

@@ -3,8 +3,19 @@
 use super::*;
 
 fn check(input: Value, expected: Value) {
+    let (typed, by_value) = both_readers(&input);
+    assert_eq!(typed, by_value, "the typed reader disagrees");
     let parsed = parse_property(input);
     assert_eq!(serde_json::to_value(&parsed).unwrap(), expected);
+}
+
+/// The property as the sync's typed reader takes it from a body, and as the `Value` reader
+/// takes the same text.
+fn both_readers(input: &Value) -> (Property, Property) {
+    let text = input.to_string();
+    let raw = serde_json::value::RawValue::from_string(text.clone()).unwrap();
+    let by_value = parse_property(serde_json::from_str(&text).unwrap());
+    (page::read_property(&raw).unwrap(), by_value)
 }
 
 #[test]
@@ -229,4 +240,208 @@ fn joins_paginated_items() {
         join_property_items("relation", &items, &Value::Null),
         PropertyValue::Relation(vec!["a".into(), "b".into()])
     );
+}
+
+#[test]
+fn the_typed_reader_leaves_duplicated_members_to_the_value_reader() {
+    // A duplicated member: `Value` keeps the last; the typed reader refuses and defers.
+    let text = r#"{"id": "a", "id": "b", "type": "number", "number": 1, "number": 2}"#;
+    let raw = serde_json::value::RawValue::from_string(text.into()).unwrap();
+    let expected = parse_property(serde_json::from_str(text).unwrap());
+    assert_eq!(page::read_property(&raw).unwrap(), expected);
+    assert_eq!(expected.id, "b");
+    assert_eq!(expected.value, PropertyValue::Number(Some(2.0)));
+}
+
+mod agreement {
+    //! The typed reader is a fast path of the `Value` reader: on any property object, the two
+    //! give the same property.
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::both_readers;
+
+    const KINDS: &[&str] = &[
+        "title",
+        "rich_text",
+        "number",
+        "select",
+        "status",
+        "multi_select",
+        "date",
+        "people",
+        "files",
+        "checkbox",
+        "url",
+        "email",
+        "phone_number",
+        "formula",
+        "relation",
+        "rollup",
+        "unique_id",
+        "created_time",
+        "created_by",
+        "last_edited_time",
+        "last_edited_by",
+        "verification",
+        "button",
+        "",
+    ];
+    const KEYS: &[&str] = &[
+        "id",
+        "name",
+        "color",
+        "type",
+        "plain_text",
+        "text",
+        "content",
+        "href",
+        "start",
+        "end",
+        "time_zone",
+        "url",
+        "file",
+        "external",
+        "string",
+        "number",
+        "boolean",
+        "date",
+        "function",
+        "prefix",
+        "object",
+        "person",
+        "email",
+        "array",
+        "mention",
+    ];
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<u64>().prop_map(|n| json!(n)),
+            (-1e6f64..1e6).prop_map(|n| json!(n)),
+            prop::sample::select(vec![
+                "",
+                "x",
+                "Ada",
+                "text",
+                "mention",
+                "file",
+                "external",
+                "number",
+                "date",
+                "string",
+                "boolean",
+                "array",
+                "2026-01-01",
+                "é\u{1F600}"
+            ])
+            .prop_map(|s| json!(s)),
+        ]
+    }
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        leaf().prop_recursive(3, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec((prop::sample::select(KEYS), inner), 0..5).prop_map(
+                    |members| Value::Object(
+                        members
+                            .into_iter()
+                            .map(|(k, v)| (k.to_string(), v))
+                            .collect()
+                    )
+                ),
+            ]
+        })
+    }
+
+    /// A payload of the shape Notion sends for `kind`, with some leaves replaced at random.
+    fn shaped(kind: &'static str) -> impl Strategy<Value = Value> {
+        let user = json!({"object": "user", "id": "u1", "name": "Ada", "type": "person", "person": {"email": "a@b.c"}});
+        let rich = json!([{"type": "text", "text": {"content": "Hi", "link": null}, "plain_text": "Hi", "href": null, "annotations": {"bold": false}},
+            {"type": "mention", "mention": {"type": "user", "user": {"id": "u"}}, "plain_text": "@Ada", "href": null}]);
+        let date = json!({"start": "2026-01-01", "end": null, "time_zone": null});
+        let template = match kind {
+            "title" | "rich_text" => rich,
+            "number" => json!(3.5),
+            "select" | "status" => json!({"id": "o", "name": "High", "color": "red"}),
+            "multi_select" => json!([{"id": "o", "name": "High", "color": "red"}, {"name": "Low"}]),
+            "date" => date.clone(),
+            "people" => json!([user.clone(), {"object": "user", "id": "u2"}]),
+            "files" => {
+                json!([{"name": "a.pdf", "type": "file", "file": {"url": "https://f", "expiry_time": "x"}},
+                {"name": "b", "type": "external", "external": {"url": "https://e"}}])
+            }
+            "checkbox" => json!(true),
+            "url" | "email" | "phone_number" | "created_time" | "last_edited_time" => json!("x"),
+            "formula" => json!({"type": "number", "number": 2}),
+            "relation" => json!([{"id": "r1"}, {"id": "r2"}]),
+            "rollup" => json!({"type": "date", "date": date, "function": "latest_date"}),
+            "unique_id" => json!({"prefix": "TASK", "number": 7}),
+            "created_by" | "last_edited_by" => user,
+            _ => json!({"state": "verified"}),
+        };
+        (prop::collection::vec(prop::option::weighted(0.2, leaf()), 32)).prop_map(move |swaps| {
+            let mut value = template.clone();
+            let mut next = 0;
+            replace_leaves(&mut value, &swaps, &mut next);
+            value
+        })
+    }
+
+    fn replace_leaves(value: &mut Value, swaps: &[Option<Value>], next: &mut usize) {
+        match value {
+            Value::Array(items) => items
+                .iter_mut()
+                .for_each(|v| replace_leaves(v, swaps, next)),
+            Value::Object(members) => members
+                .values_mut()
+                .for_each(|v| replace_leaves(v, swaps, next)),
+            leaf => {
+                if let Some(Some(swap)) = swaps.get(*next) {
+                    *leaf = swap.clone();
+                }
+                *next += 1;
+            }
+        }
+    }
+
+    fn property() -> impl Strategy<Value = Value> {
+        (
+            prop::sample::select(KINDS),
+            any::<bool>(),
+            leaf(),
+            prop::option::of(leaf()),
+        )
+            .prop_flat_map(|(kind, wild, id, has_more)| {
+                let payload = if wild {
+                    any_json().boxed()
+                } else {
+                    shaped(kind).boxed()
+                };
+                (Just(kind), payload, Just(id), Just(has_more))
+            })
+            .prop_map(|(kind, payload, id, has_more)| {
+                let mut property = json!({"id": id, "type": kind});
+                if !kind.is_empty() {
+                    property[kind] = payload;
+                }
+                if let Some(has_more) = has_more {
+                    property["has_more"] = has_more;
+                }
+                property
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4000))]
+        #[test]
+        fn typed_and_value_readers_agree(property in property()) {
+            let (typed, by_value) = both_readers(&property);
+            prop_assert_eq!(typed, by_value, "{}", property);
+        }
+    }
 }
