@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """tasksync's benchmark harness: one command, every figure, written to BENCHMARKS.md.
 
-    python3 bench/run.py            # the full run (about 8 minutes on 2 cores)
+    python3 bench/run.py            # the full run (about 35 minutes on 2 cores, builds included)
     python3 bench/run.py --quick    # small sizes, to check the harness itself; writes nothing
 
-It builds the release binary, installs the peer (notion-client from PyPI) into a virtualenv
-under target/, and runs everything against `tasksync simulator` on loopback. Each process is
-measured on its own with wait4(2): wall time, CPU seconds and peak RSS. Request counts come from
-the simulator's /_simulator/stats.
+It builds the release binary (and the `profiling` profile, for perf), installs the peer
+(notion-client from PyPI) into a virtualenv under target/, and runs everything against
+`tasksync simulator` on loopback. Each process is measured on its own with wait4(2): wall time,
+CPU seconds and peak RSS. Request counts come from the simulator's /_simulator/stats.
 """
 
 import argparse
@@ -30,6 +30,7 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "tasksync")
+PROFILING_BIN = os.path.join(ROOT, "target", "profiling", "tasksync")
 VENV = os.path.join(ROOT, "target", "bench-venv")
 PEER = os.path.join(ROOT, "bench", "peer_sdk.py")
 TOKEN = "ntn_simulator_token"
@@ -256,20 +257,120 @@ def install_peer():
     return python
 
 
-def bench_peer(python, row):
-    simulator = row["simulator"]
+def peer_run(python, simulator):
     directory = tempfile.mkdtemp(prefix="tasksync-peer-")
     simulator.reset_stats()
-    log(f"peer: official Python SDK, full sync of {row['n']} tasks")
     run = measured(
         [python, PEER, simulator.data_source, "peer.db"],
         directory,
         env={"NOTION_BASE_URL": simulator.url},
     )
-    stats = simulator.stats()
+    run["stats"] = simulator.stats()
     run["tasks"] = json.loads(run["stdout"])["tasks"]
     shutil.rmtree(directory)
-    return run, stats
+    return run
+
+
+def our_run(simulator):
+    directory = workdir(simulator)
+    simulator.reset_stats()
+    run = sync(directory)
+    run["stats"] = simulator.stats()
+    run["tasks"] = json.loads(run["stdout"])["new"]
+    shutil.rmtree(directory)
+    return run
+
+
+def median(values):
+    values = sorted(values)
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+
+
+def bench_peer(python, n, pairs):
+    """The same full sync by tasksync and by the SDK script, alternating, `pairs` times each,
+    against one simulator: ratios are computed pair by pair, then their median is taken."""
+    log(f"peer: simulator with {n} tasks")
+    simulator = Simulator(n)
+    ours, theirs = [], []
+    for index in range(pairs):
+        log(f"peer: pair {index + 1}/{pairs} at {n} tasks: tasksync, then the Python SDK")
+        ours.append(our_run(simulator))
+        theirs.append(peer_run(python, simulator))
+    simulator.stop()
+    ratio = lambda key: median([t[key] / o[key] for o, t in zip(ours, theirs)])  # noqa: E731
+    pick = lambda runs, key: median([r[key] for r in runs])  # noqa: E731
+    return {
+        "n": n,
+        "pairs": pairs,
+        "ours": {key: pick(ours, key) for key in ("wall", "cpu", "rss_mb")},
+        "theirs": {key: pick(theirs, key) for key in ("wall", "cpu", "rss_mb")},
+        "ratio": {key: ratio(key) for key in ("wall", "cpu", "rss_mb")},
+        "requests": (ours[0]["stats"]["requests"], theirs[0]["stats"]["requests"]),
+        "tasks": (ours[0]["tasks"], theirs[0]["tasks"]),
+    }
+
+
+def bench_capped_peer(python, row):
+    """The SDK script on the largest workspace, once: what it mirrors past the 10,000-row cap."""
+    log(f"peer: the Python SDK script on {row['n']} tasks (the 10,000-row cap)")
+    run = peer_run(python, row["simulator"])
+    return run, run["stats"]
+
+
+def bench_profile(n):
+    """perf's view of one full sync: the top symbols by own samples, and the sync's stages by
+    samples including their callees. Needs `perf`; skipped (and said) without it."""
+    if shutil.which("perf") is None:
+        return None
+    log("profile: building the profiling profile (release with line tables)")
+    subprocess.run(
+        ["cargo", "build", "--profile", "profiling", "--quiet"], cwd=ROOT, check=True
+    )
+    simulator = Simulator(n)
+    directory = workdir(simulator)
+    data = os.path.join(directory, "perf.data")
+    log(f"profile: perf record of a full sync of {n} tasks")
+    recorded = subprocess.run(
+        ["perf", "record", "-F", "999", "--call-graph", "dwarf,16384", "-o", data, PROFILING_BIN,
+         "sync", "--json"],
+        cwd=directory, capture_output=True, text=True,
+        env={**os.environ, "NOTION_TOKEN": TOKEN},
+    )
+    simulator.stop()
+    if recorded.returncode != 0:
+        log(f"profile: perf record failed: {recorded.stderr.strip()[-300:]}")
+        shutil.rmtree(directory)
+        return None
+
+    def report(*flags):
+        output = subprocess.run(
+            ["perf", "report", "-i", data, "--stdio", "--sort", "symbol", "-g", "none", *flags],
+            capture_output=True, text=True,
+        ).stdout
+        rows = []
+        for line in output.splitlines():
+            match = re.match(r"\s+([0-9.]+)%\s+(?:([0-9.]+)%\s+)?\[[.k]\]\s+(.*)", line)
+            if match:
+                rows.append((float(match.group(1)), match.group(3).strip()))
+        return rows
+
+    own = report("--no-children")[:15]
+    stages = {
+        "decode pages (notion::wire::page)": r"WirePage::into_task$",
+        "read values cut at 25 (property reads)": r"NotionClient::property_value",
+        "stored form (take_stored_properties + task_row)": r"stored::(take_stored_properties|task_row)$",
+        "store a batch (SQLite, one transaction)": r"store::tasks::apply_batch$",
+        "WAL checkpoint at the end": r"^walCheckpoint$",
+        "kernel: file writes (pwrite)": r"__x64_sys_pwrite64$",
+    }
+    children = report("--children")
+    found = []
+    for label, pattern in stages.items():
+        share = max((p for p, name in children if re.search(pattern, name)), default=None)
+        found.append((label, share))
+    shutil.rmtree(directory)
+    return {"n": n, "own": own, "stages": found}
 
 
 def bench_daemon(seconds):
@@ -290,9 +391,12 @@ def bench_daemon(seconds):
 
 
 def bench_rules():
-    log("rules: cargo bench --bench rules")
+    # The profiling profile is the release build with line tables: one optimised build serves
+    # both this benchmark and perf (section 7).
+    log("rules: cargo bench --profile profiling --bench rules")
     output = subprocess.run(
-        ["cargo", "bench", "--bench", "rules"], cwd=ROOT, capture_output=True, text=True, check=True
+        ["cargo", "bench", "--profile", "profiling", "--bench", "rules"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
     ).stdout
     match = re.search(r"rules: .*", output)
     return match.group(0) if match else output.strip()
@@ -320,7 +424,34 @@ def verdict(ok):
     return "met" if ok else "**not met**"
 
 
-def write_report(path, ingest, requests, pacing, peer, daemon, rules, took, pacing_n, daemon_seconds):
+def profile_lines(profile):
+    if profile is None:
+        return ["## 7. Profile", "", "Not taken: `perf` is not installed.", ""]
+    lines = [
+        f"## 7. Profile: where a full sync of {profile['n']:,} tasks spends its CPU",
+        "",
+        "```sh",
+        "cargo build --profile profiling",
+        f"perf record -F 999 --call-graph dwarf,16384 target/profiling/tasksync sync --json",
+        "perf report --no-children --sort symbol",
+        "```",
+        "",
+        "By stage (samples in the stage and what it calls, of all the process's samples):",
+        "",
+        "| stage | share |",
+        "| --- | ---: |",
+    ]
+    for label, share in profile["stages"]:
+        lines.append(f"| {label} | {'—' if share is None else f'{share:.1f}%'} |")
+    lines += ["", "Top symbols by their own samples:", "", "| share | symbol |", "| ---: | --- |"]
+    for share, name in profile["own"]:
+        lines.append(f"| {share:.1f}% | `{name[:110]}` |")
+    lines.append("")
+    return lines
+
+
+def write_report(path, ingest, requests, pacing, peer, daemon, rules, took, pacing_n, daemon_seconds,
+                 profile, binary_mb):
     n_max = ingest[-1]["n"]
     lines = [
         "# Benchmarks",
@@ -340,22 +471,30 @@ def write_report(path, ingest, requests, pacing, peer, daemon, rules, took, paci
         "",
         "## 1. Ingest: full sync, no rate limit",
         "",
-        "| tasks | wall | tasks/s | CPU (user + sys) | peak RSS | simulator CPU | target |",
-        "| ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| tasks | wall | tasks/s | client CPU (user + sys) | client CPU per task | peak RSS | simulator CPU | targets |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for row in ingest:
         run = row["run"]
         rate = row["n"] / run["wall"]
+        per_task = run["cpu"] / row["n"] * 1e6
         lines.append(
-            f"| {row['n']:,} | {run['wall']:.1f} s | {rate:,.0f} | {run['cpu']:.1f} s "
-            f"({run['user']:.1f} + {run['sys']:.1f}) | {run['rss_mb']:.1f} MB | "
-            f"{run['simulator_cpu']:.1f} s | ≥ 25,000 tasks/s: {verdict(rate >= 25000)}; RSS ≤ 64 MB: "
-            f"{verdict(run['rss_mb'] <= 64)} |"
+            f"| {row['n']:,} | {run['wall']:.2f} s | {rate:,.0f} | {run['cpu']:.2f} s "
+            f"({run['user']:.2f} + {run['sys']:.2f}) | {per_task:.0f} µs | {run['rss_mb']:.1f} MB | "
+            f"{run['simulator_cpu']:.2f} s | ≥ 25,000 tasks/s: {verdict(rate >= 25000)}; "
+            f"≤ 20 µs per task: {verdict(per_task <= 20)} |"
         )
+    rss = [row["run"]["rss_mb"] for row in ingest]
+    spread = (max(rss) - min(rss)) / min(rss)
     lines += [
         "",
-        "Both processes share the machine's cores: the simulator's CPU (answering the same sync)",
-        "is shown because it bounds what the client can reach here.",
+        f"Peak RSS from {ingest[0]['n']:,} to {n_max:,} tasks: {min(rss):.1f}–{max(rss):.1f} MB, a spread "
+        f"of {100 * spread:.0f}% (target: flat within 10%: {verdict(spread <= 0.10)}); at "
+        f"{n_max:,} tasks {rss[-1]:.1f} MB (target ≤ 32 MB: {verdict(rss[-1] <= 32)}).",
+        "",
+        "Both processes share the machine's 2 cores: the simulator's CPU (answering the same sync)",
+        "is shown because it bounds what the client can reach here. One run per size (the peer",
+        "comparison below takes medians of alternating runs).",
         "",
         "## 2. Requests",
         "",
@@ -413,7 +552,7 @@ def write_report(path, ingest, requests, pacing, peer, daemon, rules, took, paci
         "## 4. Rules",
         "",
         "```sh",
-        "cargo bench --bench rules",
+        "cargo bench --profile profiling --bench rules",
         "```",
         "",
         f"    {rules}",
@@ -423,29 +562,37 @@ def write_report(path, ingest, requests, pacing, peer, daemon, rules, took, paci
         "set/append/mail actions.",
         "",
     ]
-    (peer_run, peer_stats), (big_run, big_stats) = peer
-    peer_row = ingest[0]
-    ours = peer_row["run"]
-    time_ratio = peer_run["wall"] / ours["wall"]
-    memory_ratio = peer_run["rss_mb"] / ours["rss_mb"]
+    comparisons, (big_run, big_stats) = peer
     lines += [
-        f"## 5. Peer: the same full sync of {peer_row['n']:,} tasks on the official Python SDK",
+        "## 5. Peer: the same full sync on the official Python SDK",
         "",
         "`bench/peer_sdk.py`: `notion-client` from PyPI, `iterate_paginated_api` over the data",
         "source query, an upsert per page into sqlite3. It mirrors less than tasksync (no change",
-        "history, no content hashes, truncated values left truncated), which favours it.",
+        "history, no content hashes, truncated values left truncated, no pacing), which favours it.",
+        f"Runs alternate (tasksync, SDK, tasksync, …) against one simulator, {comparisons[0]['pairs']} of",
+        "each; the figures are medians, and each ratio is the median of the ratios pair by pair.",
         "",
-        "| | wall | CPU | peak RSS | requests | tasks mirrored |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
-        f"| tasksync | {ours['wall']:.1f} s | {ours['cpu']:.1f} s | {ours['rss_mb']:.1f} MB | "
-        f"{peer_row['stats']['requests']:,} | {peer_row['n']:,} |",
-        f"| Python SDK | {peer_run['wall']:.1f} s | {peer_run['cpu']:.1f} s | "
-        f"{peer_run['rss_mb']:.1f} MB | {peer_stats['requests']:,} | {peer_run['tasks']:,} |",
-        f"| ratio (SDK / tasksync) | **{time_ratio:.1f}×** | {peer_run['cpu'] / ours['cpu']:.1f}× | "
-        f"**{memory_ratio:.1f}×** | | |",
-        "",
-        f"Targets ≥ 5× faster: {verdict(time_ratio >= 5)}; ≥ 5× less memory: "
-        f"{verdict(memory_ratio >= 5)}.",
+        "| tasks | | wall | CPU | peak RSS | requests | tasks mirrored |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for c in comparisons:
+        o, t, r = c["ours"], c["theirs"], c["ratio"]
+        lines += [
+            f"| {c['n']:,} | tasksync | {o['wall']:.2f} s | {o['cpu']:.2f} s | {o['rss_mb']:.1f} MB | "
+            f"{c['requests'][0]:,} | {c['tasks'][0]:,} |",
+            f"| | Python SDK | {t['wall']:.2f} s | {t['cpu']:.2f} s | {t['rss_mb']:.1f} MB | "
+            f"{c['requests'][1]:,} | {c['tasks'][1]:,} |",
+            f"| | **ratio (SDK / tasksync)** | **{r['wall']:.2f}×** | **{r['cpu']:.2f}×** | "
+            f"**{r['rss_mb']:.2f}×** | | |",
+        ]
+    lines.append("")
+    for c in comparisons:
+        r = c["ratio"]
+        lines.append(
+            f"At {c['n']:,} tasks: CPU ≥ 5× less: {verdict(r['cpu'] >= 5)} ({r['cpu']:.2f}×); "
+            f"wall ≥ 3× less: {verdict(r['wall'] >= 3)} ({r['wall']:.2f}×).  "
+        )
+    lines += [
         "",
         f"At {n_max:,} tasks the same script exits 0 having mirrored **{big_run['tasks']:,}** tasks "
         f"in {big_run['wall']:.1f} s ({big_stats['requests']:,} requests): the data source query",
@@ -460,14 +607,17 @@ def write_report(path, ingest, requests, pacing, peer, daemon, rules, took, paci
         "",
         "| measure | result | target |",
         "| --- | ---: | --- |",
-        f"| peak RSS | {daemon_run['rss_mb']:.1f} MB | ≤ 20 MB: {verdict(daemon_run['rss_mb'] <= 20)} |",
+        f"| peak RSS | {daemon_run['rss_mb']:.1f} MB | ≤ 12 MB: {verdict(daemon_run['rss_mb'] <= 12)} |",
         f"| CPU | {daemon_run['cpu']:.2f} s over {daemon_run['wall']:.0f} s "
         f"({100 * daemon_run['cpu'] / daemon_run['wall']:.2f}%) | near zero |",
         f"| requests to Notion | {daemon_stats['requests']}: {queries(daemon_stats)} sync queries, "
         f"{daemon_stats['requests'] - queries(daemon_stats)} more ({other_requests(daemon_stats)}) | "
         f"one query per idle sync |",
+        f"| shipped binary (`target/release/tasksync`) | {binary_mb:.1f} MB | ≤ 25 MB: "
+        f"{verdict(binary_mb <= 25)} |",
         "",
     ]
+    lines += profile_lines(profile)
     with open(path, "w") as out:
         out.write("\n".join(lines))
 
@@ -478,25 +628,31 @@ def main():
     parser.add_argument("--output", default=os.path.join(ROOT, "BENCHMARKS.md"))
     args = parser.parse_args()
     sizes = [1000, 3000] if args.quick else [10000, 30000, 100000]
-    pacing_n = 600 if args.quick else 30000
+    peer_sizes = [1000, 3000] if args.quick else [10000, 30000]
+    pairs = 2 if args.quick else 5
+    pacing_n = 600 if args.quick else 10000
     daemon_seconds = 12 if args.quick else 60
     started = time.monotonic()
     log("building the release binary")
     subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    binary_mb = os.path.getsize(BIN) / 1e6
     python = install_peer()
     ingest = bench_ingest(sizes)
     requests = bench_requests(ingest[-1], [1, 10, 100])
-    peer = [bench_peer(python, row) for row in (ingest[0], ingest[-1])]
+    capped = bench_capped_peer(python, ingest[-1])
     for row in ingest:
         row["simulator"].stop()
         shutil.rmtree(row["dir"])
+    peer = ([bench_peer(python, n, pairs) for n in peer_sizes], capped)
     pacing = bench_pacing(pacing_n)
     daemon = bench_daemon(daemon_seconds)
     rules = bench_rules()
+    profile = bench_profile(sizes[0])
     took = time.monotonic() - started
     output = args.output if not args.quick else os.path.join(tempfile.mkdtemp(), "BENCHMARKS.md")
     write_report(
-        output, ingest, requests, pacing, peer, daemon, rules, took, pacing_n, daemon_seconds
+        output, ingest, requests, pacing, peer, daemon, rules, took, pacing_n, daemon_seconds,
+        profile, binary_mb,
     )
     with open(output) as report:
         print(report.read())

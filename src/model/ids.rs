@@ -70,6 +70,19 @@ impl NotionId {
         &self.0
     }
 
+    /// The id as a 128-bit number: a compact key for sets of many ids (a full scan's).
+    pub fn key(&self) -> u128 {
+        self.0
+            .chars()
+            .filter_map(|c| c.to_digit(16))
+            .fold(0, |key, digit| (key << 4) | u128::from(digit))
+    }
+
+    /// The id a [`NotionId::key`] stands for.
+    pub fn from_key(key: u128) -> Self {
+        Self::from_hex(&format!("{key:032x}"))
+    }
+
     /// The 32-hex form without dashes, as it appears in Notion URLs.
     pub fn compact(&self) -> String {
         self.0.replace('-', "")

@@ -173,51 +173,139 @@ pub fn unique_id(properties: &StoredProperties) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// The mirror row of a task.
+/// The properties of a task in stored form, moved out of the task (the sync's hot path: each
+/// value is kept, not copied). The task is left without properties.
+pub fn take_stored_properties(task: &mut Task) -> StoredProperties {
+    std::mem::take(&mut task.properties)
+        .into_iter()
+        .map(|(name, property)| {
+            let text = property.value.display();
+            let stored = StoredProperty {
+                id: property.id,
+                value: property.value,
+                text,
+            };
+            (name, stored)
+        })
+        .collect()
+}
+
+/// The mirror row of a task (its title and status read from `properties`).
 pub fn task_row(task: &Task, data_source_id: &str, properties: &StoredProperties) -> MirroredTask {
-    let properties_json = serde_json::to_string(properties).unwrap_or_else(|_| "{}".into());
+    let (properties_json, content_hash) = canonical_json_and_hash(properties);
     MirroredTask {
         id: task.id.to_string(),
         data_source_id: data_source_id.to_string(),
-        title: task.title(),
-        status: task.status(),
+        title: properties
+            .values()
+            .find_map(|property| match &property.value {
+                PropertyValue::Title(text) => Some(super::plain_text(text)),
+                _ => None,
+            })
+            .unwrap_or_default(),
+        status: properties
+            .values()
+            .find_map(|property| match &property.value {
+                PropertyValue::Status(option) => Some(option.as_ref().map(|o| o.name.clone())),
+                _ => None,
+            })
+            .flatten(),
         url: task.url.clone(),
         created_time: task.created_time.clone(),
         last_edited_time: task.last_edited_time.clone(),
         created_by: task.created_by.clone(),
         last_edited_by: task.last_edited_by.clone(),
         deleted_at: None,
-        content_hash: content_hash(properties),
+        content_hash,
         properties_json,
+    }
+}
+
+/// `properties_json` and the content hash in one pass: each value is serialised once, for both.
+/// The JSON is exactly `serde_json::to_string(properties)` and the hash exactly
+/// [`content_hash`] (tested), written by hand around the value's own JSON because `serde`'s
+/// `flatten` would buffer every value first.
+fn canonical_json_and_hash(properties: &StoredProperties) -> (String, String) {
+    let mut json: Vec<u8> = Vec::with_capacity(256 * properties.len() + 2);
+    let mut hash = Fnv::new();
+    let mut value_json = Vec::with_capacity(256);
+    json.push(b'{');
+    for (index, (name, property)) in properties.iter().enumerate() {
+        value_json.clear();
+        let written = serde_json::to_writer(&mut value_json, &property.value)
+            .and_then(|()| {
+                if index > 0 {
+                    json.push(b',');
+                }
+                serde_json::to_writer(&mut json, name)?;
+                json.extend_from_slice(br#":{"id":"#);
+                serde_json::to_writer(&mut json, &property.id)
+            })
+            .and_then(|()| {
+                // The value is `{"type":…,"value":…}`: its members follow the id.
+                json.push(b',');
+                json.extend_from_slice(&value_json[1..value_json.len() - 1]);
+                json.extend_from_slice(br#","text":"#);
+                serde_json::to_writer(&mut json, &property.text)
+            });
+        if written.is_err() {
+            return (
+                serde_json::to_string(properties).unwrap_or_else(|_| "{}".into()),
+                content_hash(properties),
+            );
+        }
+        json.push(b'}');
+        if !VOLATILE.contains(&property.value.type_name()) {
+            hash.property(name, &property.id, &value_json);
+        }
+    }
+    json.push(b'}');
+    let json = String::from_utf8(json)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned());
+    (json, hash.finish())
+}
+
+/// 64-bit FNV-1a over a task's content: for each property, its name, id and value JSON.
+struct Fnv(u64);
+
+impl Fnv {
+    fn new() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+
+    fn feed(&mut self, bytes: &[u8]) {
+        for byte in bytes {
+            self.0 ^= u64::from(*byte);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    fn property(&mut self, name: &str, id: &str, value_json: &[u8]) {
+        self.feed(name.as_bytes());
+        self.feed(&[0]);
+        self.feed(id.as_bytes());
+        self.feed(&[0]);
+        self.feed(value_json);
+        self.feed(&[1]);
+    }
+
+    fn finish(&self) -> String {
+        format!("{:016x}", self.0)
     }
 }
 
 /// A stable 64-bit FNV-1a hash of the content: property names, ids and values, without the
 /// volatile ones. Stable across versions and platforms (it is stored), unlike `DefaultHasher`.
 pub fn content_hash(properties: &StoredProperties) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut feed = |bytes: &[u8]| {
-        for byte in bytes {
-            hash ^= u64::from(*byte);
-            hash = hash.wrapping_mul(0x0100_0000_01b3);
-        }
-    };
+    let mut hash = Fnv::new();
     for (name, property) in properties {
         if VOLATILE.contains(&property.value.type_name()) {
             continue;
         }
-        feed(name.as_bytes());
-        feed(&[0]);
-        feed(property.id.as_bytes());
-        feed(&[0]);
-        feed(
-            serde_json::to_string(&property.value)
-                .unwrap_or_default()
-                .as_bytes(),
-        );
-        feed(&[1]);
+        let value = serde_json::to_string(&property.value).unwrap_or_default();
+        hash.property(name, &property.id, value.as_bytes());
     }
-    format!("{hash:016x}")
+    hash.finish()
 }
 
 /// The history rows for a task that changed from `old` to `new`: one per property whose value

@@ -31,6 +31,7 @@
 //! | Every answer carries a `request_id`; data sources carry `url`, `public_url`, `icon`, `cover`, `created_by`, `last_edited_by`, `is_inline` and a `description` per property; pages `is_archived` and `is_locked`; databases `is_locked`, `icon` and `cover` | reference/data-source, reference/page, reference/database |
 
 mod blocks;
+mod cache;
 mod generate;
 mod handlers;
 mod http;
@@ -338,48 +339,7 @@ pub(crate) struct State {
     query_cache: Mutex<VecDeque<QueryCacheEntry>>,
     /// Page objects rendered to JSON bytes, as query results show them (every property), kept
     /// until the workspace changes.
-    page_cache: Mutex<PageCache>,
-}
-
-/// Rendered page objects by (page index, API version), valid for one workspace version: every
-/// change bumps the version (as for the query cache), so a cached page is never stale.
-#[derive(Default)]
-pub(crate) struct PageCache {
-    version: u64,
-    pages: std::collections::HashMap<(usize, ApiVersion), bytes::Bytes>,
-}
-
-impl State {
-    /// A page object as JSON bytes: from the cache, else rendered and kept.
-    pub(crate) fn page_json(
-        &self,
-        workspace: &Workspace,
-        index: usize,
-        version: ApiVersion,
-    ) -> bytes::Bytes {
-        let mut cache = lock(&self.page_cache);
-        if cache.version != workspace.version {
-            cache.pages.clear();
-            cache.version = workspace.version;
-        }
-        cache
-            .pages
-            .entry((index, version))
-            .or_insert_with(|| {
-                let page = workspace.render_page(&workspace.pages[index], version, &[]);
-                bytes::Bytes::from(serde_json::to_vec(&page).unwrap_or_default())
-            })
-            .clone()
-    }
-
-    /// Renders every page once (the `tasksync simulator` command does it before serving, so
-    /// the first sync measured against it is not paying for rendering).
-    pub(crate) fn render_all(&self) {
-        let workspace = lock(&self.workspace);
-        for index in 0..workspace.pages.len() {
-            self.page_json(&workspace, index, ApiVersion::default());
-        }
-    }
+    page_cache: Mutex<cache::PageCache>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -465,7 +425,7 @@ impl Simulator {
             stats: Mutex::new(Stats::default()),
             limiter,
             query_cache: Mutex::new(VecDeque::new()),
-            page_cache: Mutex::new(PageCache::default()),
+            page_cache: Mutex::new(cache::PageCache::default()),
         });
         let listener = tokio::net::TcpListener::bind(address).await?;
         let local = listener.local_addr()?;
@@ -808,45 +768,4 @@ pub async fn serve_forever(options: SimulatorOptions, address: SocketAddr) -> an
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::notion::wire::{WirePage, parse_property};
-
-    /// The client's typed page reader takes the simulator's pages exactly as its `Value`
-    /// reader does (the simulator renders pages as Notion's docs show them).
-    #[test]
-    fn the_clients_typed_reader_reads_rendered_pages_as_the_value_reader_does() {
-        let workspace = Workspace::generate(&Seed {
-            tasks: 300,
-            seed: 7,
-            data_sources: 1,
-            now: Utc::now(),
-        });
-        for record in &workspace.pages {
-            let page = workspace.render_page(record, ApiVersion::default(), &[]);
-            let text = page.to_string();
-            let task = serde_json::from_str::<WirePage<'_>>(&text)
-                .unwrap()
-                .into_task()
-                .unwrap();
-            let properties = page["properties"].as_object().unwrap();
-            assert_eq!(task.properties.len(), properties.len());
-            for (name, value) in properties {
-                assert_eq!(
-                    task.properties[name],
-                    parse_property(value.clone()),
-                    "{name}"
-                );
-            }
-            assert_eq!(task.id.to_string(), page["id"].as_str().unwrap());
-            assert_eq!(
-                task.last_edited_time,
-                page["last_edited_time"].as_str().unwrap()
-            );
-            assert_eq!(
-                task.data_source_id.as_deref(),
-                page["parent"]["data_source_id"].as_str()
-            );
-        }
-    }
-}
+mod tests;

@@ -150,6 +150,29 @@ impl Store {
         &self.path
     }
 
+    /// Stops SQLite's automatic WAL checkpoints (every 1,000 pages by default) until
+    /// [`Store::resume_checkpoints`]: for a full sync, which writes every task.
+    pub async fn defer_checkpoints(&self) -> anyhow::Result<()> {
+        self.call("defer WAL checkpoints", |c| {
+            c.pragma_update(None, "wal_autocheckpoint", 0)?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Checkpoints the WAL into the database (truncating it when no reader holds it) and turns
+    /// automatic checkpoints back on.
+    pub async fn resume_checkpoints(&self) -> anyhow::Result<()> {
+        self.call("checkpoint the WAL", |c| {
+            c.pragma_update(None, "wal_autocheckpoint", 1000)?;
+            // One row: (busy, frames in the WAL, frames checkpointed); busy only means a reader
+            // kept part of it, which the next checkpoint takes.
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Runs one step of store work on the blocking pool (rusqlite is synchronous); an error
     /// says which step failed, on which mirror. Only the store's own methods call it: callers
     /// say what they want, never which SQL to run.

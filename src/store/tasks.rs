@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::automation::{apply_rule_states, insert_firings};
 use super::{Batch, Store, StoredVersion};
 use crate::model::automation::Firing;
+use crate::model::ids::NotionId;
 use crate::model::stored::{Change, DELETED, MirroredTask};
 
 impl Store {
@@ -130,13 +131,16 @@ impl Store {
         .await
     }
 
-    /// Task ids of a data source in the mirror: (live, deleted).
-    pub async fn task_ids(
+    /// What a complete scan that saw `seen` (ids as [`NotionId::key`]s) implies against the
+    /// mirror: the live tasks it did not see (gone), and the tasks it saw that the mirror has
+    /// deleted or lacks (returned). Streams the mirror's ids: no second set of every id.
+    pub async fn scan_differences(
         &self,
         data_source_id: String,
-    ) -> anyhow::Result<(HashSet<String>, HashSet<String>)> {
-        self.call("read the mirror's task ids", move |c| {
-            task_ids(c, &data_source_id)
+        seen: HashSet<u128>,
+    ) -> anyhow::Result<(Vec<String>, Vec<NotionId>)> {
+        self.call("compare a complete scan with the mirror", move |c| {
+            scan_differences(c, &data_source_id, seen)
         })
         .await
     }
@@ -513,25 +517,33 @@ pub(super) fn mirrored_data_sources(
 }
 
 /// Task ids of a data source in the mirror: (live, deleted).
-pub(super) fn task_ids(
+fn scan_differences(
     connection: &Connection,
     data_source_id: &str,
-) -> anyhow::Result<(HashSet<String>, HashSet<String>)> {
+    mut seen: HashSet<u128>,
+) -> anyhow::Result<(Vec<String>, Vec<NotionId>)> {
     let mut statement = connection
         .prepare("SELECT id, deleted_at IS NOT NULL FROM tasks WHERE data_source_id = ?1")?;
-    let mut live = HashSet::new();
-    let mut deleted = HashSet::new();
-    for row in statement.query_map([data_source_id], |row| {
-        Ok((row.get::<_, String>(0)?, row.get::<_, bool>(1)?))
-    })? {
-        let (id, is_deleted) = row?;
-        if is_deleted {
-            deleted.insert(id);
-        } else {
-            live.insert(id);
+    let mut gone = Vec::new();
+    let mut returned = Vec::new();
+    let mut rows = statement.query([data_source_id])?;
+    while let Some(row) = rows.next()? {
+        let (id, deleted): (String, bool) = (row.get(0)?, row.get(1)?);
+        // An id that is not a Notion id (a row edited by hand) cannot have been seen.
+        let key = NotionId::parse(&id).ok().map(|id| id.key());
+        // Seen (and taken out of `seen`): returned if the mirror has it deleted.
+        match key.filter(|key| seen.remove(key)) {
+            Some(key) if deleted => returned.push(NotionId::from_key(key)),
+            Some(_) => {}
+            None if !deleted => gone.push(id),
+            None => {}
         }
     }
-    Ok((live, deleted))
+    // Seen and not in the mirror at all.
+    returned.extend(seen.into_iter().map(NotionId::from_key));
+    gone.sort();
+    returned.sort();
+    Ok((gone, returned))
 }
 
 /// Marks tasks deleted (gone from the data source or trashed), each with a history row, and

@@ -217,6 +217,13 @@ pub async fn sync(
             .await?;
         engine.run_id = store.start_run(source_id.clone(), kind, iso(now)).await?;
     }
+    // A full sync writes every task: the WAL is checkpointed once at its end rather than every
+    // thousand pages along the way (the same pages would be copied into the database again and
+    // again).
+    let deferred = engine.writer().filter(|_| full);
+    if let Some(store) = deferred {
+        store.defer_checkpoints().await?;
+    }
     let outcome = engine
         .run(
             full,
@@ -225,6 +232,12 @@ pub async fn sync(
             options.overlap,
         )
         .await;
+    if let Some(store) = deferred
+        && let Err(error) = store.resume_checkpoints().await
+    {
+        // The sync's own outcome matters more; SQLite checkpoints at the next commit anyway.
+        tracing::warn!(error = %format!("{error:#}"), "cannot checkpoint the mirror's WAL after a full sync");
+    }
     engine.counts.requests = client.requests_sent() - requests_before;
     if let Some(store) = engine.writer() {
         let error = outcome.as_ref().err().map(|e| format!("{e:#}"));
@@ -317,7 +330,16 @@ struct Engine<'a> {
     unknown_properties: BTreeSet<String>,
     /// Users' names by id (the mirror's `users`), for people given by id only.
     names: HashMap<String, String>,
+    /// A full scan gathers pages into fewer transactions (`write`); `pending` is what it has
+    /// gathered and not yet committed.
+    merging: bool,
+    pending: Option<Batch>,
 }
+
+/// About how many tasks a full scan commits at once: fewer, larger transactions write each
+/// B-tree page to the WAL fewer times. A crash loses at most that much of the scan's work (the
+/// scan moves no cursor until it is complete, so the next sync reads it again).
+const MERGED_TASKS: usize = 400;
 
 impl<'a> Engine<'a> {
     fn new(
@@ -350,6 +372,8 @@ impl<'a> Engine<'a> {
             known_properties: HashSet::new(),
             unknown_properties: BTreeSet::new(),
             names: HashMap::new(),
+            merging: false,
+            pending: None,
         }
     }
 
@@ -391,7 +415,7 @@ impl<'a> Engine<'a> {
     ) -> anyhow::Result<bool> {
         if full {
             let seen = self.scan(true).await?;
-            self.mark_missing(&seen, true).await?;
+            self.mark_missing(seen, true).await?;
             if let Some(edited) = self.max_edited.take() {
                 self.advance_cursor(&edited).await?;
             }
@@ -408,7 +432,7 @@ impl<'a> Engine<'a> {
         self.incremental(since).await?;
         if reconcile {
             let seen = self.scan(false).await?;
-            self.mark_missing(&seen, false).await?;
+            self.mark_missing(seen, false).await?;
         }
         Ok(reconcile)
     }
@@ -453,9 +477,37 @@ impl<'a> Engine<'a> {
         }
     }
 
-    /// The store stage: one page's writes in one transaction (nothing in a dry run).
-    async fn write(&self, batch: Batch) -> anyhow::Result<()> {
-        if let Some(store) = self.writer() {
+    /// The store stage: one page's writes in one transaction (nothing in a dry run). While a
+    /// full scan is `merging`, pages are gathered into transactions of about
+    /// [`MERGED_TASKS`] tasks: each page's tasks, history and firings still commit together, and a
+    /// full scan moves no cursor until it is complete. A batch with a cursor is never merged.
+    async fn write(&mut self, batch: Batch) -> anyhow::Result<()> {
+        let Some(store) = self.writer() else {
+            return Ok(());
+        };
+        if !self.merging || batch.cursor.is_some() {
+            self.flush().await?;
+            return store.apply_batch(batch).await;
+        }
+        let pending = match &mut self.pending {
+            Some(pending) => {
+                pending.upserts.extend(batch.upserts);
+                pending.changes.extend(batch.changes);
+                pending.firings.extend(batch.firings);
+                pending.rule_states.extend(batch.rule_states);
+                pending
+            }
+            None => self.pending.insert(batch),
+        };
+        if pending.upserts.len() >= MERGED_TASKS {
+            self.flush().await?;
+        }
+        Ok(())
+    }
+
+    /// Commits the pages gathered so far (see `write`).
+    async fn flush(&mut self) -> anyhow::Result<()> {
+        if let (Some(store), Some(batch)) = (self.writer(), self.pending.take()) {
             store.apply_batch(batch).await?;
         }
         Ok(())

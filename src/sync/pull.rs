@@ -12,14 +12,18 @@ use crate::model::Task;
 use crate::model::ids::NotionId;
 use crate::model::stored::ChangeKind;
 use crate::model::time::iso;
-use crate::notion::NotionClient;
 use crate::notion::query::{
     DateCondition, Direction, Filter, Query, QueryPage, Sort, TimestampField,
 };
+use crate::notion::{NotionClient, NotionError};
 
 /// Reads a query sorted ascending by a timestamp, page by page, past Notion's 10,000-row cap:
 /// when a window is capped, the next starts at the last timestamp seen (pages read twice are
 /// the caller's to de-duplicate or to recognise as unchanged).
+///
+/// Pipelined: as soon as a page says where the next one starts, the next is requested (one page
+/// ahead, through the client's shared pacer), so Notion answers it while the caller stores this
+/// one.
 struct Pager {
     field: TimestampField,
     /// Where the current window starts (`None`: from the beginning).
@@ -29,6 +33,17 @@ struct Pager {
     capped: bool,
     last: Option<String>,
     done: bool,
+    /// The next page, already requested.
+    ahead: Option<tokio::task::JoinHandle<Result<QueryPage, NotionError>>>,
+}
+
+impl Drop for Pager {
+    fn drop(&mut self) {
+        // A sync that stops (or fails) does not leave a request running.
+        if let Some(ahead) = self.ahead.take() {
+            ahead.abort();
+        }
+    }
 }
 
 impl Pager {
@@ -41,6 +56,7 @@ impl Pager {
             capped: false,
             last: None,
             done: false,
+            ahead: None,
         }
     }
 
@@ -71,16 +87,30 @@ impl Pager {
         if self.done {
             return Ok(None);
         }
-        let page = client
-            .query_page(source, &self.query(), self.start_cursor.as_deref())
-            .await?;
+        let page = match self.ahead.take() {
+            Some(ahead) => ahead
+                .await
+                .context("a request for the next page of tasks stopped unexpectedly")??,
+            None => {
+                client
+                    .query_page(source, &self.query(), self.start_cursor.as_deref())
+                    .await?
+            }
+        };
         self.capped |= page.incomplete;
         // Sorted ascending by the field: the page's last task has its latest time.
         if let Some(last) = page.tasks.last() {
             self.last = Some(self.timestamp(last));
         }
         match &page.next_cursor {
-            Some(next) => self.start_cursor = Some(next.clone()),
+            Some(next) => {
+                self.start_cursor = Some(next.clone());
+                let (client, source, query) = (client.clone(), source.clone(), self.query());
+                let cursor = next.clone();
+                self.ahead = Some(tokio::spawn(async move {
+                    client.query_page(&source, &query, Some(&cursor)).await
+                }));
+            }
             None => self.end_window()?,
         }
         Ok(Some(page))
@@ -141,8 +171,8 @@ impl Engine<'_> {
 
     /// Every live task, windowed by creation time past the 10,000-row cap. With `content`, each
     /// page of tasks is ingested; otherwise only ids are read (`filter_properties`). Returns the
-    /// ids seen.
-    pub(super) async fn scan(&mut self, content: bool) -> anyhow::Result<HashSet<String>> {
+    /// ids seen, as [`NotionId::key`]s (16 bytes each, whatever the number of tasks).
+    pub(super) async fn scan(&mut self, content: bool) -> anyhow::Result<HashSet<u128>> {
         let mut seen = HashSet::new();
         let title = self.source.first_of_kind("title").map(|p| p.id.clone());
         let filter_properties = if content {
@@ -151,15 +181,18 @@ impl Engine<'_> {
             title.into_iter().collect()
         };
         let mut pager = Pager::new(TimestampField::CreatedTime, None, filter_properties);
+        self.merging = content;
         loop {
             self.check_stop()?;
             let Some(page) = pager.next(self.client, &self.source.id).await? else {
+                self.merging = false;
+                self.flush().await?;
                 return Ok(seen);
             };
             let fresh: Vec<Task> = page
                 .tasks
                 .into_iter()
-                .filter(|t| seen.insert(t.id.to_string()))
+                .filter(|t| seen.insert(t.id.key()))
                 .collect();
             if content {
                 for task in &fresh {
@@ -183,15 +216,17 @@ impl Engine<'_> {
     /// whole and stored (a content scan stored them already).
     pub(super) async fn mark_missing(
         &mut self,
-        seen: &HashSet<String>,
+        seen: HashSet<u128>,
         scanned_content: bool,
     ) -> anyhow::Result<()> {
-        let (live, deleted) = match self.store {
-            Some(reader) => reader.task_ids(self.source_id.clone()).await?,
-            None => Default::default(),
+        let (gone, returned) = match self.store {
+            Some(reader) => {
+                reader
+                    .scan_differences(self.source_id.clone(), seen)
+                    .await?
+            }
+            None => (Vec::new(), Vec::new()),
         };
-        let mut gone: Vec<String> = live.difference(seen).cloned().collect();
-        gone.sort();
         self.counts.deleted += gone.len() as u64;
         for id in &gone {
             self.plan(id.clone(), String::new(), ChangeKind::Deleted, Vec::new());
@@ -209,17 +244,11 @@ impl Engine<'_> {
                 .await?;
         }
         // Seen but deleted in the mirror (or never stored): read them whole.
-        let returned: Vec<String> = seen
-            .iter()
-            .filter(|id| deleted.contains(*id) || !live.contains(*id))
-            .cloned()
-            .collect();
         if returned.is_empty() || scanned_content {
             return Ok(());
         }
         let mut tasks = Vec::new();
-        for id in returned {
-            let page_id = NotionId::parse(&id)?;
+        for page_id in returned {
             tasks.push(self.client.retrieve_page(&page_id).await?);
         }
         self.ingest(tasks, None).await

@@ -17,6 +17,29 @@ use crate::model::{
     Task, User,
 };
 
+/// A JSON object read as `T`. Serde's derived structs also accept an array of the fields in
+/// order, which the `Value` reader never takes for an object: every struct read here is wrapped,
+/// so an array is refused (and the `Value` reader decides).
+struct Obj<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Only<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for Only<T> {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+        deserializer
+            .deserialize_map(Only(std::marker::PhantomData))
+            .map(Obj)
+    }
+}
+
 /// A page object, its properties still JSON borrowed from the response.
 #[derive(Debug, Deserialize)]
 pub struct WirePage<'a> {
@@ -72,8 +95,8 @@ fn parent_data_source(raw: &RawValue) -> Option<String> {
     struct Parent {
         data_source_id: Option<String>,
     }
-    match serde_json::from_str::<Parent>(raw.get()) {
-        Ok(parent) => parent.data_source_id,
+    match serde_json::from_str::<Obj<Parent>>(raw.get()) {
+        Ok(Obj(parent)) => parent.data_source_id,
         Err(_) => serde_json::from_str::<serde_json::Value>(raw.get())
             .ok()?
             .get("data_source_id")?
@@ -177,7 +200,7 @@ impl<'a> Parts<'a> {
 }
 
 fn typed_property(json: &str) -> Option<Property> {
-    let parts: Parts<'_> = serde_json::from_str(json).ok()?;
+    let Obj(parts): Obj<Parts<'_>> = serde_json::from_str(json).ok()?;
     let kind = parts.kind.as_deref()?;
     let value = typed_value(kind, parts.payload(kind)?)?;
     let flagged = parts.has_more.as_ref().and_then(serde_json::Value::as_bool) == Some(true);
@@ -197,15 +220,21 @@ fn typed_value(kind: &str, payload: &str) -> Option<PropertyValue> {
         "title" => PropertyValue::Title(rich_texts(read(payload)?)?),
         "rich_text" => PropertyValue::RichText(rich_texts(read(payload)?)?),
         "number" => PropertyValue::Number(read(payload)?),
-        "select" => PropertyValue::Select(read::<Option<WireOption>>(payload)?.map(Into::into)),
-        "status" => PropertyValue::Status(read::<Option<WireOption>>(payload)?.map(Into::into)),
+        "select" => {
+            PropertyValue::Select(read::<Option<Obj<WireOption>>>(payload)?.map(|o| o.0.into()))
+        }
+        "status" => {
+            PropertyValue::Status(read::<Option<Obj<WireOption>>>(payload)?.map(|o| o.0.into()))
+        }
         "multi_select" => PropertyValue::MultiSelect(
-            read::<Vec<WireOption>>(payload)?
+            read::<Vec<Obj<WireOption>>>(payload)?
                 .into_iter()
-                .map(Into::into)
+                .map(|o| o.0.into())
                 .collect(),
         ),
-        "date" => PropertyValue::Date(read::<Option<WireDate>>(payload)?.map(Into::into)),
+        "date" => PropertyValue::Date(read::<Option<Obj<WireDate>>>(payload)?.map(|d| d.0.into())),
+        // Users are read by the same derived `WireUser` as the `Value` reader's `from_value`
+        // (which takes an array of fields too): not wrapped, so both agree.
         "people" => PropertyValue::People(
             read::<Vec<WireUser>>(payload)?
                 .into_iter()
@@ -213,25 +242,25 @@ fn typed_value(kind: &str, payload: &str) -> Option<PropertyValue> {
                 .collect(),
         ),
         "files" => PropertyValue::Files(
-            read::<Vec<WireFile>>(payload)?
+            read::<Vec<Obj<WireFile>>>(payload)?
                 .into_iter()
-                .map(WireFile::into_file)
+                .map(|file| file.0.into_file())
                 .collect::<Option<_>>()?,
         ),
         "checkbox" => PropertyValue::Checkbox(read(payload)?),
         "url" => PropertyValue::Url(read(payload)?),
         "email" => PropertyValue::Email(read(payload)?),
         "phone_number" => PropertyValue::PhoneNumber(read(payload)?),
-        "formula" => PropertyValue::Formula(read::<WireFormula>(payload)?.into_value()?),
+        "formula" => PropertyValue::Formula(read::<Obj<WireFormula>>(payload)?.0.into_value()?),
         "relation" => PropertyValue::Relation(
-            read::<Vec<WireUserRef>>(payload)?
+            read::<Vec<Obj<WireUserRef>>>(payload)?
                 .into_iter()
-                .map(|reference| reference.id)
+                .map(|reference| reference.0.id)
                 .collect(),
         ),
-        "rollup" => read::<WireRollup>(payload)?.into_value()?,
+        "rollup" => read::<Obj<WireRollup>>(payload)?.0.into_value()?,
         "unique_id" => {
-            let unique: WireUniqueId = read(payload)?;
+            let Obj(unique): Obj<WireUniqueId> = read(payload)?;
             PropertyValue::UniqueId {
                 prefix: unique.prefix,
                 number: unique.number,
@@ -251,7 +280,7 @@ struct WireRichText {
     #[serde(rename = "type")]
     kind: Option<String>,
     plain_text: Option<String>,
-    text: Option<WireTextContent>,
+    text: Option<Obj<WireTextContent>>,
     href: Option<String>,
 }
 
@@ -261,14 +290,14 @@ struct WireTextContent {
 }
 
 /// `None` when an item has no text at all (the `Value` reader then keeps the property raw).
-fn rich_texts(items: Vec<WireRichText>) -> Option<Vec<RichText>> {
+fn rich_texts(items: Vec<Obj<WireRichText>>) -> Option<Vec<RichText>> {
     items
         .into_iter()
-        .map(|item| {
+        .map(|Obj(item)| {
             Some(RichText {
                 plain_text: item
                     .plain_text
-                    .or_else(|| item.text.and_then(|text| text.content))?,
+                    .or_else(|| item.text.and_then(|text| text.0.content))?,
                 href: item.href,
                 kind: item.kind.unwrap_or_else(|| "text".to_string()),
             })
@@ -320,16 +349,16 @@ struct WireFile {
     name: String,
     #[serde(rename = "type")]
     kind: Option<String>,
-    file: Option<WireUrl>,
-    external: Option<WireUrl>,
+    file: Option<Obj<WireUrl>>,
+    external: Option<Obj<WireUrl>>,
 }
 
 impl WireFile {
     /// `None` for a kind other than `file` and `external` (left to the `Value` reader).
     fn into_file(self) -> Option<FileRef> {
         let url = match self.kind.as_deref() {
-            Some("file") => self.file.and_then(|payload| payload.url),
-            Some("external") => self.external.and_then(|payload| payload.url),
+            Some("file") => self.file.and_then(|payload| payload.0.url),
+            Some("external") => self.external.and_then(|payload| payload.0.url),
             _ => return None,
         };
         Some(FileRef {
@@ -346,7 +375,7 @@ struct WireFormula {
     string: Option<String>,
     number: Option<f64>,
     boolean: Option<bool>,
-    date: Option<WireDate>,
+    date: Option<Obj<WireDate>>,
 }
 
 impl WireFormula {
@@ -355,7 +384,7 @@ impl WireFormula {
             "string" => FormulaValue::String(self.string),
             "number" => FormulaValue::Number(self.number),
             "boolean" => FormulaValue::Boolean(self.boolean),
-            "date" => FormulaValue::Date(self.date.map(Into::into)),
+            "date" => FormulaValue::Date(self.date.map(|date| date.0.into())),
             _ => return None,
         })
     }
@@ -368,14 +397,14 @@ struct WireRollup {
     kind: String,
     function: Option<String>,
     number: Option<f64>,
-    date: Option<WireDate>,
+    date: Option<Obj<WireDate>>,
 }
 
 impl WireRollup {
     fn into_value(self) -> Option<PropertyValue> {
         let result = match self.kind.as_str() {
             "number" => RollupValue::Number(self.number),
-            "date" => RollupValue::Date(self.date.map(Into::into)),
+            "date" => RollupValue::Date(self.date.map(|date| date.0.into())),
             "incomplete" => RollupValue::Incomplete,
             "unsupported" => RollupValue::Unsupported,
             _ => return None,

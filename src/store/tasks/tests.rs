@@ -70,9 +70,25 @@ async fn deleted_tasks_get_a_history_row_and_the_reconcile_is_noted() {
         .mark_deleted(SOURCE.into(), vec![B.into()], Vec::new(), AT.into(), RUN)
         .await
         .unwrap();
-    let (live, deleted) = store.task_ids(SOURCE.into()).await.unwrap();
-    assert_eq!(live, HashSet::from([A.to_string()]));
-    assert_eq!(deleted, HashSet::from([B.to_string()]));
+    // A scan that saw A and B: nothing gone, B returned; one that saw neither: A gone.
+    let key = |id: &str| NotionId::parse(id).unwrap().key();
+    let (gone, returned) = store
+        .scan_differences(SOURCE.into(), HashSet::from([key(A), key(B)]))
+        .await
+        .unwrap();
+    assert!(gone.is_empty());
+    assert_eq!(returned, [NotionId::parse(B).unwrap()]);
+    let (gone, returned) = store
+        .scan_differences(SOURCE.into(), HashSet::new())
+        .await
+        .unwrap();
+    assert_eq!((gone, returned), (vec![A.to_string()], Vec::new()));
+    // Seen and never stored: returned.
+    let (_, returned) = store
+        .scan_differences(SOURCE.into(), HashSet::from([7]))
+        .await
+        .unwrap();
+    assert_eq!(returned, [NotionId::from_key(7)]);
     let history = store.history(B.into()).await.unwrap();
     assert_eq!(history[0].property, DELETED);
     assert_eq!(history[0].new_value.as_deref(), Some(AT));
@@ -146,7 +162,7 @@ async fn a_rename_moves_history_and_former_names_are_remembered() {
     assert_eq!(history[0].property, "Prio", "history follows the rename");
     let former = store
         .former_names(&crate::model::DataSource {
-            id: crate::model::ids::NotionId::parse(SOURCE).unwrap(),
+            id: NotionId::parse(SOURCE).unwrap(),
             database_id: None,
             name: "Tasks".into(),
             properties: [(
