@@ -150,11 +150,12 @@ impl Store {
         &self.path
     }
 
-    /// Stops SQLite's automatic WAL checkpoints (every 1,000 pages by default) until
-    /// [`Store::resume_checkpoints`]: for a full sync, which writes every task.
+    /// Spaces SQLite's automatic WAL checkpoints out (every [`DEFERRED_CHECKPOINT_PAGES`] pages
+    /// instead of 1,000) until [`Store::resume_checkpoints`]: for a full sync, which writes every
+    /// task.
     pub async fn defer_checkpoints(&self) -> anyhow::Result<()> {
         self.call("defer WAL checkpoints", |c| {
-            c.pragma_update(None, "wal_autocheckpoint", 0)?;
+            c.pragma_update(None, "wal_autocheckpoint", DEFERRED_CHECKPOINT_PAGES)?;
             Ok(())
         })
         .await
@@ -193,6 +194,11 @@ impl Store {
         .with_context(|| format!("the mirror {}: cannot {step}", self.path.display()))
     }
 }
+
+/// WAL pages between checkpoints during a full sync (about 32 MB): each checkpoint copies the
+/// pages written since the last, so fewer of them copy the same B-tree pages fewer times; the
+/// bound keeps the WAL (and its index, mapped into memory) from growing with the data source.
+const DEFERRED_CHECKPOINT_PAGES: i64 = 8192;
 
 /// A count or index as SQLite's integer (saturating: no count here comes near `i64::MAX`).
 fn sql_integer(value: impl TryInto<i64>) -> i64 {

@@ -217,9 +217,8 @@ pub async fn sync(
             .await?;
         engine.run_id = store.start_run(source_id.clone(), kind, iso(now)).await?;
     }
-    // A full sync writes every task: the WAL is checkpointed once at its end rather than every
-    // thousand pages along the way (the same pages would be copied into the database again and
-    // again).
+    // A full sync writes every task: the WAL is checkpointed every 32 MB and at its end rather
+    // than every 4 MB (the same B-tree pages would be copied into the database again and again).
     let deferred = engine.writer().filter(|_| full);
     if let Some(store) = deferred {
         store.defer_checkpoints().await?;
