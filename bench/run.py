@@ -6,8 +6,9 @@
 
 It builds the release binary (and the `profiling` profile, for perf), installs the peer
 (notion-client from PyPI) into a virtualenv under target/, and runs everything against
-`tasksync simulator` on loopback. Each process is measured on its own with wait4(2): wall time,
-CPU seconds and peak RSS. Request counts come from the simulator's /_simulator/stats.
+`tasksync simulator` on loopback. Each process is measured on its own through GNU time
+(`/usr/bin/time`, Debian package `time`): wall time, CPU seconds and peak RSS. Request counts
+come from the simulator's /_simulator/stats.
 """
 
 import argparse
@@ -93,30 +94,44 @@ class Simulator:
             self.process.wait()
 
 
+GNU_TIME = "/usr/bin/time"
+
+
 def measured(command, cwd, env=None, stop_after=None):
-    """Runs one process; returns wall, user, sys seconds, peak RSS (MB) and its stdout."""
+    """Runs one process; returns wall, user, sys seconds, peak RSS (MB) and its stdout.
+
+    The process is started by GNU time (Debian package `time`), which reads wait4(2) for it.
+    Not by this script's own wait4: Python starts children with vfork, and Linux folds the peak
+    RSS of the memory a process had before exec into its `ru_maxrss`, so a child of this
+    harness would report at least the harness's own RSS (30-40 MB once it has read a mirror)."""
     out_path = os.path.join(cwd, "stdout.txt")
+    usage_path = os.path.join(cwd, "usage.txt")
     with open(out_path, "w") as out:
         started = time.monotonic()
         process = subprocess.Popen(
-            command, cwd=cwd, stdout=out, env={**os.environ, "NOTION_TOKEN": TOKEN, **(env or {})}
+            [GNU_TIME, "-f", "%U %S %M", "-o", usage_path, *command],
+            cwd=cwd,
+            stdout=out,
+            env={**os.environ, "NOTION_TOKEN": TOKEN, **(env or {})},
         )
         if stop_after is not None:
             time.sleep(stop_after)
-            process.send_signal(signal.SIGTERM)
-        _, status, usage = os.wait4(process.pid, 0)
+            # The measured process is GNU time's child.
+            subprocess.run(["pkill", "-TERM", "-P", str(process.pid)], check=False)
+        code = process.wait()
         wall = time.monotonic() - started
-    code = os.waitstatus_to_exitcode(status)
     with open(out_path) as out:
         stdout = out.read()
     if code != 0:
         sys.exit(f"{' '.join(command)} exited with {code}:\n{stdout}")
+    with open(usage_path) as usage:
+        user, system, rss_kb = usage.read().split()[-3:]
     return {
         "wall": wall,
-        "user": usage.ru_utime,
-        "sys": usage.ru_stime,
-        "cpu": usage.ru_utime + usage.ru_stime,
-        "rss_mb": usage.ru_maxrss / 1024,
+        "user": float(user),
+        "sys": float(system),
+        "cpu": float(user) + float(system),
+        "rss_mb": int(rss_kb) / 1024,
         "stdout": stdout,
     }
 
@@ -352,7 +367,9 @@ def bench_profile(n):
         for line in output.splitlines():
             match = re.match(r"\s+([0-9.]+)%\s+(?:([0-9.]+)%\s+)?\[[.k]\]\s+(.*)", line)
             if match:
-                rows.append((float(match.group(1)), match.group(3).strip()))
+                # perf pads the symbol column: the name ends at the first run of spaces.
+                name = re.split(r"\s{2,}", match.group(3).strip())[0]
+                rows.append((float(match.group(1)), name))
         return rows
 
     own = report("--no-children")[:15]
@@ -360,7 +377,7 @@ def bench_profile(n):
         "decode pages (notion::wire::page)": r"WirePage::into_task$",
         "read values cut at 25 (property reads)": r"NotionClient::property_value",
         "stored form (take_stored_properties + task_row)": r"stored::(take_stored_properties|task_row)$",
-        "store a batch (SQLite, one transaction)": r"store::tasks::apply_batch$",
+        "store a batch (SQLite, one transaction)": r"apply_batch",
         "WAL checkpoint at the end": r"^walCheckpoint$",
         "kernel: file writes (pwrite)": r"__x64_sys_pwrite64$",
     }
@@ -466,7 +483,8 @@ def write_report(path, ingest, requests, pacing, peer, daemon, rules, took, paci
         f"Date: {datetime.date.today().isoformat()}. The whole run took {took / 60:.1f} minutes.",
         "",
         "Everything runs against `tasksync simulator` on loopback, from the release build. Each",
-        "process is measured on its own (wait4): wall time, CPU seconds (user + system), peak RSS.",
+        "process is measured on its own (GNU time, which reads wait4(2) for it): wall time, CPU",
+        "seconds (user + system), peak RSS.",
         "Request counts are the simulator's.",
         "",
         "## 1. Ingest: full sync, no rate limit",
