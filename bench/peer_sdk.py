@@ -6,6 +6,13 @@ tasksync does (no change history, no completion of people/relation values trunca
 pacing), which favours the peer.
 
     NOTION_TOKEN=... NOTION_BASE_URL=http://127.0.0.1:7878 python peer_sdk.py DATA_SOURCE_ID peer.db
+    ... python peer_sdk.py --windowed DATA_SOURCE_ID peer.db
+
+A query stops at Notion's 10,000-row cap (with `request_status` "incomplete", which
+`iterate_paginated_api` does not look at): the plain script mirrors the first 10,000 tasks and
+exits 0. `--windowed` is what the same user writes once they know: sorted by creation time, a
+capped query is continued from the last creation time seen, de-duplicating by id (what
+tasksync does), so it mirrors every task and the comparison is of the same work.
 """
 
 import json
@@ -31,8 +38,38 @@ def status_of(properties):
     return None
 
 
+def windowed_pages(notion, data_source_id):
+    """Every page, past the 10,000-row cap: windows by creation time."""
+    seen = set()
+    since = None
+    while True:
+        query = {"sorts": [{"timestamp": "created_time", "direction": "ascending"}]}
+        if since is not None:
+            query["filter"] = {"timestamp": "created_time", "created_time": {"on_or_after": since}}
+        cursor, capped, last = None, False, None
+        while True:
+            if cursor is not None:
+                query["start_cursor"] = cursor
+            response = notion.data_sources.query(
+                data_source_id=data_source_id, page_size=100, **query
+            )
+            capped |= (response.get("request_status") or {}).get("type") == "incomplete"
+            for page in response["results"]:
+                last = page["created_time"]
+                if page["id"] not in seen:
+                    seen.add(page["id"])
+                    yield page
+            if not response["has_more"]:
+                break
+            cursor = response["next_cursor"]
+        if not capped or last is None or last == since:
+            return
+        since = last
+
+
 def main():
-    data_source_id, path = sys.argv[1], sys.argv[2]
+    windowed = sys.argv[1] == "--windowed"
+    data_source_id, path = sys.argv[1 + windowed], sys.argv[2 + windowed]
     notion = Client(auth=os.environ["NOTION_TOKEN"], base_url=os.environ["NOTION_BASE_URL"])
     db = sqlite3.connect(path)
     db.execute(
@@ -41,9 +78,14 @@ def main():
     )
     count = 0
     with db:
-        for page in iterate_paginated_api(
-            notion.data_sources.query, data_source_id=data_source_id, page_size=100
-        ):
+        pages = (
+            windowed_pages(notion, data_source_id)
+            if windowed
+            else iterate_paginated_api(
+                notion.data_sources.query, data_source_id=data_source_id, page_size=100
+            )
+        )
+        for page in pages:
             properties = page["properties"]
             db.execute(
                 "INSERT INTO tasks VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
