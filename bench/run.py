@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """tasksync's benchmark harness: one command, every figure, written to BENCHMARKS.md.
 
-    python3 bench/run.py            # the full run (about 35 minutes on 2 cores, builds included)
+    python3 bench/run.py            # the full run (about 7 minutes on 2 cores; the two optimised
+                                    # builds take about 15 more after a change)
     python3 bench/run.py --quick    # small sizes, to check the harness itself; writes nothing
 
 It builds the release binary (and the `profiling` profile, for perf), installs the peer
