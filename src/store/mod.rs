@@ -161,14 +161,14 @@ impl Store {
         .await
     }
 
-    /// Checkpoints the WAL into the database (truncating it when no reader holds it) and turns
-    /// automatic checkpoints back on.
+    /// Checkpoints what it can of the WAL into the database and turns automatic checkpoints
+    /// back on. Passive: it never waits for a reader (someone's SQL over the mirror) to finish;
+    /// what a reader still holds goes with the next checkpoint.
     pub async fn resume_checkpoints(&self) -> anyhow::Result<()> {
         self.call("checkpoint the WAL", |c| {
             c.pragma_update(None, "wal_autocheckpoint", 1000)?;
-            // One row: (busy, frames in the WAL, frames checkpointed); busy only means a reader
-            // kept part of it, which the next checkpoint takes.
-            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            // One row: (busy, frames in the WAL, frames checkpointed).
+            c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
             Ok(())
         })
         .await

@@ -212,3 +212,21 @@ async fn users_name_people_and_the_bot_is_kept() {
     let held = store.mirrored_data_sources().await.unwrap();
     assert_eq!(held, vec![(SOURCE.to_string(), "Tasks".to_string())]);
 }
+
+#[tokio::test]
+async fn a_full_sync_spaces_checkpoints_out_and_turns_them_back_on() {
+    let (_dir, store) = mirror();
+    let interval = |store: &Store| -> i64 {
+        store
+            .connection
+            .lock()
+            .unwrap()
+            .pragma_query_value(None, "wal_autocheckpoint", |row| row.get(0))
+            .unwrap()
+    };
+    assert_eq!(interval(&store), 1000);
+    store.defer_checkpoints().await.unwrap();
+    assert_eq!(interval(&store), super::super::DEFERRED_CHECKPOINT_PAGES);
+    store.resume_checkpoints().await.unwrap();
+    assert_eq!(interval(&store), 1000);
+}
