@@ -234,7 +234,7 @@ pub async fn sync(
     if let Some(store) = deferred
         && let Err(error) = store.resume_checkpoints().await
     {
-        // The sync's own outcome matters more; SQLite checkpoints at the next commit anyway.
+        // The sync's own outcome matters more; SQLite still checkpoints as the WAL grows.
         tracing::warn!(error = %format!("{error:#}"), "cannot checkpoint the mirror's WAL after a full sync");
     }
     engine.counts.requests = client.requests_sent() - requests_before;
