@@ -24,6 +24,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -297,12 +298,6 @@ def our_run(simulator):
     return run
 
 
-def median(values):
-    values = sorted(values)
-    middle = len(values) // 2
-    return values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
-
-
 def bench_peer(python, n, pairs):
     """The same full sync by tasksync and by the SDK script, alternating, `pairs` times each,
     against one simulator: ratios are computed pair by pair, then their median is taken."""
@@ -314,14 +309,15 @@ def bench_peer(python, n, pairs):
         ours.append(our_run(simulator))
         theirs.append(peer_run(python, simulator))
     simulator.stop()
-    ratio = lambda key: median([t[key] / o[key] for o, t in zip(ours, theirs)])  # noqa: E731
-    pick = lambda runs, key: median([r[key] for r in runs])  # noqa: E731
+    keys = ("wall", "cpu", "rss_mb")
     return {
         "n": n,
         "pairs": pairs,
-        "ours": {key: pick(ours, key) for key in ("wall", "cpu", "rss_mb")},
-        "theirs": {key: pick(theirs, key) for key in ("wall", "cpu", "rss_mb")},
-        "ratio": {key: ratio(key) for key in ("wall", "cpu", "rss_mb")},
+        "ours": {key: statistics.median(r[key] for r in ours) for key in keys},
+        "theirs": {key: statistics.median(r[key] for r in theirs) for key in keys},
+        "ratio": {
+            key: statistics.median(t[key] / o[key] for o, t in zip(ours, theirs)) for key in keys
+        },
         "requests": (ours[0]["stats"]["requests"], theirs[0]["stats"]["requests"]),
         "tasks": (ours[0]["tasks"], theirs[0]["tasks"]),
     }

@@ -373,7 +373,7 @@ async fn full_task(
     };
     session
         .client
-        .complete_task(&mut task, schema.as_ref(), |_| None)
+        .complete_task(&mut task, schema.as_ref())
         .await?;
     let content = session.client.list_children(&task.id).await?;
     Ok((task, content))

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{PropertyValue, Task};
+use super::{Property, PropertyValue, Task};
 
 /// A task as the mirror stores it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -153,15 +153,17 @@ pub type StoredProperties = BTreeMap<String, StoredProperty>;
 pub fn stored_properties(task: &Task) -> StoredProperties {
     task.properties
         .iter()
-        .map(|(name, property)| {
-            let stored = StoredProperty {
-                id: property.id.clone(),
-                value: property.value.clone(),
-                text: property.value.display(),
-            };
-            (name.clone(), stored)
-        })
+        .map(|(name, property)| (name.clone(), stored(property.clone())))
         .collect()
+}
+
+/// One property in stored form: its value and the text rendering of it.
+fn stored(property: Property) -> StoredProperty {
+    StoredProperty {
+        text: property.value.display(),
+        id: property.id,
+        value: property.value,
+    }
 }
 
 /// A task's unique ID (`TASK-12`) from its stored properties, when it has one.
@@ -178,15 +180,7 @@ pub fn unique_id(properties: &StoredProperties) -> Option<String> {
 pub fn take_stored_properties(task: &mut Task) -> StoredProperties {
     std::mem::take(&mut task.properties)
         .into_iter()
-        .map(|(name, property)| {
-            let text = property.value.display();
-            let stored = StoredProperty {
-                id: property.id,
-                value: property.value,
-                text,
-            };
-            (name, stored)
-        })
+        .map(|(name, property)| (name, stored(property)))
         .collect()
 }
 
@@ -196,20 +190,8 @@ pub fn task_row(task: &Task, data_source_id: &str, properties: &StoredProperties
     MirroredTask {
         id: task.id.to_string(),
         data_source_id: data_source_id.to_string(),
-        title: properties
-            .values()
-            .find_map(|property| match &property.value {
-                PropertyValue::Title(text) => Some(super::plain_text(text)),
-                _ => None,
-            })
-            .unwrap_or_default(),
-        status: properties
-            .values()
-            .find_map(|property| match &property.value {
-                PropertyValue::Status(option) => Some(option.as_ref().map(|o| o.name.clone())),
-                _ => None,
-            })
-            .flatten(),
+        title: super::title_of(properties.values().map(|p| &p.value)),
+        status: super::status_of(properties.values().map(|p| &p.value)),
         url: task.url.clone(),
         created_time: task.created_time.clone(),
         last_edited_time: task.last_edited_time.clone(),

@@ -38,6 +38,28 @@ pub struct RichText {
     pub kind: String,
 }
 
+/// The plain text of the first title among `values` ("" when there is none).
+pub fn title_of<'a>(values: impl IntoIterator<Item = &'a PropertyValue>) -> String {
+    values
+        .into_iter()
+        .find_map(|value| match value {
+            PropertyValue::Title(text) => Some(plain_text(text)),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// The option name of the first status among `values`.
+pub fn status_of<'a>(values: impl IntoIterator<Item = &'a PropertyValue>) -> Option<String> {
+    values
+        .into_iter()
+        .find_map(|value| match value {
+            PropertyValue::Status(option) => Some(option.as_ref().map(|o| o.name.clone())),
+            _ => None,
+        })
+        .flatten()
+}
+
 /// Concatenates the plain text of rich text pieces.
 pub fn plain_text(pieces: &[RichText]) -> String {
     pieces
@@ -297,24 +319,12 @@ impl Task {
 
     /// The plain text of the title property ("" when the page has none).
     pub fn title(&self) -> String {
-        self.properties
-            .values()
-            .find_map(|property| match &property.value {
-                PropertyValue::Title(text) => Some(plain_text(text)),
-                _ => None,
-            })
-            .unwrap_or_default()
+        title_of(self.properties.values().map(|p| &p.value))
     }
 
     /// The name of the first status property's current option.
     pub fn status(&self) -> Option<String> {
-        self.properties
-            .values()
-            .find_map(|property| match &property.value {
-                PropertyValue::Status(option) => Some(option.as_ref().map(|o| o.name.clone())),
-                _ => None,
-            })
-            .flatten()
+        status_of(self.properties.values().map(|p| &p.value))
     }
 
     /// Marks rollups and formulas computed from a truncated relation as truncated too: Notion

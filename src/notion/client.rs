@@ -421,31 +421,6 @@ impl NotionClient {
         }
     }
 
-    /// Replaces every value of `task` that its page object may have cut at 25 references with
-    /// the full value from the page-property endpoint: people, relations and texts with mentions
-    /// (marked `truncated` when read), and, given the schema, rollups and formulas computed from
-    /// a truncated relation. `kept` may supply a full value already known (the mirror's, for a
-    /// page not edited since) by property id, saving the request.
-    pub async fn complete_task(
-        &self,
-        task: &mut Task,
-        schema: Option<&DataSource>,
-        kept: impl Fn(&str) -> Option<PropertyValue>,
-    ) -> Result<(), NotionError> {
-        if let Some(schema) = schema {
-            task.mark_derived_truncation(schema);
-        }
-        let page_id = task.id.clone();
-        for property in task.properties.values_mut().filter(|p| p.truncated) {
-            property.value = match kept(&property.id) {
-                Some(value) => value,
-                None => self.property_value(&page_id, &property.id).await?,
-            };
-            property.truncated = false;
-        }
-        Ok(())
-    }
-
     /// Sets properties of a page; only the named properties change. Returns the updated task.
     pub async fn update_page(
         &self,

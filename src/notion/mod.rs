@@ -5,6 +5,7 @@
 
 pub(crate) mod append;
 mod client;
+mod complete;
 mod error;
 pub mod pacing;
 pub mod query;

@@ -3,29 +3,26 @@
 
 use std::collections::HashMap;
 
-use anyhow::Context;
-use futures_util::{StreamExt, TryStreamExt, stream};
-
 use super::classify::{Classified, Stored, classify};
 use super::{Engine, PlannedProperty};
+use crate::model::Task;
 use crate::model::stored::{
     CREATED, ChangeKind, CorruptRow, StoredProperties, decode_properties, take_stored_properties,
     task_row,
 };
-use crate::model::{PropertyValue, Task};
 use crate::store::{Batch, StoredVersion};
 
 impl Engine<'_> {
     /// Stores one page of fetched tasks in one transaction (with `cursor`, when given).
     pub(super) async fn ingest(
         &mut self,
-        tasks: Vec<Task>,
+        mut tasks: Vec<Task>,
         cursor: Option<String>,
     ) -> anyhow::Result<()> {
         let count = tasks.len() as u64;
         let ids: Vec<String> = tasks.iter().map(|t| t.id.to_string()).collect();
         let stored: HashMap<String, StoredVersion> = match self.store {
-            Some(reader) => reader.stored_versions(ids).await?,
+            Some(reader) => reader.stored_versions(ids.clone()).await?,
             None => HashMap::new(),
         };
         let mut batch = Batch {
@@ -33,7 +30,6 @@ impl Engine<'_> {
             ..self.batch()
         };
         let inside = self.recorded_states(&tasks).await?;
-        let mut tasks = tasks;
         for task in &mut tasks {
             task.fill_user_names(&self.names);
             for (name, property) in &task.properties {
@@ -42,21 +38,20 @@ impl Engine<'_> {
                 }
             }
         }
-        // The mirror's versions, decoded once; a row that does not decode is `Err`.
-        let olds: Vec<Result<Option<StoredProperties>, CorruptRow>> = tasks
+        // The mirror's version of each task, its properties decoded once (`Err`: a row that
+        // does not decode).
+        let olds: Vec<Old<'_>> = ids
             .iter()
-            .map(|task| {
-                let id = task.id.to_string();
-                stored
-                    .get(&id)
-                    .map(|old| decode_properties(&id, &old.properties_json))
-                    .transpose()
+            .map(|id| {
+                let old = stored.get(id);
+                let properties = old
+                    .map(|old| decode_properties(id, &old.properties_json))
+                    .transpose();
+                (old, properties)
             })
             .collect();
-        self.complete_truncated(&mut tasks, &stored, &olds).await?;
-        for (mut task, old_properties) in tasks.into_iter().zip(olds) {
-            let id = task.id.to_string();
-            let old = stored.get(&id);
+        self.complete_truncated(&mut tasks, &olds).await?;
+        for ((mut task, (old, old_properties)), id) in tasks.into_iter().zip(olds).zip(ids) {
             let old_properties = match old_properties {
                 Ok(properties) => properties,
                 Err(corrupt) => {
@@ -135,69 +130,39 @@ impl Engine<'_> {
 
     /// Replaces values cut at 25 references (or computed from a relation that was) with their
     /// full value: reused from the mirror when the page has not been edited since, read from the
-    /// page-property endpoint otherwise. The reads of a page of tasks overlap (up to
-    /// [`PARALLEL_READS`] at once, all through the client's one pacer).
-    async fn complete_truncated(
-        &self,
-        tasks: &mut [Task],
-        stored: &HashMap<String, StoredVersion>,
-        olds: &[Result<Option<StoredProperties>, CorruptRow>],
-    ) -> anyhow::Result<()> {
-        // (task, property name, property id) of each value to read.
-        let mut reads: Vec<(usize, String, String)> = Vec::new();
-        for (index, (task, old_properties)) in tasks.iter_mut().zip(olds).enumerate() {
+    /// page-property endpoint otherwise (`NotionClient::complete_truncated`: a page of tasks'
+    /// reads overlap).
+    async fn complete_truncated(&self, tasks: &mut [Task], olds: &[Old<'_>]) -> anyhow::Result<()> {
+        for (task, (old, old_properties)) in tasks.iter_mut().zip(olds) {
             task.mark_derived_truncation(self.source);
             // A corrupt row keeps nothing.
-            let (old, old_properties) = match old_properties {
-                Ok(properties) => (stored.get(&task.id.to_string()), properties.as_ref()),
-                Err(_) => (None, None),
+            let Ok(Some(old_properties)) = old_properties else {
+                continue;
             };
             // Edit times are minute-rounded, so an equal `last_edited_time` alone does not prove
             // the page unchanged: every value the page object shows whole must be as stored too.
             let unedited = old.is_some_and(|o| o.last_edited_time == task.last_edited_time)
-                && old_properties.is_some_and(|stored| {
-                    task.properties
+                && task.properties.values().filter(|p| !p.truncated).all(|p| {
+                    old_properties
                         .values()
-                        .filter(|p| !p.truncated)
-                        .all(|p| stored.values().any(|s| s.id == p.id && s.value == p.value))
+                        .any(|s| s.id == p.id && s.value == p.value)
                 });
-            for (name, property) in task.properties.iter_mut().filter(|(_, p)| p.truncated) {
-                let kept = old_properties
-                    .filter(|_| unedited)
-                    .and_then(|props| props.values().find(|p| p.id == property.id));
-                match kept {
-                    Some(kept) => {
-                        property.value = kept.value.clone();
-                        property.truncated = false;
-                    }
-                    None => reads.push((index, name.clone(), property.id.clone())),
+            if !unedited {
+                continue;
+            }
+            for property in task.properties.values_mut().filter(|p| p.truncated) {
+                if let Some(kept) = old_properties.values().find(|p| p.id == property.id) {
+                    property.value = kept.value.clone();
+                    property.truncated = false;
                 }
             }
         }
-        let client = self.client;
-        let values: Vec<PropertyValue> = stream::iter(reads.iter().map(|(index, _, property)| {
-            let page_id = &tasks[*index].id;
-            async move {
-                client
-                    .property_value(page_id, property)
-                    .await
-                    .with_context(|| {
-                        format!("cannot read the full value of a property of task {page_id}")
-                    })
-            }
-        }))
-        .buffered(PARALLEL_READS)
-        .try_collect()
-        .await?;
-        for ((index, name, _), value) in reads.into_iter().zip(values) {
-            if let Some(property) = tasks[index].properties.get_mut(&name) {
-                property.value = value;
-                property.truncated = false;
-            }
-        }
-        Ok(())
+        self.client.complete_truncated(tasks).await
     }
 }
 
-/// Property reads of one page of tasks in flight at once.
-const PARALLEL_READS: usize = 8;
+/// The mirror's version of a fetched task, and its decoded properties.
+type Old<'a> = (
+    Option<&'a StoredVersion>,
+    Result<Option<StoredProperties>, CorruptRow>,
+);
