@@ -302,6 +302,7 @@ fn main() {
         baseline: false,
     };
 
+    let directory = tasksync::rules::directory::Directory::default();
     let mut best = f64::MAX;
     let mut fired = 0;
     for _ in 0..3 {
@@ -319,6 +320,7 @@ fn main() {
                 last_edited_by: None,
                 deleted: false,
                 properties: after,
+                directory: &directory,
             };
             let change = TaskChange {
                 task,

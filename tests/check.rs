@@ -113,7 +113,7 @@ async fn every_broken_rule_file_gets_one_clear_message_and_exit_78() {
         (
             "unknown action",
             rule(URGENT, r#"[{ notify = "x" }]"#),
-            "unknown field `notify`, expected one of `set`, `append`, `mail`",
+            "unknown field `notify`, expected one of `set`, `append`, `format`, `mail`",
             false,
         ),
         (

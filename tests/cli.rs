@@ -147,7 +147,7 @@ fn tour(api_version: &str) {
         )
         .ok();
     assert!(
-        appended.stdout.contains("Appended 2 paragraph(s)"),
+        appended.stdout.contains("Appended 2 block(s) (markdown)"),
         "{}",
         appended.stdout
     );
@@ -768,7 +768,8 @@ fn the_demo_tells_the_whole_story_and_leaves_nothing_behind() {
         "deleted from the database",
         "urgent-starts-work on TASK-2",
         "→ set Status = In progress",
-        "→ append \"Priority became Urgent on",
+        "→ append (markdown), 1 block(s):",
+        "paragraph: \"Priority became Urgent on",
         "urgent-mail on TASK-2",
         "overdue-note on TASK-5",
         "is In progress; its page ends with: \"Priority became Urgent",
@@ -891,7 +892,7 @@ fn appending_emoji_splits_by_utf16_units_and_keeps_the_text_exact() {
                 )
                 .ok();
             assert!(
-                appended.stdout.contains("Appended 1 paragraph(s)"),
+                appended.stdout.contains("Appended 1 block(s) (markdown)"),
                 "{}",
                 appended.stdout
             );

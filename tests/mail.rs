@@ -5,9 +5,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use common::smtp::SmtpServer;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
@@ -18,72 +19,6 @@ use tasksync::notion::ids::NotionId;
 use tasksync::rules::{RuleSet, compile};
 use tasksync::store::{self, Store};
 use tasksync::sync::{SyncOptions, sync};
-
-/// tests/smtp_server.py, killed on drop.
-struct SmtpServer {
-    child: Child,
-    port: u16,
-    out: PathBuf,
-}
-
-impl SmtpServer {
-    fn free_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    }
-
-    fn start(port: u16, out: &Path, extra: &[&str]) -> Self {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/smtp_server.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--out",
-                &out.display().to_string(),
-            ])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        if line.trim() != "ready" {
-            let mut stderr = String::new();
-            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-            panic!(
-                "the SMTP test server did not start (needs `python3 -m pip install aiosmtpd==1.4.6`): {stderr}"
-            );
-        }
-        Self {
-            child,
-            port,
-            out: out.to_path_buf(),
-        }
-    }
-
-    /// The mails received so far: envelope recipients and the raw message.
-    fn mails(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.out)
-            .unwrap_or_default()
-            .lines()
-            .map(|line| serde_json::from_str(line).unwrap())
-            .collect()
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A raw message's header block (up to the first blank line) and its body, quoted-printable
 /// decoded so it reads as written.

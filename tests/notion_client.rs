@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{QUERY, client, settings, setup, simulator};
+use tasksync::model::automation::TextFormat;
 use tasksync::model::{PropertyValue, PropertyWrite};
 use tasksync::notion::ids::NotionId;
 use tasksync::notion::query::{Direction, Query, Sort, TimestampField};
@@ -307,7 +308,10 @@ async fn a_long_append_lands_as_correctly_split_blocks() {
             .take(5000)
             .collect();
         assert_eq!(text.chars().count(), 5000);
-        let blocks = client.append_text(&page, &text).await.unwrap();
+        let blocks = client
+            .append_text(&page, &text, TextFormat::Plain)
+            .await
+            .unwrap();
         assert_eq!(blocks.len(), 1);
         let children = client.list_children(&page).await.unwrap();
         assert_eq!(
@@ -342,7 +346,10 @@ async fn a_long_append_lands_as_correctly_split_blocks() {
         assert_eq!(sizes.iter().sum::<usize>(), 5000);
 
         let many: String = (0..150).map(|i| format!("Paragraph {i}\n\n")).collect();
-        let blocks = client.append_text(&page, &many).await.unwrap();
+        let blocks = client
+            .append_text(&page, &many, TextFormat::Plain)
+            .await
+            .unwrap();
         assert_eq!(blocks.len(), 150);
         assert_eq!(
             simulator
@@ -366,13 +373,54 @@ async fn an_append_whose_answer_was_lost_is_not_repeated() {
             retry_after: None,
         });
         let blocks = client
-            .append_text(&page, "Exactly once, please.")
+            .append_text(&page, "Exactly once, please.", TextFormat::Plain)
             .await
             .unwrap();
         assert_eq!(blocks.len(), 1);
         let after = client.list_children(&page).await.unwrap();
         assert_eq!(after.len(), before + 1, "{version}: one paragraph, not two");
         assert_eq!(after.last().unwrap().text, "Exactly once, please.");
+    }
+}
+
+/// A Markdown append whose answer was lost is recognised on the page by its blocks' types and
+/// texts (a mention matching the name Notion shows), and not sent again.
+#[tokio::test]
+async fn a_markdown_append_whose_answer_was_lost_is_not_repeated() {
+    for version in ApiVersion::ALL {
+        let (simulator, client) = setup(3, version).await;
+        let page = id(&simulator.page_ids()[0]);
+        let before = client.list_children(&page).await.unwrap().len();
+        simulator.push_fault(ScriptedFault {
+            matching: "PATCH /v1/blocks".into(),
+            fault: Fault::Lost,
+            retry_after: None,
+        });
+        let user = &simulator.user_ids()[1];
+        // The mirror's name for the person may differ from Notion's: Notion's `@Name` counts.
+        let mention = tasksync::notion::blocks::mention_token(user, "an old name");
+        let text = format!("## Handover\n\n- ask {mention} **today**\n- [ ] reply\n");
+        let blocks = client
+            .append_text(&page, &text, TextFormat::Markdown)
+            .await
+            .unwrap();
+        let kinds: Vec<&str> = blocks.iter().map(|b| b.kind.as_str()).collect();
+        assert_eq!(kinds, ["heading_2", "bulleted_list_item", "to_do"]);
+        let after = client.list_children(&page).await.unwrap();
+        assert_eq!(after.len(), before + 3, "{version}: three blocks, not six");
+        assert!(
+            after[before + 1].text.starts_with("ask @"),
+            "{:?}",
+            after[before + 1]
+        );
+        assert!(!after[before + 1].text.contains("an old name"));
+        assert_eq!(
+            simulator
+                .stats()
+                .count("PATCH /v1/blocks/{block_id}/children"),
+            1,
+            "{version}: sent once"
+        );
     }
 }
 
@@ -642,7 +690,10 @@ async fn a_conflict_on_a_status_write_is_retried() {
             fault: Fault::Status(409),
             retry_after: None,
         });
-        let appended = client.append_text(&page, "After a conflict").await.unwrap();
+        let appended = client
+            .append_text(&page, "After a conflict", TextFormat::Plain)
+            .await
+            .unwrap();
         assert_eq!(appended.len(), 1);
         let stats = simulator.stats();
         assert_eq!(stats.count("PATCH /v1/blocks/{block_id}/children"), 2);

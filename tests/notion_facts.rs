@@ -720,3 +720,132 @@ async fn users_are_listed_page_by_page() {
         assert_eq!(ids.len(), users.len(), "no user twice");
     }
 }
+
+/// reference/rich-text: every stored rich text item carries all its annotations (the request's,
+/// the rest `false` and `"default"`), `href` repeats a link, and a user mention comes back as a
+/// `mention` of type `user` whose `plain_text` is `@` and the person's name.
+#[tokio::test]
+async fn rich_text_keeps_annotations_links_and_user_mentions() {
+    let simulator = workspace(2).await;
+    let task = page(&simulator, 0);
+    for version in ApiVersion::ALL {
+        let raw = Raw::new(&simulator, version);
+        let (_, users) = raw.send(Method::GET, "/v1/users", None).await;
+        let person = users["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["type"] == "person")
+            .unwrap()
+            .clone();
+        let items = vec![
+            json!({ "type": "text", "text": { "content": "bold" }, "annotations": { "bold": true, "code": true } }),
+            json!({ "type": "text", "text": { "content": "site", "link": { "url": "https://example.com/" } } }),
+            json!({ "type": "mention", "mention": { "type": "user", "user": { "id": person["id"] } } }),
+        ];
+        let (status, body) = raw
+            .send(
+                Method::PATCH,
+                &format!("/v1/blocks/{task}/children"),
+                Some(paragraph(items)),
+            )
+            .await;
+        assert_eq!(status.as_u16(), 200, "{body}");
+        let stored = &body["results"][0]["paragraph"]["rich_text"];
+        assert_eq!(
+            stored[0]["annotations"],
+            json!({ "bold": true, "italic": false, "strikethrough": false, "underline": false, "code": true, "color": "default" })
+        );
+        assert_eq!(stored[0]["href"], Value::Null);
+        assert_eq!(stored[1]["text"]["link"]["url"], "https://example.com/");
+        assert_eq!(stored[1]["href"], "https://example.com/");
+        assert_eq!(stored[1]["annotations"]["bold"], false);
+        assert_eq!(stored[2]["type"], "mention");
+        assert_eq!(stored[2]["mention"]["type"], "user");
+        assert_eq!(stored[2]["mention"]["user"]["id"], person["id"]);
+        assert_eq!(
+            stored[2]["plain_text"],
+            format!("@{}", person["name"].as_str().unwrap())
+        );
+        assert_eq!(stored[2]["href"], Value::Null);
+        // Read back the same way.
+        let (_, children) = raw
+            .send(Method::GET, &format!("/v1/blocks/{task}/children"), None)
+            .await;
+        let last = children["results"].as_array().unwrap().last().unwrap();
+        assert_eq!(last["paragraph"]["rich_text"], *stored);
+    }
+}
+
+/// reference/block: headings, list items, to-dos (`checked`, false unless given), quotes, code
+/// (`language` one of Notion's, `caption`) and dividers (an empty object); list items take
+/// nested children, returned as `has_children`.
+#[tokio::test]
+async fn appends_create_the_block_types_markdown_needs() {
+    let simulator = workspace(2).await;
+    let task = page(&simulator, 1);
+    for version in ApiVersion::ALL {
+        let raw = Raw::new(&simulator, version);
+        let children = format!("/v1/blocks/{task}/children");
+        let rich = |content: &str| json!({ "rich_text": [text(content)] });
+        let body = json!({ "children": [
+            { "type": "heading_2", "heading_2": rich("Plan") },
+            { "type": "bulleted_list_item", "bulleted_list_item": { "rich_text": [text("parent")], "children": [
+                { "type": "numbered_list_item", "numbered_list_item": rich("child") }
+            ] } },
+            { "type": "to_do", "to_do": rich("open") },
+            { "type": "to_do", "to_do": { "rich_text": [text("done")], "checked": true } },
+            { "type": "quote", "quote": rich("said") },
+            { "type": "code", "code": { "rich_text": [text("fn main() {}")], "language": "rust" } },
+            { "type": "divider", "divider": {} },
+        ] });
+        let (status, answer) = raw.send(Method::PATCH, &children, Some(body)).await;
+        assert_eq!(status.as_u16(), 200, "{answer}");
+        let results = answer["results"].as_array().unwrap();
+        let kinds: Vec<&str> = results
+            .iter()
+            .map(|b| b["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "heading_2",
+                "bulleted_list_item",
+                "to_do",
+                "to_do",
+                "quote",
+                "code",
+                "divider"
+            ]
+        );
+        assert_eq!(results[1]["has_children"], true);
+        assert_eq!(results[2]["to_do"]["checked"], false);
+        assert_eq!(results[3]["to_do"]["checked"], true);
+        assert_eq!(results[5]["code"]["language"], "rust");
+        assert_eq!(results[5]["code"]["caption"], json!([]));
+        assert_eq!(
+            results[5]["code"]["rich_text"][0]["plain_text"],
+            "fn main() {}"
+        );
+        assert_eq!(results[6]["divider"], json!({}));
+        let parent = results[1]["id"].as_str().unwrap();
+        let (_, nested) = raw
+            .send(Method::GET, &format!("/v1/blocks/{parent}/children"), None)
+            .await;
+        assert_eq!(nested["results"][0]["type"], "numbered_list_item");
+
+        let unknown = json!({ "children": [
+            { "type": "code", "code": { "rich_text": [text("x")], "language": "text" } }
+        ] });
+        let answer = raw.send(Method::PATCH, &children, Some(unknown)).await;
+        assert_eq!(answer.0.as_u16(), 400, "{}", answer.1);
+        let message = answer.1["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(
+                "body failed validation: body.children[0].code.language should be `\"abap\"`"
+            ),
+            "{message}"
+        );
+        assert!(message.ends_with("instead was `\"text\"`."), "{message}");
+    }
+}

@@ -106,7 +106,7 @@ fn the_readme_tour_works_as_written() {
     for expected in [
         "Tasks  3eb909a5-1643-40dd-ad8f-f0b4499aafa5",
         "TASK-12 \"Fix team offsite agenda\": To do → Done",
-        "Appended 1 paragraph(s)",
+        "Appended 1 block(s) (markdown)",
         "Synced \"Tasks\" (full): 300 new",
         "Dry run of \"Tasks\" (incremental): would record 0 new, 1 changed",
         "History (oldest first):",

@@ -16,6 +16,7 @@ use crate::model::ids::NotionId;
 use crate::model::stored::StoredProperties;
 use crate::model::time::iso;
 use crate::notion::append::{AppendError, AppendJournal, BatchRecord};
+use crate::notion::blocks::blocks_of;
 use crate::notion::{NotionClient, NotionError};
 use crate::store::{QueuedAction, Store};
 
@@ -136,13 +137,16 @@ async fn perform(
                 })?;
             Ok(Outcome::Done)
         }
-        PlannedAction::Append { text } => {
+        PlannedAction::Append { text, format } => {
             let mut journal = StoreJournal {
                 store,
                 action_id: action.id,
             };
+            // The same text and format always become the same blocks and batches, so a resumed
+            // append's journal lines up with what it sends.
+            let blocks = blocks_of(text, *format);
             client
-                .append_exactly_once(&page, text, &mut journal)
+                .append_exactly_once(&page, &blocks, &mut journal)
                 .await
                 .map_err(|error| match error {
                     AppendError::Notion(error) => anyhow::Error::from(error),

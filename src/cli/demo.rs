@@ -411,7 +411,10 @@ fn story(report: &SyncReport, rules: &crate::rules::RuleSet, label: &dyn Fn(&str
             firing.title
         );
         for action in &firing.actions {
-            out!("      → {}", action.describe());
+            for (index, line) in super::mirror::action_lines(action).iter().enumerate() {
+                let arrow = if index == 0 { "→" } else { " " };
+                out!("      {arrow} {line}");
+            }
         }
     }
 }

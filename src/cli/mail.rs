@@ -84,6 +84,13 @@ pub async fn list(config_path: Option<&Path>, failed: bool, json: bool) -> anyho
                 }
                 _ => m.last_error.clone().unwrap_or_default(),
             };
+            let note = if m.skipped.is_empty() || m.status == MailStatus::Skipped {
+                note
+            } else {
+                format!("{note} (skipped {})", m.skipped.join("; "))
+                    .trim_start()
+                    .to_string()
+            };
             vec![
                 m.id.to_string(),
                 m.status.to_string(),

@@ -10,10 +10,12 @@ use super::output;
 use super::tasks::{Patience, Session, UniqueRef};
 use crate::actions::{ExecutorReport, perform_queued};
 use crate::config;
-use crate::model::automation::MailStatus;
+use crate::model::automation::{MailStatus, PlannedAction};
 use crate::model::ids::NotionId;
 use crate::model::run::SyncKind;
 use crate::model::stored::{CREATED, DELETED, MirroredTask, StoredProperties};
+use crate::notion::blocks::{blocks_of, describe};
+use crate::notion::wire::{AppendPosition, append_body};
 use crate::store::{HistoryRow, Store};
 use crate::sync::{SyncOptions, SyncReport, sync as run_sync};
 
@@ -217,12 +219,56 @@ pub fn print_firings(report: &SyncReport) {
             out!("      {}: {reason}", firing.status);
         }
         for action in &firing.actions {
-            out!("      {}", action.describe());
+            for line in action_lines(action) {
+                out!("      {line}");
+            }
         }
     }
     if report.firings.len() > 50 {
         out!("  … and more (--json lists them)");
     }
+}
+
+/// An action as previews show it: one line, and for an append the blocks it writes below.
+pub fn action_lines(action: &PlannedAction) -> Vec<String> {
+    match action {
+        PlannedAction::Append { text, format } => {
+            let blocks = blocks_of(text, *format);
+            let mut lines = vec![format!(
+                "append ({}), {} block(s):",
+                format.as_str(),
+                blocks.len()
+            )];
+            lines.extend(
+                describe(&blocks)
+                    .into_iter()
+                    .map(|line| format!("  {line}")),
+            );
+            lines
+        }
+        other => vec![other.describe()],
+    }
+}
+
+/// The blocks of each append of a firing, as Notion receives them, for `--json` previews.
+pub fn firings_json(firings: &[crate::sync::FiringReport]) -> anyhow::Result<serde_json::Value> {
+    let mut value = serde_json::to_value(firings)?;
+    for (firing, shown) in firings
+        .iter()
+        .zip(value.as_array_mut().into_iter().flatten())
+    {
+        for (action, shown) in firing
+            .actions
+            .iter()
+            .zip(shown["actions"].as_array_mut().into_iter().flatten())
+        {
+            if let PlannedAction::Append { text, format } = action {
+                let body = append_body(&blocks_of(text, *format), AppendPosition::End);
+                shown["blocks"] = body["children"].clone();
+            }
+        }
+    }
+    Ok(value)
 }
 
 /// A spinner with a count on a terminal; nothing when output goes elsewhere.

@@ -243,14 +243,21 @@ pub enum TasksCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Append text to the end of a task's page, as paragraphs (blank lines separate them).
+    /// Append text to the end of a task's page, written as Markdown.
     ///
-    /// TEXT `-` reads the text from standard input. Long text is split within Notion's limits.
+    /// Markdown becomes Notion blocks: `#` headings, `-` and `1.` lists, `- [ ]` to-dos, `>`
+    /// quotes, ``` code fences, `---` dividers, **bold**, *italic*, ~~strikethrough~~, `code`
+    /// and [links](https://example.com). `--plain` writes paragraphs only (blank lines separate
+    /// them). TEXT `-` reads the text from standard input. Long text is split within Notion's
+    /// limits.
     ///
-    /// Example: tasksync tasks append TASK-12 'Called the customer; waiting for logs.'
+    /// Example: tasksync tasks append TASK-12 'Called the customer; **waiting for logs**.'
     Append {
         id: String,
         text: String,
+        /// Write the text as plain paragraphs: no Markdown is read.
+        #[arg(long)]
+        plain: bool,
         /// Print the created blocks as JSON.
         #[arg(long)]
         json: bool,

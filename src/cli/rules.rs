@@ -78,6 +78,12 @@ pub async fn check(
             followed.current
         );
     }
+    check_references(&session, &rules, mirror.as_ref()).await?;
+    if rules.mails_people() {
+        for line in people_without_email(mirror.as_ref()).await? {
+            out!("  warning: {line}");
+        }
+    }
     match crate::notify::Mailer::from_environment(&session.config.mail)? {
         Some(mailer) => out!(
             "Mail: through {} (send a test with `tasksync mail test`)",
@@ -103,6 +109,80 @@ pub async fn check(
         );
     }
     Ok(())
+}
+
+/// People and tasks rules name in `set` values, looked up in the mirror: one that matches nothing
+/// (or several) is a configuration error at its file and line. Without a mirror they are
+/// checked when the rule fires (a firing error says which).
+async fn check_references(
+    session: &Session,
+    rules: &crate::rules::RuleSet,
+    mirror: Option<&Store>,
+) -> anyhow::Result<()> {
+    let references = rules.references();
+    if references.is_empty() {
+        return Ok(());
+    }
+    let Some(store) = mirror else {
+        out!(
+            "  note: rules name {} people or task(s) in `set` values; they are checked against the mirror once there is one (run `tasksync sync`)",
+            references.len()
+        );
+        return Ok(());
+    };
+    let mut directory = crate::rules::directory::Directory {
+        users: store.users().await?,
+        ..Default::default()
+    };
+    directory.set_tasks(store.task_references(rules.task_references()).await?);
+    let problems = rules.unknown_references(&directory);
+    if problems.is_empty() {
+        out!(
+            "People and tasks named in rules: {} found in the mirror",
+            references.len()
+        );
+        return Ok(());
+    }
+    let path = match &session.origin {
+        crate::config::Origin::File(path) => path.clone(),
+        crate::config::Origin::Defaults { .. } => "tasksync.toml".into(),
+    };
+    Err(crate::config::ConfigError::Invalid { path, problems }.into())
+}
+
+/// What `check` warns about when rules mail the people of a people property: people the mirror
+/// knows no email for (bots, or the integration lacks the user-information capability).
+async fn people_without_email(mirror: Option<&Store>) -> anyhow::Result<Vec<String>> {
+    let users = match mirror {
+        Some(store) => store.users().await?,
+        None => Default::default(),
+    };
+    if users.is_empty() {
+        return Ok(vec![
+            "rules mail the people of a people property, but the mirror knows no users yet: run `tasksync sync` (mail to people whose email is unknown is skipped, and `tasksync status` shows it)".into(),
+        ]);
+    }
+    let mut people: Vec<&crate::model::User> = users
+        .values()
+        .filter(|user| user.kind.as_deref() != Some("bot") && user.email.is_none())
+        .collect();
+    people.sort_by(|a, b| a.display().cmp(b.display()));
+    let bots = users
+        .values()
+        .filter(|user| user.kind.as_deref() == Some("bot"))
+        .count();
+    let mut lines = Vec::new();
+    if !people.is_empty() {
+        let names: Vec<&str> = people.iter().take(10).map(|user| user.display()).collect();
+        let more = if people.len() > 10 { ", …" } else { "" };
+        lines.push(format!(
+            "{} of {} people have no email tasksync can read ({}{more}): give the integration the user-information capability with email addresses; until then mail to them is skipped, and `tasksync status` shows it",
+            people.len(),
+            users.len() - bots,
+            names.join(", ")
+        ));
+    }
+    Ok(lines)
 }
 
 pub async fn preview(
@@ -177,7 +257,7 @@ pub async fn preview(
             .map(|(n, holds)| (n.clone(), (*holds).into()))
             .collect();
         return output::json(
-            &serde_json::json!({ "firings": report.firings, "conditions_now": conditions }),
+            &serde_json::json!({ "firings": super::mirror::firings_json(&report.firings)?, "conditions_now": conditions }),
         );
     }
     if report.firings.is_empty() {

@@ -199,11 +199,25 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
         action(ActionStatus::Skipped)
     );
     out!(
-        "Mail: {} queued, {} sent, {} failed",
+        "Mail: {} queued, {} sent, {} failed, {} skipped (no one with an email)",
         mail(MailStatus::Queued) + mail(MailStatus::Sending),
         mail(MailStatus::Sent),
-        mail(MailStatus::Failed)
+        mail(MailStatus::Failed),
+        mail(MailStatus::Skipped)
     );
+    for mail in &summary.skipped_someone {
+        let who = if mail.skipped.is_empty() || mail.status == MailStatus::Skipped {
+            mail.last_error.clone().unwrap_or_default()
+        } else {
+            format!("skipped {}", mail.skipped.join("; "))
+        };
+        out!(
+            "  #{} \"{}\" ({}): {who}",
+            mail.id,
+            mail.subject,
+            mail.status
+        );
+    }
     for mail in &summary.failed_mail {
         out!(
             "  failed #{} \"{}\": {}",

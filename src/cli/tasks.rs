@@ -8,6 +8,7 @@ use anyhow::Context;
 use super::TasksCommand;
 use super::output::{self, TaskJson};
 use crate::config::{self, Config, Origin};
+use crate::model::automation::TextFormat;
 use crate::model::ids::NotionId;
 use crate::model::{DataSource, PropertyWrite, Task};
 use crate::notion::query::{Direction, Filter, Query, Sort, TimestampField};
@@ -254,7 +255,19 @@ pub async fn run(
         TasksCommand::SetStatus { id, status, json } => {
             set_status(&session, &id, &status, json).await
         }
-        TasksCommand::Append { id, text, json } => append(&session, &id, &text, json).await,
+        TasksCommand::Append {
+            id,
+            text,
+            plain,
+            json,
+        } => {
+            let format = if plain {
+                TextFormat::Plain
+            } else {
+                TextFormat::Markdown
+            };
+            append(&session, &id, &text, format, json).await
+        }
     }
 }
 
@@ -465,7 +478,13 @@ async fn set_status(
     Ok(())
 }
 
-async fn append(session: &Session, reference: &str, text: &str, json: bool) -> anyhow::Result<()> {
+async fn append(
+    session: &Session,
+    reference: &str,
+    text: &str,
+    format: TextFormat,
+    json: bool,
+) -> anyhow::Result<()> {
     let text = if text == "-" {
         let mut input = String::new();
         std::io::stdin()
@@ -481,7 +500,7 @@ async fn append(session: &Session, reference: &str, text: &str, json: bool) -> a
     let task = session.find_task(reference).await?;
     let blocks = session
         .client
-        .append_text(&task.id, &text)
+        .append_text(&task.id, &text, format)
         .await
         .with_context(|| format!("cannot append to {}", output::label(&task)))?;
     if json {
@@ -489,8 +508,9 @@ async fn append(session: &Session, reference: &str, text: &str, json: bool) -> a
     }
     let characters = text.chars().count();
     out!(
-        "Appended {} paragraph(s), {characters} characters, to {} \"{}\"",
+        "Appended {} block(s) ({}), {characters} characters, to {} \"{}\"",
         blocks.len(),
+        format.as_str(),
         output::label(&task),
         task.title()
     );

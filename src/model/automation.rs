@@ -27,10 +27,16 @@ pub enum PlannedAction {
     },
     Append {
         text: String,
+        /// Rows written before formats existed were plain text.
+        #[serde(default)]
+        format: TextFormat,
     },
     Mail {
         to: Vec<String>,
         cc: Vec<String>,
+        /// People of a people property who could not be mailed, with why (no email known).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        skipped: Vec<String>,
         subject: String,
         body: String,
         html: Option<String>,
@@ -56,10 +62,103 @@ impl PlannedAction {
                     .collect();
                 format!("set {}", parts.join(", "))
             }
-            Self::Append { text } => format!("append {text:?}"),
-            Self::Mail { to, subject, .. } => format!("mail {} \"{subject}\"", to.join(", ")),
+            Self::Append { text, .. } => format!("append {text:?}"),
+            Self::Mail {
+                to,
+                subject,
+                skipped,
+                ..
+            } => {
+                let to = if to.is_empty() {
+                    "no one".to_string()
+                } else {
+                    to.join(", ")
+                };
+                let skipped = if skipped.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (skipped: {})", skipped.join("; "))
+                };
+                format!("mail {to} \"{subject}\"{skipped}")
+            }
         }
     }
+}
+
+/// How an append's text is written: Markdown (headings, lists, to-dos, quotes, code, dividers,
+/// bold, italic, strikethrough, code and links) or plain paragraphs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TextFormat {
+    Markdown,
+    #[default]
+    Plain,
+}
+
+impl TextFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Markdown => "markdown",
+            Self::Plain => "plain",
+        }
+    }
+}
+
+/// Starts a mention token in rendered template text: `U+E000 user-id ':' hex(name) U+E001`,
+/// what `mention(person)` writes. Private-use characters and hex digits, so neither Markdown nor
+/// a user's text interferes; an append turns it into a user mention, other text into `@Name`.
+pub const MENTION_START: char = '\u{E000}';
+/// Ends a mention token.
+pub const MENTION_END: char = '\u{E001}';
+
+/// The token `mention(person)` writes into a template's text.
+pub fn mention_token(user_id: &str, name: &str) -> String {
+    let hex: String = name.bytes().map(|b| format!("{b:02x}")).collect();
+    format!("{MENTION_START}{user_id}:{hex}{MENTION_END}")
+}
+
+/// The user id and name of a token's inside (between the delimiters), if it is one.
+pub fn parse_mention(token: &str) -> Option<(String, String)> {
+    let (id, hex) = token.split_once(':')?;
+    let valid_id = !id.is_empty() && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if !valid_id || hex.len() % 2 != 0 {
+        return None;
+    }
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect();
+    let name = String::from_utf8(bytes?).ok()?;
+    Some((id.to_string(), name))
+}
+
+/// Text with its mention tokens written as `@Name`: for mail and property values, which cannot
+/// hold a mention.
+pub fn mentions_as_names(text: &str) -> String {
+    replace_mentions(text, |name| format!("@{name}"))
+}
+
+/// Text with each mention token replaced by what `write` makes of the person's name.
+pub fn replace_mentions(text: &str, write: impl Fn(&str) -> String) -> String {
+    if !text.contains(MENTION_START) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(MENTION_START) {
+        let after = &rest[start + MENTION_START.len_utf8()..];
+        let parsed = after
+            .find(MENTION_END)
+            .and_then(|end| Some((end, parse_mention(&after[..end])?)));
+        let Some((end, (_, name))) = parsed else {
+            break;
+        };
+        out.push_str(&rest[..start]);
+        out.push_str(&write(&name));
+        rest = &after[end + MENTION_END.len_utf8()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// A rule firing to record, with its rendered actions to queue.
@@ -191,6 +290,8 @@ stored_status! {
         Sending => "sending",
         Sent => "sent",
         Failed => "failed",
+        /// Nobody to send to: every person it was for lacks an email (`last_error` says who).
+        Skipped => "skipped",
     }
 }
 

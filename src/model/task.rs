@@ -431,4 +431,8 @@ pub enum PropertyWrite {
     Url(Option<String>),
     Email(Option<String>),
     PhoneNumber(Option<String>),
+    /// People by user id (the whole value: an empty list clears it).
+    People(Vec<String>),
+    /// Related pages by id (the whole value: an empty list clears it).
+    Relation(Vec<String>),
 }

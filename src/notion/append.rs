@@ -20,9 +20,9 @@
 use std::future::Future;
 
 use super::NotionClient;
+use super::blocks::{NewBlock, batches};
 use super::error::NotionError;
 use super::ids::NotionId;
-use super::text::{Paragraph, batches, paragraphs};
 use crate::model::Block;
 
 /// What the journal holds of one batch.
@@ -97,8 +97,9 @@ pub enum Finding {
     AnchorGone,
 }
 
-/// Decides from the page's children whether `batch`, sent after `anchor`, landed. Pure.
-pub fn find_batch(children: &[Block], anchor: Option<&str>, batch: &[Paragraph]) -> Finding {
+/// Decides from the page's children whether `batch`, sent after `anchor`, landed: its blocks,
+/// of the same types and texts, in order after the anchor. Pure.
+pub fn find_batch(children: &[Block], anchor: Option<&str>, batch: &[NewBlock]) -> Finding {
     let after = match anchor {
         None => 0,
         Some(anchor) => match children.iter().position(|block| block.id == anchor) {
@@ -113,9 +114,10 @@ pub fn find_batch(children: &[Block], anchor: Option<&str>, batch: &[Paragraph])
     candidates
         .windows(batch.len())
         .find(|window| {
-            window.iter().zip(batch).all(|(block, paragraph)| {
-                block.kind == "paragraph" && block.text == paragraph.text()
-            })
+            window
+                .iter()
+                .zip(batch)
+                .all(|(block, expected)| expected.matches(block))
         })
         .map_or(Finding::Missing, |window| {
             Finding::Landed(window.iter().map(|block| block.id.clone()).collect())
@@ -150,7 +152,7 @@ async fn landed<J: AppendJournal>(
     children: &[Block],
     anchor: Option<&str>,
     index: usize,
-    batch: &[Paragraph],
+    batch: &[NewBlock],
     journal: &mut J,
 ) -> Result<Option<Vec<String>>, AppendError> {
     match find_batch(children, anchor, batch) {
@@ -172,20 +174,19 @@ async fn landed<J: AppendJournal>(
 }
 
 impl NotionClient {
-    /// Appends `text` as paragraphs to the end of a page, exactly once: each batch of up to 100
-    /// paragraphs is journalled (anchor before, block ids after) and, when its outcome is
+    /// Appends `blocks` to the end of a page, exactly once: each batch of up to 100
+    /// blocks is journalled (anchor before, block ids after) and, when its outcome is
     /// unknown, decided from the page's children after its anchor. Resuming with the same
     /// journal after a crash finishes the append without repeating what landed. Returns the
     /// ids of the blocks the text became.
     pub async fn append_exactly_once<J: AppendJournal>(
         &self,
         page_id: &NotionId,
-        text: &str,
+        blocks: &[NewBlock],
         journal: &mut J,
     ) -> Result<Vec<String>, AppendError> {
-        let paragraphs = paragraphs(text);
         let mut created: Vec<String> = Vec::new();
-        for (index, batch) in batches(&paragraphs).into_iter().enumerate() {
+        for (index, batch) in batches(blocks).into_iter().enumerate() {
             let record = journal
                 .recorded(index)
                 .await
@@ -221,7 +222,7 @@ impl NotionClient {
         &self,
         page_id: &NotionId,
         index: usize,
-        batch: &[Paragraph],
+        batch: &[NewBlock],
         anchor: Option<String>,
         journal: &mut J,
     ) -> Result<Vec<String>, AppendError> {
@@ -244,7 +245,7 @@ impl NotionClient {
         &self,
         page_id: &NotionId,
         index: usize,
-        batch: &[Paragraph],
+        batch: &[NewBlock],
         anchor: Option<String>,
         journal: &mut J,
     ) -> Result<Vec<String>, AppendError> {
@@ -292,6 +293,7 @@ impl NotionClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::notion::blocks::{BlockKind, Inline};
 
     fn block(id: &str, text: &str) -> Block {
         Block {
@@ -302,12 +304,10 @@ mod tests {
         }
     }
 
-    fn batch(texts: &[&str]) -> Vec<Paragraph> {
+    fn batch(texts: &[&str]) -> Vec<NewBlock> {
         texts
             .iter()
-            .map(|text| Paragraph {
-                pieces: vec![text.to_string()],
-            })
+            .map(|text| NewBlock::new(BlockKind::Paragraph, vec![Inline::text(*text)]))
             .collect()
     }
 

@@ -12,11 +12,11 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 
 use super::ApiVersion;
+use super::blocks::{NewBlock, TextFormat, blocks_of};
 use super::error::NotionError;
 use super::ids::NotionId;
 use super::pacing::{AttemptFailure, Decision, Pacer, RequestKind, RetryPolicy, decide};
 use super::query::{Query, QueryPage};
-use super::text::{Paragraph, paragraphs};
 use super::wire::{
     self, AppendPosition, WireBlock, WireDataSource, WireDatabase, WireError, WireList, WirePage,
     WirePropertyItemPage, WireUser,
@@ -443,18 +443,20 @@ impl NotionClient {
         .map_err(|detail| decode_error(&path, detail))
     }
 
-    /// Appends text to the end of a page as paragraphs (split within Notion's limits), exactly
-    /// once within this process (`append_exactly_once` with a journal in memory): an attempt
-    /// whose outcome is unknown is decided from the page's children after the block the batch
-    /// was sent after. Returns the blocks the text became.
+    /// Appends text to the end of a page as blocks (Markdown or plain paragraphs, within
+    /// Notion's limits), exactly once within this process (`append_exactly_once` with a journal
+    /// in memory): an attempt whose outcome is unknown is decided from the page's children after
+    /// the block the batch was sent after. Returns the top-level blocks the text became.
     pub async fn append_text(
         &self,
         page_id: &NotionId,
         text: &str,
+        format: TextFormat,
     ) -> Result<Vec<Block>, NotionError> {
+        let blocks = blocks_of(text, format);
         let mut journal = super::append::MemoryJournal::default();
         let ids = self
-            .append_exactly_once(page_id, text, &mut journal)
+            .append_exactly_once(page_id, &blocks, &mut journal)
             .await
             .map_err(|error| match error {
                 super::append::AppendError::Notion(error) => error,
@@ -466,22 +468,22 @@ impl NotionClient {
             })?;
         Ok(ids
             .into_iter()
-            .zip(paragraphs(text))
-            .map(|(id, paragraph)| Block {
+            .zip(&blocks)
+            .map(|(id, block)| Block {
                 id,
-                kind: "paragraph".into(),
-                text: paragraph.text(),
-                has_children: false,
+                kind: block.kind.type_name().into(),
+                text: block.plain_text(),
+                has_children: !block.children.is_empty(),
             })
             .collect())
     }
 
-    /// Sends one batch of paragraphs to the end of a page; retries only what cannot have been
+    /// Sends one batch of blocks to the end of a page; retries only what cannot have been
     /// processed, and says when the outcome is unknown (`ambiguous`).
     pub(super) async fn append_batch(
         &self,
         page_id: &NotionId,
-        batch: &[Paragraph],
+        batch: &[NewBlock],
     ) -> Result<Vec<Block>, RequestFailure> {
         let position = match self.inner.version {
             ApiVersion::V2025_09_03 => AppendPosition::Implicit,

@@ -4,9 +4,11 @@
 //! `Retry-After` holds back all of them. See docs/notion-api.md for the facts this follows.
 
 pub(crate) mod append;
+pub mod blocks;
 mod client;
 mod complete;
 mod error;
+mod markdown;
 pub mod pacing;
 pub mod query;
 pub(crate) mod text;

@@ -35,10 +35,6 @@ impl Paragraph {
     pub fn text(&self) -> String {
         self.pieces.concat()
     }
-
-    fn bytes(&self) -> usize {
-        self.pieces.iter().map(String::len).sum()
-    }
 }
 
 /// Splits text into paragraphs (at blank lines), each cut into pieces Notion accepts.
@@ -85,7 +81,7 @@ pub fn rich_text_pieces(text: &str) -> Result<Vec<String>, TextTooLong> {
     Ok(pieces)
 }
 
-fn split_pieces(text: &str) -> Vec<String> {
+pub(super) fn split_pieces(text: &str) -> Vec<String> {
     let mut pieces = Vec::new();
     let mut rest = text;
     while !rest.is_empty() {
@@ -113,27 +109,6 @@ fn cut_point(text: &str) -> usize {
         }
     }
     text.len()
-}
-
-/// Groups paragraphs into append requests within the block-count and size limits.
-pub fn batches(paragraphs: &[Paragraph]) -> Vec<&[Paragraph]> {
-    let mut batches = Vec::new();
-    let mut start = 0;
-    let mut bytes = 0;
-    for (index, paragraph) in paragraphs.iter().enumerate() {
-        let full = index - start == MAX_BLOCKS_PER_REQUEST;
-        let too_big = index > start && bytes + paragraph.bytes() > MAX_TEXT_BYTES_PER_REQUEST;
-        if full || too_big {
-            batches.push(&paragraphs[start..index]);
-            start = index;
-            bytes = 0;
-        }
-        bytes += paragraph.bytes();
-    }
-    if start < paragraphs.len() {
-        batches.push(&paragraphs[start..]);
-    }
-    batches
 }
 
 #[cfg(test)]
@@ -233,25 +208,5 @@ mod tests {
         assert_eq!(shapes.len(), 2);
         assert_eq!(shapes[0].len(), 100);
         assert_eq!(shapes[1].len(), 50);
-    }
-
-    #[test]
-    fn batches_respect_block_count_and_size() {
-        let many: Vec<Paragraph> = (0..250)
-            .map(|i| Paragraph {
-                pieces: vec![format!("line {i}")],
-            })
-            .collect();
-        let sizes: Vec<usize> = batches(&many).iter().map(|b| b.len()).collect();
-        assert_eq!(sizes, [100, 100, 50]);
-
-        let big: Vec<Paragraph> = (0..3)
-            .map(|_| Paragraph {
-                pieces: vec!["y".repeat(MAX_TEXT_UNITS); 60],
-            })
-            .collect();
-        let sizes: Vec<usize> = batches(&big).iter().map(|b| b.len()).collect();
-        assert_eq!(sizes, [2, 1]);
-        assert!(batches(&[]).is_empty());
     }
 }

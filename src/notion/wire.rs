@@ -13,9 +13,10 @@ use crate::model::{
     PropertySchema, PropertyValue, PropertyWrite, RichText, RollupValue, SelectOption, User,
 };
 use crate::notion::query::{DateCondition, Direction, Filter, Sort, TimestampField};
-use crate::notion::text::Paragraph;
 
+mod blocks;
 mod page;
+pub use blocks::{AppendPosition, CODE_LANGUAGES, append_body};
 pub use page::WirePage;
 
 /// Notion's error body (reference/status-codes): `{"object": "error", "status", "code",
@@ -640,39 +641,21 @@ fn property_write_json(write: &PropertyWrite) -> Result<Value, String> {
         PropertyWrite::Email(email) => {
             json!({ "email": bounded(email, MAX_EMAIL_OR_PHONE_UNITS)? })
         }
+        PropertyWrite::People(ids) => {
+            let people: Vec<Value> = ids
+                .iter()
+                .map(|id| json!({ "object": "user", "id": id }))
+                .collect();
+            json!({ "people": people })
+        }
+        PropertyWrite::Relation(ids) => {
+            let pages: Vec<Value> = ids.iter().map(|id| json!({ "id": id })).collect();
+            json!({ "relation": pages })
+        }
         PropertyWrite::PhoneNumber(phone) => {
             json!({ "phone_number": bounded(phone, MAX_EMAIL_OR_PHONE_UNITS)? })
         }
     })
-}
-
-/// Where appended blocks go: the end of the page. The field depends on the API version.
-#[derive(Clone, Copy, Debug)]
-pub enum AppendPosition {
-    /// 2025-09-03: no field means the end (the flat `after` is only for other positions).
-    Implicit,
-    /// 2026-03-11: `position: {"type": "end"}`.
-    End,
-}
-
-/// The body of an append-block-children request of paragraphs.
-pub fn append_body(paragraphs: &[Paragraph], position: AppendPosition) -> Value {
-    let children: Vec<Value> = paragraphs
-        .iter()
-        .map(|paragraph| {
-            let rich_text: Vec<Value> = paragraph
-                .pieces
-                .iter()
-                .map(|piece| json!({ "type": "text", "text": { "content": piece } }))
-                .collect();
-            json!({ "object": "block", "type": "paragraph", "paragraph": { "rich_text": rich_text } })
-        })
-        .collect();
-    let mut body = json!({ "children": children });
-    if let AppendPosition::End = position {
-        body["position"] = json!({ "type": "end" });
-    }
-    body
 }
 
 /// The body of a search for the data sources the token can see (`databases`).

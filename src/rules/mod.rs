@@ -6,6 +6,7 @@
 //! - `executor`: performs queued actions against Notion, with retries and the append check.
 
 pub mod compile;
+pub mod directory;
 pub(crate) mod eval;
 pub(crate) mod program;
 pub mod render;
@@ -150,7 +151,7 @@ fn firing_in(
         tracing::warn!(rule = %rule.name, task = %task_label(&change.task), depth, "rule chain stopped by the firing budget");
         return firing;
     }
-    match render::render_in(evaluation.rules, rule, shared, evaluation.now) {
+    match render::render_in(evaluation.rules, rule, &change.task, shared, evaluation.now) {
         Ok(actions) => firing.actions = actions,
         Err(error) => {
             tracing::warn!(rule = %rule.name, task = %task_label(&change.task), %error, "a rule's template failed");

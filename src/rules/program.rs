@@ -360,6 +360,11 @@ pub enum SetValue {
         kind: String,
         template: String,
     },
+    /// People by name, email or user id, found in the mirror's users when the rule fires
+    /// (`check` reports those it does not know); an empty list clears the property.
+    People(Vec<super::directory::Reference>),
+    /// Tasks by unique ID, exact title or page id, found in the mirror when the rule fires.
+    Relation(Vec<super::directory::Reference>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -369,16 +374,25 @@ pub struct SetProperty {
     pub value: SetValue,
 }
 
+/// A mail recipient: an address, or the people of a people property (by its id; the name is for
+/// messages).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Recipient {
+    Address(String),
+    People { property: String, id: String },
+}
+
 /// A compiled action; templates are names in the rule set's environment.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     Set(Vec<SetProperty>),
     Append {
         template: String,
+        format: crate::model::automation::TextFormat,
     },
     Mail {
-        to: Vec<String>,
-        cc: Vec<String>,
+        to: Vec<Recipient>,
+        cc: Vec<Recipient>,
         subject: String,
         body: String,
         html: Option<String>,
@@ -447,6 +461,17 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
+    /// Whether a running rule mails the people of a people property (their emails are then read
+    /// from the mirror's users).
+    pub fn mails_people(&self) -> bool {
+        self.rules.iter().filter(|rule| rule.enabled).any(|rule| {
+            rule.actions.iter().any(|action| {
+                matches!(action, Action::Mail { to, cc, .. }
+                    if to.iter().chain(cc).any(|r| matches!(r, Recipient::People { .. })))
+            })
+        })
+    }
+
     /// The suspended rules as (rule, reason), as the mirror records them.
     pub fn suspensions(&self) -> Vec<(String, String)> {
         self.suspended

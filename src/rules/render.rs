@@ -6,10 +6,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::compile::{Action, DateRef, Rule, RuleSet, SetValue};
-use crate::model::automation::{PlannedAction, PlannedWrite};
+use super::compile::{Action, DateRef, Recipient, Rule, RuleSet, SetValue};
+use super::directory::Directory;
+use crate::model::automation::{
+    MENTION_END, MENTION_START, PlannedAction, PlannedWrite, mentions_as_names, replace_mentions,
+};
 use crate::model::stored::StoredProperties;
-use crate::model::{DataSource, PropertyValue, PropertyWrite, SelectOption};
+use crate::model::{DataSource, PropertyValue, PropertyWrite, SelectOption, User};
 
 /// Filters a template may use, for error messages.
 pub const TEMPLATE_FILTERS: &str =
@@ -35,8 +38,64 @@ pub fn environment() -> minijinja::Environment<'static> {
     {
         environment.set_syntax(syntax);
     }
+    environment.add_function("mention", mention);
     environment
 }
+
+/// `mention(person)`: a token an append writes as a real Notion user mention (Notion then
+/// notifies the person), and mail and property values as `@Name`. Takes what `task.Assignee`
+/// (or any people property) renders: one person or several, by name, email or id, looked up
+/// among the people of the task. An empty value mentions no one.
+fn mention(
+    state: &minijinja::State<'_, '_>,
+    who: &minijinja::Value,
+) -> Result<String, minijinja::Error> {
+    let Some(text) = who
+        .as_str()
+        .map(str::to_string)
+        .or_else(|| (!who.is_undefined() && !who.is_none()).then(|| who.to_string()))
+    else {
+        return Ok(String::new());
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(String::new());
+    }
+    if state.lookup(CHECKING_KEY).is_some_and(|c| c.is_true()) {
+        // Checking a template against the sample task: no one to look up.
+        return Ok(crate::model::automation::mention_token(
+            "00000000-0000-0000-0000-000000000000",
+            text,
+        ));
+    }
+    let people = state.lookup(PEOPLE_KEY);
+    let people = people.unwrap_or_default();
+    let find = |key: &str| -> Option<String> {
+        let person = people.get_item(&minijinja::Value::from(key)).ok()?;
+        let id = person.get_attr("id").ok()?;
+        let name = person.get_attr("name").ok()?;
+        Some(crate::model::automation::mention_token(
+            id.as_str()?,
+            name.as_str()?,
+        ))
+    };
+    if let Some(token) = find(text) {
+        return Ok(token);
+    }
+    // Several people, as a people property renders them.
+    let tokens: Option<Vec<String>> = text.split(", ").map(|part| find(part.trim())).collect();
+    tokens.map(|tokens| tokens.join(" ")).ok_or_else(|| {
+        minijinja::Error::new(
+            minijinja::ErrorKind::InvalidOperation,
+            format!("mention(\"{text}\"): no person of that name, email or id is on the task (mention takes a people property, e.g. mention(task.Assignee))"),
+        )
+    })
+}
+
+/// Where the context keeps the task's people for `mention`, by name, email and id.
+const PEOPLE_KEY: &str = "__people";
+/// Set in the sample context templates are checked with.
+const CHECKING_KEY: &str = "__checking";
 
 /// A writer that refuses to grow past [`MAX_RENDERED_BYTES`].
 struct Bounded(Vec<u8>);
@@ -102,6 +161,9 @@ pub struct TaskFacts<'a> {
     pub last_edited_by: Option<&'a str>,
     pub deleted: bool,
     pub properties: &'a StoredProperties,
+    /// The people and tasks the mirror knows that rules name (and users' emails, for mail to
+    /// people properties).
+    pub directory: &'a Directory,
 }
 
 /// One changed property, for templates (`changes`, `old`).
@@ -118,7 +180,15 @@ fn task_value(task: &TaskFacts<'_>) -> minijinja::Value {
     let texts: BTreeMap<String, minijinja::Value> = task
         .properties
         .iter()
-        .map(|(name, property)| (name.clone(), minijinja::Value::from(property.text.as_str())))
+        .map(|(name, property)| {
+            // A task's own text never forges a mention token.
+            let text = if property.text.contains([MENTION_START, MENTION_END]) {
+                minijinja::Value::from(property.text.replace([MENTION_START, MENTION_END], ""))
+            } else {
+                minijinja::Value::from(property.text.as_str())
+            };
+            (name.clone(), text)
+        })
         .collect();
     let unique_id = task
         .properties
@@ -150,6 +220,30 @@ fn task_value(task: &TaskFacts<'_>) -> minijinja::Value {
         map.insert(key.to_string(), value);
     }
     minijinja::Value::from(map)
+}
+
+/// The task's people (people, created-by and last-edited-by values) by name, email and id,
+/// each as `{id, name}`, for `mention`.
+fn people_index(task: &TaskFacts<'_>) -> minijinja::Value {
+    let mut index: BTreeMap<String, minijinja::Value> = BTreeMap::new();
+    let mut add = |user: &User| {
+        let name = user.display().to_string();
+        let person = minijinja::context! { id => user.id.clone(), name => name.clone() };
+        for key in [Some(name), user.email.clone(), Some(user.id.clone())]
+            .into_iter()
+            .flatten()
+        {
+            index.entry(key).or_insert_with(|| person.clone());
+        }
+    };
+    for property in task.properties.values() {
+        match &property.value {
+            PropertyValue::People(users) => users.iter().for_each(&mut add),
+            PropertyValue::CreatedBy(user) | PropertyValue::LastEditedBy(user) => add(user),
+            _ => {}
+        }
+    }
+    minijinja::Value::from(index)
 }
 
 /// The context templates render with.
@@ -186,6 +280,7 @@ pub fn sample_context(schema: &DataSource) -> minijinja::Value {
         last_edited_by: Some("user"),
         deleted: false,
         properties: &properties,
+        directory: &Directory::default(),
     };
     let changes: Vec<ChangeFacts> = schema
         .properties
@@ -196,7 +291,7 @@ pub fn sample_context(schema: &DataSource) -> minijinja::Value {
             new: format!("({name})"),
         })
         .collect();
-    context("example", &facts, &changes, Utc::now())
+    minijinja::context! { __checking => true, ..context("example", &facts, &changes, Utc::now()) }
 }
 
 /// Renders a rule's actions for a task.
@@ -207,7 +302,7 @@ pub fn render(
     changes: &[ChangeFacts],
     now: DateTime<Utc>,
 ) -> Result<Vec<PlannedAction>, String> {
-    render_in(set, rule, &shared_context(task, changes, now), now)
+    render_in(set, rule, task, &shared_context(task, changes, now), now)
 }
 
 /// The part of the template context shared by every rule firing on one change.
@@ -222,6 +317,7 @@ pub fn shared_context(
         .collect();
     minijinja::context! {
         task => task_value(task),
+        __people => people_index(task),
         old => minijinja::Value::from(minijinja::value::Serde(old)),
         changes => minijinja::Value::from(minijinja::value::Serde(changes)),
         now => crate::model::time::iso(now),
@@ -233,6 +329,7 @@ pub fn shared_context(
 pub fn render_in(
     set: &RuleSet,
     rule: &Rule,
+    task: &TaskFacts<'_>,
     shared: &minijinja::Value,
     now: DateTime<Utc>,
 ) -> Result<Vec<PlannedAction>, String> {
@@ -268,7 +365,42 @@ pub fn render_in(
                                 PropertyWrite::Date(date.as_ref().map(|d| resolve_date(d, now)))
                             }
                             SetValue::Text { kind, template } => {
-                                text_write(kind, render(template)?)
+                                text_write(kind, mentions_as_names(&render(template)?))
+                            }
+                            SetValue::People(references) => {
+                                let people = references
+                                    .iter()
+                                    .map(|r| task.directory.person(&r.text))
+                                    .collect::<Result<Vec<&User>, String>>()
+                                    .map_err(|why| {
+                                        format!(
+                                            "rule `{}`: `set` {}: {why}",
+                                            rule.name, property.name
+                                        )
+                                    })?;
+                                let names: Vec<&str> = people.iter().map(|p| p.display()).collect();
+                                let text = names.join(", ");
+                                let ids = people.iter().map(|p| p.id.clone()).collect();
+                                writes.push(PlannedWrite {
+                                    property: property.name.clone(),
+                                    property_id: property.id.clone(),
+                                    text,
+                                    value: PropertyWrite::People(ids),
+                                });
+                                continue;
+                            }
+                            SetValue::Relation(references) => {
+                                let ids = references
+                                    .iter()
+                                    .map(|r| task.directory.task(&r.text).map(|t| t.id.clone()))
+                                    .collect::<Result<Vec<String>, String>>()
+                                    .map_err(|why| {
+                                        format!(
+                                            "rule `{}`: `set` {}: {why}",
+                                            rule.name, property.name
+                                        )
+                                    })?;
+                                PropertyWrite::Relation(ids)
                             }
                         };
                         writes.push(PlannedWrite {
@@ -280,8 +412,9 @@ pub fn render_in(
                     }
                     PlannedAction::Set { writes }
                 }
-                Action::Append { template } => PlannedAction::Append {
+                Action::Append { template, format } => PlannedAction::Append {
                     text: render(template)?,
+                    format: *format,
                 },
                 Action::Mail {
                     to,
@@ -289,16 +422,95 @@ pub fn render_in(
                     subject,
                     body,
                     html,
-                } => PlannedAction::Mail {
-                    to: to.clone(),
-                    cc: cc.clone(),
-                    subject: render(subject)?,
-                    body: render(body)?,
-                    html: html.as_deref().map(render).transpose()?,
-                },
+                } => {
+                    let mut skipped = Vec::new();
+                    let to = addresses(to, task, &mut skipped);
+                    let cc = addresses(cc, task, &mut skipped);
+                    PlannedAction::Mail {
+                        to,
+                        cc,
+                        skipped,
+                        subject: mentions_as_names(&render(subject)?),
+                        body: mentions_as_names(&render(body)?),
+                        html: html
+                            .as_deref()
+                            .map(|html| {
+                                render(html).map(|text| {
+                                    replace_mentions(&text, |name| {
+                                        format!("@{}", minijinja::HtmlEscape(name))
+                                    })
+                                })
+                            })
+                            .transpose()?,
+                    }
+                }
             })
         })
         .collect()
+}
+
+/// The addresses of recipients: given ones as they are, and each person of a people property
+/// by the email Notion gave (on the page, else in the mirror's users); a person without one is
+/// added to `skipped` with why, never dropped silently. No address twice.
+fn addresses(
+    recipients: &[Recipient],
+    task: &TaskFacts<'_>,
+    skipped: &mut Vec<String>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let add = |address: String, out: &mut Vec<String>| {
+        if !out.contains(&address) {
+            out.push(address);
+        }
+    };
+    for recipient in recipients {
+        match recipient {
+            Recipient::Address(address) => add(address.clone(), &mut out),
+            Recipient::People { property, id } => {
+                let Some(stored) = task.properties.values().find(|p| &p.id == id) else {
+                    continue;
+                };
+                let people: Vec<&User> = match &stored.value {
+                    PropertyValue::People(users) => users.iter().collect(),
+                    PropertyValue::CreatedBy(user) | PropertyValue::LastEditedBy(user) => {
+                        vec![user]
+                    }
+                    _ => Vec::new(),
+                };
+                for person in people {
+                    let known = task.directory.users.get(&person.id);
+                    let email = person
+                        .email
+                        .clone()
+                        .or_else(|| known.and_then(|k| k.email.clone()))
+                        .filter(|email| check_address(email).is_ok());
+                    match email {
+                        Some(email) => add(email, &mut out),
+                        None => {
+                            let name = known
+                                .and_then(|k| k.name.as_deref())
+                                .or(person.name.as_deref())
+                                .unwrap_or(&person.id);
+                            let bot = person
+                                .kind
+                                .as_deref()
+                                .or(known.and_then(|k| k.kind.as_deref()))
+                                == Some("bot");
+                            let why = if bot {
+                                "a bot, which has no email"
+                            } else if known.is_none() {
+                                "not among the users the mirror knows: run `tasksync sync --full` to read them again"
+                            } else {
+                                "Notion gave no email: give the integration the user-information capability with email addresses"
+                            };
+                            skipped.push(format!("{name} of {property} ({why})"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 fn text_write(kind: &str, text: String) -> PropertyWrite {
@@ -346,6 +558,9 @@ pub fn expected_text(write: &PropertyWrite) -> String {
         PropertyWrite::Url(text)
         | PropertyWrite::Email(text)
         | PropertyWrite::PhoneNumber(text) => return text.clone().unwrap_or_default(),
+        // People show by name: the renderer, which knows the names, writes their text.
+        PropertyWrite::People(ids) => return ids.join(", "),
+        PropertyWrite::Relation(ids) => PropertyValue::Relation(ids.clone()),
     };
     value.display()
 }

@@ -158,18 +158,115 @@ impl ConditionConfig {
 pub struct ActionConfig {
     /// Properties to set, by name: `{ Status = "In progress", Done = true, Due = "+2d" }`.
     pub set: Option<BTreeMap<String, Scalar>>,
-    /// Text to append to the page (a template; blank lines separate paragraphs).
+    /// Text to append to the page (a template; Markdown unless `format = "plain"`).
     pub append: Option<String>,
+    /// How `append` is written: `"markdown"` (the default) or `"plain"` (paragraphs at blank
+    /// lines, nothing else read).
+    pub format: Option<String>,
     /// A mail to queue.
     pub mail: Option<MailActionConfig>,
+}
+
+/// Who a mail goes to: an address, the people of a people property, or a list of these.
+#[derive(Debug, Clone)]
+pub struct RecipientsConfig(pub Vec<RecipientConfig>);
+
+impl RecipientsConfig {
+    pub fn into_list(self) -> Vec<RecipientConfig> {
+        self.0
+    }
+}
+
+/// One recipient.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecipientConfig {
+    Address(String),
+    /// `{ property = "Assignee" }`: each person of a people property, by the email Notion gives.
+    People {
+        property: String,
+    },
+}
+
+const RECIPIENTS: &str = "an address, `{ property = \"Assignee\" }` (the people of a people property), or a list of these";
+
+/// Reads one recipient: a string is an address, a table names a people property (read by hand:
+/// a derived struct would also take a list, and `["a@example.com"]` would become a property).
+struct RecipientVisitor;
+
+impl<'de> serde::de::Visitor<'de> for RecipientVisitor {
+    type Value = RecipientConfig;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(RECIPIENTS)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        Ok(RecipientConfig::Address(text.to_string()))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut property = None;
+        while let Some(key) = map.next_key::<String>()? {
+            if key != "property" {
+                return Err(serde::de::Error::unknown_field(&key, &["property"]));
+            }
+            property = Some(map.next_value::<String>()?);
+        }
+        property
+            .map(|property| RecipientConfig::People { property })
+            .ok_or_else(|| serde::de::Error::missing_field("property"))
+    }
+}
+
+impl<'de> Deserialize<'de> for RecipientConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(RecipientVisitor)
+    }
+}
+
+/// Reads recipients: one, or a list.
+struct RecipientsVisitor;
+
+impl<'de> serde::de::Visitor<'de> for RecipientsVisitor {
+    type Value = RecipientsConfig;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(RECIPIENTS)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+        RecipientVisitor
+            .visit_str(text)
+            .map(|one| RecipientsConfig(vec![one]))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        RecipientVisitor
+            .visit_map(map)
+            .map(|one| RecipientsConfig(vec![one]))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut list = Vec::new();
+        while let Some(one) = seq.next_element::<RecipientConfig>()? {
+            list.push(one);
+        }
+        Ok(RecipientsConfig(list))
+    }
+}
+
+impl<'de> Deserialize<'de> for RecipientsConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(RecipientsVisitor)
+    }
 }
 
 /// A mail action; unset fields come from `[mail]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MailActionConfig {
-    pub to: Option<Vec<String>>,
-    pub cc: Option<Vec<String>>,
+    pub to: Option<RecipientsConfig>,
+    pub cc: Option<RecipientsConfig>,
     /// Subject template.
     pub subject: Option<String>,
     /// Plain-text body template.

@@ -53,6 +53,8 @@ pub(super) struct NewBlock {
     children: Vec<NewBlock>,
 }
 
+/// The block types the simulator creates: those with rich text, code and dividers
+/// (reference/block).
 const TEXT_BLOCKS: [&str; 10] = [
     "paragraph",
     "heading_1",
@@ -78,24 +80,60 @@ pub(super) fn check_children(children: &[Value], depth: usize) -> Result<Vec<New
         .enumerate()
         .map(|(i, child)| {
             let kind = child["type"].as_str().ok_or_else(|| ApiError::validation(format!("body.children[{i}].type should be defined")))?;
-            if !TEXT_BLOCKS.contains(&kind) {
+            let known = TEXT_BLOCKS.contains(&kind) || kind == "code" || kind == "divider";
+            if !known {
                 return Err(ApiError::validation(format!("body.children[{i}].type `{kind}` is not supported by the simulator")));
             }
             let mut payload = child.get(kind).cloned().ok_or_else(|| ApiError::validation(format!("body.children[{i}].{kind} should be defined, instead was `undefined`.")))?;
-            let rich_text = payload["rich_text"].as_array().cloned().unwrap_or_default();
-            let stored = check_rich_text(&rich_text, &format!("body.children[{i}].{kind}.rich_text"))?;
-            payload["rich_text"] = Value::Array(stored);
-            // Notion fills in the block's colour when the request leaves it out.
-            if payload.get("color").is_none() {
-                payload["color"] = json!("default");
-            }
             let nested = payload.as_object_mut().and_then(|p| p.remove("children")).and_then(|c| c.as_array().cloned()).unwrap_or_default();
             if !nested.is_empty() && depth >= 2 {
                 return Err(ApiError::validation("body failed validation: blocks may be nested at most two levels deep in one request."));
             }
+            let payload = match kind {
+                "divider" => json!({}),
+                "code" => code_payload(&payload, &format!("body.children[{i}].code"))?,
+                _ => {
+                    let rich_text = payload["rich_text"].as_array().cloned().unwrap_or_default();
+                    let stored = check_rich_text(&rich_text, &format!("body.children[{i}].{kind}.rich_text"))?;
+                    payload["rich_text"] = Value::Array(stored);
+                    // Notion fills in the block's colour when the request leaves it out, and a
+                    // to-do's `checked`.
+                    if payload.get("color").is_none() {
+                        payload["color"] = json!("default");
+                    }
+                    if kind == "to_do" && payload.get("checked").is_none() {
+                        payload["checked"] = json!(false);
+                    }
+                    payload
+                }
+            };
             Ok(NewBlock { kind: kind.to_string(), payload, children: check_children(&nested, depth + 1)? })
         })
         .collect()
+}
+
+/// A code block's object as Notion stores it: `caption`, `rich_text` and a `language` it knows
+/// (any other is a validation error listing them; reference/block, "Code").
+fn code_payload(payload: &Value, path: &str) -> Result<Value, ApiError> {
+    let language = payload["language"].as_str().unwrap_or_default();
+    if !crate::notion::wire::CODE_LANGUAGES.contains(&language) {
+        let known: Vec<String> = crate::notion::wire::CODE_LANGUAGES
+            .iter()
+            .map(|l| format!("`\"{l}\"`"))
+            .collect();
+        return Err(ApiError::validation(format!(
+            "body failed validation: {path}.language should be {}, instead was `{}`.",
+            known.join(", "),
+            payload["language"]
+        )));
+    }
+    let rich_text = payload["rich_text"].as_array().cloned().unwrap_or_default();
+    let caption = payload["caption"].as_array().cloned().unwrap_or_default();
+    Ok(json!({
+        "caption": check_rich_text(&caption, &format!("{path}.caption"))?,
+        "rich_text": check_rich_text(&rich_text, &format!("{path}.rich_text"))?,
+        "language": language,
+    }))
 }
 
 pub(super) fn store_blocks(
@@ -107,8 +145,13 @@ pub(super) fn store_blocks(
 ) -> Vec<String> {
     let mut ids = Vec::new();
     let mut insert_at = after;
-    for block in blocks {
+    for mut block in blocks {
         let id = workspace.new_id();
+        for field in ["rich_text", "caption"] {
+            if let Some(items) = block.payload.get_mut(field).and_then(Value::as_array_mut) {
+                workspace.name_mentions(items);
+            }
+        }
         let record = BlockRecord {
             id: id.clone(),
             kind: block.kind,

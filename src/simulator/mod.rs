@@ -27,6 +27,8 @@
 //! | A request without `Notion-Version` is 400 `missing_version` | reference/versioning |
 //! | An unknown status option is 400 `validation_error`; an unknown select option is added | reference/patch-page, reference/page-property-values |
 //! | `PATCH /v1/data_sources/{id}` renames a property with `{"name": ...}` (its id stays); `select`/`multi_select` `options` replace the options: existing ones (by id or name) are kept, new names added, omitted ones removed; a `status` property's options cannot be changed through the API | reference/update-data-source-properties |
+//! | Rich text is stored with every annotation (the request's, the rest `false`/`"default"`) and `href` for a link; a user mention comes back as `{"type": "mention", "mention": {"type": "user", "user": {...}}}` with `plain_text` `@Name` | reference/rich-text |
+//! | Appends create headings, list items, to-dos (`checked` false unless given), quotes, code (`language` one of Notion's, else a validation error listing them; `caption`) and dividers (`{}`); list items take nested children | reference/block, reference/patch-block-children |
 //! | `GET /v1/users` lists the workspace's users (people with `person.email`, and bots; guests are not listed), paginated with `start_cursor`, `page_size` ≤ 100 | reference/get-users |
 //! | Every answer carries a `request_id`; data sources carry `url`, `public_url`, `icon`, `cover`, `created_by`, `last_edited_by`, `is_inline` and a `description` per property; pages `is_archived` and `is_locked`; databases `is_locked`, `icon` and `cover` | reference/data-source, reference/page, reference/database |
 

@@ -36,7 +36,9 @@ pub fn too_long(path: &str, limit: usize, length: usize) -> ApiError {
 
 /// Checks a rich text array of a request (at `path`, e.g. `body.properties.Notes.rich_text`)
 /// as Notion does and returns it as stored: at most 100 items, each text's content and link
-/// within 2,000 UTF-16 units.
+/// within 2,000 UTF-16 units; every item with all its `annotations` (the request's, the rest
+/// default) and `href` (the link); a user mention as Notion returns it, its `plain_text` filled
+/// in by [`Workspace::name_mentions`] (reference/rich-text).
 pub fn check_rich_text(items: &[Value], path: &str) -> Result<Vec<Value>, ApiError> {
     if items.len() > RICH_TEXT_ITEMS {
         return Err(too_long(path, RICH_TEXT_ITEMS, items.len()));
@@ -45,8 +47,20 @@ pub fn check_rich_text(items: &[Value], path: &str) -> Result<Vec<Value>, ApiErr
         .iter()
         .enumerate()
         .map(|(index, item)| {
-            if item.get("mention").is_some() {
-                return Ok(item.clone());
+            let annotations = annotations(&item["annotations"], &format!("{path}[{index}]"))?;
+            if let Some(mention) = item.get("mention") {
+                let user = mention["user"]["id"].as_str().ok_or_else(|| {
+                    ApiError::validation(format!(
+                        "body failed validation: {path}[{index}].mention.user.id should be defined, instead was `undefined`. (the simulator models user mentions only)"
+                    ))
+                })?;
+                return Ok(json!({
+                    "type": "mention",
+                    "mention": { "type": "user", "user": { "object": "user", "id": user } },
+                    "annotations": annotations,
+                    "plain_text": "",
+                    "href": null,
+                }));
             }
             let content = item["text"]["content"].as_str().ok_or_else(|| {
                 ApiError::validation(format!(
@@ -65,6 +79,7 @@ pub fn check_rich_text(items: &[Value], path: &str) -> Result<Vec<Value>, ApiErr
                 }
             }
             let mut stored = rich_text(content);
+            stored["annotations"] = annotations;
             if let Some(url) = link {
                 stored["text"]["link"] = json!({ "url": url });
                 stored["href"] = json!(url);
@@ -72,6 +87,29 @@ pub fn check_rich_text(items: &[Value], path: &str) -> Result<Vec<Value>, ApiErr
             Ok(stored)
         })
         .collect()
+}
+
+/// A request item's annotations as Notion stores them: every field, `false` and `"default"`
+/// where the request leaves one out.
+fn annotations(requested: &Value, path: &str) -> Result<Value, ApiError> {
+    let mut stored = json!({ "bold": false, "italic": false, "strikethrough": false, "underline": false, "code": false, "color": "default" });
+    let Some(fields) = requested.as_object() else {
+        return Ok(stored);
+    };
+    for (key, value) in fields {
+        let valid = match key.as_str() {
+            "bold" | "italic" | "strikethrough" | "underline" | "code" => value.is_boolean(),
+            "color" => value.is_string(),
+            _ => false,
+        };
+        if !valid {
+            return Err(ApiError::validation(format!(
+                "body failed validation: {path}.annotations.{key} is not valid."
+            )));
+        }
+        stored[key] = value.clone();
+    }
+    Ok(stored)
 }
 
 pub struct PropDef {
@@ -197,6 +235,21 @@ impl Workspace {
 
     fn user_ref(&self, id: &str) -> Value {
         json!({ "object": "user", "id": id })
+    }
+
+    /// Fills in the `plain_text` of user mentions as Notion shows them: `@` and the name.
+    pub fn name_mentions(&self, items: &mut [Value]) {
+        for item in items {
+            if item["type"] == "mention" {
+                let id = item["mention"]["user"]["id"].as_str().unwrap_or_default();
+                let name = self
+                    .find_user(id)
+                    .and_then(|user| user["name"].as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                item["plain_text"] = json!(format!("@{name}"));
+            }
+        }
     }
 
     pub fn find_user(&self, key: &str) -> Option<&Value> {

@@ -50,7 +50,9 @@ impl Workspace {
                 let items = value
                     .as_array()
                     .ok_or_else(|| invalid("should be an array"))?;
-                check_rich_text(items, &format!("body.properties.{name}.{kind}")).map(Value::Array)
+                let mut stored = check_rich_text(items, &format!("body.properties.{name}.{kind}"))?;
+                self.name_mentions(&mut stored);
+                Ok(Value::Array(stored))
             }
             "status" | "select" => {
                 if value.is_null() {

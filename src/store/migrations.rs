@@ -191,6 +191,10 @@ CREATE TABLE users (
     seen_at TEXT NOT NULL
 );
 "#,
+    // Mail to the people of a people property: who could not be mailed (no email), with why.
+    r#"
+ALTER TABLE mail_outbox ADD COLUMN skipped_json TEXT NOT NULL DEFAULT '[]';
+"#,
 ];
 
 /// The schema version a migrated mirror has (`PRAGMA user_version`).

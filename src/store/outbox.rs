@@ -38,7 +38,12 @@ impl Store {
 
     /// The outbox, newest first.
     pub async fn list_mail(&self, failed_only: bool) -> anyhow::Result<Vec<OutboxEntry>> {
-        self.call("list the outbox", move |c| list_mail(c, failed_only))
+        let which = if failed_only {
+            MailList::Failed
+        } else {
+            MailList::All
+        };
+        self.call("list the outbox", move |c| list_mail(c, which))
             .await
     }
 
@@ -78,6 +83,9 @@ pub struct OutboxEntry {
     pub next_attempt_at: Option<String>,
     pub created_at: String,
     pub sent_at: Option<String>,
+    /// People it was for who could not be mailed, with why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<String>,
 }
 
 /// Mail to send now: queued and due, or caught mid-send by a crash.
@@ -145,17 +153,31 @@ pub(super) fn finish_mail(
     Ok(())
 }
 
+/// Which mail a listing shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum MailList {
+    All,
+    Failed,
+    /// Mail that could not reach someone it was for (skipped, or sent to the others).
+    SkippedSomeone,
+}
+
 /// The outbox, newest first.
 pub(super) fn list_mail(
     connection: &Connection,
-    failed_only: bool,
+    which: MailList,
 ) -> anyhow::Result<Vec<OutboxEntry>> {
-    let mut statement = connection.prepare(
+    let filter = match which {
+        MailList::All => "1",
+        MailList::Failed => "status = 'failed'",
+        MailList::SkippedSomeone => "skipped_json != '[]' OR status = 'skipped'",
+    };
+    let mut statement = connection.prepare(&format!(
         "SELECT id, task_id, message_id, to_json, subject, status, attempts, last_error, server_reply, next_attempt_at,
-            created_at, sent_at FROM mail_outbox WHERE (NOT ?1 OR status = 'failed') ORDER BY id DESC",
-    )?;
+            created_at, sent_at, skipped_json FROM mail_outbox WHERE {filter} ORDER BY id DESC"
+    ))?;
     let rows = statement
-        .query_map([failed_only], |row| {
+        .query_map([], |row| {
             Ok(OutboxEntry {
                 id: row.get(0)?,
                 task_id: row.get(1)?,
@@ -169,6 +191,7 @@ pub(super) fn list_mail(
                 next_attempt_at: row.get(9)?,
                 created_at: row.get(10)?,
                 sent_at: row.get(11)?,
+                skipped: serde_json::from_str(&row.get::<_, String>(12)?).unwrap_or_default(),
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -207,6 +230,7 @@ mod tests {
             actions: vec![PlannedAction::Mail {
                 to: vec!["ada@example.com".into()],
                 cc: Vec::new(),
+                skipped: Vec::new(),
                 subject: "Urgent".into(),
                 body: "Body".into(),
                 html: None,

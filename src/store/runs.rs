@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::automation::{SuspendedRule, suspended_rules};
-use super::outbox::{OutboxEntry, list_mail};
+use super::outbox::{MailList, OutboxEntry, list_mail};
 use super::tasks::{SyncState, sync_state};
 use super::{RunCounts, Store};
 use crate::model::automation::{ActionStatus, FiringStatus, MailStatus};
@@ -185,12 +185,14 @@ pub struct Summary {
     pub last_run: Option<RunRecord>,
     /// Actions by status (`pending`, `running`, `done`, `skipped`, `failed`).
     pub actions: std::collections::BTreeMap<String, i64>,
-    /// Mail by status (`queued`, `sending`, `sent`, `failed`).
+    /// Mail by status (`queued`, `sending`, `sent`, `failed`, `skipped`).
     pub mail: std::collections::BTreeMap<String, i64>,
     /// Firings since `since` (the start of today, UTC), and how many were stopped.
     pub firings_today: i64,
     pub stopped_today: i64,
     pub failed_mail: Vec<OutboxEntry>,
+    /// The latest mail that could not reach someone it was for (no email), with who and why.
+    pub skipped_someone: Vec<OutboxEntry>,
     /// Rules that do not fit the data source's schema as it is now (they do not run).
     pub suspended_rules: Vec<SuspendedRule>,
 }
@@ -368,8 +370,10 @@ pub(super) fn summary(connection: &Connection, since: &str) -> anyhow::Result<Su
             |row| row.get(0),
         )?)
     };
-    let mut failed_mail = list_mail(connection, true)?;
+    let mut failed_mail = list_mail(connection, MailList::Failed)?;
     failed_mail.truncate(5);
+    let mut skipped_someone = list_mail(connection, MailList::SkippedSomeone)?;
+    skipped_someone.truncate(5);
     Ok(Summary {
         suspended_rules: suspended_rules(connection)?,
         tasks: count("SELECT count(*) FROM tasks WHERE deleted_at IS NULL")?,
@@ -389,6 +393,7 @@ pub(super) fn summary(connection: &Connection, since: &str) -> anyhow::Result<Su
         firings_today: today("")?,
         stopped_today: today(FiringStatus::Stopped.as_str())?,
         failed_mail,
+        skipped_someone,
     })
 }
 

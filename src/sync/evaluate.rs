@@ -23,6 +23,7 @@ fn facts_of<'a>(
     properties: &'a StoredProperties,
     deleted: bool,
     names: &'a HashMap<String, String>,
+    directory: &'a crate::rules::directory::Directory,
 ) -> TaskFacts<'a> {
     let last_edited_by = row
         .last_edited_by
@@ -38,6 +39,7 @@ fn facts_of<'a>(
         last_edited_by,
         deleted,
         properties,
+        directory,
     }
 }
 
@@ -108,7 +110,7 @@ impl<'a> Engine<'a> {
             .collect();
         let empty = StoredProperties::new();
         let change = TaskChange {
-            task: facts_of(row, properties, false, &self.names),
+            task: facts_of(row, properties, false, &self.names, &self.directory),
             before: before.map(|(props, deleted)| (props.unwrap_or(&empty), deleted)),
             changes: &facts,
             // Exactly once comes from recording the firing in the same transaction as the change.
@@ -228,7 +230,7 @@ impl<'a> Engine<'a> {
                 });
                 if inside_now && !evaluation.baseline {
                     let change = TaskChange {
-                        task: facts_of(row, properties, false, &self.names),
+                        task: facts_of(row, properties, false, &self.names, &self.directory),
                         before: None,
                         changes: &[],
                         transition: Transition::entered(&period),
@@ -282,7 +284,7 @@ impl<'a> Engine<'a> {
         for row in &rows {
             let properties = row.properties()?;
             let change = TaskChange {
-                task: facts_of(row, &properties, true, &self.names),
+                task: facts_of(row, &properties, true, &self.names, &self.directory),
                 before: Some((&properties, false)),
                 changes: &[],
                 transition: Transition::deleted(&iso(self.now)),

@@ -210,6 +210,14 @@ pub async fn sync(
     }
     if let Some(reader) = engine.store {
         engine.names = reader.user_names().await?;
+        if rules.needs_users() {
+            engine.directory.users = reader.users().await?;
+        }
+        let references = rules.task_references();
+        if !references.is_empty() {
+            let found = reader.task_references(references).await?;
+            engine.directory.set_tasks(found);
+        }
     }
     if let Some(store) = engine.writer() {
         engine
@@ -329,6 +337,9 @@ struct Engine<'a> {
     unknown_properties: BTreeSet<String>,
     /// Users' names by id (the mirror's `users`), for people given by id only.
     names: HashMap<String, String>,
+    /// The people and tasks rules name, and users' emails for mail to people properties (read
+    /// only when a rule needs them).
+    directory: crate::rules::directory::Directory,
     /// A full scan gathers pages into fewer transactions (`write`); `pending` is what it has
     /// gathered and not yet committed.
     merging: bool,
@@ -371,6 +382,7 @@ impl<'a> Engine<'a> {
             known_properties: HashSet::new(),
             unknown_properties: BTreeSet::new(),
             names: HashMap::new(),
+            directory: Default::default(),
             merging: false,
             pending: None,
         }

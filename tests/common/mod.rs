@@ -1,6 +1,8 @@
 //! Shared test helpers: a simulator per test, a client pointed at it.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use secrecy::SecretString;
 use tasksync::notion::pacing::RetryPolicy;
 use tasksync::notion::{ApiVersion, ClientSettings, NotionClient};

@@ -6,12 +6,16 @@ use std::ops::Range;
 
 use toml::Spanned;
 
-use super::super::program::{Action, SetProperty, SetValue};
+use super::super::directory::Reference;
+use super::super::program::{Action, Recipient, SetProperty, SetValue};
 use super::super::render::TEMPLATE_FILTERS;
 use super::super::source::MailConfig;
-use super::super::syntax::{ActionConfig, MailActionConfig, Scalar};
+use super::super::syntax::{
+    ActionConfig, MailActionConfig, RecipientConfig, RecipientsConfig, Scalar,
+};
 use super::{Compiler, property_list};
 use crate::model::PropertySchema;
+use crate::model::automation::TextFormat;
 
 impl Compiler<'_> {
     pub(super) fn actions(
@@ -52,14 +56,35 @@ impl Compiler<'_> {
         if let Some(set) = &config.set {
             return self.set(&span, set);
         }
+        if config.format.is_some() && config.append.is_none() {
+            self.problem(
+                &span,
+                "`format` belongs to an `append` action (format = \"plain\" or \"markdown\")"
+                    .into(),
+            );
+            return None;
+        }
         if let Some(text) = &config.append {
             if text.trim().is_empty() {
                 self.problem(&span, "`append` has no text".into());
                 return None;
             }
+            let format = match config.format.as_deref() {
+                None | Some("markdown") => TextFormat::Markdown,
+                Some("plain") => TextFormat::Plain,
+                Some(other) => {
+                    self.problem(
+                        &span,
+                        format!(
+                            "`format = \"{other}\"` is not a text format: use \"markdown\" (the default) or \"plain\""
+                        ),
+                    );
+                    return None;
+                }
+            };
             return self
                 .template(&span, "append", text)
-                .map(|template| Action::Append { template });
+                .map(|template| Action::Append { template, format });
         }
         self.mail(&span, config.mail.as_ref()?, mail)
     }
@@ -140,6 +165,40 @@ impl Compiler<'_> {
             ("number", value) if value.as_number().is_some() => {
                 Some(SetValue::Number(value.as_number()))
             }
+            ("people" | "relation", Scalar::Text(_) | Scalar::List(_)) => {
+                let texts: Vec<&str> = match value {
+                    Scalar::Text(text) if text.trim().is_empty() => Vec::new(),
+                    Scalar::Text(text) => vec![text.as_str()],
+                    Scalar::List(items) => {
+                        let texts: Option<Vec<&str>> = items.iter().map(Scalar::as_text).collect();
+                        let Some(texts) = texts else {
+                            return wrong(self, "a list of names");
+                        };
+                        texts
+                    }
+                    _ => Vec::new(),
+                };
+                let references: Vec<Reference> = texts
+                    .into_iter()
+                    .map(|text| Reference {
+                        text: text.to_string(),
+                        at: self.located(span, format!("`set` {name}: ")),
+                    })
+                    .collect();
+                Some(if property.kind == "people" {
+                    SetValue::People(references)
+                } else {
+                    SetValue::Relation(references)
+                })
+            }
+            ("people", _) => wrong(
+                self,
+                "people by name, email or user id (a list for several; \"\" clears it)",
+            ),
+            ("relation", _) => wrong(
+                self,
+                "tasks by unique ID (TASK-12), exact title or page id (a list for several; \"\" clears it)",
+            ),
             ("rich_text" | "title" | "url" | "email" | "phone_number", Scalar::Text(text)) => {
                 let template = self.template(span, &format!("set {name}"), text)?;
                 Some(SetValue::Text {
@@ -172,8 +231,16 @@ impl Compiler<'_> {
         action: &MailActionConfig,
         defaults: &MailConfig,
     ) -> Option<Action> {
-        let to = action.to.clone().unwrap_or_else(|| defaults.to.clone());
-        let cc = action.cc.clone().unwrap_or_else(|| defaults.cc.clone());
+        let listed = |given: &Option<RecipientsConfig>, default: &[String]| match given {
+            Some(given) => given.clone().into_list(),
+            None => default
+                .iter()
+                .cloned()
+                .map(RecipientConfig::Address)
+                .collect(),
+        };
+        let to = listed(&action.to, &defaults.to);
+        let cc = listed(&action.cc, &defaults.cc);
         if to.is_empty() {
             self.problem(
                 span,
@@ -199,12 +266,8 @@ impl Compiler<'_> {
                 }
             }
         }
-        for address in to.iter().chain(&cc) {
-            if let Err(message) = super::super::render::check_address(address) {
-                self.problem(span, message);
-                ok = false;
-            }
-        }
+        let to = self.recipients(span, to, &mut ok);
+        let cc = self.recipients(span, cc, &mut ok);
         let subject = self.template(
             span,
             "mail subject",
@@ -239,6 +302,57 @@ impl Compiler<'_> {
         }
     }
 
+    /// Checks recipients: addresses well formed, people properties existing and of a people type.
+    fn recipients(
+        &mut self,
+        span: &Range<usize>,
+        listed: Vec<RecipientConfig>,
+        ok: &mut bool,
+    ) -> Vec<Recipient> {
+        let mut compiled = Vec::new();
+        for recipient in listed {
+            match recipient {
+                RecipientConfig::Address(address) => {
+                    if let Err(message) = super::super::render::check_address(&address) {
+                        self.problem(span, message);
+                        *ok = false;
+                    }
+                    compiled.push(Recipient::Address(address));
+                }
+                RecipientConfig::People { property: name } => {
+                    let Some(property) = self.property(&name) else {
+                        let list = property_list(self.schema);
+                        self.mismatch(
+                            span,
+                            format!("the mail goes to the people of `{name}`, which the data source does not have; it has: {list}"),
+                        );
+                        *ok = false;
+                        continue;
+                    };
+                    if !matches!(
+                        property.kind.as_str(),
+                        "people" | "created_by" | "last_edited_by"
+                    ) {
+                        self.mismatch(
+                            span,
+                            format!(
+                                "`{name}` is a {} property: mail goes to the people of a people, created_by or last_edited_by property",
+                                property.kind
+                            ),
+                        );
+                        *ok = false;
+                        continue;
+                    }
+                    compiled.push(Recipient::People {
+                        property: property.name.clone(),
+                        id: property.id.clone(),
+                    });
+                }
+            }
+        }
+        compiled
+    }
+
     /// Compiles a template into the rule set's environment; checks it against a sample task
     /// (so a misspelt property is an error now, not an empty text later). Returns its name.
     fn template(&mut self, span: &Range<usize>, what: &str, source: &str) -> Option<String> {
@@ -269,7 +383,7 @@ impl Compiler<'_> {
             self.problem(
                 span,
                 format!(
-                    "the {what} template is wrong: {}{detail}{line} (templates see task, old, changes, rule, now, today; filters include {TEMPLATE_FILTERS})",
+                    "the {what} template is wrong: {}{detail}{line} (templates see task, old, changes, rule, now, today; filters include {TEMPLATE_FILTERS}; mention(person) writes a user mention)",
                     error.kind()
                 ),
             );
