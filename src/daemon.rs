@@ -49,6 +49,8 @@ pub struct Context {
     pub compile: RuleCompiler,
     pub store: Store,
     pub mailer: Option<Mailer>,
+    /// Sends webhook actions.
+    pub hooks: crate::hooks::Sender,
     pub sync_options: SyncOptions,
     pub action_attempts: u32,
     /// (sync, reconcile, outbox, time_rules, full)
@@ -572,15 +574,20 @@ async fn time_rules_job(context: &Context) -> anyhow::Result<String> {
 }
 
 async fn outbox_job(context: &Context) -> anyhow::Result<String> {
+    let hooks = crate::hooks::flush(&context.store, &context.hooks, Utc::now()).await?;
+    let hooks = format!(
+        "webhooks: {} sent, {} failed, {} to retry",
+        hooks.sent, hooks.failed, hooks.retrying
+    );
     match &context.mailer {
         Some(mailer) => {
             let report = flush(&context.store, mailer, Utc::now()).await?;
             Ok(format!(
-                "mail: {} sent, {} failed, {} to retry",
+                "mail: {} sent, {} failed, {} to retry; {hooks}",
                 report.sent, report.failed, report.retrying
             ))
         }
-        None => Ok("mail: no SMTP_URL".to_string()),
+        None => Ok(format!("mail: no SMTP_URL; {hooks}")),
     }
 }
 

@@ -15,6 +15,7 @@ pub mod config;
 mod daemon;
 mod failpoint;
 mod health;
+pub mod hooks;
 pub mod lock;
 pub mod model;
 pub mod notify;

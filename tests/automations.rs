@@ -16,6 +16,8 @@ use tasksync::store::Store;
 use tasksync::sync::{SyncOptions, SyncReport, sync};
 
 use common::Raw;
+use common::sink::Sink;
+use tasksync::hooks::{self, HookReport, Sender};
 
 struct Fixture {
     base: common::Mirror,
@@ -560,4 +562,224 @@ actions = [
         "{stderr}"
     );
     assert!(!stderr.contains("`TASK-2`"), "{stderr}");
+}
+
+/// The webhook outbox sent at `now`, as the daemon's outbox job does.
+async fn send_webhooks(fixture: &Fixture, now: chrono::DateTime<chrono::Utc>) -> HookReport {
+    let store = Store::open(&fixture.db()).unwrap();
+    hooks::flush(&store, &Sender::new().unwrap(), now)
+        .await
+        .unwrap()
+}
+
+fn webhook_rule(url: &str) -> String {
+    format!(
+        r#"
+[[rules]]
+name = "tell-chat"
+when = {{ property = "Priority", changed_to = "Urgent" }}
+actions = [{{ webhook = {{ url = "{url}", body = {{ text = "Urgent: {{{{ task.title }}}}", blocks = [{{ type = "section", count = 1 }}] }} }} }}]
+"#
+    )
+}
+
+/// Once per firing, with a stable Idempotency-Key; 503 (with Retry-After) then 200 delivers it
+/// once more after the wait, not before; another firing has another key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_is_delivered_once_per_firing_after_backoff() {
+    let sink = Sink::start().await;
+    let fixture = Fixture::new(4, &webhook_rule(&sink.url)).await;
+    let page = fixture.simulator.page_ids()[1].clone();
+    fixture.calm(&page).await;
+    sink.answer(&[(503, Some("120"))]);
+    fixture
+        .edit_as_person(
+            &page,
+            &json!({ "properties": { "Priority": { "select": { "name": "Urgent" } } } }),
+        )
+        .await;
+    let (report, _) = fixture.cycle().await;
+    assert_eq!(report.fired, 1);
+    let now = chrono::Utc::now();
+    let first = send_webhooks(&fixture, now).await;
+    assert_eq!(
+        first,
+        HookReport {
+            sent: 0,
+            retrying: 1,
+            failed: 0
+        }
+    );
+    // Not before Retry-After (120 s, more than the first backoff of 1 minute).
+    let early = send_webhooks(&fixture, now + chrono::Duration::seconds(90)).await;
+    assert_eq!(early, HookReport::default());
+    let later = send_webhooks(&fixture, now + chrono::Duration::seconds(121)).await;
+    assert_eq!(later.sent, 1);
+    assert_eq!(
+        send_webhooks(&fixture, now + chrono::Duration::hours(2)).await,
+        HookReport::default(),
+        "sent once"
+    );
+    let received = sink.received();
+    assert_eq!(received.len(), 2, "the 503, then the delivery");
+    let key = received[0].idempotency_key.clone().unwrap();
+    assert!(key.starts_with("tasksync-"), "{key}");
+    assert_eq!(received[1].idempotency_key.as_deref(), Some(key.as_str()));
+    assert_eq!(
+        received[1].content_type.as_deref(),
+        Some("application/json")
+    );
+    let title = Raw::new(&fixture.simulator, ApiVersion::V2026_03_11)
+        .page(&page)
+        .await["properties"]["Name"]["title"][0]["plain_text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let body: Value = serde_json::from_str(&received[1].body).unwrap();
+    assert_eq!(
+        body,
+        json!({ "text": format!("Urgent: {title}"), "blocks": [{ "type": "section", "count": 1 }] })
+    );
+
+    // A second firing on the same task: a new key.
+    fixture.calm(&page).await;
+    fixture
+        .edit_as_person(
+            &page,
+            &json!({ "properties": { "Priority": { "select": { "name": "Urgent" } } } }),
+        )
+        .await;
+    fixture.cycle().await;
+    assert_eq!(send_webhooks(&fixture, chrono::Utc::now()).await.sent, 1);
+    let received = sink.received();
+    assert_eq!(received.len(), 3);
+    assert_ne!(received[2].idempotency_key.as_deref(), Some(key.as_str()));
+}
+
+/// A 4xx other than 429 is final: the webhook is failed with the answer, shown in the outbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_webhook_fails_with_the_answer() {
+    let sink = Sink::start().await;
+    let fixture = Fixture::new(3, &webhook_rule(&sink.url)).await;
+    let page = fixture.simulator.page_ids()[0].clone();
+    fixture.calm(&page).await;
+    sink.answer(&[(404, None)]);
+    fixture
+        .edit_as_person(
+            &page,
+            &json!({ "properties": { "Priority": { "select": { "name": "Urgent" } } } }),
+        )
+        .await;
+    fixture.cycle().await;
+    let report = send_webhooks(&fixture, chrono::Utc::now()).await;
+    assert_eq!(report.failed, 1);
+    let store = Store::open(&fixture.db()).unwrap();
+    let listed = store.list_webhooks(true).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].response_status, Some(404));
+    assert_eq!(
+        listed[0].last_error.as_deref(),
+        Some("HTTP 404: scripted 404 Not Found")
+    );
+    assert_eq!(
+        send_webhooks(&fixture, chrono::Utc::now() + chrono::Duration::hours(1)).await,
+        HookReport::default()
+    );
+    assert_eq!(sink.received().len(), 1);
+}
+
+/// `tasksync sync` killed with SIGKILL right after the endpoint accepted a webhook: the next run
+/// delivers it again with the same Idempotency-Key, once, and never again. The URL (from the
+/// environment) is in neither the mirror nor the outbox listing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_killed_after_delivery_is_redelivered_once_with_the_same_key() {
+    let sink = Sink::start().await;
+    let simulator = common::simulator(tasksync::simulator::SimulatorOptions {
+        tasks: 4,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        r#"[notion]
+database = "{}"
+base_url = "{}"
+requests_per_second = 1000
+[store]
+path = "mirror.db"
+
+[[rules]]
+name = "tell-chat"
+when = {{ property = "Priority", changed_to = "Urgent" }}
+actions = [{{ webhook = {{ url_env = "TASKSYNC_TEST_HOOK", body = {{ text = "{{{{ task.title }}}}" }} }} }}]
+"#,
+        simulator.database_id(),
+        simulator.base_url()
+    );
+    std::fs::write(dir.path().join("tasksync.toml"), config).unwrap();
+    let command = |args: &[&str]| {
+        let mut command = common::tasksync(dir.path());
+        command
+            .args(args)
+            .env("NOTION_TOKEN", simulator.token())
+            .env("TASKSYNC_TEST_HOOK", &sink.url)
+            .env_remove("TASKSYNC_PAUSE_AT");
+        command
+    };
+    let run = |args: &[&str]| {
+        let output = tokio::task::block_in_place(|| command(args).output().unwrap());
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    let page = simulator.page_ids()[1].clone();
+    let priority = |name: &'static str| json!({ "properties": { "Priority": { "select": { "name": name } } } });
+    common::edit_as_person(&simulator, &page, &priority("Low")).await;
+    run(&["sync"]);
+    common::edit_as_person(&simulator, &page, &priority("Urgent")).await;
+    let mut paused = command(&["sync"])
+        .env("TASKSYNC_PAUSE_AT", "webhook-answered:0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = paused.stderr.take().unwrap();
+    tokio::task::block_in_place(|| {
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+        loop {
+            let line = lines.next().expect("the sync pauses").unwrap();
+            if line.contains("paused at webhook-answered:0") {
+                break;
+            }
+        }
+    });
+    assert_eq!(sink.received().len(), 1, "the endpoint accepted it");
+    paused.kill().unwrap(); // SIGKILL
+    paused.wait().unwrap();
+
+    run(&["sync"]);
+    let received = sink.received();
+    assert_eq!(received.len(), 2, "delivered once more");
+    assert_eq!(received[0].idempotency_key, received[1].idempotency_key);
+    assert_eq!(received[0].body, received[1].body);
+    run(&["sync"]);
+    assert_eq!(sink.received().len(), 2, "and never again");
+
+    let listed = run(&["outbox", "list"]);
+    assert!(
+        listed.contains("webhook#1") && listed.contains("$TASKSYNC_TEST_HOOK"),
+        "{listed}"
+    );
+    assert!(listed.contains("sent"), "{listed}");
+    assert!(!listed.contains(&sink.url), "{listed}");
+    let status = run(&["status"]);
+    assert!(
+        status.contains("Webhooks: 0 queued, 1 sent, 0 failed"),
+        "{status}"
+    );
+    let mirror = std::fs::read(dir.path().join("mirror.db")).unwrap();
+    let url = sink.url.as_bytes();
+    assert!(
+        !mirror.windows(url.len()).any(|w| w == url),
+        "the URL from the environment is not stored"
+    );
 }

@@ -27,6 +27,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ),
     ("actions", &["model", "notion", "store", "failpoint"]),
     ("notify", &["model", "store", "config"]),
+    ("hooks", &["model", "store", "failpoint"]),
     (
         "daemon",
         &[
@@ -41,6 +42,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "sync",
             "actions",
             "notify",
+            "hooks",
         ],
     ),
     (
@@ -58,6 +60,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "sync",
             "actions",
             "notify",
+            "hooks",
             "daemon",
             "simulator",
         ],

@@ -155,6 +155,9 @@ async fn perform(
             Ok(Outcome::Done)
         }
         PlannedAction::Mail { .. } => Ok(Outcome::Skipped("mail is sent from the outbox")),
+        PlannedAction::Webhook { .. } => Ok(Outcome::Skipped(
+            "webhooks are sent from the webhook outbox",
+        )),
     }
 }
 

@@ -71,6 +71,7 @@ pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
         compile: settings.compile,
         store,
         mailer: settings.mailer,
+        hooks: crate::hooks::Sender::new()?,
         sync_options: settings.sync_options,
         action_attempts: settings.action_attempts,
         schedules: settings.schedules,

@@ -41,7 +41,7 @@ pub async fn test(config_path: Option<&Path>, to: Option<String>) -> anyhow::Res
     }
 }
 
-fn open(config_path: Option<&Path>) -> anyhow::Result<Store> {
+pub(super) fn open(config_path: Option<&Path>) -> anyhow::Result<Store> {
     let (config, _) = config::load(config_path)?;
     let path = config.mirror_path()?;
     if !path.exists() {

@@ -58,7 +58,7 @@ pub async fn sync(
     if let Some((store, id)) = recorded {
         store.job_finished(id, outcome.as_ref().err()).await?;
     }
-    let (report, actions, mail) = outcome?;
+    let (report, actions, mail, hooks) = outcome?;
     // The sync's own requests are in the report; the process also made discovery's and the
     // actions' (and any retries): all of them count against Notion's rate limit.
     let requests_total = session.client.requests_sent();
@@ -67,6 +67,7 @@ pub async fn sync(
         value["requests_total"] = serde_json::to_value(requests_total)?;
         value["actions"] = serde_json::to_value(&actions)?;
         value["mail"] = serde_json::to_value(&mail)?;
+        value["webhooks"] = serde_json::to_value(&hooks)?;
         return output::json(&value);
     }
     print_report(&report, requests_total);
@@ -88,6 +89,14 @@ pub async fn sync(
             mail.retrying
         );
     }
+    if let Some(hooks) = hooks.filter(|h| *h != crate::hooks::HookReport::default()) {
+        out!(
+            "Webhooks: {} sent, {} failed (see `tasksync outbox list --failed`), {} to retry",
+            hooks.sent,
+            hooks.failed,
+            hooks.retrying
+        );
+    }
     Ok(())
 }
 
@@ -95,6 +104,7 @@ type SyncOutcome = (
     SyncReport,
     Option<ExecutorReport>,
     Option<crate::notify::FlushReport>,
+    Option<crate::hooks::HookReport>,
 );
 
 /// Discovery, the rules, the sync itself, the actions and the mail of one `tasksync sync`.
@@ -128,7 +138,7 @@ async fn sync_steps(
     let report = run_sync(&session.client, store, &source, &rules, &options).await;
     progress.finish_and_clear();
     let report = report?;
-    let (actions, mail) = match (store, args.dry_run) {
+    let (actions, mail, hooks) = match (store, args.dry_run) {
         (Some(store), false) => (
             Some(
                 perform_queued(
@@ -139,10 +149,14 @@ async fn sync_steps(
                 .await?,
             ),
             send_mail(store, &session.config.mail, args.json).await?,
+            Some(
+                crate::hooks::flush(store, &crate::hooks::Sender::new()?, chrono::Utc::now())
+                    .await?,
+            ),
         ),
-        _ => (None, None),
+        _ => (None, None, None),
     };
-    Ok((report, actions, mail))
+    Ok((report, actions, mail, hooks))
 }
 
 /// Makes this process the one actor on `source` on this machine: the mirror must hold this data

@@ -6,6 +6,7 @@ mod daemon;
 mod demo;
 mod mail;
 mod mirror;
+mod outbox;
 mod rules;
 mod status;
 mod tasks;
@@ -175,6 +176,9 @@ pub enum Command {
     /// The mail outbox and the SMTP server (SMTP_URL, SMTP_PASSWORD).
     #[command(subcommand)]
     Mail(MailCommand),
+    /// Everything rules queued to go out: mail and webhooks, their state and errors.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Read and change tasks directly in Notion (or, with --mirror, read the local mirror).
     #[command(subcommand)]
     Tasks(TasksCommand),
@@ -261,6 +265,31 @@ pub enum TasksCommand {
         /// Print the created blocks as JSON.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Show mail and webhooks: queued (with the next try), sent, failed (with the answer).
+    ///
+    /// Example: tasksync outbox list --failed
+    List {
+        /// Only what failed for good.
+        #[arg(long)]
+        failed: bool,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue what failed again, after fixing the cause (a webhook's URL, a mail server).
+    ///
+    /// Example: tasksync outbox retry webhook#3
+    Retry {
+        /// The ID from `tasksync outbox list --failed`: `mail#12` or `webhook#3`.
+        id: Option<String>,
+        /// Everything that failed.
+        #[arg(long, conflicts_with = "id")]
+        all_failed: bool,
     },
 }
 
@@ -385,6 +414,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Mail(MailCommand::Retry { id, all_failed }) => {
             mail::retry(cli.config.as_deref(), id, all_failed).await
+        }
+        Command::Outbox(OutboxCommand::List { failed, json }) => {
+            outbox::list(cli.config.as_deref(), failed, json).await
+        }
+        Command::Outbox(OutboxCommand::Retry { id, all_failed }) => {
+            outbox::retry(cli.config.as_deref(), id, all_failed).await
         }
         Command::Rules(RulesCommand::Preview { task, rule, json }) => {
             rules::preview(

@@ -79,6 +79,15 @@ pub async fn check(
         );
     }
     check_references(&session, &rules, mirror.as_ref()).await?;
+    for (rule, variable) in rules.webhook_variables() {
+        if std::env::var(variable).is_ok_and(|url| !url.trim().is_empty()) {
+            out!("Webhook of rule `{rule}`: URL from ${variable} (set)");
+        } else {
+            out!(
+                "  warning: rule `{rule}` posts to the URL in ${variable}, which is not set: its webhooks wait in the outbox until it is (put it in the environment or .env)"
+            );
+        }
+    }
     if rules.mails_people() {
         for line in people_without_email(mirror.as_ref()).await? {
             out!("  warning: {line}");

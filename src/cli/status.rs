@@ -8,7 +8,7 @@ use super::output;
 use crate::config;
 use crate::health::{Health, ago, assess, sync_interval};
 use crate::lock::InstanceLock;
-use crate::model::automation::{ActionStatus, MailStatus};
+use crate::model::automation::{ActionStatus, MailStatus, WebhookStatus};
 use crate::model::run::JobKind;
 use crate::store::{JobHealth, Store, Summary};
 use chrono::{DateTime, Utc};
@@ -216,6 +216,23 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
             mail.id,
             mail.subject,
             mail.status
+        );
+    }
+    let hook = |status: WebhookStatus| summary.webhooks.get(status.as_str()).copied().unwrap_or(0);
+    if summary.webhooks.values().any(|n| *n > 0) {
+        out!(
+            "Webhooks: {} queued, {} sent, {} failed",
+            hook(WebhookStatus::Queued) + hook(WebhookStatus::Sending),
+            hook(WebhookStatus::Sent),
+            hook(WebhookStatus::Failed)
+        );
+    }
+    for webhook in &summary.failed_webhooks {
+        out!(
+            "  failed webhook #{} to {}: {}",
+            webhook.id,
+            webhook.target,
+            webhook.last_error.as_deref().unwrap_or_default()
         );
     }
     for mail in &summary.failed_mail {

@@ -41,6 +41,33 @@ pub enum PlannedAction {
         body: String,
         html: Option<String>,
     },
+    /// An HTTP POST to a user's endpoint (Slack, Discord, ntfy, anything), sent from the webhook
+    /// outbox.
+    Webhook {
+        target: WebhookTarget,
+        content_type: String,
+        body: String,
+    },
+}
+
+/// Where a webhook goes. A URL holding a secret is named by its environment variable and read
+/// when it is sent: it never reaches the mirror, a log or an error.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookTarget {
+    /// The URL is in this environment variable.
+    Env(String),
+    /// A URL without secrets, as written.
+    Url(String),
+}
+
+impl std::fmt::Display for WebhookTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Env(name) => write!(f, "${name}"),
+            Self::Url(url) => f.write_str(url),
+        }
+    }
 }
 
 impl PlannedAction {
@@ -49,6 +76,7 @@ impl PlannedAction {
             Self::Set { .. } => "set",
             Self::Append { .. } => "append",
             Self::Mail { .. } => "mail",
+            Self::Webhook { .. } => "webhook",
         }
     }
 
@@ -81,6 +109,11 @@ impl PlannedAction {
                 };
                 format!("mail {to} \"{subject}\"{skipped}")
             }
+            Self::Webhook {
+                target,
+                content_type,
+                body,
+            } => format!("webhook POST {target} ({content_type}): {body}"),
         }
     }
 }
@@ -198,6 +231,16 @@ pub fn message_id(rule: &str, task_id: &str, transition: &str, index: usize) -> 
     )
 }
 
+/// A stable `Idempotency-Key` for the `index`th action of a firing: a redelivery after a crash
+/// carries the same key, so an endpoint that honours it does the work once.
+pub fn idempotency_key(rule: &str, task_id: &str, transition: &str, index: usize) -> String {
+    let id = message_id(rule, task_id, transition, index);
+    let inner = id
+        .trim_start_matches('<')
+        .trim_end_matches("@tasksync.invalid>");
+    inner.replace('.', "-")
+}
+
 /// What a rule fires on: unique per rule and task, so the same transition never fires twice
 /// (`rule_firings.transition`). Its constructors are the one place these ids are made.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -292,6 +335,18 @@ stored_status! {
         Failed => "failed",
         /// Nobody to send to: every person it was for lacks an email (`last_error` says who).
         Skipped => "skipped",
+    }
+}
+
+stored_status! {
+    /// Where a webhook of the outbox is (`webhook_outbox.status`).
+    WebhookStatus {
+        Queued => "queued",
+        /// Being sent (marked before the endpoint is contacted).
+        Sending => "sending",
+        Sent => "sent",
+        /// Refused for good (a 4xx other than 429, or out of attempts): `last_error` says why.
+        Failed => "failed",
     }
 }
 

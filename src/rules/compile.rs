@@ -23,6 +23,7 @@ use crate::model::{DataSource, PropertySchema};
 pub use super::program::*;
 
 mod actions;
+mod webhook;
 
 struct Compiler<'a> {
     entry: &'a RuleEntry,

@@ -374,6 +374,22 @@ pub struct SetProperty {
     pub value: SetValue,
 }
 
+/// A webhook's body: a JSON structure whose strings are templates, or one text template.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WebhookBody {
+    Json(JsonTemplate),
+    Text(String),
+}
+
+/// JSON with templates (by name) for strings.
+#[derive(Clone, Debug, PartialEq)]
+pub enum JsonTemplate {
+    Literal(serde_json::Value),
+    Text(String),
+    Array(Vec<JsonTemplate>),
+    Object(Vec<(String, JsonTemplate)>),
+}
+
 /// A mail recipient: an address, or the people of a people property (by its id; the name is for
 /// messages).
 #[derive(Clone, Debug, PartialEq)]
@@ -389,6 +405,11 @@ pub enum Action {
     Append {
         template: String,
         format: crate::model::automation::TextFormat,
+    },
+    Webhook {
+        target: crate::model::automation::WebhookTarget,
+        content_type: String,
+        body: WebhookBody,
     },
     Mail {
         to: Vec<Recipient>,
@@ -470,6 +491,23 @@ impl RuleSet {
                     if to.iter().chain(cc).any(|r| matches!(r, Recipient::People { .. })))
             })
         })
+    }
+
+    /// The environment variables webhooks take their URL from, as (rule, variable).
+    pub fn webhook_variables(&self) -> Vec<(&str, &str)> {
+        let mut found = Vec::new();
+        for rule in self.rules.iter().filter(|rule| rule.enabled) {
+            for action in &rule.actions {
+                if let Action::Webhook {
+                    target: crate::model::automation::WebhookTarget::Env(name),
+                    ..
+                } = action
+                {
+                    found.push((rule.name.as_str(), name.as_str()));
+                }
+            }
+        }
+        found
     }
 
     /// The suspended rules as (rule, reason), as the mirror records them.

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::compile::{Action, DateRef, Recipient, Rule, RuleSet, SetValue};
+use super::compile::{
+    Action, DateRef, JsonTemplate, Recipient, Rule, RuleSet, SetValue, WebhookBody,
+};
 use super::directory::Directory;
 use crate::model::automation::{
     MENTION_END, MENTION_START, PlannedAction, PlannedWrite, mentions_as_names, replace_mentions,
@@ -412,6 +414,23 @@ pub fn render_in(
                     }
                     PlannedAction::Set { writes }
                 }
+                Action::Webhook {
+                    target,
+                    content_type,
+                    body,
+                } => PlannedAction::Webhook {
+                    target: target.clone(),
+                    content_type: content_type.clone(),
+                    body: match body {
+                        WebhookBody::Text(template) => mentions_as_names(&render(template)?),
+                        WebhookBody::Json(json) => {
+                            let value = json_value(json, &|name| {
+                                render(name).map(|text| mentions_as_names(&text))
+                            })?;
+                            serde_json::to_string(&value).map_err(|error| error.to_string())?
+                        }
+                    },
+                },
                 Action::Append { template, format } => PlannedAction::Append {
                     text: render(template)?,
                     format: *format,
@@ -447,6 +466,29 @@ pub fn render_in(
             })
         })
         .collect()
+}
+
+/// A webhook's JSON body: its templates rendered into the strings.
+fn json_value(
+    json: &JsonTemplate,
+    render: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<serde_json::Value, String> {
+    Ok(match json {
+        JsonTemplate::Literal(value) => value.clone(),
+        JsonTemplate::Text(template) => serde_json::Value::String(render(template)?),
+        JsonTemplate::Array(items) => serde_json::Value::Array(
+            items
+                .iter()
+                .map(|item| json_value(item, render))
+                .collect::<Result<_, _>>()?,
+        ),
+        JsonTemplate::Object(fields) => serde_json::Value::Object(
+            fields
+                .iter()
+                .map(|(key, item)| Ok((key.clone(), json_value(item, render)?)))
+                .collect::<Result<_, String>>()?,
+        ),
+    })
 }
 
 /// The addresses of recipients: given ones as they are, and each person of a people property

@@ -152,7 +152,7 @@ impl ConditionConfig {
     }
 }
 
-/// One action: exactly one of `set`, `append`, `mail`.
+/// One action: exactly one of `set`, `append`, `mail`, `webhook`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActionConfig {
@@ -165,6 +165,19 @@ pub struct ActionConfig {
     pub format: Option<String>,
     /// A mail to queue.
     pub mail: Option<MailActionConfig>,
+    /// An HTTP POST to queue (Slack, Discord, ntfy, any endpoint).
+    pub webhook: Option<WebhookActionConfig>,
+}
+
+/// A webhook action: where to (a URL, or the environment variable holding one with a secret)
+/// and what (a table sent as JSON, its strings templates; or a text template).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookActionConfig {
+    pub url: Option<String>,
+    pub url_env: Option<String>,
+    pub body: Option<toml::Value>,
+    pub content_type: Option<String>,
 }
 
 /// Who a mail goes to: an address, the people of a people property, or a list of these.

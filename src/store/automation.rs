@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::Store;
 use crate::model::automation::{
-    ActionStatus, Firing, FiringStatus, MailStatus, PlannedAction, RuleStateChange, message_id,
+    ActionStatus, Firing, FiringStatus, MailStatus, PlannedAction, RuleStateChange,
+    idempotency_key, message_id,
 };
 
 impl Store {
@@ -295,6 +296,25 @@ pub(super) fn insert_firings(
                         status.as_str(),
                         why,
                     ])?;
+                }
+                PlannedAction::Webhook {
+                    target,
+                    content_type,
+                    body,
+                } => {
+                    let key = idempotency_key(&new.rule, &new.task_id, &new.transition, index);
+                    super::hooks::queue_webhook(
+                        transaction,
+                        super::hooks::NewWebhook {
+                            firing_id,
+                            task_id: &new.task_id,
+                            key: &key,
+                            target,
+                            content_type,
+                            body,
+                            now,
+                        },
+                    )?;
                 }
                 other => {
                     action.execute(params![

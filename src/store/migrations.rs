@@ -195,6 +195,28 @@ CREATE TABLE users (
     r#"
 ALTER TABLE mail_outbox ADD COLUMN skipped_json TEXT NOT NULL DEFAULT '[]';
 "#,
+    // Webhook actions: queued in the firing's transaction, sent with a stable Idempotency-Key.
+    // A URL with a secret stays in the environment: only its variable's name is stored.
+    r#"
+CREATE TABLE webhook_outbox (
+    id              INTEGER PRIMARY KEY,
+    firing_id       INTEGER REFERENCES rule_firings (id),
+    task_id         TEXT REFERENCES tasks (id),
+    idempotency_key TEXT NOT NULL UNIQUE,
+    url_env         TEXT,
+    url             TEXT,
+    content_type    TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'queued',
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    last_error      TEXT,
+    response_status INTEGER,
+    next_attempt_at TEXT,
+    created_at      TEXT NOT NULL,
+    sent_at         TEXT
+);
+CREATE INDEX webhook_outbox_by_status ON webhook_outbox (status, id);
+"#,
 ];
 
 /// The schema version a migrated mirror has (`PRAGMA user_version`).

@@ -15,6 +15,7 @@
 //! transaction, run on the blocking pool; its error names the step and the mirror.
 
 mod automation;
+mod hooks;
 mod migrations;
 mod outbox;
 mod runs;
@@ -32,6 +33,7 @@ use crate::model::automation::{Firing, RuleStateChange};
 pub use crate::model::stored::{CREATED, DELETED};
 use crate::model::stored::{Change, MirroredTask};
 pub use automation::{AppendBatchRow, FiringRecord, QueuedAction, SuspendedRule};
+pub use hooks::{OutboxWebhook, WebhookEntry, WebhookOutcome};
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
 use migrations::{MIGRATIONS, identify, migrate};
 pub use outbox::{OutboxEntry, OutboxMail};

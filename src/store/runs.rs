@@ -10,7 +10,7 @@ use super::automation::{SuspendedRule, suspended_rules};
 use super::outbox::{MailList, OutboxEntry, list_mail};
 use super::tasks::{SyncState, sync_state};
 use super::{RunCounts, Store};
-use crate::model::automation::{ActionStatus, FiringStatus, MailStatus};
+use crate::model::automation::{ActionStatus, FiringStatus, MailStatus, WebhookStatus};
 use crate::model::run::{JobKind, JobOutcome, SyncKind};
 
 impl Store {
@@ -193,6 +193,9 @@ pub struct Summary {
     pub failed_mail: Vec<OutboxEntry>,
     /// The latest mail that could not reach someone it was for (no email), with who and why.
     pub skipped_someone: Vec<OutboxEntry>,
+    /// Webhooks by status (`queued`, `sending`, `sent`, `failed`).
+    pub webhooks: std::collections::BTreeMap<String, i64>,
+    pub failed_webhooks: Vec<super::WebhookEntry>,
     /// Rules that do not fit the data source's schema as it is now (they do not run).
     pub suspended_rules: Vec<SuspendedRule>,
 }
@@ -374,6 +377,8 @@ pub(super) fn summary(connection: &Connection, since: &str) -> anyhow::Result<Su
     failed_mail.truncate(5);
     let mut skipped_someone = list_mail(connection, MailList::SkippedSomeone)?;
     skipped_someone.truncate(5);
+    let mut failed_webhooks = super::hooks::list_webhooks(connection, true)?;
+    failed_webhooks.truncate(5);
     Ok(Summary {
         suspended_rules: suspended_rules(connection)?,
         tasks: count("SELECT count(*) FROM tasks WHERE deleted_at IS NULL")?,
@@ -394,6 +399,12 @@ pub(super) fn summary(connection: &Connection, since: &str) -> anyhow::Result<Su
         stopped_today: today(FiringStatus::Stopped.as_str())?,
         failed_mail,
         skipped_someone,
+        webhooks: counts_by_status(
+            connection,
+            "webhook_outbox",
+            WebhookStatus::ALL.iter().map(|s| s.as_str()),
+        )?,
+        failed_webhooks,
     })
 }
 

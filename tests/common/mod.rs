@@ -1,6 +1,7 @@
 //! Shared test helpers: a simulator per test, a client pointed at it.
 #![allow(dead_code)]
 
+pub mod sink;
 pub mod smtp;
 
 use secrecy::SecretString;

@@ -26,7 +26,8 @@ impl Compiler<'_> {
         if spanned.get_ref().is_empty() {
             self.problem(
                 &spanned.span(),
-                "the rule has no actions: give it at least one `set`, `append` or `mail`".into(),
+                "the rule has no actions: give it at least one `set`, `append`, `mail` or `webhook`"
+                    .into(),
             );
             return None;
         }
@@ -45,13 +46,17 @@ impl Compiler<'_> {
             config.set.is_some(),
             config.append.is_some(),
             config.mail.is_some(),
+            config.webhook.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             self.problem(
                 &span,
-                "an action is exactly one of `set`, `append` or `mail`".into(),
+                "an action is exactly one of `set`, `append`, `mail` or `webhook`".into(),
             );
             return None;
+        }
+        if let Some(webhook) = &config.webhook {
+            return self.webhook(&span, webhook);
         }
         if let Some(set) = &config.set {
             return self.set(&span, set);
@@ -355,7 +360,12 @@ impl Compiler<'_> {
 
     /// Compiles a template into the rule set's environment; checks it against a sample task
     /// (so a misspelt property is an error now, not an empty text later). Returns its name.
-    fn template(&mut self, span: &Range<usize>, what: &str, source: &str) -> Option<String> {
+    pub(super) fn template(
+        &mut self,
+        span: &Range<usize>,
+        what: &str,
+        source: &str,
+    ) -> Option<String> {
         self.template_count += 1;
         // HTML templates escape what they insert (minijinja decides by the name's extension).
         let extension = if what.contains("html") { ".html" } else { "" };

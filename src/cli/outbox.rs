@@ -1,0 +1,138 @@
+//! `tasksync outbox`: everything rules queued to go out, mail and webhooks, in one list.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::output;
+
+/// One row of the outbox, mail or webhook.
+#[derive(Debug, Serialize)]
+struct Row {
+    /// `mail#12` or `webhook#3`: what `tasksync outbox retry` takes.
+    id: String,
+    kind: &'static str,
+    status: String,
+    attempts: i64,
+    /// Recipients, or `$VARIABLE` / the URL of a webhook.
+    to: String,
+    /// The subject, or the webhook's Idempotency-Key.
+    what: String,
+    /// The server's reply or the last error, and when it is tried again.
+    note: String,
+    created_at: String,
+}
+
+pub async fn list(config_path: Option<&Path>, failed: bool, json: bool) -> anyhow::Result<()> {
+    let store = super::mail::open(config_path)?;
+    let mut rows: Vec<Row> = Vec::new();
+    for hook in store.list_webhooks(failed).await? {
+        let mut note = hook.last_error.clone().unwrap_or_default();
+        if let Some(next) = &hook.next_attempt_at {
+            note = format!("next try {next}: {note}");
+        } else if let Some(status) = hook.response_status.filter(|_| note.is_empty()) {
+            note = format!("HTTP {status}");
+        }
+        rows.push(Row {
+            id: format!("webhook#{}", hook.id),
+            kind: "webhook",
+            status: hook.status.to_string(),
+            attempts: hook.attempts,
+            to: hook.target.clone(),
+            what: format!("Idempotency-Key {}", hook.idempotency_key),
+            note,
+            created_at: hook.created_at.clone(),
+        });
+    }
+    for mail in store.list_mail(failed).await? {
+        let mut note = mail
+            .server_reply
+            .clone()
+            .or(mail.last_error.clone())
+            .unwrap_or_default();
+        if !mail.skipped.is_empty() {
+            note = format!("{note} (skipped {})", mail.skipped.join("; "))
+                .trim()
+                .to_string();
+        }
+        rows.push(Row {
+            id: format!("mail#{}", mail.id),
+            kind: "mail",
+            status: mail.status.to_string(),
+            attempts: mail.attempts,
+            to: mail.to.join(", "),
+            what: mail.subject.clone(),
+            note,
+            created_at: mail.created_at.clone(),
+        });
+    }
+    rows.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    if json {
+        return output::json(&rows);
+    }
+    if rows.is_empty() {
+        out!(
+            "{}",
+            if failed {
+                "Nothing failed."
+            } else {
+                "The outbox is empty."
+            }
+        );
+        return Ok(());
+    }
+    let table: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.clone(),
+                r.status.clone(),
+                r.attempts.to_string(),
+                r.to.clone(),
+                r.what.clone(),
+                r.note.clone(),
+            ]
+        })
+        .collect();
+    output::table(
+        &["ID", "STATUS", "TRIES", "TO", "WHAT", "REPLY / ERROR"],
+        &table,
+    );
+    Ok(())
+}
+
+pub async fn retry(
+    config_path: Option<&Path>,
+    id: Option<String>,
+    all_failed: bool,
+) -> anyhow::Result<()> {
+    let store = super::mail::open(config_path)?;
+    let (mail, hooks) = match id.as_deref() {
+        None if all_failed => (
+            store.retry_mail(None).await?,
+            store.retry_webhooks(None).await?,
+        ),
+        None => anyhow::bail!(
+            "name what to retry (its ID from `tasksync outbox list --failed`, e.g. webhook#3) or pass --all-failed"
+        ),
+        Some(text) => {
+            let parsed = text
+                .split_once('#')
+                .and_then(|(kind, number)| Some((kind, number.parse::<i64>().ok()?)));
+            match parsed {
+                Some(("mail", number)) => (store.retry_mail(Some(number)).await?, 0),
+                Some(("webhook", number)) => (0, store.retry_webhooks(Some(number)).await?),
+                _ => anyhow::bail!(
+                    "`{text}` is not an outbox ID: write mail#12 or webhook#3 (see `tasksync outbox list --failed`)"
+                ),
+            }
+        }
+    };
+    if mail + hooks == 0 {
+        anyhow::bail!("nothing failed to queue again (see `tasksync outbox list --failed`)");
+    }
+    out!(
+        "Queued {mail} mail(s) and {hooks} webhook(s) again; `tasksync sync` (or the daemon) sends them."
+    );
+    Ok(())
+}
