@@ -783,3 +783,207 @@ actions = [{{ webhook = {{ url_env = "TASKSYNC_TEST_HOOK", body = {{ text = "{{{
         "the URL from the environment is not stored"
     );
 }
+
+/// The README's recurring-task rule (`repeat-weekly`), as written there.
+fn readme_rule(name: &str) -> String {
+    let readme = include_str!("../README.md");
+    common::fenced_blocks(readme, "toml")
+        .into_iter()
+        .find(|block| block.contains(&format!("name = \"{name}\"")))
+        .unwrap_or_else(|| panic!("the README has rule {name}"))
+}
+
+/// The README's recurring-task recipe, run through a SIGKILL right after Notion accepted the
+/// create request, then again: exactly one follow-up task, due a week later, with its text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recurring_task_recipe_creates_one_follow_up_through_a_crash() {
+    let simulator = common::simulator(tasksync::simulator::SimulatorOptions {
+        tasks: 6,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[notion]\ndatabase = \"{}\"\nbase_url = \"{}\"\nrequests_per_second = 1000\n[store]\npath = \"mirror.db\"\n\n{}",
+        simulator.database_id(),
+        simulator.base_url(),
+        readme_rule("repeat-weekly")
+    );
+    std::fs::write(dir.path().join("tasksync.toml"), config).unwrap();
+    let command = |args: &[&str]| {
+        let mut command = common::tasksync(dir.path());
+        command
+            .args(args)
+            .env("NOTION_TOKEN", simulator.token())
+            .env_remove("TASKSYNC_PAUSE_AT");
+        command
+    };
+    let run = |args: &[&str]| {
+        let output = tokio::task::block_in_place(|| command(args).output().unwrap());
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8_lossy(&output.stdout).to_string()
+    };
+    let page = simulator.page_ids()[2].clone();
+    common::edit_as_person(
+        &simulator,
+        &page,
+        &json!({ "properties": {
+            "Status": { "status": { "name": "In progress" } },
+            "Repeat": { "select": { "name": "Weekly" } },
+            "Due": { "date": { "start": "2026-12-04" } },
+        } }),
+    )
+    .await;
+    run(&["sync"]);
+    common::edit_as_person(
+        &simulator,
+        &page,
+        &json!({ "properties": { "Status": { "status": { "name": "Done" } } } }),
+    )
+    .await;
+    let mut paused = command(&["sync"])
+        .env("TASKSYNC_PAUSE_AT", "create-sent:0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = paused.stderr.take().unwrap();
+    tokio::task::block_in_place(|| {
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+        loop {
+            let line = lines.next().expect("the sync pauses").unwrap();
+            eprintln!("{line}");
+            if line.contains("paused at create-sent:0") {
+                break;
+            }
+        }
+    });
+    paused.kill().unwrap(); // SIGKILL, with the page created and nothing recorded
+    paused.wait().unwrap();
+    run(&["sync"]);
+    run(&["sync"]);
+
+    let raw = Raw::new(&simulator, ApiVersion::V2026_03_11);
+    let source = simulator.data_sources()[0].0.clone();
+    let (_, found) = raw
+        .send(
+            reqwest::Method::POST,
+            &format!("/v1/data_sources/{source}/query"),
+            Some(json!({ "filter": { "property": "Repeat", "select": { "equals": "Weekly" } } })),
+        )
+        .await;
+    let tasks = found["results"].as_array().unwrap();
+    let title = |task: &Value| {
+        task["properties"]["Name"]["title"][0]["plain_text"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let original = tasks.iter().find(|t| t["id"] == page.as_str()).unwrap();
+    let follow_ups: Vec<&Value> = tasks.iter().filter(|t| t["id"] != page.as_str()).collect();
+    assert_eq!(follow_ups.len(), 1, "exactly one follow-up: {found}");
+    let next = follow_ups[0];
+    assert_eq!(title(next), title(original));
+    assert_eq!(next["properties"]["Due"]["date"]["start"], "2026-12-11");
+    assert_eq!(next["properties"]["Status"]["status"]["name"], "To do");
+    assert_eq!(
+        next["properties"]["Related"]["relation"][0]["id"],
+        page.as_str()
+    );
+    let next_id = next["id"].as_str().unwrap();
+    let (_, children) = raw
+        .send(
+            reqwest::Method::GET,
+            &format!("/v1/blocks/{next_id}/children"),
+            None,
+        )
+        .await;
+    let texts: Vec<String> = children["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            b["paragraph"]["rich_text"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["plain_text"].as_str().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(texts.len(), 2, "{texts:?}");
+    assert_eq!(
+        texts[0],
+        format!("Next round of {}, due 2026-12-11.", title(original))
+    );
+    assert!(
+        texts[1].starts_with("Created by tasksync (rule \"repeat-weekly\") · tasksync-"),
+        "{texts:?}"
+    );
+    // The follow-up is tasksync's own: it fires nothing, and no third task appears.
+    run(&["sync"]);
+    let (_, again) = raw
+        .send(
+            reqwest::Method::POST,
+            &format!("/v1/data_sources/{source}/query"),
+            Some(json!({ "filter": { "property": "Repeat", "select": { "equals": "Weekly" } } })),
+        )
+        .await;
+    assert_eq!(again["results"].as_array().unwrap().len(), 2);
+}
+
+/// Templates show a relation as the related tasks' titles, and people by name.
+#[tokio::test]
+async fn templates_show_related_titles_and_people_names() {
+    let rules = r#"
+[[rules]]
+name = "explain"
+when = { property = "Priority", changed_to = "Urgent" }
+actions = [{ append = "Related: {{ task.Related }}. Assigned: {{ task.Assignee }}.", format = "plain" }]
+"#;
+    let fixture = Fixture::new(5, rules).await;
+    let ids = fixture.simulator.page_ids();
+    let page = ids[0].clone();
+    let raw = Raw::new(&fixture.simulator, ApiVersion::V2026_03_11);
+    let title = |object: &Value| {
+        object["properties"]["Name"]["title"][0]["plain_text"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (first, second) = (raw.page(&ids[1]).await, raw.page(&ids[2]).await);
+    let assignee = fixture.simulator.user_ids()[1].clone();
+    fixture
+        .edit_as_person(
+            &page,
+            &json!({ "properties": {
+                "Priority": { "select": { "name": "Low" } },
+                "Related": { "relation": [{ "id": ids[1] }, { "id": ids[2] }] },
+                "Assignee": { "people": [{ "object": "user", "id": assignee }] },
+            } }),
+        )
+        .await;
+    fixture.cycle().await;
+    let before = fixture.children(&page).await.len();
+    fixture
+        .edit_as_person(
+            &page,
+            &json!({ "properties": { "Priority": { "select": { "name": "Urgent" } } } }),
+        )
+        .await;
+    fixture.cycle().await;
+    let added = fixture.children(&page).await.split_off(before);
+    let object = raw.page(&page).await;
+    let name = object["properties"]["Assignee"]["people"][0]["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        added[0]["paragraph"]["rich_text"][0]["plain_text"],
+        format!(
+            "Related: {}, {}. Assigned: {name}.",
+            title(&first),
+            title(&second)
+        )
+    );
+}

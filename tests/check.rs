@@ -113,13 +113,13 @@ async fn every_broken_rule_file_gets_one_clear_message_and_exit_78() {
         (
             "unknown action",
             rule(URGENT, r#"[{ notify = "x" }]"#),
-            "unknown field `notify`, expected one of `set`, `append`, `format`, `mail`, `webhook`",
+            "unknown field `notify`, expected one of `set`, `append`, `format`, `mail`, `webhook`, `create`",
             false,
         ),
         (
             "empty action list",
             rule(URGENT, "[]"),
-            "the rule has no actions: give it at least one `set`, `append`, `mail` or `webhook`",
+            "the rule has no actions: give it at least one `set`, `append`, `mail`, `webhook` or `create`",
             false,
         ),
         (

@@ -218,6 +218,7 @@ async fn every_property_type_is_parsed_and_an_unknown_one_kept() {
                 ("Priority", "select"),
                 ("Related", "relation"),
                 ("Related count", "rollup"),
+                ("Repeat", "select"),
                 ("Score", "formula"),
                 ("Start timer", "button"),
                 ("Status", "status"),

@@ -849,3 +849,55 @@ async fn appends_create_the_block_types_markdown_needs() {
         assert!(message.ends_with("instead was `\"text\"`."), "{message}");
     }
 }
+
+/// reference/post-page: a page created in a data source takes its properties by name or id and
+/// its first blocks (`children`) in the same request; its `created_by` is the integration's bot,
+/// and a `created_time` timestamp filter finds it.
+#[tokio::test]
+async fn created_pages_carry_their_children_and_the_bot_as_creator() {
+    let simulator = workspace(3).await;
+    let source = source(&simulator);
+    for version in ApiVersion::ALL {
+        let raw = Raw::new(&simulator, version);
+        let body = json!({
+            "parent": { "type": "data_source_id", "data_source_id": source },
+            "properties": {
+                "title": { "title": [text("Created by the API")] },
+                "Status": { "status": { "name": "To do" } },
+            },
+            "children": [{ "type": "paragraph", "paragraph": { "rich_text": [text("marker-1")] } }],
+        });
+        let (status, page) = raw.send(Method::POST, "/v1/pages", Some(body)).await;
+        assert_eq!(status.as_u16(), 200, "{page}");
+        let (_, me) = raw.send(Method::GET, "/v1/users/me", None).await;
+        assert_eq!(page["created_by"]["id"], me["id"]);
+        assert_eq!(
+            page["properties"]["Name"]["title"][0]["plain_text"],
+            "Created by the API"
+        );
+        let id = page["id"].as_str().unwrap();
+        let (_, children) = raw
+            .send(Method::GET, &format!("/v1/blocks/{id}/children"), None)
+            .await;
+        assert_eq!(
+            children["results"][0]["paragraph"]["rich_text"][0]["plain_text"],
+            "marker-1"
+        );
+        let since = page["created_time"].as_str().unwrap();
+        let (_, found) = raw
+            .send(
+                Method::POST,
+                &format!("/v1/data_sources/{source}/query"),
+                Some(json!({ "filter": { "timestamp": "created_time", "created_time": { "on_or_after": since } } })),
+            )
+            .await;
+        assert!(
+            found["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["id"] == id),
+            "{found}"
+        );
+    }
+}

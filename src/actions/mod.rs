@@ -16,7 +16,9 @@ use crate::model::ids::NotionId;
 use crate::model::stored::StoredProperties;
 use crate::model::time::iso;
 use crate::notion::append::{AppendError, AppendJournal, BatchRecord};
-use crate::notion::blocks::blocks_of;
+use crate::notion::blocks::{BlockKind, Inline, NewBlock, Style, batches, blocks_of};
+use crate::notion::create::NewPage;
+use crate::notion::text::MAX_BLOCKS_PER_REQUEST;
 use crate::notion::{NotionClient, NotionError};
 use crate::store::{QueuedAction, Store};
 
@@ -155,10 +157,98 @@ async fn perform(
             Ok(Outcome::Done)
         }
         PlannedAction::Mail { .. } => Ok(Outcome::Skipped("mail is sent from the outbox")),
+        PlannedAction::Create {
+            data_source_id,
+            writes,
+            text,
+            format,
+            marker,
+        } => {
+            create(
+                client,
+                store,
+                action,
+                data_source_id,
+                writes,
+                (text, *format),
+                marker,
+            )
+            .await?;
+            Ok(Outcome::Done)
+        }
         PlannedAction::Webhook { .. } => Ok(Outcome::Skipped(
             "webhooks are sent from the webhook outbox",
         )),
     }
+}
+
+/// Creates a task exactly once: the page is made with its first blocks and a marker line derived
+/// from the firing; an attempt after one whose outcome is unknown looks for the marker first
+/// (`NotionClient::create_exactly_once`). Text beyond the first request is appended through the
+/// append journal, so a resumed create finishes it without repeating a batch.
+async fn create(
+    client: &NotionClient,
+    store: &Store,
+    action: &QueuedAction,
+    data_source_id: &str,
+    writes: &[crate::model::automation::PlannedWrite],
+    (text, format): (&str, crate::model::automation::TextFormat),
+    marker: &str,
+) -> anyhow::Result<()> {
+    if marker.is_empty() {
+        anyhow::bail!("the create action has no marker (queued by an older tasksync): not created");
+    }
+    let data_source = NotionId::parse(data_source_id)?;
+    let mut blocks = blocks_of(text, format);
+    let first = batches(&blocks)
+        .first()
+        .map_or(0, |batch| batch.len().min(MAX_BLOCKS_PER_REQUEST - 1));
+    let rest = blocks.split_off(first);
+    blocks.push(NewBlock::new(
+        BlockKind::Paragraph,
+        vec![Inline::Text {
+            content: format!("Created by tasksync (rule \"{}\") · {marker}", action.rule),
+            style: Style {
+                italic: true,
+                ..Style::default()
+            },
+            link: None,
+        }],
+    ));
+    let writes: Vec<(String, crate::model::PropertyWrite)> = writes
+        .iter()
+        .map(|write| (write.property_id.clone(), write.value.clone()))
+        .collect();
+    // The page can only have been created after the firing queued it (a minute's slack for
+    // Notion's minute-rounded times).
+    let since = crate::model::time::parse_time(&action.created_at)
+        .map(|at| iso(at - chrono::Duration::minutes(2)))
+        .unwrap_or_else(|| action.created_at.clone());
+    let new = NewPage {
+        data_source: &data_source,
+        writes: &writes,
+        children: &blocks,
+        marker,
+        since: &since,
+    };
+    let created = client
+        .create_exactly_once(&new, action.attempts > 0)
+        .await?;
+    tracing::info!(action = action.id, rule = %action.rule, page = %created.page, found = created.found, "task created");
+    if !rest.is_empty() {
+        let mut journal = StoreJournal {
+            store,
+            action_id: action.id,
+        };
+        client
+            .append_exactly_once(&created.page, &rest, &mut journal)
+            .await
+            .map_err(|error| match error {
+                AppendError::Notion(error) => anyhow::Error::from(error),
+                AppendError::Journal(error) => error,
+            })?;
+    }
+    Ok(())
 }
 
 /// An append's journal in the mirror: each record is its own transaction.

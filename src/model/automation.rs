@@ -41,6 +41,21 @@ pub enum PlannedAction {
         body: String,
         html: Option<String>,
     },
+    /// A new page in a data source, with text, created once: the page carries `marker` (derived
+    /// from the firing) in its content, so an attempt whose outcome is unknown is found again
+    /// instead of repeated.
+    Create {
+        data_source_id: String,
+        writes: Vec<PlannedWrite>,
+        /// Text for the page's content (empty for none).
+        #[serde(default)]
+        text: String,
+        #[serde(default)]
+        format: TextFormat,
+        /// Set when the firing is recorded (`rules::fire`): what finds the page again.
+        #[serde(default)]
+        marker: String,
+    },
     /// An HTTP POST to a user's endpoint (Slack, Discord, ntfy, anything), sent from the webhook
     /// outbox.
     Webhook {
@@ -77,6 +92,7 @@ impl PlannedAction {
             Self::Append { .. } => "append",
             Self::Mail { .. } => "mail",
             Self::Webhook { .. } => "webhook",
+            Self::Create { .. } => "create",
         }
     }
 
@@ -114,6 +130,18 @@ impl PlannedAction {
                 content_type,
                 body,
             } => format!("webhook POST {target} ({content_type}): {body}"),
+            Self::Create { writes, text, .. } => {
+                let parts: Vec<String> = writes
+                    .iter()
+                    .map(|w| format!("{} = {}", w.property, w.text))
+                    .collect();
+                let text = if text.is_empty() {
+                    String::new()
+                } else {
+                    format!(" with text {text:?}")
+                };
+                format!("create a task: {}{text}", parts.join(", "))
+            }
         }
     }
 }

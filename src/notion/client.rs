@@ -96,7 +96,7 @@ impl From<RequestFailure> for NotionError {
 }
 
 /// One outgoing request.
-struct Call<'a> {
+pub(super) struct Call<'a> {
     method: Method,
     path: String,
     query: Vec<(&'static str, String)>,
@@ -115,7 +115,12 @@ impl<'a> Call<'a> {
         }
     }
 
-    fn with_body(method: Method, path: String, body: &'a Value, kind: RequestKind) -> Self {
+    pub(super) fn with_body(
+        method: Method,
+        path: String,
+        body: &'a Value,
+        kind: RequestKind,
+    ) -> Self {
         Self {
             method,
             path,
@@ -510,7 +515,10 @@ impl NotionClient {
     }
 
     /// Sends a call with pacing and retries, and decodes the success body.
-    async fn send<T: DeserializeOwned>(&self, call: Call<'_>) -> Result<T, RequestFailure> {
+    pub(super) async fn send<T: DeserializeOwned>(
+        &self,
+        call: Call<'_>,
+    ) -> Result<T, RequestFailure> {
         self.send_decoded(call, |bytes| serde_json::from_slice(bytes))
             .await
     }

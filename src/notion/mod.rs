@@ -7,6 +7,7 @@ pub(crate) mod append;
 pub mod blocks;
 mod client;
 mod complete;
+pub mod create;
 mod error;
 mod markdown;
 pub mod pacing;

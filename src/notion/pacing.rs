@@ -129,8 +129,9 @@ pub enum RequestKind {
     Read,
     /// Writes that give the same result when repeated (setting properties).
     IdempotentWrite,
-    /// Writes that must not be repeated blindly (appending blocks): only failures that prove the
-    /// request was not processed are retried; the caller checks the page for the others.
+    /// Writes that must not be repeated blindly (appending blocks, creating pages): only
+    /// failures that prove the request was not processed are retried; the caller checks the
+    /// page (or looks for the created one) for the others.
     Append,
 }
 

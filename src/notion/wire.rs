@@ -16,7 +16,7 @@ use crate::notion::query::{DateCondition, Direction, Filter, Sort, TimestampFiel
 
 mod blocks;
 mod page;
-pub use blocks::{AppendPosition, CODE_LANGUAGES, append_body};
+pub use blocks::{AppendPosition, CODE_LANGUAGES, WireCreated, append_body, create_page_body};
 pub use page::WirePage;
 
 /// Notion's error body (reference/status-codes): `{"object": "error", "status", "code",

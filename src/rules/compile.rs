@@ -23,6 +23,7 @@ use crate::model::{DataSource, PropertySchema};
 pub use super::program::*;
 
 mod actions;
+mod create;
 mod webhook;
 
 struct Compiler<'a> {
@@ -162,6 +163,18 @@ pub fn compile_following(
         }
     }
     if problems.is_empty() {
+        // Whether a template may show a relation (then the sync reads the related titles).
+        let relations: Vec<&str> = schema
+            .properties
+            .values()
+            .filter(|p| p.kind == "relation")
+            .map(|p| p.name.as_str())
+            .collect();
+        let renders_relations = templates.templates().any(|(_, template)| {
+            relations
+                .iter()
+                .any(|name| template.source().contains(name))
+        });
         Ok(RuleSet {
             rules,
             suspended,
@@ -169,6 +182,7 @@ pub fn compile_following(
             templates,
             literals,
             firing_budget,
+            renders_relations,
         })
     } else {
         problems.extend(mismatches);

@@ -41,6 +41,8 @@ pub struct Directory {
     /// Each task reference rules use, with the live tasks it matches (by page id, unique ID or
     /// exact title).
     pub tasks: HashMap<String, Vec<KnownTask>>,
+    /// Task titles by id, for templates that show relations (read only when one may).
+    pub titles: HashMap<String, String>,
 }
 
 impl Directory {
@@ -161,9 +163,16 @@ impl RuleSet {
         texts
     }
 
-    /// Whether the rules need the mirror's users (to mail or set people).
+    /// Whether the rules need the mirror's users (to mail, set or give people).
     pub fn needs_users(&self) -> bool {
-        self.mails_people()
+        let creates_people = self.rules.iter().filter(|rule| rule.enabled).any(|rule| {
+            rule.actions.iter().any(|action| {
+                matches!(action, Action::Create { properties, .. }
+                    if properties.iter().any(|p| p.kind == "people"))
+            })
+        });
+        creates_people
+            || self.mails_people()
             || self
                 .references()
                 .iter()

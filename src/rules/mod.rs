@@ -6,6 +6,7 @@
 //! - `executor`: performs queued actions against Notion, with retries and the append check.
 
 pub mod compile;
+pub(crate) mod dates;
 pub mod directory;
 pub(crate) mod eval;
 pub(crate) mod program;
@@ -152,7 +153,20 @@ fn firing_in(
         return firing;
     }
     match render::render_in(evaluation.rules, rule, &change.task, shared, evaluation.now) {
-        Ok(actions) => firing.actions = actions,
+        Ok(mut actions) => {
+            // A created page carries a marker derived from the firing, to be found again.
+            for (index, action) in actions.iter_mut().enumerate() {
+                if let PlannedAction::Create { marker, .. } = action {
+                    *marker = crate::model::automation::idempotency_key(
+                        &firing.rule,
+                        &firing.task_id,
+                        &firing.transition,
+                        index,
+                    );
+                }
+            }
+            firing.actions = actions;
+        }
         Err(error) => {
             tracing::warn!(rule = %rule.name, task = %task_label(&change.task), %error, "a rule's template failed");
             firing.status = FiringStatus::Error;

@@ -374,6 +374,16 @@ pub struct SetProperty {
     pub value: SetValue,
 }
 
+/// One property of a task to create: its value is a template, read as the property's type once
+/// rendered.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CreateProperty {
+    pub name: String,
+    pub id: String,
+    pub kind: String,
+    pub template: String,
+}
+
 /// A webhook's body: a JSON structure whose strings are templates, or one text template.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WebhookBody {
@@ -404,6 +414,14 @@ pub enum Action {
     Set(Vec<SetProperty>),
     Append {
         template: String,
+        format: crate::model::automation::TextFormat,
+    },
+    /// A new page in the rule's own data source.
+    Create {
+        data_source_id: String,
+        /// Each value rendered, then read as the property's type.
+        properties: Vec<CreateProperty>,
+        append: Option<String>,
         format: crate::model::automation::TextFormat,
     },
     Webhook {
@@ -479,6 +497,8 @@ pub struct RuleSet {
     /// Templates without any `{{`, `{%` or `{#`: their text, rendered without the engine.
     pub literals: std::collections::HashMap<String, String>,
     pub firing_budget: u32,
+    /// Whether a template may show a relation property: its tasks' titles are then read.
+    pub renders_relations: bool,
 }
 
 impl RuleSet {
@@ -537,6 +557,7 @@ impl RuleSet {
             templates: super::render::environment(),
             literals: Default::default(),
             firing_budget: 5,
+            renders_relations: false,
         }
     }
 }

@@ -17,8 +17,7 @@ use crate::model::stored::StoredProperties;
 use crate::model::{DataSource, PropertyValue, PropertyWrite, SelectOption, User};
 
 /// Filters a template may use, for error messages.
-pub const TEMPLATE_FILTERS: &str =
-    "upper, lower, title, trim, default, truncate, replace, join, length";
+pub const TEMPLATE_FILTERS: &str = "upper, lower, title, trim, default, truncate, replace, join, length, add_days, add_weeks, add_months, add_workdays, next_weekday";
 
 /// Most instructions one template may run (minijinja fuel): far more than any real template,
 /// little enough that a loop of a billion stops at once.
@@ -41,6 +40,7 @@ pub fn environment() -> minijinja::Environment<'static> {
         environment.set_syntax(syntax);
     }
     environment.add_function("mention", mention);
+    super::dates::register(&mut environment);
     environment
 }
 
@@ -98,6 +98,8 @@ fn mention(
 const PEOPLE_KEY: &str = "__people";
 /// Set in the sample context templates are checked with.
 const CHECKING_KEY: &str = "__checking";
+
+mod create;
 
 /// A writer that refuses to grow past [`MAX_RENDERED_BYTES`].
 struct Bounded(Vec<u8>);
@@ -183,6 +185,21 @@ fn task_value(task: &TaskFacts<'_>) -> minijinja::Value {
         .properties
         .iter()
         .map(|(name, property)| {
+            // A relation shows the related tasks' titles, when the mirror knows them.
+            if let PropertyValue::Relation(ids) = &property.value
+                && !task.directory.titles.is_empty()
+            {
+                let titles: Vec<&str> = ids
+                    .iter()
+                    .map(|id| {
+                        task.directory
+                            .titles
+                            .get(id)
+                            .map_or(id.as_str(), String::as_str)
+                    })
+                    .collect();
+                return (name.clone(), minijinja::Value::from(titles.join(", ")));
+            }
             // A task's own text never forges a mention token.
             let text = if property.text.contains([MENTION_START, MENTION_END]) {
                 minijinja::Value::from(property.text.replace([MENTION_START, MENTION_END], ""))
@@ -267,7 +284,15 @@ pub fn sample_context(schema: &DataSource) -> minijinja::Value {
             let stored = crate::model::stored::StoredProperty {
                 id: p.id.clone(),
                 value: PropertyValue::RichText(Vec::new()),
-                text: format!("({})", p.name),
+                // Dates as dates, so date filters can be checked on them.
+                text: if matches!(
+                    p.kind.as_str(),
+                    "date" | "created_time" | "last_edited_time"
+                ) {
+                    "2026-01-01".to_string()
+                } else {
+                    format!("({})", p.name)
+                },
             };
             (p.name.clone(), stored)
         })
@@ -413,6 +438,31 @@ pub fn render_in(
                         });
                     }
                     PlannedAction::Set { writes }
+                }
+                Action::Create {
+                    data_source_id,
+                    properties,
+                    append,
+                    format,
+                } => {
+                    let mut writes = Vec::new();
+                    for property in properties {
+                        let rendered = render(&property.template)?;
+                        let write = create::write_of(property, &rendered, task.directory)
+                            .map_err(|why| format!("rule `{}`: {why}", rule.name))?;
+                        writes.extend(write);
+                    }
+                    PlannedAction::Create {
+                        data_source_id: data_source_id.clone(),
+                        writes,
+                        text: append
+                            .as_deref()
+                            .map(render)
+                            .transpose()?
+                            .unwrap_or_default(),
+                        format: *format,
+                        marker: String::new(),
+                    }
                 }
                 Action::Webhook {
                     target,

@@ -167,6 +167,18 @@ pub struct ActionConfig {
     pub mail: Option<MailActionConfig>,
     /// An HTTP POST to queue (Slack, Discord, ntfy, any endpoint).
     pub webhook: Option<WebhookActionConfig>,
+    /// A new task to create (a follow-up, the next of a recurring task).
+    pub create: Option<CreateActionConfig>,
+}
+
+/// A create action: the new task's properties (templates, by property name) and its text.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateActionConfig {
+    pub properties: BTreeMap<String, toml::Value>,
+    /// Text of the page (a template; Markdown unless `format = "plain"`).
+    pub append: Option<String>,
+    pub format: Option<String>,
 }
 
 /// A webhook action: where to (a URL, or the environment variable holding one with a secret)

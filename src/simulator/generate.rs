@@ -157,6 +157,17 @@ fn schema(rng: &mut SmallRng) -> Vec<PropDef> {
         def("et%3Am", "Edited", "last_edited_time", json!({})),
         def("eb%3Ay", "Edited by", "last_edited_by", json!({})),
         def("bt%3An", "Start timer", "button", json!({})),
+        // How a task repeats, for recurring-task rules; empty on generated tasks. Its options
+        // take no randomness, so the rest of the generated data stays as it was.
+        def(
+            "rp%3At",
+            "Repeat",
+            "select",
+            json!({ "options": [
+                { "id": "rp-weekly", "name": "Weekly", "color": "blue" },
+                { "id": "rp-monthly", "name": "Monthly", "color": "green" },
+            ] }),
+        ),
     ]
 }
 

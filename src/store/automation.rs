@@ -456,6 +456,8 @@ pub struct QueuedAction {
     pub action: PlannedAction,
     /// Attempts before this one: more than zero means an earlier attempt may have landed.
     pub attempts: i64,
+    /// When the firing queued it.
+    pub created_at: String,
 }
 
 /// Actions waiting to be performed (or interrupted mid-way), oldest first.
@@ -464,7 +466,7 @@ pub(super) fn queued_actions(
     limit: usize,
 ) -> anyhow::Result<Vec<QueuedAction>> {
     let mut statement = connection.prepare(
-        "SELECT a.id, a.task_id, f.rule, a.payload_json, a.attempts, t.title, t.properties_json
+        "SELECT a.id, a.task_id, f.rule, a.payload_json, a.attempts, t.title, t.properties_json, a.created_at
          FROM actions a JOIN rule_firings f ON f.id = a.firing_id LEFT JOIN tasks t ON t.id = a.task_id
          WHERE a.status IN ('pending', 'running') ORDER BY a.id LIMIT ?1",
     )?;
@@ -481,13 +483,14 @@ pub(super) fn queued_actions(
                 (
                     row.get::<_, Option<String>>(5)?,
                     row.get::<_, Option<String>>(6)?,
+                    row.get::<_, String>(7)?,
                 ),
             ))
         })?
         .collect::<Result<Vec<_>, _>>()?;
     rows.into_iter()
         .map(
-            |((id, task_id, rule, payload, attempts), (title, properties))| {
+            |((id, task_id, rule, payload, attempts), (title, properties, created_at))| {
                 let action = serde_json::from_str(&payload)
                     .with_context(|| format!("action {id} has an unreadable payload"))?;
                 let unique = properties
@@ -505,6 +508,7 @@ pub(super) fn queued_actions(
                     rule,
                     action,
                     attempts,
+                    created_at,
                 })
             },
         )

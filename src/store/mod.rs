@@ -15,6 +15,7 @@
 //! transaction, run on the blocking pool; its error names the step and the mirror.
 
 mod automation;
+mod directory;
 mod hooks;
 mod migrations;
 mod outbox;

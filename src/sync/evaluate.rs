@@ -126,7 +126,8 @@ impl<'a> Engine<'a> {
     }
 
     /// When the task was last edited by our bot and every change is a value one of our `set`
-    /// actions wrote, the chain depth of that edit (see `rules::own_edit_depth`).
+    /// actions wrote, the chain depth of that edit (see `rules::own_edit_depth`); a task our bot
+    /// created, depth 1.
     async fn own_edit_depth(
         &self,
         task: &Task,
@@ -134,6 +135,11 @@ impl<'a> Engine<'a> {
         changed: &[Change],
     ) -> anyhow::Result<Option<i64>> {
         let ours = self.bot.is_some() && task.last_edited_by == self.bot;
+        // A task a create action made is tasksync's own edit too: `new` rules do not fire on
+        // it unless they opt in (`on_own_edits`), so a rule cannot create tasks without end.
+        if !existed && self.bot.is_some() && task.created_by == self.bot {
+            return Ok(Some(1));
+        }
         let Some(reader) = self
             .store
             .filter(|_| ours && existed && !changed.is_empty())

@@ -213,6 +213,9 @@ pub async fn sync(
         if rules.needs_users() {
             engine.directory.users = reader.users().await?;
         }
+        if rules.renders_relations {
+            engine.directory.titles = reader.task_titles(source_id.clone()).await?;
+        }
         let references = rules.task_references();
         if !references.is_empty() {
             let found = reader.task_references(references).await?;

@@ -165,3 +165,22 @@ fn inline_json(inline: &Inline) -> Value {
         }),
     }
 }
+
+/// The body of a create-page request: the parent data source, the properties (by id or name) and
+/// the first blocks.
+pub fn create_page_body(
+    data_source: &crate::model::ids::NotionId,
+    writes: &[(String, crate::model::PropertyWrite)],
+    children: &[NewBlock],
+) -> Result<Value, (String, String)> {
+    let mut body = super::property_writes_json(writes)?;
+    body["parent"] = json!({ "type": "data_source_id", "data_source_id": data_source.to_string() });
+    body["children"] = Value::Array(children.iter().map(block_json).collect());
+    Ok(body)
+}
+
+/// What tasksync reads of a created page.
+#[derive(Debug, serde::Deserialize)]
+pub struct WireCreated {
+    pub id: String,
+}

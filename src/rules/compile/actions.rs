@@ -26,7 +26,7 @@ impl Compiler<'_> {
         if spanned.get_ref().is_empty() {
             self.problem(
                 &spanned.span(),
-                "the rule has no actions: give it at least one `set`, `append`, `mail` or `webhook`"
+                "the rule has no actions: give it at least one `set`, `append`, `mail`, `webhook` or `create`"
                     .into(),
             );
             return None;
@@ -47,13 +47,17 @@ impl Compiler<'_> {
             config.append.is_some(),
             config.mail.is_some(),
             config.webhook.is_some(),
+            config.create.is_some(),
         ];
         if kinds.iter().filter(|k| **k).count() != 1 {
             self.problem(
                 &span,
-                "an action is exactly one of `set`, `append`, `mail` or `webhook`".into(),
+                "an action is exactly one of `set`, `append`, `mail`, `webhook` or `create`".into(),
             );
             return None;
+        }
+        if let Some(create) = &config.create {
+            return self.create(&span, create);
         }
         if let Some(webhook) = &config.webhook {
             return self.webhook(&span, webhook);
@@ -74,24 +78,33 @@ impl Compiler<'_> {
                 self.problem(&span, "`append` has no text".into());
                 return None;
             }
-            let format = match config.format.as_deref() {
-                None | Some("markdown") => TextFormat::Markdown,
-                Some("plain") => TextFormat::Plain,
-                Some(other) => {
-                    self.problem(
-                        &span,
-                        format!(
-                            "`format = \"{other}\"` is not a text format: use \"markdown\" (the default) or \"plain\""
-                        ),
-                    );
-                    return None;
-                }
-            };
+            let format = self.text_format(&span, config.format.as_deref())?;
             return self
                 .template(&span, "append", text)
                 .map(|template| Action::Append { template, format });
         }
         self.mail(&span, config.mail.as_ref()?, mail)
+    }
+
+    /// `format = "markdown"` (the default) or `"plain"`.
+    pub(super) fn text_format(
+        &mut self,
+        span: &Range<usize>,
+        format: Option<&str>,
+    ) -> Option<TextFormat> {
+        match format {
+            None | Some("markdown") => Some(TextFormat::Markdown),
+            Some("plain") => Some(TextFormat::Plain),
+            Some(other) => {
+                self.problem(
+                    span,
+                    format!(
+                        "`format = \"{other}\"` is not a text format: use \"markdown\" (the default) or \"plain\""
+                    ),
+                );
+                None
+            }
+        }
     }
 
     fn set(&mut self, span: &Range<usize>, values: &BTreeMap<String, Scalar>) -> Option<Action> {

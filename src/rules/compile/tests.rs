@@ -126,7 +126,7 @@ fn problems_in_the_file_fail_the_set_where_they_are() {
     );
     check(
         &rule(URGENT, "[]"),
-        "problem 4:11: rule `r`: the rule has no actions: give it at least one `set`, `append`, `mail` or `webhook`",
+        "problem 4:11: rule `r`: the rule has no actions: give it at least one `set`, `append`, `mail`, `webhook` or `create`",
     );
     check(
         &rule(
