@@ -3,7 +3,9 @@
 //! With `TASKSYNC_PAUSE_AT=NAME:INDEX` set, a debug build that reaches step `NAME` for the
 //! `INDEX`th time it is asked about prints `paused at NAME:INDEX` on standard error and waits
 //! until it is killed. Release builds compile the check away. Steps: `append-before-send`,
-//! `append-accepted`, `append-recorded` (each with the batch index).
+//! `append-accepted`, `append-recorded` (each with the batch index), `sync-claimed`,
+//! `webhook-before-send`, `webhook-answered` (the endpoint answered, nothing recorded yet) and
+//! `create-sent` (Notion created the page, nothing recorded yet), each with index 0.
 
 /// Spins for ever without yielding if the test asked for this step
 /// (`TASKSYNC_SPIN_AT=NAME:INDEX`): a job stuck in an endless loop, for the watchdog's test.

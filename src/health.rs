@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::config;
-use crate::model::automation::{ActionStatus, MailStatus};
+use crate::model::automation::{ActionStatus, MailStatus, WebhookStatus};
 use crate::model::run::JobOutcome;
 use crate::store::{JobHealth, Store, Summary};
 
@@ -104,6 +104,7 @@ pub fn judge(
     };
     let failed_mail = count(&summary.mail, MailStatus::Failed.as_str());
     let failed_actions = count(&summary.actions, ActionStatus::Failed.as_str());
+    let failed_webhooks = count(&summary.webhooks, WebhookStatus::Failed.as_str());
     let times = |n: u32| {
         interval
             .checked_mul(i32::try_from(n).unwrap_or(i32::MAX))
@@ -136,6 +137,10 @@ pub fn judge(
     if failed_actions > 0 {
         code = code.max(1);
         problems.push(format!("{failed_actions} action(s) failed"));
+    }
+    if failed_webhooks > 0 {
+        code = code.max(1);
+        problems.push(format!("{failed_webhooks} webhook(s) failed for good"));
     }
     if !failed_jobs.is_empty() {
         code = code.max(1);
@@ -199,6 +204,36 @@ mod tests {
             now,
         );
         (health.code, health.message)
+    }
+
+    #[test]
+    fn a_webhook_failed_for_good_is_a_warning() {
+        let mut summary = Summary::default();
+        summary
+            .webhooks
+            .insert(WebhookStatus::Failed.as_str().into(), 2);
+        let good = job(
+            JobKind::Sync,
+            JobOutcome::Ok,
+            Some("2026-12-01T10:00:00.000Z"),
+            None,
+        );
+        let now = DateTime::parse_from_rfc3339("2026-12-01T10:01:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let health = judge(
+            &config::HealthConfig::default(),
+            chrono::Duration::minutes(2),
+            &[good],
+            &summary,
+            now,
+        );
+        assert_eq!(health.code, 1, "{}", health.message);
+        assert!(
+            health.message.contains("2 webhook(s) failed for good"),
+            "{}",
+            health.message
+        );
     }
 
     #[test]

@@ -306,11 +306,14 @@ pub fn within_limits(blocks: Vec<NewBlock>) -> Vec<NewBlock> {
             }
         }
         let mut children = within_limits(children);
-        if !kind.takes_children() {
-            children.clear();
-        }
-        let overflow = if children.len() > MAX_BLOCKS_PER_REQUEST {
-            children.split_off(MAX_BLOCKS_PER_REQUEST)
+        // Children a block cannot hold, or more than one request takes, follow it instead.
+        let keep = if kind.takes_children() {
+            MAX_BLOCKS_PER_REQUEST
+        } else {
+            0
+        };
+        let overflow = if children.len() > keep {
+            children.split_off(keep)
         } else {
             Vec::new()
         };

@@ -94,6 +94,16 @@ fn mention(
     })
 }
 
+/// A task's own text without the characters of mention tokens: only `mention()` makes one, so
+/// no title or note can mention (and notify) someone by itself.
+fn unforged(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.contains([MENTION_START, MENTION_END]) {
+        std::borrow::Cow::Owned(text.replace([MENTION_START, MENTION_END], ""))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// Where the context keeps the task's people for `mention`, by name, email and id.
 const PEOPLE_KEY: &str = "__people";
 /// Set in the sample context templates are checked with.
@@ -200,13 +210,10 @@ fn task_value(task: &TaskFacts<'_>) -> minijinja::Value {
                     .collect();
                 return (name.clone(), minijinja::Value::from(titles.join(", ")));
             }
-            // A task's own text never forges a mention token.
-            let text = if property.text.contains([MENTION_START, MENTION_END]) {
-                minijinja::Value::from(property.text.replace([MENTION_START, MENTION_END], ""))
-            } else {
-                minijinja::Value::from(property.text.as_str())
-            };
-            (name.clone(), text)
+            (
+                name.clone(),
+                minijinja::Value::from(unforged(&property.text)),
+            )
         })
         .collect();
     let unique_id = task
@@ -218,7 +225,7 @@ fn task_value(task: &TaskFacts<'_>) -> minijinja::Value {
     for (key, value) in [
         ("id", minijinja::Value::from(task.id)),
         ("url", minijinja::Value::from(task.url)),
-        ("title", minijinja::Value::from(task.title)),
+        ("title", minijinja::Value::from(unforged(task.title))),
         (
             "status",
             minijinja::Value::from(task.status.unwrap_or_default()),
@@ -338,9 +345,17 @@ pub fn shared_context(
     changes: &[ChangeFacts],
     now: DateTime<Utc>,
 ) -> minijinja::Value {
-    let old: BTreeMap<&str, &str> = changes
+    let old: BTreeMap<&str, std::borrow::Cow<'_, str>> = changes
         .iter()
-        .map(|c| (c.property.as_str(), c.old.as_str()))
+        .map(|c| (c.property.as_str(), unforged(&c.old)))
+        .collect();
+    let changes: Vec<ChangeFacts> = changes
+        .iter()
+        .map(|c| ChangeFacts {
+            property: c.property.clone(),
+            old: unforged(&c.old).into_owned(),
+            new: unforged(&c.new).into_owned(),
+        })
         .collect();
     minijinja::context! {
         task => task_value(task),
@@ -686,6 +701,52 @@ pub fn check_address(address: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_tasks_own_text_cannot_forge_a_mention() {
+        let token =
+            crate::model::automation::mention_token("6f1c2a5e-1111-4222-a333-444455556666", "Ada");
+        let mut properties = StoredProperties::new();
+        properties.insert(
+            "Notes".into(),
+            crate::model::stored::StoredProperty {
+                id: "n".into(),
+                value: PropertyValue::RichText(Vec::new()),
+                text: format!("see {token}"),
+            },
+        );
+        let title = format!("Title {token}");
+        let facts = TaskFacts {
+            id: "00000000-0000-0000-0000-000000000001",
+            url: "",
+            title: &title,
+            status: None,
+            created_time: "",
+            last_edited_time: "",
+            last_edited_by: None,
+            deleted: false,
+            properties: &properties,
+            directory: &Directory::default(),
+        };
+        let changes = [ChangeFacts {
+            property: "Notes".into(),
+            old: token.clone(),
+            new: token.clone(),
+        }];
+        let context = context("r", &facts, &changes, Utc::now());
+        let environment = environment();
+        let template = environment
+            .template_from_str(
+                "{{ task.title }}|{{ task.Notes }}|{{ old.Notes }}|{% for c in changes %}{{ c.old }}{{ c.new }}{% endfor %}",
+            )
+            .unwrap();
+        let rendered = template.render(context).unwrap();
+        assert!(
+            !rendered.contains([MENTION_START, MENTION_END]),
+            "{rendered:?}"
+        );
+        assert!(rendered.starts_with("Title "), "{rendered}");
+    }
 
     #[test]
     fn addresses() {
