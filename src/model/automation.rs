@@ -195,8 +195,11 @@ pub fn parse_mention(token: &str) -> Option<(String, String)> {
 
 /// Text with its mention tokens written as `@Name`: for mail and property values, which cannot
 /// hold a mention.
-pub fn mentions_as_names(text: &str) -> String {
-    replace_mentions(text, |name| format!("@{name}"))
+pub fn mentions_as_names(text: String) -> String {
+    if !text.contains(MENTION_START) {
+        return text;
+    }
+    replace_mentions(&text, |name| format!("@{name}"))
 }
 
 /// Text with each mention token replaced by what `write` makes of the person's name.

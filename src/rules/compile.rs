@@ -175,7 +175,11 @@ pub fn compile_following(
                 .iter()
                 .any(|name| template.source().contains(name))
         });
+        let mentions = templates
+            .templates()
+            .any(|(_, template)| template.source().contains("mention"));
         Ok(RuleSet {
+            mentions,
             rules,
             suspended,
             followed,

@@ -114,8 +114,14 @@ pub fn evaluate(
         if !eval::fires(rule, before.as_ref(), &after, evaluation.now, inside_before) {
             continue;
         }
-        let shared = context
-            .get_or_init(|| render::shared_context(&change.task, change.changes, evaluation.now));
+        let shared = context.get_or_init(|| {
+            render::shared_context(
+                &change.task,
+                change.changes,
+                evaluation.now,
+                evaluation.rules.mentions,
+            )
+        });
         firings.push(firing_in(evaluation, rule, change, shared));
     }
     (firings, states)
@@ -123,7 +129,12 @@ pub fn evaluate(
 
 /// A firing of `rule` on the change: rendered, or stopped by the loop budget.
 pub fn firing(evaluation: &Evaluation<'_>, rule: &Rule, change: &TaskChange<'_>) -> Firing {
-    let shared = render::shared_context(&change.task, change.changes, evaluation.now);
+    let shared = render::shared_context(
+        &change.task,
+        change.changes,
+        evaluation.now,
+        evaluation.rules.mentions,
+    );
     firing_in(evaluation, rule, change, &shared)
 }
 

@@ -499,6 +499,8 @@ pub struct RuleSet {
     pub firing_budget: u32,
     /// Whether a template may show a relation property: its tasks' titles are then read.
     pub renders_relations: bool,
+    /// Whether a template may call `mention`: the task's people are then indexed for it.
+    pub mentions: bool,
 }
 
 impl RuleSet {
@@ -558,6 +560,7 @@ impl RuleSet {
             literals: Default::default(),
             firing_budget: 5,
             renders_relations: false,
+            mentions: false,
         }
     }
 }

@@ -279,7 +279,7 @@ pub fn context(
     changes: &[ChangeFacts],
     now: DateTime<Utc>,
 ) -> minijinja::Value {
-    minijinja::context! { rule => rule, ..shared_context(task, changes, now) }
+    minijinja::context! { rule => rule, ..shared_context(task, changes, now, true) }
 }
 
 /// A context with every property of the schema, to check templates when rules are loaded.
@@ -336,7 +336,13 @@ pub fn render(
     changes: &[ChangeFacts],
     now: DateTime<Utc>,
 ) -> Result<Vec<PlannedAction>, String> {
-    render_in(set, rule, task, &shared_context(task, changes, now), now)
+    render_in(
+        set,
+        rule,
+        task,
+        &shared_context(task, changes, now, set.mentions),
+        now,
+    )
 }
 
 /// The part of the template context shared by every rule firing on one change.
@@ -344,24 +350,41 @@ pub fn shared_context(
     task: &TaskFacts<'_>,
     changes: &[ChangeFacts],
     now: DateTime<Utc>,
+    mentions: bool,
 ) -> minijinja::Value {
     let old: BTreeMap<&str, std::borrow::Cow<'_, str>> = changes
         .iter()
         .map(|c| (c.property.as_str(), unforged(&c.old)))
         .collect();
-    let changes: Vec<ChangeFacts> = changes
-        .iter()
-        .map(|c| ChangeFacts {
-            property: c.property.clone(),
-            old: unforged(&c.old).into_owned(),
-            new: unforged(&c.new).into_owned(),
-        })
-        .collect();
+    let forged = |c: &ChangeFacts| {
+        c.old.contains([MENTION_START, MENTION_END]) || c.new.contains([MENTION_START, MENTION_END])
+    };
+    // Copied only when a change holds token characters (never, but for a hostile text).
+    let changes = if changes.iter().any(forged) {
+        minijinja::Value::from(minijinja::value::Serde(
+            changes
+                .iter()
+                .map(|c| ChangeFacts {
+                    property: c.property.clone(),
+                    old: unforged(&c.old).into_owned(),
+                    new: unforged(&c.new).into_owned(),
+                })
+                .collect::<Vec<_>>(),
+        ))
+    } else {
+        minijinja::Value::from(minijinja::value::Serde(changes))
+    };
+    // The people index only when a template may call `mention`.
+    let people = if mentions {
+        people_index(task)
+    } else {
+        minijinja::Value::UNDEFINED
+    };
     minijinja::context! {
         task => task_value(task),
-        __people => people_index(task),
+        __people => people,
         old => minijinja::Value::from(minijinja::value::Serde(old)),
-        changes => minijinja::Value::from(minijinja::value::Serde(changes)),
+        changes => changes,
         now => crate::model::time::iso(now),
         today => now.date_naive().to_string(),
     }
@@ -407,7 +430,7 @@ pub fn render_in(
                                 PropertyWrite::Date(date.as_ref().map(|d| resolve_date(d, now)))
                             }
                             SetValue::Text { kind, template } => {
-                                text_write(kind, mentions_as_names(&render(template)?))
+                                text_write(kind, mentions_as_names(render(template)?))
                             }
                             SetValue::People(references) => {
                                 let people = references
@@ -487,11 +510,10 @@ pub fn render_in(
                     target: target.clone(),
                     content_type: content_type.clone(),
                     body: match body {
-                        WebhookBody::Text(template) => mentions_as_names(&render(template)?),
+                        WebhookBody::Text(template) => mentions_as_names(render(template)?),
                         WebhookBody::Json(json) => {
-                            let value = json_value(json, &|name| {
-                                render(name).map(|text| mentions_as_names(&text))
-                            })?;
+                            let value =
+                                json_value(json, &|name| render(name).map(mentions_as_names))?;
                             serde_json::to_string(&value).map_err(|error| error.to_string())?
                         }
                     },
@@ -514,8 +536,8 @@ pub fn render_in(
                         to,
                         cc,
                         skipped,
-                        subject: mentions_as_names(&render(subject)?),
-                        body: mentions_as_names(&render(body)?),
+                        subject: mentions_as_names(render(subject)?),
+                        body: mentions_as_names(render(body)?),
                         html: html
                             .as_deref()
                             .map(|html| {
@@ -699,82 +721,4 @@ pub fn check_address(address: &str) -> Result<(), String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_tasks_own_text_cannot_forge_a_mention() {
-        let token =
-            crate::model::automation::mention_token("6f1c2a5e-1111-4222-a333-444455556666", "Ada");
-        let mut properties = StoredProperties::new();
-        properties.insert(
-            "Notes".into(),
-            crate::model::stored::StoredProperty {
-                id: "n".into(),
-                value: PropertyValue::RichText(Vec::new()),
-                text: format!("see {token}"),
-            },
-        );
-        let title = format!("Title {token}");
-        let facts = TaskFacts {
-            id: "00000000-0000-0000-0000-000000000001",
-            url: "",
-            title: &title,
-            status: None,
-            created_time: "",
-            last_edited_time: "",
-            last_edited_by: None,
-            deleted: false,
-            properties: &properties,
-            directory: &Directory::default(),
-        };
-        let changes = [ChangeFacts {
-            property: "Notes".into(),
-            old: token.clone(),
-            new: token.clone(),
-        }];
-        let context = context("r", &facts, &changes, Utc::now());
-        let environment = environment();
-        let template = environment
-            .template_from_str(
-                "{{ task.title }}|{{ task.Notes }}|{{ old.Notes }}|{% for c in changes %}{{ c.old }}{{ c.new }}{% endfor %}",
-            )
-            .unwrap();
-        let rendered = template.render(context).unwrap();
-        assert!(
-            !rendered.contains([MENTION_START, MENTION_END]),
-            "{rendered:?}"
-        );
-        assert!(rendered.starts_with("Title "), "{rendered}");
-    }
-
-    #[test]
-    fn addresses() {
-        for good in ["a@example.com", "Team <team@example.com>", "ops@localhost"] {
-            assert!(check_address(good).is_ok(), "{good}");
-        }
-        for bad in [
-            "",
-            "example.com",
-            "a@",
-            "@b.com",
-            "a b@example.com",
-            "a@example.com\r\nBcc: x@y.z",
-            "a@@b.com",
-        ] {
-            assert!(check_address(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn expected_texts_match_what_notion_shows() {
-        assert_eq!(expected_text(&PropertyWrite::Status("Done".into())), "Done");
-        assert_eq!(expected_text(&PropertyWrite::Checkbox(true)), "yes");
-        assert_eq!(expected_text(&PropertyWrite::Number(Some(3.0))), "3");
-        assert_eq!(
-            expected_text(&PropertyWrite::MultiSelect(vec!["a".into(), "b".into()])),
-            "a, b"
-        );
-        assert_eq!(expected_text(&PropertyWrite::Select(None)), "");
-    }
-}
+mod tests;

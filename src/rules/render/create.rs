@@ -13,7 +13,7 @@ pub(super) fn write_of(
     rendered: &str,
     directory: &Directory,
 ) -> Result<Option<PlannedWrite>, String> {
-    let text = mentions_as_names(rendered);
+    let text = mentions_as_names(rendered.to_string());
     let trimmed = text.trim();
     let invalid = |what: &str| format!("`create` {}: `{trimmed}` is not {what}", property.name);
     let list = || -> Vec<&str> {
