@@ -203,3 +203,55 @@ fn parses_dates() {
         );
     }
 }
+
+#[test]
+fn webhooks_need_one_target_and_get_a_default_json_body() {
+    let text = rule(
+        URGENT,
+        r#"[{ webhook = { url = "https://hooks.example.com/t" } }]"#,
+    );
+    #[derive(serde::Deserialize)]
+    struct File {
+        rules: Vec<RuleConfig>,
+    }
+    let file: File = toml::from_str(&text).unwrap();
+    let entries: Vec<RuleEntry> = file
+        .rules
+        .into_iter()
+        .map(|rule| RuleEntry {
+            file: "rules.toml".into(),
+            text: text.clone().into(),
+            rule,
+        })
+        .collect();
+    let set = compile(&entries, &schema(), &MailConfig::default(), 5).unwrap();
+    assert_eq!(set.rules.len(), 1, "the rule runs");
+    let Action::Webhook {
+        body, content_type, ..
+    } = &set.rules[0].actions[0]
+    else {
+        panic!("{:?}", set.rules[0].actions);
+    };
+    assert_eq!(content_type, "application/json");
+    let WebhookBody::Json(JsonTemplate::Object(fields)) = body else {
+        panic!("{body:?}");
+    };
+    let keys: Vec<&str> = fields.iter().map(|(k, _)| k.as_str()).collect();
+    assert!(keys.contains(&"text") && keys.contains(&"task"), "{keys:?}");
+
+    check(
+        &rule(
+            URGENT,
+            r#"[{ webhook = { url = "https://a.example", url_env = "HOOK" } }]"#,
+        ),
+        "problem 4:12: rule `r`: a webhook needs exactly one of `url_env`",
+    );
+    check(
+        &rule(URGENT, r#"[{ webhook = { url = "ftp://a.example" } }]"#),
+        "problem 4:12: rule `r`: webhook `url = \"ftp://a.example\"` is not an http or https URL",
+    );
+    check(
+        &rule(URGENT, r#"[{ webhook = { url_env = "1BAD" } }]"#),
+        "problem 4:12: rule `r`: webhook `url_env = \"1BAD\"` is not an environment variable name",
+    );
+}
