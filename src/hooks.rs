@@ -94,7 +94,9 @@ async fn attempt(sender: &Sender, hook: &OutboxWebhook, now: DateTime<Utc>) -> A
             Ok(url) if !url.trim().is_empty() => url,
             _ => {
                 return Attempt::Again {
-                    why: format!("the environment variable {name} (the webhook's URL) is not set"),
+                    why: format!(
+                        "the environment variable {name} (the webhook's URL) is not set: set it where tasksync runs (the environment, .env or the systemd EnvironmentFile)"
+                    ),
                     status: None,
                     after: None,
                 };

@@ -736,25 +736,9 @@ actions = [{{ webhook = {{ url_env = "TASKSYNC_TEST_HOOK", body = {{ text = "{{{
     common::edit_as_person(&simulator, &page, &priority("Low")).await;
     run(&["sync"]);
     common::edit_as_person(&simulator, &page, &priority("Urgent")).await;
-    let mut paused = command(&["sync"])
-        .env("TASKSYNC_PAUSE_AT", "webhook-answered:0")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = paused.stderr.take().unwrap();
-    tokio::task::block_in_place(|| {
-        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
-        loop {
-            let line = lines.next().expect("the sync pauses").unwrap();
-            if line.contains("paused at webhook-answered:0") {
-                break;
-            }
-        }
-    });
+    let paused = paused_at(command(&["sync"]), "webhook-answered:0");
     assert_eq!(sink.received().len(), 1, "the endpoint accepted it");
-    paused.kill().unwrap(); // SIGKILL
-    paused.wait().unwrap();
+    drop(paused); // SIGKILL
 
     run(&["sync"]);
     let received = sink.received();
@@ -782,6 +766,38 @@ actions = [{{ webhook = {{ url_env = "TASKSYNC_TEST_HOOK", body = {{ text = "{{{
         !mirror.windows(url.len()).any(|w| w == url),
         "the URL from the environment is not stored"
     );
+}
+
+/// A `tasksync` run paused at a failpoint step (debug builds), killed with SIGKILL when dropped.
+struct Paused(std::process::Child);
+
+impl Drop for Paused {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `command` with `TASKSYNC_PAUSE_AT=step` and returns once it says it is paused there.
+fn paused_at(mut command: std::process::Command, step: &str) -> Paused {
+    let mut child = command
+        .env("TASKSYNC_PAUSE_AT", step)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let paused = Paused(child);
+    tokio::task::block_in_place(|| {
+        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
+        loop {
+            let line = lines.next().expect("the run pauses").unwrap();
+            if line.contains(&format!("paused at {step}")) {
+                break;
+            }
+        }
+    });
+    paused
 }
 
 /// The README's recurring-task rule (`repeat-weekly`), as written there.
@@ -841,25 +857,8 @@ async fn the_recurring_task_recipe_creates_one_follow_up_through_a_crash() {
         &json!({ "properties": { "Status": { "status": { "name": "Done" } } } }),
     )
     .await;
-    let mut paused = command(&["sync"])
-        .env("TASKSYNC_PAUSE_AT", "create-sent:0")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = paused.stderr.take().unwrap();
-    tokio::task::block_in_place(|| {
-        let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
-        loop {
-            let line = lines.next().expect("the sync pauses").unwrap();
-            eprintln!("{line}");
-            if line.contains("paused at create-sent:0") {
-                break;
-            }
-        }
-    });
-    paused.kill().unwrap(); // SIGKILL, with the page created and nothing recorded
-    paused.wait().unwrap();
+    // SIGKILL, with the page created and nothing recorded.
+    drop(paused_at(command(&["sync"]), "create-sent:0"));
     run(&["sync"]);
     run(&["sync"]);
 

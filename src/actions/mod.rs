@@ -219,7 +219,7 @@ async fn create(
         .iter()
         .map(|write| (write.property_id.clone(), write.value.clone()))
         .collect();
-    // The page can only have been created after the firing queued it (a minute's slack for
+    // The page can only have been created after the firing queued it (two minutes' slack for
     // Notion's minute-rounded times).
     let since = crate::model::time::parse_time(&action.created_at)
         .map(|at| iso(at - chrono::Duration::minutes(2)))
