@@ -257,6 +257,7 @@ fn main() {
         .rules
         .into_iter()
         .map(|rule| RuleEntry {
+            source: None,
             file: "bench.toml".into(),
             text: text.clone().into(),
             rule,

@@ -17,6 +17,8 @@ use crate::model::ids::NotionId;
 use crate::notion::ApiVersion;
 pub use crate::rules::source::{LineIndex, MailConfig, Problem, RuleEntry, line_column};
 use crate::rules::syntax::RuleConfig;
+pub use sources::{SourceConfig, SourceSpec, WebhookConfig, valid_source_name};
+mod sources;
 
 /// The environment variable holding the Notion token.
 pub const TOKEN_VARIABLE: &str = "NOTION_TOKEN";
@@ -53,6 +55,12 @@ pub struct Config {
     /// `[health]`: when `status --check` warns and when it is critical.
     #[serde(default)]
     pub health: HealthConfig,
+    /// `[[sources]]`: several data sources with their own rules (or `[notion] database`).
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    /// `[webhook]`: the listener for Notion's integration webhooks (off by default).
+    #[serde(default)]
+    pub webhook: WebhookConfig,
     /// More files with `[[rules]]`, relative to this file.
     #[serde(default)]
     pub include: Vec<String>,
@@ -576,6 +584,7 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
         .into_iter()
         .map(|rule| RuleEntry {
             file: path.to_path_buf(),
+            source: None,
             text: text.clone(),
             rule,
         })
@@ -583,14 +592,25 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
     let base = path.parent().unwrap_or(Path::new("."));
     config.directory = Some(absolute_directory(base));
     let mut problems = Vec::new();
-    for include in &config.include {
-        let included = base.join(include);
+    let files = config
+        .include
+        .iter()
+        .map(|include| (None, base.join(include)))
+        .chain(
+            config
+                .source_rule_files(base)
+                .into_iter()
+                .map(|(source, file)| (Some(source), file)),
+        )
+        .collect::<Vec<_>>();
+    for (source, included) in files {
         let text: std::sync::Arc<str> = read(&included)?.into();
         match parse_document::<RulesFile>(&text) {
             Ok(file) => config
                 .located_rules
                 .extend(file.rules.into_iter().map(|rule| RuleEntry {
                     file: included.clone(),
+                    source: source.clone(),
                     text: text.clone(),
                     rule,
                 })),
@@ -599,6 +619,9 @@ pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
                 ..problem
             })),
         }
+    }
+    if problems.is_empty() {
+        sources::check(&config, &text, path, &mut problems);
     }
     if !problems.is_empty() {
         return Err(ConfigError::Invalid {
@@ -768,27 +791,6 @@ impl Config {
                 Ok(directory.join(DEFAULT_MIRROR_NAME))
             }
         }
-    }
-
-    /// The configured database, or an error saying how to configure it.
-    pub fn database(&self, origin: &Origin) -> Result<&NotionId, ConfigError> {
-        self.notion.database.as_ref().ok_or_else(|| {
-            let hint = match origin {
-                Origin::File(path) => format!("set `database` under [notion] in {}", path.display()),
-                Origin::Defaults { searched } => {
-                    let searched: Vec<String> =
-                        searched.iter().map(|path| path.display().to_string()).collect();
-                    format!(
-                        "no configuration file was found (searched {}); copy config/tasksync.example.toml to tasksync.toml \
-                         or pass --config",
-                        searched.join(", ")
-                    )
-                }
-            };
-            ConfigError::Missing(format!(
-                "no Notion database is configured: {hint} (run `tasksync databases` to list the ones your token can see)"
-            ))
-        })
     }
 }
 

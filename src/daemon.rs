@@ -39,14 +39,30 @@ use crate::sync::{SyncOptions, sync};
 pub type RuleCompiler =
     Arc<dyn Fn(&DataSource, &BTreeMap<String, String>) -> anyhow::Result<RuleSet> + Send + Sync>;
 
-/// Everything the daemon's jobs need, checked before READY.
-pub struct Context {
-    pub client: NotionClient,
+/// One source the daemon follows, with its rules.
+pub struct SourceContext {
+    /// Its `[[sources]]` name (`None`: the one-source form): how `job_runs` and logs key it.
+    pub name: Option<String>,
     /// The data source and its schema as last read (again at each reconcile and full sync, and
     /// when pages show a property the schema does not have).
     pub source: DataSource,
     pub rules: RuleSet,
     pub compile: RuleCompiler,
+    /// The rules of the other sources (whose suspensions these rules do not decide).
+    pub others: Vec<String>,
+}
+
+impl SourceContext {
+    fn label(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.source.name)
+    }
+}
+
+/// Everything the daemon's jobs need, checked before READY.
+pub struct Context {
+    pub client: NotionClient,
+    /// Every configured source, in the configuration's order; one shared client (one pacer).
+    pub sources: Vec<SourceContext>,
     pub store: Store,
     pub mailer: Option<Mailer>,
     /// Sends webhook actions.
@@ -63,8 +79,9 @@ pub struct Context {
 
 /// What a reload (SIGHUP) may change, read and checked in full before any of it applies.
 pub struct Reloaded {
-    pub rules: RuleSet,
-    pub compile: RuleCompiler,
+    /// Each source's rules, compiler and the other sources' rule names, in the order of
+    /// `Context::sources` (a reload cannot add or remove sources).
+    pub sources: Vec<(RuleSet, RuleCompiler, Vec<String>)>,
     pub mailer: Option<Mailer>,
     pub sync_options: SyncOptions,
     pub action_attempts: u32,
@@ -72,10 +89,12 @@ pub struct Reloaded {
     pub health: HealthConfig,
 }
 
-/// Reads the configuration again and checks the rules against the data source's schema
-/// (following the former property names given).
-pub type Reloader =
-    Box<dyn Fn(&DataSource, &BTreeMap<String, String>) -> anyhow::Result<Reloaded> + Send + Sync>;
+/// A source as a reload sees it: its name, its schema and the former property names to follow.
+pub type SourceSchema<'a> = (Option<&'a str>, &'a DataSource, BTreeMap<String, String>);
+
+/// Reads the configuration again and checks each source's rules against its schema (following
+/// the former property names given); refuses a configuration whose sources changed.
+pub type Reloader = Box<dyn Fn(&[SourceSchema<'_>]) -> anyhow::Result<Reloaded> + Send + Sync>;
 
 /// Former property names → current ones, for `schema`: those the mirror remembers, and those
 /// the schema the daemon ran with had (`previous`).
@@ -99,8 +118,11 @@ async fn former_names(
 
 /// Records which rules are suspended; logs the rules newly suspended (warn, with why) and those
 /// that run again (info).
-async fn note_suspensions(store: &Store, rules: &RuleSet) {
-    match store.rules_suspended(rules.suspensions()).await {
+async fn note_suspensions(store: &Store, rules: &RuleSet, others: &[String]) {
+    match store
+        .rules_suspended(rules.suspensions(), others.to_vec())
+        .await
+    {
         Ok((new, resumed)) => {
             for suspension in &rules.suspended {
                 if new.contains(&suspension.rule) {
@@ -127,9 +149,18 @@ async fn reload(context: &mut Context) -> bool {
     let Some(reloader) = &context.reload else {
         return false;
     };
-    let recorded = context.store.job_started(JobKind::Reload).await;
-    let former = former_names(&context.store, &context.source, &context.source).await;
-    let outcome = reloader(&context.source, &former);
+    let recorded = context.store.job_started(JobKind::Reload, None).await;
+    let mut formers = Vec::with_capacity(context.sources.len());
+    for source in &context.sources {
+        formers.push(former_names(&context.store, &source.source, &source.source).await);
+    }
+    let schemas: Vec<SourceSchema<'_>> = context
+        .sources
+        .iter()
+        .zip(formers)
+        .map(|(source, former)| (source.name.as_deref(), &source.source, former))
+        .collect();
+    let outcome = reloader(&schemas);
     if let Ok(id) = &recorded
         && let Err(error) = context
             .store
@@ -141,13 +172,26 @@ async fn reload(context: &mut Context) -> bool {
     match outcome {
         Ok(reloaded) => {
             tracing::info!(
-                rules = reloaded.rules.rules.len(),
-                suspended = reloaded.rules.suspended.len(),
+                rules = reloaded
+                    .sources
+                    .iter()
+                    .map(|(rules, ..)| rules.rules.len())
+                    .sum::<usize>(),
+                suspended = reloaded
+                    .sources
+                    .iter()
+                    .map(|(rules, ..)| rules.suspended.len())
+                    .sum::<usize>(),
                 "SIGHUP: configuration and rules reloaded"
             );
-            note_suspensions(&context.store, &reloaded.rules).await;
-            context.rules = reloaded.rules;
-            context.compile = reloaded.compile;
+            for (source, (rules, compile, others)) in
+                context.sources.iter_mut().zip(reloaded.sources)
+            {
+                note_suspensions(&context.store, &rules, &others).await;
+                source.rules = rules;
+                source.compile = compile;
+                source.others = others;
+            }
             context.mailer = reloaded.mailer;
             context.sync_options = reloaded.sync_options;
             context.action_attempts = reloaded.action_attempts;
@@ -173,7 +217,11 @@ struct NewSchema {
 /// Reads the data source's schema again; when it changed, says how (info) and compiles the
 /// rules against it. Renamed properties are followed by id; rules whose property or option is
 /// gone are suspended.
-async fn read_schema(context: &Context, current: &DataSource) -> anyhow::Result<Option<NewSchema>> {
+async fn read_schema(
+    context: &Context,
+    source: &SourceContext,
+) -> anyhow::Result<Option<NewSchema>> {
+    let current = &source.source;
     let fresh = context.client.retrieve_data_source(&current.id).await?;
     if fresh == *current {
         return Ok(None);
@@ -206,7 +254,7 @@ async fn read_schema(context: &Context, current: &DataSource) -> anyhow::Result<
         }
     }
     let former = former_names(&context.store, current, &fresh).await;
-    let rules = (context.compile)(&fresh, &former)?;
+    let rules = (source.compile)(&fresh, &former)?;
     Ok(Some(NewSchema {
         source: fresh,
         rules,
@@ -331,7 +379,7 @@ pub async fn serve(
                         tracing::error!(?job, limit = ?JOB_TIME_LIMIT, "the job ran past its time limit and is abandoned");
                         break Some(JobResult {
                             summary: format!("{job:?} abandoned after {}s", JOB_TIME_LIMIT.as_secs()),
-                            schema: None,
+                            schemas: Vec::new(),
                         });
                     }
                 }
@@ -359,10 +407,12 @@ pub async fn serve(
         let Some(outcome) = finished else {
             break;
         };
-        if let Some(new) = outcome.schema {
-            note_suspensions(&context.store, &new.rules).await;
-            context.source = new.source;
-            context.rules = new.rules;
+        for (index, new) in outcome.schemas {
+            if let Some(source) = context.sources.get_mut(index) {
+                note_suspensions(&context.store, &new.rules, &source.others).await;
+                source.source = new.source;
+                source.rules = new.rules;
+            }
         }
         let line = status_line(&context, &outcome.summary).await;
         notify(&[NotifyState::Status(&line)]);
@@ -413,7 +463,8 @@ async fn ticker(
 /// rules compiled against it), to run with from now on.
 struct JobResult {
     summary: String,
-    schema: Option<NewSchema>,
+    /// By the source's index in `Context::sources`.
+    schemas: Vec<(usize, NewSchema)>,
 }
 
 /// The STATUS= line: the health verdict (as `status --check` gives it), then the last job's
@@ -422,7 +473,8 @@ async fn status_line(context: &Context, summary: &str) -> String {
     let now = Utc::now();
     let thresholds = context.health.clone();
     let interval = crate::health::sync_interval(&context.schedules[Job::Sync as usize], now);
-    match crate::health::assess(&context.store, &thresholds, interval, now).await {
+    let sources = context.sources.iter().map(|s| s.name.clone()).collect();
+    match crate::health::assess(&context.store, &thresholds, interval, sources, now).await {
         Ok((_, _, health)) => format!("{}: {} | {summary}", health.level, health.message),
         Err(error) => {
             tracing::error!(error = %format!("{error:#}"), "cannot judge the health");
@@ -431,19 +483,58 @@ async fn status_line(context: &Context, summary: &str) -> String {
     }
 }
 
-/// Runs one job, recorded with its outcome.
+/// Runs one job: a job on tasks once per source, each attempt recorded with its outcome (and
+/// the mail and webhooks after a sync as an `outbox` attempt); the process's jobs once.
 async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> JobResult {
     let started = Utc::now().format("%H:%M:%S");
     crate::failpoint::spin("daemon-job", job as usize);
-    // Every attempt is recorded with its outcome: what `status` and `status --check` report.
-    let recorded = context.store.job_started(job.kind()).await;
-    let work = async {
-        match job {
-            Job::Sync | Job::Reconcile | Job::Full => sync_job(context, job, stop).await,
-            Job::Outbox => outbox_job(context).await.map(|summary| (summary, None)),
-            Job::TimeRules => time_rules_job(context).await.map(|summary| (summary, None)),
+    let mut summaries = Vec::new();
+    let mut schemas = Vec::new();
+    if job.kind().per_source() {
+        for (index, source) in context.sources.iter().enumerate() {
+            if stop.load(Ordering::SeqCst) {
+                break;
+            }
+            let work = async {
+                match job {
+                    Job::TimeRules => time_rules_job(context, source).await.map(|s| (s, None)),
+                    _ => sync_job(context, source, job, stop).await,
+                }
+            };
+            let (summary, schema) =
+                recorded(context, job.kind(), source.name.clone(), job, work).await;
+            let summary = match &source.name {
+                Some(name) if context.sources.len() > 1 => format!("{name}: {summary}"),
+                _ => summary,
+            };
+            summaries.push(summary);
+            schemas.extend(schema.flatten().map(|new| (index, new)));
         }
-    };
+    }
+    if matches!(job, Job::Sync | Job::Reconcile | Job::Full | Job::Outbox)
+        && !stop.load(Ordering::SeqCst)
+    {
+        let work = async { outbox_job(context).await.map(|summary| (summary, None)) };
+        let (summary, _) = recorded(context, JobKind::Outbox, None, job, work).await;
+        summaries.push(summary);
+    }
+    JobResult {
+        summary: format!("{started} {}", summaries.join("; ")),
+        schemas,
+    }
+}
+
+/// Runs one attempt of work recorded as `kind` on `source`: started before, finished with its
+/// outcome; while its requests wait out a failure, the error they retry after is noted.
+async fn recorded(
+    context: &Context,
+    kind: JobKind,
+    source: Option<String>,
+    job: Job,
+    work: impl Future<Output = anyhow::Result<(String, Option<NewSchema>)>>,
+) -> (String, Option<Option<NewSchema>>) {
+    // Every attempt is recorded with its outcome: what `status` and `status --check` report.
+    let recorded = context.store.job_started(kind, source.clone()).await;
     tokio::pin!(work);
     // While a request waits out a failure (patiently: up to a minute), the attempt shows the
     // error it is retrying after, so `status` tells at once that Notion cannot be reached.
@@ -475,36 +566,29 @@ async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> JobResu
             tracing::error!(?job, error = %format!("{error:#}"), "cannot record the job's start");
         }
     }
+    let source = source.as_deref().unwrap_or("-");
     match result {
         Ok((summary, schema)) => {
-            tracing::info!(?job, %summary, "job done");
-            JobResult {
-                summary: format!("{started} {summary}"),
-                schema,
-            }
+            tracing::info!(?job, %source, %summary, "job done");
+            (summary, Some(schema))
         }
         Err(error) if crate::model::run::is_stopped(&error) => {
-            tracing::info!(?job, "job stopped between transactions for the shutdown");
-            JobResult {
-                summary: format!("{started} {job:?} stopped for the shutdown"),
-                schema: None,
-            }
+            tracing::info!(?job, %source, "job stopped between transactions for the shutdown");
+            (format!("{job:?} stopped for the shutdown"), None)
         }
         Err(error) => {
-            tracing::error!(?job, error = %format!("{error:#}"), "job failed");
-            JobResult {
-                summary: format!("{started} {job:?} failed: {error:#}"),
-                schema: None,
-            }
+            tracing::error!(?job, %source, error = %format!("{error:#}"), "job failed");
+            (format!("{job:?} failed: {error:#}"), None)
         }
     }
 }
 
-/// A sync, then the queued actions and the mail. A reconcile and a full sync read the schema
+/// A sync of one source, then the queued actions. A reconcile and a full sync read the schema
 /// first (and run with it when it changed); any sync whose pages show a property the schema
 /// does not have reads it after.
 async fn sync_job(
     context: &Context,
+    source: &SourceContext,
     job: Job,
     stop: &Arc<AtomicBool>,
 ) -> anyhow::Result<(String, Option<NewSchema>)> {
@@ -516,18 +600,18 @@ async fn sync_job(
         _ => {}
     }
     let mut schema = match job {
-        Job::Reconcile | Job::Full => read_schema(context, &context.source).await?,
+        Job::Reconcile | Job::Full => read_schema(context, source).await?,
         _ => None,
     };
     let report = {
-        let (source, rules) = match &schema {
+        let (data_source, rules) = match &schema {
             Some(new) => (&new.source, &new.rules),
-            None => (&context.source, &context.rules),
+            None => (&source.source, &source.rules),
         };
         sync(
             &context.client,
             Some(&context.store),
-            source,
+            data_source,
             rules,
             &options,
         )
@@ -535,16 +619,16 @@ async fn sync_job(
     };
     if schema.is_none() && !report.unknown_properties.is_empty() {
         tracing::info!(
+            source = %source.label(),
             properties = ?report.unknown_properties,
             "pages have properties the schema does not: reading the schema again"
         );
-        schema = read_schema(context, &context.source).await?;
+        schema = read_schema(context, source).await?;
     }
     let actions = perform_queued(&context.client, &context.store, context.action_attempts).await?;
-    let mail = outbox_job(context).await?;
     Ok((
         format!(
-            "last sync: {} new, {} changed, {} deleted, {} unchanged; {} rule firing(s); {} action(s) done, {} failed; {mail}",
+            "last sync: {} new, {} changed, {} deleted, {} unchanged; {} rule firing(s); {} action(s) done, {} failed",
             report.new,
             report.changed,
             report.deleted,
@@ -557,12 +641,12 @@ async fn sync_job(
     ))
 }
 
-async fn time_rules_job(context: &Context) -> anyhow::Result<String> {
+async fn time_rules_job(context: &Context, source: &SourceContext) -> anyhow::Result<String> {
     let fired = crate::sync::time_rules(
         &context.client,
         &context.store,
-        &context.source,
-        &context.rules,
+        &source.source,
+        &source.rules,
         Utc::now(),
     )
     .await?;

@@ -12,14 +12,16 @@ use crate::store::{JobHealth, Store, Summary};
 
 /// Reads from the mirror what the verdict needs (the summary since the start of today, UTC,
 /// and every job's health) and judges it.
+/// `sources` are the configured sources (`Config::source_keys`), each judged on its own.
 pub async fn assess(
     store: &Store,
     thresholds: &config::HealthConfig,
     interval: chrono::Duration,
+    sources: Vec<Option<String>>,
     now: DateTime<Utc>,
 ) -> anyhow::Result<(Summary, Vec<JobHealth>, Health)> {
     let since = format!("{}T00:00:00.000Z", now.date_naive());
-    let (summary, jobs) = store.health_inputs(since).await?;
+    let (summary, jobs) = store.health_inputs(since, sources).await?;
     let health = judge(thresholds, interval, &jobs, &summary, now);
     Ok((summary, jobs, health))
 }
@@ -73,30 +75,49 @@ pub fn judge(
             .ok()
             .map(|t| t.with_timezone(&Utc))
     };
-    let last_good = jobs
-        .iter()
-        .filter(|job| matches!(job.job.as_str(), "sync" | "reconcile"))
-        .filter_map(|job| job.last_success_at.as_deref().and_then(parse))
-        .chain(
-            summary
-                .sources
-                .iter()
-                .filter_map(|s| s.last_sync_at.as_deref().and_then(parse)),
-        )
-        .max();
+    // Each source is judged by its own last good sync (a source whose syncs fail is not hidden
+    // by another's); the one-source form also by `sync_state`, which mirrors older than
+    // `job_runs` have.
+    let is_sync = |job: &JobHealth| matches!(job.job.as_str(), "sync" | "reconcile");
+    let mut sources: Vec<Option<&str>> = Vec::new();
+    for job in jobs.iter().filter(|job| is_sync(job)) {
+        if !sources.contains(&job.source.as_deref()) {
+            sources.push(job.source.as_deref());
+        }
+    }
+    if sources.is_empty() {
+        sources.push(None);
+    }
+    let last_good = |source: Option<&str>| {
+        let recorded = summary
+            .sources
+            .iter()
+            .filter(|_| source.is_none())
+            .filter_map(|s| s.last_sync_at.as_deref().and_then(parse));
+        jobs.iter()
+            .filter(|job| is_sync(job) && job.source.as_deref() == source)
+            .filter_map(|job| job.last_success_at.as_deref().and_then(parse))
+            .chain(recorded)
+            .max()
+    };
     let failed_jobs: Vec<String> = jobs
         .iter()
-        .filter_map(|job| match (job.last_outcome, &job.last_error) {
-            (Some(JobOutcome::Failed), error) => Some(format!(
-                "{} failed: {}",
-                job.job,
-                error.as_deref().unwrap_or("no message")
-            )),
-            // Running, and retrying after an error: as bad as failed until it succeeds.
-            (Some(JobOutcome::Running), Some(error)) => {
-                Some(format!("{} is retrying after: {error}", job.job))
+        .filter_map(|job| {
+            let name = match &job.source {
+                Some(source) => format!("{} of {source}", job.job),
+                None => job.job.clone(),
+            };
+            match (job.last_outcome, &job.last_error) {
+                (Some(JobOutcome::Failed), error) => Some(format!(
+                    "{name} failed: {}",
+                    error.as_deref().unwrap_or("no message")
+                )),
+                // Running, and retrying after an error: as bad as failed until it succeeds.
+                (Some(JobOutcome::Running), Some(error)) => {
+                    Some(format!("{name} is retrying after: {error}"))
+                }
+                _ => None,
             }
-            _ => None,
         })
         .collect();
     let count = |map: &std::collections::BTreeMap<String, i64>, key: &str| {
@@ -112,22 +133,25 @@ pub fn judge(
     };
     let mut problems: Vec<String> = Vec::new();
     let mut code = 0u8;
-    match last_good {
-        None => {
-            code = 2;
-            problems.push("no successful sync yet".into());
-        }
-        Some(at) => {
-            let age = now - at;
-            let level = if age > times(thresholds.critical_intervals) {
-                2
-            } else if age > times(thresholds.warning_intervals) {
-                1
-            } else {
-                0
-            };
-            code = code.max(level);
-            problems.push(format!("last good sync {} ago", ago(age)));
+    for source in sources {
+        let prefix = source.map(|name| format!("{name}: ")).unwrap_or_default();
+        match last_good(source) {
+            None => {
+                code = 2;
+                problems.push(format!("{prefix}no successful sync yet"));
+            }
+            Some(at) => {
+                let age = now - at;
+                let level = if age > times(thresholds.critical_intervals) {
+                    2
+                } else if age > times(thresholds.warning_intervals) {
+                    1
+                } else {
+                    0
+                };
+                code = code.max(level);
+                problems.push(format!("{prefix}last good sync {} ago", ago(age)));
+            }
         }
     }
     if failed_mail > 0 {
@@ -180,6 +204,7 @@ mod tests {
     ) -> JobHealth {
         JobHealth {
             job: kind.as_str().into(),
+            source: None,
             last_attempt_at: Some("2026-12-01T10:00:00.000Z".into()),
             last_outcome: Some(outcome),
             last_error: error.map(str::to_string),
@@ -274,5 +299,46 @@ mod tests {
         );
         let never = job(JobKind::Sync, JobOutcome::Failed, None, Some("401"));
         assert_eq!(check(&[never], 0, 0).0, 2, "never synced");
+    }
+
+    #[test]
+    fn each_source_is_judged_by_its_own_syncs() {
+        let of = |source: &str, outcome, success: Option<&str>, error: Option<&str>| JobHealth {
+            source: Some(source.into()),
+            ..job(JobKind::Sync, outcome, success, error)
+        };
+        let tasks = of(
+            "tasks",
+            JobOutcome::Ok,
+            Some("2026-12-01T10:00:00.000Z"),
+            None,
+        );
+        let bugs = of(
+            "bugs",
+            JobOutcome::Failed,
+            Some("2026-12-01T09:00:00.000Z"),
+            Some("Notion answered 404"),
+        );
+        let (code, message) = check(&[tasks.clone(), bugs], 0, 1);
+        assert_eq!(code, 2, "{message}");
+        assert!(
+            message.contains("tasks: last good sync 60 s ago"),
+            "{message}"
+        );
+        assert!(
+            message.contains("bugs: last good sync 61 min ago"),
+            "{message}"
+        );
+        assert!(
+            message.contains("sync of bugs failed: Notion answered 404"),
+            "{message}"
+        );
+        let never = of("bugs", JobOutcome::Failed, None, Some("401"));
+        let (code, message) = check(&[tasks, never], 0, 1);
+        assert_eq!(code, 2);
+        assert!(
+            message.contains("bugs: no successful sync yet"),
+            "{message}"
+        );
     }
 }

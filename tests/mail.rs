@@ -632,6 +632,7 @@ async fn an_html_alternative_is_sent_and_escapes_task_text() {
         .rules
         .into_iter()
         .map(|rule| RuleEntry {
+            source: None,
             file: "rules.toml".into(),
             text: html_rules.clone().into(),
             rule,

@@ -122,6 +122,7 @@ async fn every_rule_example_in_the_readme_compiles_against_the_schema() {
             .rules
             .into_iter()
             .map(|rule| tasksync::config::RuleEntry {
+                source: None,
                 file: "README.md".into(),
                 text: block.clone().into(),
                 rule,

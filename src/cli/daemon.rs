@@ -9,23 +9,55 @@ use crate::config;
 use crate::store::Store;
 use crate::sync::SyncOptions;
 
-/// What the daemon's jobs run with, from a configuration checked in full: the rules against the
-/// data source's schema (following former property names), the schedules, the mail settings.
-/// At start-up, and again for a reload (SIGHUP), where nothing of it applies unless all of it is
-/// good.
+/// What the daemon's jobs run with, from a configuration checked in full: each source's rules
+/// against its data source's schema (following former property names), the schedules, the
+/// mail settings. At start-up, and again for a reload (SIGHUP), where nothing of it applies
+/// unless all of it is good; a reload whose sources differ from those running is refused.
 fn daemon_settings(
     config: &config::Config,
     origin: &config::Origin,
-    source: &crate::model::DataSource,
-    former_names: &std::collections::BTreeMap<String, String>,
+    sources: &[crate::daemon::SourceSchema<'_>],
 ) -> anyhow::Result<crate::daemon::Reloaded> {
-    let (rules_config, rules_origin) = (config.clone(), origin.clone());
-    let compile: crate::daemon::RuleCompiler = std::sync::Arc::new(move |source, former| {
-        super::tasks::compile_rules(&rules_config, &rules_origin, source, former)
-    });
+    let configured = config.source_keys();
+    let running: Vec<Option<String>> = sources
+        .iter()
+        .map(|(name, ..)| name.map(str::to_string))
+        .collect();
+    if configured != running {
+        let describe = |keys: &[Option<String>]| {
+            keys.iter()
+                .map(|key| key.as_deref().unwrap_or("[notion] database").to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return Err(config::ConfigError::Missing(format!(
+            "the sources changed (running: {}; configured now: {}): a reload does not add or remove sources; restart the daemon",
+            describe(&running),
+            describe(&configured)
+        ))
+        .into());
+    }
+    let mut compiled = Vec::with_capacity(sources.len());
+    for (name, source, former) in sources {
+        let (rules_config, rules_origin) = (config.clone(), origin.clone());
+        let owned = name.map(str::to_string);
+        let compile: crate::daemon::RuleCompiler = std::sync::Arc::new(move |source, former| {
+            super::tasks::compile_rules(
+                &rules_config,
+                &rules_origin,
+                owned.as_deref(),
+                source,
+                former,
+            )
+        });
+        compiled.push((
+            compile(source, former)?,
+            compile,
+            config.rules_of_others(*name),
+        ));
+    }
     Ok(crate::daemon::Reloaded {
-        rules: compile(source, former_names)?,
-        compile,
+        sources: compiled,
         mailer: crate::notify::Mailer::from_environment(&config.mail)?,
         sync_options: SyncOptions {
             overlap: chrono::Duration::from_std(config.sync.overlap)?,
@@ -53,22 +85,42 @@ pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
     let store = Store::open(&path)?;
     let me = session.client.me().await?;
     tracing::info!(integration = %me.display(), "token works");
-    let source = session.data_source().await?;
-    let _source_lock = claim_source(&store, &source, &path, false).await?;
-    let former = super::tasks::former_names(Some(&store), &source).await;
-    let settings = daemon_settings(&session.config, &session.origin, &source, &former)?;
-    crate::rules::log_drift(&settings.rules);
-    store.rules_suspended(settings.rules.suspensions()).await?;
+    let resolved = session.sources().await?;
+    let configured = resolved.len();
+    let mut source_locks = Vec::with_capacity(configured);
+    let mut formers = Vec::with_capacity(configured);
+    for source in &resolved {
+        source_locks.push(claim_source(&store, &source.source, &path, configured, false).await?);
+        formers.push(super::tasks::former_names(Some(&store), &source.source).await);
+    }
+    let schemas: Vec<crate::daemon::SourceSchema<'_>> = resolved
+        .iter()
+        .zip(formers)
+        .map(|(source, former)| (source.name(), &source.source, former))
+        .collect();
+    let settings = daemon_settings(&session.config, &session.origin, &schemas)?;
+    let mut sources = Vec::with_capacity(configured);
+    for (source, (rules, compile, others)) in resolved.iter().zip(settings.sources) {
+        crate::rules::log_drift(&rules);
+        store
+            .rules_suspended(rules.suspensions(), others.clone())
+            .await?;
+        sources.push(crate::daemon::SourceContext {
+            name: source.spec.name.clone(),
+            source: source.source.clone(),
+            rules,
+            compile,
+            others,
+        });
+    }
     let reload_from = config_path.map(Path::to_path_buf);
-    let reloader: crate::daemon::Reloader = Box::new(move |source, former| {
+    let reloader: crate::daemon::Reloader = Box::new(move |sources| {
         let (config, origin) = config::load(reload_from.as_deref())?;
-        daemon_settings(&config, &origin, source, former)
+        daemon_settings(&config, &origin, sources)
     });
     let context = crate::daemon::Context {
         client: session.client.clone(),
-        source,
-        rules: settings.rules,
-        compile: settings.compile,
+        sources,
         store,
         mailer: settings.mailer,
         hooks: crate::hooks::Sender::new()?,

@@ -112,6 +112,7 @@ fn example_rules(
         .iter()
         .cloned()
         .map(|rule| RuleEntry {
+            source: None,
             file: "config/tasksync.example.toml".into(),
             text: EXAMPLE.into(),
             rule,

@@ -24,7 +24,11 @@ pub async fn sync(
     patience: Patience,
     args: SyncArgs,
 ) -> anyhow::Result<()> {
-    let session = Session::open(config_path, patience)?;
+    let session = Session::open(config_path, patience)?.with_source(args.source.clone());
+    let specs = session
+        .config
+        .select_sources(&session.origin, args.source.as_deref())?;
+    let configured = session.config.source_keys().len();
     let path = &session.config.mirror_path()?;
     // One writer per mirror: a second `sync` (or the daemon) stops with the holder's pid, or
     // waits with --wait. A dry run writes nothing and needs no lock.
@@ -45,83 +49,196 @@ pub async fn sync(
     } else {
         Some(Store::open(path)?)
     };
-    // Every attempt is recorded with its outcome, a failure before the first request included,
-    // so `status` never says "ok" while syncs fail. A dry run records nothing.
-    let recorded = match (&store, args.dry_run) {
-        (Some(store), false) => Some((
-            store,
-            store.job_started(crate::model::run::JobKind::Sync).await?,
-        )),
-        _ => None,
-    };
-    let outcome = sync_steps(&session, store.as_ref(), path, &args).await;
-    if let Some((store, id)) = recorded {
-        store.job_finished(id, outcome.as_ref().err()).await?;
+    // Every attempt is recorded with its outcome, per source, a failure before the first
+    // request included, so `status` never says "ok" while syncs fail. A dry run records
+    // nothing. One source failing does not keep the others from syncing.
+    let mut synced = Vec::new();
+    let mut failures: Vec<(config::SourceSpec, anyhow::Error)> = Vec::new();
+    let mut locks = Vec::new();
+    // Discovery first, for every source: a database several sources share is read once.
+    let wanted: Vec<_> = specs
+        .iter()
+        .map(|spec| (spec.database.clone(), spec.data_source.clone()))
+        .collect();
+    let mut found = session
+        .client
+        .resolve_data_sources(&wanted)
+        .await
+        .into_iter();
+    for spec in &specs {
+        let discovered = found.next();
+        let recorded = match (&store, args.dry_run) {
+            (Some(store), false) => Some((
+                store,
+                store
+                    .job_started(crate::model::run::JobKind::Sync, spec.name.clone())
+                    .await?,
+            )),
+            _ => None,
+        };
+        let outcome = match discovered {
+            Some(Ok(source)) => {
+                let resolved = super::tasks::Resolved {
+                    spec: spec.clone(),
+                    source,
+                };
+                sync_source(&session, store.as_ref(), path, &args, resolved, configured).await
+            }
+            Some(Err(error)) => Err(error.into()),
+            None => Err(anyhow::anyhow!("{} was not looked up", spec.label())),
+        };
+        if let Some((store, id)) = recorded {
+            store.job_finished(id, outcome.as_ref().err()).await?;
+        }
+        match outcome {
+            Ok((report, actions, lock)) => {
+                synced.push((spec, report, actions));
+                locks.extend(lock);
+            }
+            Err(error) if specs.len() == 1 => return Err(error),
+            Err(error) => failures.push((spec.clone(), error)),
+        }
     }
-    let (report, actions, mail, hooks) = outcome?;
-    // The sync's own requests are in the report; the process also made discovery's and the
+    // Mail and webhooks are the process's, sent once for every source (a job of its own).
+    let (mail, hooks) = match (&store, args.dry_run) {
+        (Some(store), false) => {
+            let id = store
+                .job_started(crate::model::run::JobKind::Outbox, None)
+                .await?;
+            let sent = send_outbox(store, &session.config.mail, args.json).await;
+            store.job_finished(id, sent.as_ref().err()).await?;
+            let (mail, hooks) = sent?;
+            (mail, Some(hooks))
+        }
+        _ => (None, None),
+    };
+    drop(locks);
+    // The sync's own requests are in each report; the process also made discovery's and the
     // actions' (and any retries): all of them count against Notion's rate limit.
     let requests_total = session.client.requests_sent();
+    let mut actions_total: Option<ExecutorReport> = None;
+    for (_, _, actions) in &synced {
+        if let Some(actions) = actions {
+            let total = actions_total.get_or_insert_with(ExecutorReport::default);
+            total.done += actions.done;
+            total.skipped += actions.skipped;
+            total.failed += actions.failed;
+            total.retrying += actions.retrying;
+        }
+    }
     if args.json {
-        let mut value = serde_json::to_value(&report)?;
+        let mut value = if session.config.sources.is_empty() {
+            match synced.first() {
+                Some((_, report, _)) => serde_json::to_value(report)?,
+                None => serde_json::json!({}),
+            }
+        } else {
+            let mut reports = Vec::new();
+            for (spec, report, _) in &synced {
+                let mut one = serde_json::to_value(report)?;
+                one["source"] = serde_json::to_value(&spec.name)?;
+                reports.push(one);
+            }
+            let failed: Vec<serde_json::Value> = failures
+                .iter()
+                .map(|(spec, error)| {
+                    serde_json::json!({ "source": spec.name, "error": format!("{error:#}") })
+                })
+                .collect();
+            serde_json::json!({ "sources": reports, "failed_sources": failed })
+        };
         value["requests_total"] = serde_json::to_value(requests_total)?;
-        value["actions"] = serde_json::to_value(&actions)?;
+        value["actions"] = serde_json::to_value(&actions_total)?;
         value["mail"] = serde_json::to_value(&mail)?;
         value["webhooks"] = serde_json::to_value(&hooks)?;
-        return output::json(&value);
+        output::json(&value)?;
+    } else {
+        for (spec, report, _) in &synced {
+            if let Some(name) = &spec.name {
+                out!("Source {name}:");
+            }
+            print_report(report, requests_total);
+            print_firings(report);
+        }
+        if let Some(actions) = actions_total.filter(|a| *a != ExecutorReport::default()) {
+            out!(
+                "Actions: {} done, {} skipped (already so), {} failed, {} to retry",
+                actions.done,
+                actions.skipped,
+                actions.failed,
+                actions.retrying
+            );
+        }
+        if let Some(mail) = mail.filter(|m| *m != crate::notify::FlushReport::default()) {
+            out!(
+                "Mail: {} sent, {} failed (see `tasksync mail list --failed`), {} to retry",
+                mail.sent,
+                mail.failed,
+                mail.retrying
+            );
+        }
+        if let Some(hooks) = hooks.filter(|h| *h != crate::hooks::HookReport::default()) {
+            out!(
+                "Webhooks: {} sent, {} failed (see `tasksync outbox list --failed`), {} to retry",
+                hooks.sent,
+                hooks.failed,
+                hooks.retrying
+            );
+        }
     }
-    print_report(&report, requests_total);
-    print_firings(&report);
-    if let Some(actions) = actions.filter(|a| *a != ExecutorReport::default()) {
-        out!(
-            "Actions: {} done, {} skipped (already so), {} failed, {} to retry",
-            actions.done,
-            actions.skipped,
-            actions.failed,
-            actions.retrying
-        );
+    match failures.len() {
+        0 => Ok(()),
+        _ => {
+            let described: Vec<String> = failures
+                .iter()
+                .map(|(spec, error)| format!("{}: {error:#}", spec.label()))
+                .collect();
+            // A configuration error anywhere makes the exit 78; the others still synced.
+            let config_error = failures
+                .iter()
+                .any(|(_, error)| super::exit_code(error) == super::Exit::Config);
+            let message = format!(
+                "{} of {} sources did not sync: {}",
+                failures.len(),
+                specs.len(),
+                described.join("; ")
+            );
+            if config_error {
+                Err(config::ConfigError::Missing(message).into())
+            } else {
+                Err(anyhow::anyhow!(message))
+            }
+        }
     }
-    if let Some(mail) = mail.filter(|m| *m != crate::notify::FlushReport::default()) {
-        out!(
-            "Mail: {} sent, {} failed (see `tasksync mail list --failed`), {} to retry",
-            mail.sent,
-            mail.failed,
-            mail.retrying
-        );
-    }
-    if let Some(hooks) = hooks.filter(|h| *h != crate::hooks::HookReport::default()) {
-        out!(
-            "Webhooks: {} sent, {} failed (see `tasksync outbox list --failed`), {} to retry",
-            hooks.sent,
-            hooks.failed,
-            hooks.retrying
-        );
-    }
-    Ok(())
 }
 
-type SyncOutcome = (
-    SyncReport,
-    Option<ExecutorReport>,
-    Option<crate::notify::FlushReport>,
-    Option<crate::hooks::HookReport>,
-);
-
-/// Discovery, the rules, the sync itself, the actions and the mail of one `tasksync sync`.
-async fn sync_steps(
+/// Discovery, the rules, the sync itself and the actions of one source.
+async fn sync_source(
     session: &Session,
     store: Option<&Store>,
     path: &Path,
     args: &SyncArgs,
-) -> anyhow::Result<SyncOutcome> {
-    let source = session.data_source().await?;
-    let rules = session.rules(&source, store).await?;
-    let _source_lock = match store {
-        Some(store) => Some(claim_source(store, &source, path, args.dry_run).await?),
+    resolved: super::tasks::Resolved,
+    configured: usize,
+) -> anyhow::Result<(
+    SyncReport,
+    Option<ExecutorReport>,
+    Option<crate::lock::SourceLock>,
+)> {
+    let spec = &resolved.spec;
+    let rules = session.rules(&resolved, store).await?;
+    let source = &resolved.source;
+    let source_lock = match store {
+        Some(store) => claim_source(store, source, path, configured, args.dry_run).await?,
         None => None,
     };
     if let (Some(store), false) = (store, args.dry_run) {
-        store.rules_suspended(rules.suspensions()).await?;
+        store
+            .rules_suspended(
+                rules.suspensions(),
+                session.config.rules_of_others(spec.name.as_deref()),
+            )
+            .await?;
     }
     crate::failpoint::pause("sync-claimed", 0);
     let progress = progress_bar(args.json);
@@ -135,53 +252,76 @@ async fn sync_steps(
         stop: None,
         progress: Some(std::sync::Arc::new(move |tasks| bar.inc(tasks))),
     };
-    let report = run_sync(&session.client, store, &source, &rules, &options).await;
+    let report = run_sync(&session.client, store, source, &rules, &options).await;
     progress.finish_and_clear();
     let report = report?;
-    let (actions, mail, hooks) = match (store, args.dry_run) {
-        (Some(store), false) => (
-            Some(
-                perform_queued(
-                    &session.client,
-                    store,
-                    session.config.automation.action_attempts,
-                )
-                .await?,
-            ),
-            send_mail(store, &session.config.mail, args.json).await?,
-            Some(
-                crate::hooks::flush(store, &crate::hooks::Sender::new()?, chrono::Utc::now())
-                    .await?,
-            ),
+    let actions = match (store, args.dry_run) {
+        (Some(store), false) => Some(
+            perform_queued(
+                &session.client,
+                store,
+                session.config.automation.action_attempts,
+            )
+            .await?,
         ),
-        _ => (None, None, None),
+        _ => None,
     };
-    Ok((report, actions, mail, hooks))
+    Ok((report, actions, source_lock))
 }
 
-/// Makes this process the one actor on `source` on this machine: the mirror must hold this data
-/// source (or none yet), and no other mirror of it may be in use (a lock keyed by the data
-/// source id in the runtime directory; a dry run only looks).
+/// Makes this process the one actor on `source` on this machine: the mirror may hold at most
+/// `configured` data sources (the configuration's), this one among them, and no other mirror
+/// of it may be in use (a lock keyed by the data source id in the runtime directory; a dry run
+/// only looks).
 pub(super) async fn claim_source(
     store: &Store,
     source: &crate::model::DataSource,
     path: &Path,
+    configured: usize,
     dry_run: bool,
 ) -> anyhow::Result<Option<crate::lock::SourceLock>> {
     let held = store.mirrored_data_sources().await?;
     let wanted = source.id.to_string();
-    if let Some((other, name)) = held.iter().find(|(id, _)| *id != wanted) {
-        return Err(config::ConfigError::Missing(format!(
-            "the mirror {} holds data source \"{name}\" ({other}), not \"{}\" ({wanted}) that the configuration names: give this database its own `store.path`",
-            path.display(),
-            source.name
-        ))
-        .into());
+    let others: Vec<&(String, String)> = held.iter().filter(|(id, _)| *id != wanted).collect();
+    if others.len() + 1 > configured
+        && let Some((other, name)) = others.first()
+    {
+        let message = if configured == 1 {
+            format!(
+                "the mirror {} holds data source \"{name}\" ({other}), not \"{}\" ({wanted}) that the configuration names: give this database its own `store.path`",
+                path.display(),
+                source.name
+            )
+        } else {
+            let names: Vec<String> = others
+                .iter()
+                .map(|(id, name)| format!("\"{name}\" ({id})"))
+                .collect();
+            format!(
+                "the mirror {} holds data sources {} besides \"{}\" ({wanted}), more than the {configured} sources the configuration names: give the new source its own `store.path`, or configure the one it replaces again",
+                path.display(),
+                names.join(", "),
+                source.name
+            )
+        };
+        return Err(config::ConfigError::Missing(message).into());
     }
     if dry_run {
         return Ok(None);
     }
     Ok(Some(crate::lock::SourceLock::acquire(&wanted, path)?))
+}
+
+/// Sends the mail outbox (when SMTP is configured) and the webhook outbox.
+async fn send_outbox(
+    store: &Store,
+    mail: &config::MailConfig,
+    quiet: bool,
+) -> anyhow::Result<(Option<crate::notify::FlushReport>, crate::hooks::HookReport)> {
+    let mail = send_mail(store, mail, quiet).await?;
+    let hooks =
+        crate::hooks::flush(store, &crate::hooks::Sender::new()?, chrono::Utc::now()).await?;
+    Ok((mail, hooks))
 }
 
 /// Sends the outbox when SMTP is configured; otherwise says how much mail waits.
@@ -352,15 +492,21 @@ fn print_report(report: &SyncReport, requests_total: u64) {
     }
 }
 
-fn open_mirror(config_path: Option<&Path>) -> anyhow::Result<Store> {
+/// The mirror, read-only, and the data sources `--source` means in it (`None`: all).
+async fn open_mirror(
+    config_path: Option<&Path>,
+    source: Option<&str>,
+) -> anyhow::Result<(Store, Option<Vec<String>>)> {
     let (config, _) = config::load(config_path)?;
     let path = config.mirror_path()?;
-    Store::open_read_only(&path)?.ok_or_else(|| {
+    let store = Store::open_read_only(&path)?.ok_or_else(|| {
         anyhow::anyhow!(
             "there is no mirror at {} yet: run `tasksync sync` first",
             path.display()
         )
-    })
+    })?;
+    let within = mirror_sources(&store, &config, source).await?;
+    Ok((store, within))
 }
 
 fn unique_id(properties: &StoredProperties) -> Option<String> {
@@ -371,9 +517,13 @@ pub async fn list(
     config_path: Option<&Path>,
     status: Option<&str>,
     json: bool,
+    source: Option<&str>,
 ) -> anyhow::Result<()> {
-    let store = open_mirror(config_path)?;
-    let rows = store.list_tasks(status.map(str::to_string), false).await?;
+    let (store, within) = open_mirror(config_path, source).await?;
+    let mut rows = store.list_tasks(status.map(str::to_string), false).await?;
+    if let Some(ids) = &within {
+        rows.retain(|row| ids.contains(&row.data_source_id));
+    }
     if json {
         let views: Vec<MirrorTask> = rows
             .iter()
@@ -434,7 +584,13 @@ impl<'a> MirrorTask<'a> {
 }
 
 /// A task of the mirror by page id, page URL or unique ID (`TASK-12`).
-pub async fn find_in_mirror(store: &Store, reference: &str) -> anyhow::Result<MirroredTask> {
+/// A task of the mirror by page id, page URL or unique ID, in the data sources given (`None`:
+/// any); a unique ID several sources have is an error asking for `--source`.
+pub async fn find_in_mirror(
+    store: &Store,
+    reference: &str,
+    within: Option<&[String]>,
+) -> anyhow::Result<MirroredTask> {
     let page = NotionId::parse(reference).ok().map(|id| id.to_string());
     let unique = if page.is_none() {
         UniqueRef::parse(reference)
@@ -442,23 +598,79 @@ pub async fn find_in_mirror(store: &Store, reference: &str) -> anyhow::Result<Mi
         None
     };
     let number = unique.as_ref().map(|unique| unique.number);
-    let row = store.find_task(page, number).await?.ok_or_else(|| {
+    let mut rows: Vec<MirroredTask> = store
+        .find_task(page, number)
+        .await?
+        .into_iter()
+        .filter(|row| within.is_none_or(|ids| ids.contains(&row.data_source_id)))
+        .collect();
+    let missing = || {
         anyhow::anyhow!("the mirror has no task {reference} (run `tasksync sync` to refresh it)")
-    })?;
-    if let Some(unique) = unique {
-        let actual = unique_id(&row.properties()?);
-        let prefix = actual
+    };
+    let Some(unique) = unique else {
+        return rows.pop().ok_or_else(missing);
+    };
+    let prefix_of = |row: &MirroredTask| -> anyhow::Result<Option<String>> {
+        Ok(unique_id(&row.properties()?)
             .as_deref()
             .and_then(|id| id.rsplit_once('-'))
-            .map(|(prefix, _)| prefix);
-        unique.check_prefix(prefix)?;
+            .map(|(prefix, _)| prefix.to_string()))
+    };
+    let mut fitting = Vec::new();
+    let mut last_error = None;
+    for row in rows {
+        match unique.check_prefix(prefix_of(&row)?.as_deref()) {
+            Ok(()) => fitting.push(row),
+            Err(error) => last_error = Some(error),
+        }
     }
-    Ok(row)
+    match (fitting.len(), last_error) {
+        (0, Some(error)) => Err(error),
+        (0, None) => Err(missing()),
+        (1, _) => Ok(fitting.remove(0)),
+        (n, _) => anyhow::bail!(
+            "{n} tasks of the mirror have the ID {reference}, in different sources: say which with --source NAME"
+        ),
+    }
 }
 
-pub async fn show(config_path: Option<&Path>, reference: &str, json: bool) -> anyhow::Result<()> {
-    let store = open_mirror(config_path)?;
-    let row = find_in_mirror(&store, reference).await?;
+/// The data sources of the mirror that `--source NAME` means (`None`: all); offline, from what
+/// the syncs recorded of each data source.
+pub async fn mirror_sources(
+    store: &Store,
+    config: &config::Config,
+    wanted: Option<&str>,
+) -> anyhow::Result<Option<Vec<String>>> {
+    let Some(wanted) = wanted else {
+        return Ok(None);
+    };
+    let spec = config
+        .select_sources(&config::Origin::Defaults { searched: vec![] }, Some(wanted))?
+        .remove(0);
+    let mut ids = store
+        .data_sources_of(spec.database.to_string(), spec.data_source.clone())
+        .await?;
+    if ids.is_empty() && spec.data_source.is_none() {
+        ids = store
+            .data_sources_of(spec.database.to_string(), None)
+            .await?;
+    }
+    if ids.is_empty() {
+        anyhow::bail!(
+            "the mirror holds nothing of source `{wanted}` yet: run `tasksync sync --source {wanted}`"
+        );
+    }
+    Ok(Some(ids))
+}
+
+pub async fn show(
+    config_path: Option<&Path>,
+    reference: &str,
+    json: bool,
+    source: Option<&str>,
+) -> anyhow::Result<()> {
+    let (store, within) = open_mirror(config_path, source).await?;
+    let row = find_in_mirror(&store, reference, within.as_deref()).await?;
     let history = store.history(row.id.clone()).await?;
     let firings = store.firings_of(row.id.clone()).await?;
     let names = store.user_names().await?;

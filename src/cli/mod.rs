@@ -155,6 +155,9 @@ pub enum Command {
         /// Exit 78 also when a rule does not fit the schema as it is now (suspended rules).
         #[arg(long)]
         strict: bool,
+        /// Check only this source (a `[[sources]]` name); default: every source.
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
     },
     /// What tasksync has been doing: last sync, cursor, actions, mail, firings, running instance.
     ///
@@ -180,8 +183,7 @@ pub enum Command {
     #[command(subcommand)]
     Outbox(OutboxCommand),
     /// Read and change tasks directly in Notion (or, with --mirror, read the local mirror).
-    #[command(subcommand)]
-    Tasks(TasksCommand),
+    Tasks(TasksArgs),
     /// Serve a local simulator of the Notion API, with generated tasks.
     ///
     /// Prints its base URL on the first line, then `database <id>` and one `data_source <id>`
@@ -205,6 +207,16 @@ pub enum Command {
     ///
     /// Example: tasksync man > /usr/local/share/man/man1/tasksync.1
     Man,
+}
+
+#[derive(Debug, Args)]
+pub struct TasksArgs {
+    /// The source the tasks are in (a `[[sources]]` name; needed when there are several and
+    /// a task is named by its unique ID, or to list one source's tasks).
+    #[arg(long, global = true, value_name = "NAME")]
+    pub source: Option<String>,
+    #[command(subcommand)]
+    pub command: TasksCommand,
 }
 
 #[derive(Debug, Subcommand)]
@@ -311,6 +323,10 @@ pub enum RulesCommand {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+        /// The source whose rules to preview (a `[[sources]]` name; needed when there are
+        /// several).
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
     },
 }
 
@@ -364,6 +380,9 @@ pub struct SyncArgs {
     /// With --wait: give up after this many seconds (implies --wait).
     #[arg(long, value_name = "SECONDS")]
     pub wait_timeout: Option<u64>,
+    /// Sync only this source (a `[[sources]]` name); default: every source.
+    #[arg(long, value_name = "NAME")]
+    pub source: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -405,7 +424,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tasks::databases(cli.config.as_deref(), patience, json).await
         }
         Command::Sync(args) => mirror::sync(cli.config.as_deref(), patience, args).await,
-        Command::Check { strict } => rules::check(cli.config.as_deref(), patience, strict).await,
+        Command::Check { strict, source } => {
+            rules::check(cli.config.as_deref(), patience, strict, source).await
+        }
         Command::Daemon => daemon::daemon(cli.config.as_deref()).await,
         Command::Status { json, check } => status::status(cli.config.as_deref(), json, check).await,
         Command::Mail(MailCommand::Test { to }) => mail::test(cli.config.as_deref(), to).await,
@@ -421,27 +442,51 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Outbox(OutboxCommand::Retry { id, all_failed }) => {
             outbox::retry(cli.config.as_deref(), id, all_failed).await
         }
-        Command::Rules(RulesCommand::Preview { task, rule, json }) => {
+        Command::Rules(RulesCommand::Preview {
+            task,
+            rule,
+            json,
+            source,
+        }) => {
             rules::preview(
                 cli.config.as_deref(),
                 patience,
                 task.as_deref(),
                 rule.as_deref(),
                 json,
+                source,
             )
             .await
         }
-        Command::Tasks(TasksCommand::List {
-            status,
-            json,
-            mirror: true,
-        }) => mirror::list(cli.config.as_deref(), status.as_deref(), json).await,
-        Command::Tasks(TasksCommand::Show {
-            id,
-            json,
-            mirror: true,
-        }) => mirror::show(cli.config.as_deref(), &id, json).await,
-        Command::Tasks(command) => tasks::run(cli.config.as_deref(), patience, command).await,
+        Command::Tasks(TasksArgs {
+            source,
+            command:
+                TasksCommand::List {
+                    status,
+                    json,
+                    mirror: true,
+                },
+        }) => {
+            mirror::list(
+                cli.config.as_deref(),
+                status.as_deref(),
+                json,
+                source.as_deref(),
+            )
+            .await
+        }
+        Command::Tasks(TasksArgs {
+            source,
+            command:
+                TasksCommand::Show {
+                    id,
+                    json,
+                    mirror: true,
+                },
+        }) => mirror::show(cli.config.as_deref(), &id, json, source.as_deref()).await,
+        Command::Tasks(TasksArgs { source, command }) => {
+            tasks::run(cli.config.as_deref(), patience, command, source).await
+        }
         Command::Simulator(args) => {
             let options = crate::simulator::SimulatorOptions {
                 tasks: args.tasks,

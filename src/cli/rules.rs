@@ -15,25 +15,82 @@ pub async fn check(
     config_path: Option<&Path>,
     patience: Patience,
     strict: bool,
+    source: Option<String>,
 ) -> anyhow::Result<()> {
-    let session = Session::open(config_path, patience)?;
+    let session = Session::open(config_path, patience)?.with_source(source);
     out!("Configuration: {} (ok)", session.origin);
     let me = session.client.me().await?;
     out!("Token: ok (integration \"{}\")", me.display());
-    let source = session.data_source().await?;
+    // The mirror (when there is one) remembers former property names, to follow renames.
+    let mirror = Store::open_read_only(&session.config.mirror_path()?).unwrap_or(None);
+    // Each source's rules against its own schema.
+    let mut suspended = Vec::new();
+    let mut mails_people = false;
+    for resolved in session.sources().await? {
+        let rules = check_source(&session, &resolved, mirror.as_ref()).await?;
+        mails_people |= rules.mails_people();
+        suspended.extend(rules.suspended);
+    }
+    if mails_people {
+        for line in people_without_email(mirror.as_ref()).await? {
+            out!("  warning: {line}");
+        }
+    }
+    match crate::notify::Mailer::from_environment(&session.config.mail)? {
+        Some(mailer) => out!(
+            "Mail: through {} (send a test with `tasksync mail test`)",
+            mailer.target
+        ),
+        None => out!("Mail: SMTP_URL is not set; mail from rules waits in the outbox"),
+    }
+    if strict && !suspended.is_empty() {
+        let path = match &session.origin {
+            crate::config::Origin::File(path) => path.clone(),
+            crate::config::Origin::Defaults { .. } => "tasksync.toml".into(),
+        };
+        let problems = suspended
+            .iter()
+            .flat_map(|s| s.reasons.iter().cloned())
+            .collect();
+        return Err(crate::config::ConfigError::Invalid { path, problems }.into());
+    }
+    if !suspended.is_empty() {
+        out!(
+            "Suspended rules are not an error (the daemon runs the others); `tasksync check --strict` fails on them."
+        );
+    }
+    Ok(())
+}
+
+/// One source's part of `check`: its data source, its rules against the schema, the people and
+/// tasks they name, the webhook variables they need.
+async fn check_source(
+    session: &Session,
+    resolved: &super::tasks::Resolved,
+    mirror: Option<&Store>,
+) -> anyhow::Result<crate::rules::RuleSet> {
+    let source = &resolved.source;
+    let named = resolved
+        .name()
+        .map(|name| format!("Source {name}: "))
+        .unwrap_or_default();
     out!(
-        "Data source: \"{}\" ({}) with {} properties",
+        "{named}data source \"{}\" ({}) with {} properties",
         source.name,
         source.id,
         source.properties.len()
     );
-    // The mirror (when there is one) remembers former property names, to follow renames.
-    let mirror = Store::open_read_only(&session.config.mirror_path()?).unwrap_or(None);
-    let former = super::tasks::former_names(mirror.as_ref(), &source).await;
-    let rules = super::tasks::compile_rules(&session.config, &session.origin, &source, &former)?;
+    let former = super::tasks::former_names(mirror, source).await;
+    let rules = super::tasks::compile_rules(
+        &session.config,
+        &session.origin,
+        resolved.name(),
+        source,
+        &former,
+    )?;
     let files: std::collections::BTreeSet<_> = session
         .config
-        .located_rules
+        .rules_of(resolved.name())
         .iter()
         .map(|r| r.file.display().to_string())
         .collect();
@@ -78,7 +135,7 @@ pub async fn check(
             followed.current
         );
     }
-    check_references(&session, &rules, mirror.as_ref()).await?;
+    check_references(session, &rules, mirror).await?;
     for (rule, variable) in rules.webhook_variables() {
         if std::env::var(variable).is_ok_and(|url| !url.trim().is_empty()) {
             out!("Webhook of rule `{rule}`: URL from ${variable} (set)");
@@ -88,36 +145,7 @@ pub async fn check(
             );
         }
     }
-    if rules.mails_people() {
-        for line in people_without_email(mirror.as_ref()).await? {
-            out!("  warning: {line}");
-        }
-    }
-    match crate::notify::Mailer::from_environment(&session.config.mail)? {
-        Some(mailer) => out!(
-            "Mail: through {} (send a test with `tasksync mail test`)",
-            mailer.target
-        ),
-        None => out!("Mail: SMTP_URL is not set; mail from rules waits in the outbox"),
-    }
-    if strict && !rules.suspended.is_empty() {
-        let path = match &session.origin {
-            crate::config::Origin::File(path) => path.clone(),
-            crate::config::Origin::Defaults { .. } => "tasksync.toml".into(),
-        };
-        let problems = rules
-            .suspended
-            .iter()
-            .flat_map(|s| s.reasons.iter().cloned())
-            .collect();
-        return Err(crate::config::ConfigError::Invalid { path, problems }.into());
-    }
-    if !rules.suspended.is_empty() {
-        out!(
-            "Suspended rules are not an error (the daemon runs the others); `tasksync check --strict` fails on them."
-        );
-    }
-    Ok(())
+    Ok(rules)
 }
 
 /// People and tasks rules name in `set` values, looked up in the mirror: one that matches nothing
@@ -200,11 +228,13 @@ pub async fn preview(
     task: Option<&str>,
     rule: Option<&str>,
     json: bool,
+    source: Option<String>,
 ) -> anyhow::Result<()> {
-    let session = Session::open(config_path, patience)?;
-    let source = session.data_source().await?;
+    let session = Session::open(config_path, patience)?.with_source(source);
+    let resolved = session.one_source().await?;
     let store = Store::open_read_only(&session.config.mirror_path()?)?;
-    let rules = session.rules(&source, store.as_ref()).await?;
+    let rules = session.rules(&resolved, store.as_ref()).await?;
+    let source = resolved.source;
     if let Some(wanted) = rule
         && !rules.rules.iter().any(|r| r.name == wanted)
     {
@@ -215,7 +245,9 @@ pub async fn preview(
         );
     }
     let task_row = match (task, &store) {
-        (Some(reference), Some(store)) => Some(find_in_mirror(store, reference).await?),
+        (Some(reference), Some(store)) => {
+            Some(find_in_mirror(store, reference, Some(&[source.id.to_string()])).await?)
+        }
         (Some(reference), None) => anyhow::bail!(
             "there is no mirror yet to find {reference} in: run `tasksync sync` first"
         ),

@@ -77,8 +77,14 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
             path.display()
         ),
     };
-    let (summary, jobs, health) =
-        assess(&store, &config.health, sync_interval(&parsed[0], now), now).await?;
+    let (summary, jobs, health) = assess(
+        &store,
+        &config.health,
+        sync_interval(&parsed[0], now),
+        config.source_keys(),
+        now,
+    )
+    .await?;
     if check {
         out!("TASKSYNC {} - {}", health.level, health.message);
         return match health.code {
@@ -135,9 +141,12 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
             (Some(outcome), None) => outcome.as_str().to_string(),
             (None, _) => "no attempt yet".to_string(),
         };
+        let name = match &job.source {
+            Some(source) => format!("{} ({source})", job.job),
+            None => job.job.clone(),
+        };
         out!(
-            "Job {}: last attempt {}, {outcome}; last success {}",
-            job.job,
+            "Job {name}: last attempt {}, {outcome}; last success {}",
             when(&job.last_attempt_at),
             when(&job.last_success_at)
         );

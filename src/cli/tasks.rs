@@ -19,13 +19,16 @@ pub struct Session {
     pub config: Config,
     pub origin: Origin,
     pub client: NotionClient,
+    /// `--source NAME`: the one source a command works on (`None`: all, or the only one).
+    pub wanted: Option<String>,
 }
 
-/// The rules of a configuration, checked against the data source's schema; every problem is a
-/// configuration error located in its file.
+/// The rules of one source of a configuration (`None`: the one-source form), checked against
+/// its data source's schema; every problem is a configuration error located in its file.
 pub fn compile_rules(
     config: &Config,
     origin: &Origin,
+    name: Option<&str>,
     source: &DataSource,
     former_names: &std::collections::BTreeMap<String, String>,
 ) -> anyhow::Result<crate::rules::RuleSet> {
@@ -34,13 +37,26 @@ pub fn compile_rules(
         Origin::Defaults { .. } => std::path::PathBuf::from("tasksync.toml"),
     };
     crate::rules::compile::compile_following(
-        &config.located_rules,
+        &config.rules_of(name),
         source,
         former_names,
         &config.mail,
         config.automation.firing_budget,
     )
     .map_err(|problems| config::ConfigError::Invalid { path, problems }.into())
+}
+
+/// A configured source and its data source as Notion describes it now.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub spec: config::SourceSpec,
+    pub source: DataSource,
+}
+
+impl Resolved {
+    pub fn name(&self) -> Option<&str> {
+        self.spec.name.as_deref()
+    }
 }
 
 /// The names the data source's properties had before a rename, as the mirror remembers them
@@ -95,28 +111,73 @@ impl Session {
             config,
             origin,
             client,
+            wanted: None,
         })
     }
 
-    /// The configured data source with its schema.
-    pub async fn data_source(&self) -> anyhow::Result<DataSource> {
-        let database = self.config.database(&self.origin)?;
-        let source = self
-            .client
-            .resolve_data_source(database, self.config.notion.data_source.as_deref())
-            .await?;
-        Ok(source)
+    /// The session for `--source NAME` (or all sources, without it).
+    pub fn with_source(mut self, wanted: Option<String>) -> Self {
+        self.wanted = wanted;
+        self
     }
 
-    /// The configured rules, checked against the data source's schema, following renames the
+    /// The sources the command works on (`--source`, or all), each with its schema, in the
+    /// configuration's order.
+    pub async fn sources(&self) -> anyhow::Result<Vec<Resolved>> {
+        let specs = self
+            .config
+            .select_sources(&self.origin, self.wanted.as_deref())?;
+        let wanted: Vec<_> = specs
+            .iter()
+            .map(|spec| (spec.database.clone(), spec.data_source.clone()))
+            .collect();
+        let found = self.client.resolve_data_sources(&wanted).await;
+        let mut resolved = Vec::with_capacity(specs.len());
+        for (spec, found) in specs.into_iter().zip(found) {
+            match (found, &spec.name) {
+                (Ok(source), _) => resolved.push(Resolved { spec, source }),
+                (Err(error), None) => return Err(error.into()),
+                (Err(error), Some(name)) => {
+                    return Err(anyhow::Error::new(error).context(format!("source {name}")));
+                }
+            }
+        }
+        Ok(resolved)
+    }
+
+    /// The one source a command on single tasks works on: the only one, or `--source`'s.
+    pub async fn one_source(&self) -> anyhow::Result<Resolved> {
+        let specs = self
+            .config
+            .select_sources(&self.origin, self.wanted.as_deref())?;
+        if specs.len() > 1 {
+            return Err(config::ConfigError::Missing(format!(
+                "the configuration has {} sources ({}): say which with --source NAME",
+                specs.len(),
+                self.config.source_names().join(", ")
+            ))
+            .into());
+        }
+        let mut all = self.sources().await?;
+        all.pop()
+            .ok_or_else(|| anyhow::anyhow!("the configuration names no source"))
+    }
+
+    /// The configured data source with its schema (`one_source`'s).
+    pub async fn data_source(&self) -> anyhow::Result<DataSource> {
+        Ok(self.one_source().await?.source)
+    }
+
+    /// A source's rules, checked against its data source's schema, following renames the
     /// mirror (when there is one) remembers. Suspended rules and followed renames are logged.
     pub async fn rules(
         &self,
-        source: &DataSource,
+        resolved: &Resolved,
         store: Option<&crate::store::Store>,
     ) -> anyhow::Result<crate::rules::RuleSet> {
+        let source = &resolved.source;
         let former = former_names(store, source).await;
-        let rules = compile_rules(&self.config, &self.origin, source, &former)?;
+        let rules = compile_rules(&self.config, &self.origin, resolved.name(), source, &former)?;
         crate::rules::log_drift(&rules);
         Ok(rules)
     }
@@ -247,8 +308,9 @@ pub async fn run(
     config_path: Option<&Path>,
     patience: Patience,
     command: TasksCommand,
+    source: Option<String>,
 ) -> anyhow::Result<()> {
-    let session = Session::open(config_path, patience)?;
+    let session = Session::open(config_path, patience)?.with_source(source);
     match command {
         TasksCommand::List { status, json, .. } => list(&session, status.as_deref(), json).await,
         TasksCommand::Show { id, json, .. } => show(&session, &id, json).await,
@@ -380,9 +442,14 @@ async fn full_task(
         .properties
         .values()
         .any(|p| p.truncated && matches!(p.value, crate::model::PropertyValue::Relation(_)));
-    let schema = match relation_cut {
-        true => Some(session.data_source().await?),
-        false => None,
+    let parent = task
+        .data_source_id
+        .as_deref()
+        .and_then(|id| NotionId::parse(id).ok());
+    let schema = match (relation_cut, parent) {
+        (true, Some(parent)) => Some(session.client.retrieve_data_source(&parent).await?),
+        (true, None) => Some(session.data_source().await?),
+        (false, _) => None,
     };
     session
         .client

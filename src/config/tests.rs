@@ -64,7 +64,7 @@ path = 3
             "4:15: unsupported Notion API version `2024-01-01`: use \"2026-03-11\" or \"2025-09-03\"",
             "5:23: requests_per_second must be between 0.01 and 10000 (Notion allows about 3), not 0",
             "7:8: invalid type: integer `3`, expected path string",
-            "8:2: unknown field `extra`, expected one of `notion`, `store`, `sync`, `automation`, `schedule`, `mail`, `health`, `include`, `rules`",
+            "8:2: unknown field `extra`, expected one of `notion`, `store`, `sync`, `automation`, `schedule`, `mail`, `health`, `sources`, `webhook`, `include`, `rules`",
         ]
     );
 }
@@ -147,4 +147,63 @@ fn line_and_column_count_characters() {
     assert_eq!(line_column("ab\ncdé\nf", 3), (2, 1));
     assert_eq!(line_column("ab\ncdé\nf", 8), (3, 1));
     assert_eq!(line_column("ab\ncdé\nf", 99), (3, 2));
+}
+
+#[test]
+fn sources_own_the_rules_of_their_files_and_the_one_source_form_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = "0123456789abcdef0123456789abcdef";
+    let rule = |name: &str, source: &str| {
+        format!(
+            "[[rules]]\nname = \"{name}\"\n{source}when = {{ property = \"Done\", equals = true }}\nactions = [{{ append = \"x\" }}]\n"
+        )
+    };
+    std::fs::write(dir.path().join("bugs.toml"), rule("bug-rule", "")).unwrap();
+    let path = dir.path().join("tasksync.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[[sources]]\nname = \"tasks\"\ndatabase = \"{database}\"\n[[sources]]\nname = \"bugs\"\ndatabase = \"{database}\"\ndata_source = \"Bugs\"\nrules = [\"bugs.toml\"]\n{}",
+            rule("task-rule", "source = \"tasks\"\n")
+        ),
+    )
+    .unwrap();
+    let config = load_file(&path).unwrap();
+    let names = |source| -> Vec<String> {
+        config
+            .rules_of(source)
+            .into_iter()
+            .map(|entry| entry.rule.name.into_inner())
+            .collect()
+    };
+    assert_eq!(names(Some("tasks")), ["task-rule"]);
+    assert_eq!(names(Some("bugs")), ["bug-rule"]);
+    assert_eq!(config.rules_of_others(Some("bugs")), ["task-rule"]);
+    assert_eq!(
+        config.source_keys(),
+        [Some("tasks".to_string()), Some("bugs".to_string())]
+    );
+    let origin = Origin::File(path.clone());
+    assert!(config.select_sources(&origin, Some("nope")).is_err());
+    assert_eq!(
+        config.select_sources(&origin, Some("bugs")).unwrap().len(),
+        1
+    );
+
+    // Both forms at once is a located problem; the one-source form is one unnamed source.
+    std::fs::write(
+        &path,
+        format!("[notion]\ndatabase = \"{database}\"\n[[sources]]\nname = \"tasks\"\ndatabase = \"{database}\"\n"),
+    )
+    .unwrap();
+    let error = load_file(&path).unwrap_err().to_string();
+    assert!(
+        error.contains("tasksync.toml:4:8: `[[sources]]` and `[notion] database`"),
+        "{error}"
+    );
+    std::fs::write(&path, format!("[notion]\ndatabase = \"{database}\"\n")).unwrap();
+    let config = load_file(&path).unwrap();
+    let specs = config.source_specs(&Origin::File(path.clone())).unwrap();
+    assert_eq!((specs.len(), specs[0].name.as_deref()), (1, None));
+    assert!(config.select_sources(&origin, Some("tasks")).is_err());
 }

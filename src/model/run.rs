@@ -36,6 +36,15 @@ impl JobKind {
         Self::Reload,
     ];
 
+    /// Whether its attempts are recorded per source (`job_runs.source`): the work on one data
+    /// source's tasks. Mail, webhooks and reloads are the process's.
+    pub fn per_source(self) -> bool {
+        matches!(
+            self,
+            Self::Sync | Self::Reconcile | Self::TimeRules | Self::Full
+        )
+    }
+
     /// The job's name in `job_runs`, `status` and logs.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -18,7 +18,7 @@ use super::ids::NotionId;
 use super::pacing::{AttemptFailure, Decision, Pacer, RequestKind, RetryPolicy, decide};
 use super::query::{Query, QueryPage};
 use super::wire::{
-    self, AppendPosition, WireBlock, WireDataSource, WireDatabase, WireError, WireList, WirePage,
+    self, AppendPosition, WireBlock, WireDataSource, WireError, WireList, WirePage,
     WirePropertyItemPage, WireUser,
 };
 use crate::model::{
@@ -72,6 +72,8 @@ struct Inner {
     /// shows while a job waits out a failure (`NotionClient::retrying`).
     retrying: std::sync::Mutex<Option<String>>,
     has_retrying: std::sync::atomic::AtomicBool,
+    /// The bot user behind the token, asked once per process (a token's bot never changes).
+    me: tokio::sync::OnceCell<User>,
 }
 
 impl std::fmt::Debug for NotionClient {
@@ -131,6 +133,8 @@ impl<'a> Call<'a> {
     }
 }
 
+mod discover;
+
 impl NotionClient {
     /// Builds a client; the token goes into a header marked sensitive and nowhere else.
     pub fn new(settings: ClientSettings) -> anyhow::Result<Self> {
@@ -168,6 +172,7 @@ impl NotionClient {
                 requests: AtomicU64::new(0),
                 retrying: std::sync::Mutex::new(None),
                 has_retrying: std::sync::atomic::AtomicBool::new(false),
+                me: tokio::sync::OnceCell::new(),
             }),
         })
     }
@@ -183,9 +188,16 @@ impl NotionClient {
     }
 
     /// The bot user behind the token: a cheap token check, and the author of our own edits.
+    /// Asked of Notion once per process (and its clones); a failure is asked again.
     pub async fn me(&self) -> Result<User, NotionError> {
-        let user: WireUser = self.send(Call::get("/v1/users/me".into())).await?;
-        Ok(user.into())
+        self.inner
+            .me
+            .get_or_try_init(|| async {
+                let user: WireUser = self.send(Call::get("/v1/users/me".into())).await?;
+                Ok(user.into())
+            })
+            .await
+            .cloned()
     }
 
     /// The workspace's users (people and bots; guests are not listed), page by page
@@ -222,48 +234,6 @@ impl NotionClient {
                 }
             }
         }
-    }
-
-    /// Resolves what the user configured (a database or a data source id) to one data source
-    /// with its schema. `wanted` names the data source (name or id) when there are several.
-    pub async fn resolve_data_source(
-        &self,
-        id: &NotionId,
-        wanted: Option<&str>,
-    ) -> Result<DataSource, NotionError> {
-        let database = match self
-            .send::<WireDatabase>(Call::get(format!("/v1/databases/{id}")))
-            .await
-        {
-            Ok(database) => database,
-            Err(failure) if failure.error.is_not_found() => {
-                // Perhaps a data source id; if not, the database's 404 says what to do.
-                return match self.retrieve_data_source(id).await {
-                    Err(other) if other.is_not_found() => Err(failure.error),
-                    result => result,
-                };
-            }
-            Err(failure) => return Err(failure.error),
-        };
-        let available: Vec<DataSourceSummary> = database
-            .data_sources
-            .iter()
-            .filter_map(|source| {
-                Some(DataSourceSummary {
-                    id: NotionId::parse(&source.id).ok()?,
-                    name: source.name.clone(),
-                    database_id: Some(id.clone()),
-                })
-            })
-            .collect();
-        let chosen = choose_data_source(&available, wanted).ok_or_else(|| {
-            NotionError::DataSourceChoice {
-                database_id: database.id.clone(),
-                wanted: wanted.map(str::to_string),
-                available: available.clone(),
-            }
-        })?;
-        self.retrieve_data_source(&chosen.id).await
     }
 
     /// A data source with its property schema.
@@ -692,23 +662,6 @@ impl NotionClient {
             },
         };
         Err((AttemptFailure::Status(status), retry_after, error))
-    }
-}
-
-fn choose_data_source<'a>(
-    available: &'a [DataSourceSummary],
-    wanted: Option<&str>,
-) -> Option<&'a DataSourceSummary> {
-    match wanted {
-        Some(wanted) => {
-            let wanted_id = NotionId::parse(wanted).ok();
-            available.iter().find(|source| {
-                source.name.eq_ignore_ascii_case(wanted.trim())
-                    || wanted_id.as_ref() == Some(&source.id)
-            })
-        }
-        None if available.len() == 1 => available.first(),
-        None => None,
     }
 }
 

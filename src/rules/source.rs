@@ -14,6 +14,9 @@ use super::syntax::RuleConfig;
 #[derive(Debug, Clone)]
 pub struct RuleEntry {
     pub file: PathBuf,
+    /// The source whose `rules` file holds the rule (`[[sources]]`); `None` for the
+    /// configuration file and its `include`s.
+    pub source: Option<String>,
     pub text: std::sync::Arc<str>,
     pub rule: RuleConfig,
 }

@@ -35,6 +35,10 @@ pub struct RuleConfig {
     /// A disabled rule is checked but never fires.
     #[serde(default = "enabled")]
     pub enabled: bool,
+    /// The `[[sources]]` entry the rule is for, when the configuration has several and the rule
+    /// is not in that source's `rules` file.
+    #[serde(default)]
+    pub source: Option<Spanned<String>>,
 }
 
 fn enabled() -> bool {

@@ -15,14 +15,16 @@ use crate::model::automation::{
 
 impl Store {
     /// Records which rules are suspended now, as (rule, reason) (`status` shows them); the
-    /// rules newly suspended and those running again.
+    /// rules newly suspended and those running again. `others` are the rules of the other
+    /// sources, whose suspensions this set of rules does not decide.
     pub async fn rules_suspended(
         &self,
         suspended: Vec<(String, String)>,
+        others: Vec<String>,
     ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
         let now = crate::model::time::iso(chrono::Utc::now());
         self.call("record the suspended rules", move |c| {
-            record_suspensions(c, &suspended, &now)
+            record_suspensions(c, &suspended, &others, &now)
         })
         .await
     }
@@ -175,6 +177,7 @@ pub struct SuspendedRule {
 pub(super) fn record_suspensions(
     connection: &mut Connection,
     suspended: &[(String, String)],
+    others: &[String],
     now: &str,
 ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let transaction = connection.transaction()?;
@@ -185,7 +188,7 @@ pub(super) fn record_suspensions(
     let wanted: HashSet<&str> = suspended.iter().map(|(rule, _)| rule.as_str()).collect();
     let resumed: Vec<String> = before
         .iter()
-        .filter(|rule| !wanted.contains(rule.as_str()))
+        .filter(|rule| !wanted.contains(rule.as_str()) && !others.contains(rule))
         .cloned()
         .collect();
     for rule in &resumed {

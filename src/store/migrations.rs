@@ -217,6 +217,12 @@ CREATE TABLE webhook_outbox (
 );
 CREATE INDEX webhook_outbox_by_status ON webhook_outbox (status, id);
 "#,
+    // Several sources in one mirror (`[[sources]]`): the work on one source's tasks is recorded
+    // with the source's name (NULL for the one-source form and for the process's own jobs).
+    r#"
+ALTER TABLE job_runs ADD COLUMN source TEXT;
+CREATE INDEX job_runs_by_source ON job_runs (job, source, id);
+"#,
 ];
 
 /// The schema version a migrated mirror has (`PRAGMA user_version`).

@@ -16,18 +16,24 @@ use crate::model::run::{JobKind, JobOutcome, SyncKind};
 impl Store {
     /// What the health verdict is judged from, read in one step: the summary since `since`
     /// (the start of today) and the health of every job.
-    pub async fn health_inputs(&self, since: String) -> anyhow::Result<(Summary, Vec<JobHealth>)> {
+    /// `sources` are the configured ones as `job_runs` keys them (`None`: the one-source form).
+    pub async fn health_inputs(
+        &self,
+        since: String,
+        sources: Vec<Option<String>>,
+    ) -> anyhow::Result<(Summary, Vec<JobHealth>)> {
         self.call("read the jobs' health", move |c| {
-            Ok((summary(c, &since)?, job_health(c, &JobKind::ALL)?))
+            Ok((summary(c, &since)?, job_health(c, &JobKind::ALL, &sources)?))
         })
         .await
     }
 
-    /// Records the start of an attempt of `job` (now); its id for [`Store::job_finished`].
-    pub async fn job_started(&self, job: JobKind) -> anyhow::Result<i64> {
+    /// Records the start of an attempt of `job` (now) on `source` (`None`: the one-source form,
+    /// or a job of the whole process); its id for [`Store::job_finished`].
+    pub async fn job_started(&self, job: JobKind, source: Option<String>) -> anyhow::Result<i64> {
         let now = crate::model::time::iso(chrono::Utc::now());
         self.call("record the start of a job", move |c| {
-            start_job(c, job, &now)
+            start_job(c, job, source.as_deref(), &now)
         })
         .await
     }
@@ -86,10 +92,16 @@ impl Store {
         .await
     }
 
-    /// The health of each job named, from its recorded attempts.
-    pub async fn job_health(&self, jobs: Vec<JobKind>) -> anyhow::Result<Vec<JobHealth>> {
-        self.call("read the jobs' health", move |c| job_health(c, &jobs))
-            .await
+    /// The health of each job named, from its recorded attempts (see [`Store::health_inputs`]).
+    pub async fn job_health(
+        &self,
+        jobs: Vec<JobKind>,
+        sources: Vec<Option<String>>,
+    ) -> anyhow::Result<Vec<JobHealth>> {
+        self.call("read the jobs' health", move |c| {
+            job_health(c, &jobs, &sources)
+        })
+        .await
     }
 
     /// The mirror's state for `tasksync status`; `since` is the start of "today".
@@ -228,17 +240,18 @@ const JOB_RUNS_KEPT: i64 = 500;
 pub(super) fn start_job(
     connection: &mut Connection,
     job: JobKind,
+    source: Option<&str>,
     now: &str,
 ) -> anyhow::Result<i64> {
     let job = job.as_str();
     let transaction = connection.transaction()?;
     transaction.execute(
-        "UPDATE job_runs SET outcome = 'interrupted' WHERE job = ?1 AND outcome = 'running'",
-        [job],
+        "UPDATE job_runs SET outcome = 'interrupted' WHERE job = ?1 AND source IS ?2 AND outcome = 'running'",
+        params![job, source],
     )?;
     transaction.execute(
-        "INSERT INTO job_runs (job, started_at) VALUES (?1, ?2)",
-        params![job, now],
+        "INSERT INTO job_runs (job, source, started_at) VALUES (?1, ?2, ?3)",
+        params![job, source, now],
     )?;
     let id = transaction.last_insert_rowid();
     transaction
@@ -260,11 +273,16 @@ pub(super) fn finish_job(
         "UPDATE job_runs SET finished_at = ?2, outcome = ?3, error = ?4 WHERE id = ?1",
         params![id, now, outcome.as_str(), error],
     )?;
+    let (job, source): (String, Option<String>) = transaction.query_row(
+        "SELECT job, source FROM job_runs WHERE id = ?1",
+        [id],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
     transaction.execute(
-        "DELETE FROM job_runs WHERE job = (SELECT job FROM job_runs WHERE id = ?1)
-         AND id < (SELECT id FROM job_runs WHERE job = (SELECT job FROM job_runs WHERE id = ?1)
-                   ORDER BY id DESC LIMIT 1 OFFSET ?2)",
-        params![id, JOB_RUNS_KEPT - 1],
+        "DELETE FROM job_runs WHERE job = ?1 AND source IS ?2
+         AND id < (SELECT id FROM job_runs WHERE job = ?1 AND source IS ?2
+                   ORDER BY id DESC LIMIT 1 OFFSET ?3)",
+        params![job, source, JOB_RUNS_KEPT - 1],
     )?;
     transaction
         .commit()
@@ -276,6 +294,8 @@ pub(super) fn finish_job(
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct JobHealth {
     pub job: String,
+    /// The source it worked on (`None`: the one-source form, or a job of the whole process).
+    pub source: Option<String>,
     pub last_attempt_at: Option<String>,
     pub last_outcome: Option<JobOutcome>,
     /// The error of the last attempt, when it failed (or, while it runs, the error it is
@@ -284,46 +304,66 @@ pub struct JobHealth {
     pub last_success_at: Option<String>,
 }
 
-/// The health of each job named, from its recorded attempts.
+/// The health of each job named, from its recorded attempts: a job on tasks once per source
+/// of `sources`, the process's jobs once.
 pub(super) fn job_health(
     connection: &Connection,
     jobs: &[JobKind],
+    sources: &[Option<String>],
 ) -> anyhow::Result<Vec<JobHealth>> {
-    jobs.iter()
-        .map(|job| {
-            let last = connection
-                .query_row(
-                    "SELECT started_at, outcome, error FROM job_runs WHERE job = ?1 ORDER BY id DESC LIMIT 1",
-                    [job.as_str()],
-                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-                )
-                .optional()?;
-            let success: Option<String> = connection
-                .query_row(
-                    "SELECT started_at FROM job_runs WHERE job = ?1 AND outcome = 'ok' ORDER BY id DESC LIMIT 1",
-                    [job.as_str()],
-                    |row| row.get(0),
-                )
-                .optional()?;
-            let (last_attempt_at, last_outcome, last_error) = match last {
-                Some((at, outcome, error)) => {
-                    let outcome: String = outcome;
-                    let outcome = JobOutcome::parse(&outcome)
-                        .with_context(|| format!("job_runs has an unknown outcome {outcome:?}"))?;
-                    (Some(at), Some(outcome), error)
-                }
-                None => (None, None, None),
-            };
-            Ok(JobHealth {
-                job: job.as_str().to_string(),
-                last_attempt_at,
-                last_outcome,
-                last_error,
-                last_success_at: success,
-            })
-        })
-        .collect::<anyhow::Result<_>>()
-        .context("cannot read the jobs' health")
+    let whole = [None];
+    let mut health = Vec::new();
+    for job in jobs {
+        let keys = if job.per_source() && !sources.is_empty() {
+            sources
+        } else {
+            &whole[..]
+        };
+        for source in keys {
+            health.push(one_job_health(connection, *job, source.as_deref())?);
+        }
+    }
+    Ok(health)
+}
+
+fn one_job_health(
+    connection: &Connection,
+    job: JobKind,
+    source: Option<&str>,
+) -> anyhow::Result<JobHealth> {
+    let last = connection
+        .query_row(
+            "SELECT started_at, outcome, error FROM job_runs WHERE job = ?1 AND source IS ?2 ORDER BY id DESC LIMIT 1",
+            params![job.as_str(), source],
+            |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+        )
+        .optional()
+        .context("cannot read the jobs' health")?;
+    let success: Option<String> = connection
+        .query_row(
+            "SELECT started_at FROM job_runs WHERE job = ?1 AND source IS ?2 AND outcome = 'ok' ORDER BY id DESC LIMIT 1",
+            params![job.as_str(), source],
+            |row| row.get(0),
+        )
+        .optional()
+        .context("cannot read the jobs' health")?;
+    let (last_attempt_at, last_outcome, last_error) = match last {
+        Some((at, outcome, error)) => {
+            let outcome: String = outcome;
+            let outcome = JobOutcome::parse(&outcome)
+                .with_context(|| format!("job_runs has an unknown outcome {outcome:?}"))?;
+            (Some(at), Some(outcome), error)
+        }
+        None => (None, None, None),
+    };
+    Ok(JobHealth {
+        job: job.as_str().to_string(),
+        source: source.map(str::to_string),
+        last_attempt_at,
+        last_outcome,
+        last_error,
+        last_success_at: success,
+    })
 }
 
 /// The mirror's state for `tasksync status`; `since` is the start of "today".
@@ -460,21 +500,21 @@ mod tests {
     #[tokio::test]
     async fn every_attempt_of_a_job_is_recorded_with_its_outcome() {
         let (_dir, store) = mirror();
-        let first = store.job_started(JobKind::Sync).await.unwrap();
+        let first = store.job_started(JobKind::Sync, None).await.unwrap();
         store
             .job_retrying(first, Some("could not reach Notion".into()))
             .await
             .unwrap();
-        let health = store.health_inputs(AT.into()).await.unwrap().1;
+        let health = store.health_inputs(AT.into(), vec![None]).await.unwrap().1;
         let sync = &health[0];
         assert_eq!(sync.job, "sync");
         assert_eq!(sync.last_outcome, Some(JobOutcome::Running));
         assert_eq!(sync.last_error.as_deref(), Some("could not reach Notion"));
         let error = anyhow::anyhow!("Notion answered 500");
         store.job_finished(first, Some(&error)).await.unwrap();
-        let second = store.job_started(JobKind::Sync).await.unwrap();
+        let second = store.job_started(JobKind::Sync, None).await.unwrap();
         store.job_finished(second, None).await.unwrap();
-        let (_, health) = store.health_inputs(AT.into()).await.unwrap();
+        let (_, health) = store.health_inputs(AT.into(), vec![None]).await.unwrap();
         assert_eq!(
             health.len(),
             JobKind::ALL.len(),
@@ -485,10 +525,10 @@ mod tests {
         let reload = health.iter().find(|h| h.job == "reload").unwrap();
         assert_eq!(reload.last_outcome, None);
         // A new attempt while one is still running: the old one was interrupted.
-        let stale = store.job_started(JobKind::Outbox).await.unwrap();
-        let fresh = store.job_started(JobKind::Outbox).await.unwrap();
+        let stale = store.job_started(JobKind::Outbox, None).await.unwrap();
+        let fresh = store.job_started(JobKind::Outbox, None).await.unwrap();
         assert!(fresh > stale);
-        let (_, health) = store.health_inputs(AT.into()).await.unwrap();
+        let (_, health) = store.health_inputs(AT.into(), vec![None]).await.unwrap();
         let outbox = health.iter().find(|h| h.job == "outbox").unwrap();
         assert_eq!(outbox.last_outcome, Some(JobOutcome::Running));
     }

@@ -173,14 +173,36 @@ impl Store {
         .await
     }
 
-    /// One task of the mirror by page id, or by unique ID number when `number` is given.
+    /// The tasks of the mirror with this page id, or this unique ID number when `number` is
+    /// given (one per source at most, as each source numbers its own).
     pub async fn find_task(
         &self,
         id: Option<String>,
         number: Option<i64>,
-    ) -> anyhow::Result<Option<MirroredTask>> {
+    ) -> anyhow::Result<Vec<MirroredTask>> {
         self.call("find a task", move |c| find_task(c, id.as_deref(), number))
             .await
+    }
+
+    /// The data sources the mirror holds of a configured database (its id, or one of its data
+    /// sources' ids) and data source (name or id; `None`: any).
+    pub async fn data_sources_of(
+        &self,
+        database: String,
+        data_source: Option<String>,
+    ) -> anyhow::Result<Vec<String>> {
+        self.call("find a source's data source", move |c| {
+            let mut statement = c.prepare(
+                "SELECT data_source_id FROM sync_state
+                 WHERE (database_id = ?1 OR data_source_id = ?1)
+                   AND (?2 IS NULL OR name = ?2 OR data_source_id = ?2)",
+            )?;
+            let ids = statement
+                .query_map(params![database, data_source], |row| row.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(ids)
+        })
+        .await
     }
 
     /// Tasks of the mirror by id.
@@ -498,7 +520,8 @@ pub(super) fn save_bot_user_id(
     bot: &str,
 ) -> anyhow::Result<()> {
     connection.execute(
-        "UPDATE sync_state SET bot_user_id = ?2 WHERE data_source_id = ?1",
+        "INSERT INTO sync_state (data_source_id, bot_user_id) VALUES (?1, ?2)
+         ON CONFLICT (data_source_id) DO UPDATE SET bot_user_id = excluded.bot_user_id",
         params![data_source_id, bot],
     )?;
     Ok(())
@@ -631,17 +654,18 @@ pub(super) fn find_task(
     connection: &Connection,
     id: Option<&str>,
     number: Option<i64>,
-) -> anyhow::Result<Option<MirroredTask>> {
+) -> anyhow::Result<Vec<MirroredTask>> {
     let mut statement = connection.prepare(
         "SELECT id, data_source_id, title, status, url, created_time, last_edited_time, created_by, last_edited_by,
             deleted_at, properties_json, content_hash FROM tasks t
          WHERE id = ?1 OR EXISTS (SELECT 1 FROM json_each(t.properties_json) p
              WHERE json_extract(p.value, '$.type') = 'unique_id' AND json_extract(p.value, '$.value.number') = ?2)
-         LIMIT 1",
+         LIMIT 20",
     )?;
-    Ok(statement
-        .query_row(params![id, number], task_row)
-        .optional()?)
+    let rows = statement
+        .query_map(params![id, number], task_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }
 
 /// Tasks of the mirror by id.

@@ -331,6 +331,7 @@ pub fn rule_entries(text: &str) -> Vec<tasksync::config::RuleEntry> {
         .rules
         .into_iter()
         .map(|rule| tasksync::config::RuleEntry {
+            source: None,
             file: "rules.toml".into(),
             text: text.into(),
             rule,

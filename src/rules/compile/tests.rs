@@ -18,6 +18,7 @@ fn compiled(rules: &str, mail: &MailConfig) -> String {
         .rules
         .into_iter()
         .map(|rule| RuleEntry {
+            source: None,
             file: "rules.toml".into(),
             text: rules.into(),
             rule,
@@ -219,6 +220,7 @@ fn webhooks_need_one_target_and_get_a_default_json_body() {
         .rules
         .into_iter()
         .map(|rule| RuleEntry {
+            source: None,
             file: "rules.toml".into(),
             text: text.clone().into(),
             rule,

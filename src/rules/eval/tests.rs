@@ -35,6 +35,7 @@ fn rule(when: &str) -> Rule {
         .rules
         .into_iter()
         .map(|rule| RuleEntry {
+            source: None,
             file: "t.toml".into(),
             text: text.clone().into(),
             rule,

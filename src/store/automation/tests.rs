@@ -166,12 +166,12 @@ async fn time_rules_record_who_is_inside_and_when_they_were_evaluated() {
 async fn suspensions_report_the_rules_newly_suspended_and_resumed() {
     let (_dir, store) = mirror();
     let (new, resumed) = store
-        .rules_suspended(vec![("a".into(), "no Priority".into())])
+        .rules_suspended(vec![("a".into(), "no Priority".into())], Vec::new())
         .await
         .unwrap();
     assert_eq!((new, resumed), (vec!["a".to_string()], Vec::new()));
     let (new, resumed) = store
-        .rules_suspended(vec![("b".into(), "no Due".into())])
+        .rules_suspended(vec![("b".into(), "no Due".into())], Vec::new())
         .await
         .unwrap();
     assert_eq!(
@@ -181,4 +181,19 @@ async fn suspensions_report_the_rules_newly_suspended_and_resumed() {
     let summary = store.summary(AT.into()).await.unwrap();
     assert_eq!(summary.suspended_rules.len(), 1);
     assert_eq!(summary.suspended_rules[0].reason, "no Due");
+    // Another source's rules decide nothing about b: it stays suspended.
+    let (new, resumed) = store
+        .rules_suspended(vec![("c".into(), "no Owner".into())], vec!["b".into()])
+        .await
+        .unwrap();
+    assert_eq!((new, resumed), (vec!["c".to_string()], Vec::new()));
+    assert_eq!(
+        store
+            .summary(AT.into())
+            .await
+            .unwrap()
+            .suspended_rules
+            .len(),
+        2
+    );
 }

@@ -108,15 +108,12 @@ async fn tasks_are_found_by_page_id_or_unique_number_and_status() {
     done.status = Some("Done".into());
     first.upserts = vec![task(A, 1), done];
     store.apply_batch(first).await.unwrap();
-    let by_number = store.find_task(None, Some(2)).await.unwrap().unwrap();
-    assert_eq!(by_number.id, B);
-    let by_id = store
-        .find_task(Some(A.into()), None)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(by_id.title, "Task 1");
-    assert!(store.find_task(None, Some(9)).await.unwrap().is_none());
+    let by_number = store.find_task(None, Some(2)).await.unwrap();
+    assert_eq!(by_number[0].id, B);
+    assert_eq!(by_number.len(), 1);
+    let by_id = store.find_task(Some(A.into()), None).await.unwrap();
+    assert_eq!(by_id[0].title, "Task 1");
+    assert!(store.find_task(None, Some(9)).await.unwrap().is_empty());
     let done = store.list_tasks(Some("DONE".into()), false).await.unwrap();
     assert_eq!(done.len(), 1, "status matches without case");
     let rows = store
