@@ -75,6 +75,17 @@ pub struct Context {
     pub health: HealthConfig,
     /// Reads and checks the configuration and rules afresh, for SIGHUP; `None`: no reload.
     pub reload: Option<Reloader>,
+    /// The listener for Notion's webhooks (`[webhook] listen`), bound before READY.
+    pub webhooks: Option<Webhooks>,
+}
+
+/// Notion's webhooks as the daemon serves them: events mark sources as due ([`Hints`]), and
+/// the job loop syncs them `debounce` after the first, between its other jobs.
+pub struct Webhooks {
+    pub listener: tokio::net::TcpListener,
+    pub router: axum::Router,
+    pub hints: Arc<crate::listen::Hints>,
+    pub debounce: Duration,
 }
 
 /// What a reload (SIGHUP) may change, read and checked in full before any of it applies.
@@ -334,6 +345,25 @@ pub async fn serve(
             .collect()
     };
     let mut tickers = start_tickers(&context.schedules);
+    // Notion's webhooks: served from the start; what they make due runs in this loop.
+    let (hints, debounce) = match context.webhooks.take() {
+        Some(webhooks) => {
+            let address = webhooks.listener.local_addr().ok();
+            tracing::info!(
+                ?address,
+                path = crate::listen::PATH,
+                "listening for Notion's webhooks"
+            );
+            let server = tokio::spawn(async move {
+                if let Err(error) = axum::serve(webhooks.listener, webhooks.router).await {
+                    tracing::error!(%error, "the webhook listener stopped");
+                }
+            });
+            (Some((webhooks.hints, server)), webhooks.debounce)
+        }
+        None => (None, Duration::ZERO),
+    };
+    let mut due_at: Option<tokio::time::Instant> = None;
     // WATCHDOG=1 comes from this loop, the one that runs the jobs, so a job stuck without
     // yielding (a loop that never ends) stops the pings and systemd's WatchdogSec acts.
     let watchdog = sd_notify::watchdog_enabled();
@@ -346,7 +376,7 @@ pub async fn serve(
     busy[Job::Sync as usize].store(true, Ordering::SeqCst);
     let _ = jobs_tx.send(Job::Sync).await;
     loop {
-        let job = tokio::select! {
+        let due = tokio::select! {
             _ = stopping.changed() => break,
             _ = pings.tick(), if watchdog.is_some() => {
                 notify(&[NotifyState::Watchdog]);
@@ -361,10 +391,26 @@ pub async fn serve(
                 }
                 continue;
             }
-            Some(job) = jobs.recv() => job,
+            _ = async { hints.as_ref().map(|(h, _)| h.clone()).unwrap_or_default().arrived().await }, if hints.is_some() && due_at.is_none() => {
+                due_at = Some(tokio::time::Instant::now() + debounce);
+                continue;
+            }
+            _ = tokio::time::sleep_until(due_at.unwrap_or_else(tokio::time::Instant::now)), if due_at.is_some() => {
+                due_at = None;
+                let wanted = hints.as_ref().map(|(h, _)| h.take()).unwrap_or_default();
+                if wanted.is_empty() {
+                    continue;
+                }
+                Due::Hinted(wanted)
+            }
+            Some(job) = jobs.recv() => Due::Scheduled(job),
+        };
+        let (job, wanted) = match due {
+            Due::Scheduled(job) => (job, None),
+            Due::Hinted(wanted) => (Job::Sync, Some(wanted)),
         };
         let finished = {
-            let work = run_job(&context, job, &stop);
+            let work = run_job(&context, job, wanted.as_ref(), &stop);
             tokio::pin!(work);
             let limit = tokio::time::sleep(JOB_TIME_LIMIT);
             tokio::pin!(limit);
@@ -403,7 +449,9 @@ pub async fn serve(
             }
             finished
         };
-        busy[job as usize].store(false, Ordering::SeqCst);
+        if wanted.is_none() {
+            busy[job as usize].store(false, Ordering::SeqCst);
+        }
         let Some(outcome) = finished else {
             break;
         };
@@ -421,8 +469,17 @@ pub async fn serve(
     for ticker in tickers {
         ticker.abort();
     }
+    if let Some((_, server)) = hints {
+        server.abort();
+    }
     tracing::info!("daemon stopped");
     Ok(())
+}
+
+/// What the loop runs next: a scheduled job, or the syncs Notion's webhooks made due.
+enum Due {
+    Scheduled(Job),
+    Hinted(crate::listen::Wanted),
 }
 
 /// How often a running job's attempt notes the error its requests are retrying after.
@@ -485,9 +542,19 @@ async fn status_line(context: &Context, summary: &str) -> String {
 
 /// Runs one job: a job on tasks once per source, each attempt recorded with its outcome (and
 /// the mail and webhooks after a sync as an `outbox` attempt); the process's jobs once.
-async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> JobResult {
+/// `wanted`: the sources Notion's webhooks made due (and those whose schema changed), synced
+/// incrementally; `None`: every source.
+async fn run_job(
+    context: &Context,
+    job: Job,
+    wanted: Option<&crate::listen::Wanted>,
+    stop: &Arc<AtomicBool>,
+) -> JobResult {
     let started = Utc::now().format("%H:%M:%S");
     crate::failpoint::spin("daemon-job", job as usize);
+    if let Some(wanted) = wanted {
+        tracing::info!(sources = ?wanted.sync, schema = ?wanted.schema, "Notion's webhooks: syncing now");
+    }
     let mut summaries = Vec::new();
     let mut schemas = Vec::new();
     if job.kind().per_source() {
@@ -495,10 +562,14 @@ async fn run_job(context: &Context, job: Job, stop: &Arc<AtomicBool>) -> JobResu
             if stop.load(Ordering::SeqCst) {
                 break;
             }
+            if wanted.is_some_and(|w| !w.sync.contains(&index)) {
+                continue;
+            }
+            let schema_first = wanted.is_some_and(|w| w.schema.contains(&index));
             let work = async {
                 match job {
                     Job::TimeRules => time_rules_job(context, source).await.map(|s| (s, None)),
-                    _ => sync_job(context, source, job, stop).await,
+                    _ => sync_job(context, source, job, schema_first, stop).await,
                 }
             };
             let (summary, schema) =
@@ -590,6 +661,7 @@ async fn sync_job(
     context: &Context,
     source: &SourceContext,
     job: Job,
+    schema_first: bool,
     stop: &Arc<AtomicBool>,
 ) -> anyhow::Result<(String, Option<NewSchema>)> {
     let mut options = context.sync_options.clone();
@@ -601,6 +673,7 @@ async fn sync_job(
     }
     let mut schema = match job {
         Job::Reconcile | Job::Full => read_schema(context, source).await?,
+        _ if schema_first => read_schema(context, source).await?,
         _ => None,
     };
     let report = {

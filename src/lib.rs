@@ -16,6 +16,7 @@ mod daemon;
 mod failpoint;
 mod health;
 pub mod hooks;
+mod listen;
 pub mod lock;
 pub mod model;
 pub mod notify;

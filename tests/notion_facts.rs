@@ -901,3 +901,84 @@ async fn created_pages_carry_their_children_and_the_bot_as_creator() {
         );
     }
 }
+
+/// reference/webhooks, reference/webhooks-events-delivery: a subscription's endpoint first gets
+/// the verification request (unsigned, the token in the body); then events, each signed with
+/// that token as `X-Notion-Signature: sha256=<hex HMAC-SHA256 of the body>`, carrying ids and
+/// not values, edits of one page close together aggregated into one event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_verify_first_then_deliver_signed_aggregated_events_without_values() {
+    let sink = common::sink::Sink::start().await;
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 5,
+        webhook: Some(tasksync::simulator::WebhookTarget {
+            url: sink.url.clone(),
+            token: "secret_simulated".into(),
+        }),
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let task = page(&simulator, 1);
+    let person = simulator.user_ids()[3].clone();
+    use tasksync::model::PropertyWrite;
+    for write in [
+        ("Priority", PropertyWrite::Select(Some("Urgent".into()))),
+        ("Estimate", PropertyWrite::Number(Some(3.0))),
+    ] {
+        simulator
+            .edit_as(&person, &task, &[(write.0.to_string(), write.1)], None)
+            .unwrap();
+    }
+    let started = std::time::Instant::now();
+    while sink.received().len() < 2 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "{:?}",
+            sink.received()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    // Anything more would have arrived with it: one aggregation window later.
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    let received = sink.received();
+    assert_eq!(
+        received.len(),
+        2,
+        "one verification, one event: {received:?}"
+    );
+    let verification: Value = serde_json::from_str(&received[0].body).unwrap();
+    assert_eq!(
+        verification,
+        json!({ "verification_token": "secret_simulated" })
+    );
+    assert_eq!(received[0].signature, None);
+    let event = &received[1];
+    assert!(tasksync::notion::events::verify(
+        "secret_simulated",
+        event.body.as_bytes(),
+        event.signature.as_deref()
+    ));
+    assert!(!tasksync::notion::events::verify(
+        "another_token",
+        event.body.as_bytes(),
+        event.signature.as_deref()
+    ));
+    let body: Value = serde_json::from_str(&event.body).unwrap();
+    assert_eq!(body["type"], "page.properties_updated");
+    assert_eq!(body["entity"], json!({ "id": task, "type": "page" }));
+    assert_eq!(body["data"]["parent"]["data_source_id"], source(&simulator));
+    assert_eq!(body["data"]["parent"]["id"], simulator.database_id());
+    assert_eq!(body["authors"][0]["id"], person);
+    assert_eq!(body["attempt_number"], 1);
+    for field in [
+        "id",
+        "timestamp",
+        "workspace_id",
+        "subscription_id",
+        "integration_id",
+    ] {
+        assert!(body[field].is_string(), "{field}: {body}");
+    }
+    assert!(body.get("properties").is_none(), "ids, not values: {body}");
+    assert!(!event.body.contains("Urgent"), "ids, not values: {body}");
+}

@@ -122,12 +122,12 @@ async fn one_sync_mirrors_two_sources_with_their_own_rules_through_one_pacer() {
     // An urgent task in each source: each source's rule fires on its own task only.
     let in_tasks = rows(
         dir.path(),
-        &format!("SELECT id FROM tasks WHERE data_source_id = '{tasks_id}' AND json_extract(properties_json, '$.Priority.value') IS NOT 'Urgent' AND status IS NOT 'In progress' LIMIT 1"),
+        &format!("SELECT id FROM tasks WHERE data_source_id = '{tasks_id}' AND json_extract(properties_json, '$.Priority.text') IS NOT 'Urgent' AND status IS NOT 'In progress' LIMIT 1"),
     )
     .remove(0);
     let in_archive = rows(
         dir.path(),
-        &format!("SELECT id FROM tasks WHERE data_source_id = '{archive_id}' AND json_extract(properties_json, '$.Priority.value') IS NOT 'Urgent' LIMIT 1"),
+        &format!("SELECT id FROM tasks WHERE data_source_id = '{archive_id}' AND json_extract(properties_json, '$.Priority.text') IS NOT 'Urgent' LIMIT 1"),
     )
     .remove(0);
     // Edited inside the simulator, as a person in Notion would: the test's own requests would

@@ -28,6 +28,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("actions", &["model", "notion", "store", "failpoint"]),
     ("notify", &["model", "store", "config"]),
     ("hooks", &["model", "store", "failpoint"]),
+    ("listen", &["model", "notion", "store"]),
     (
         "daemon",
         &[
@@ -43,6 +44,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "actions",
             "notify",
             "hooks",
+            "listen",
         ],
     ),
     (
@@ -61,6 +63,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "actions",
             "notify",
             "hooks",
+            "listen",
             "daemon",
             "simulator",
         ],

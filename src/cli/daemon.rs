@@ -118,6 +118,10 @@ pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
         let (config, origin) = config::load(reload_from.as_deref())?;
         daemon_settings(&config, &origin, sources)
     });
+    let webhooks = match session.config.webhook.listen {
+        Some(address) => Some(webhooks(&session.config, &path, address, &store, &sources).await?),
+        None => None,
+    };
     let context = crate::daemon::Context {
         client: session.client.clone(),
         sources,
@@ -129,6 +133,52 @@ pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
         schedules: settings.schedules,
         health: settings.health,
         reload: Some(reloader),
+        webhooks,
     };
     crate::daemon::serve(context, crate::daemon::signals()).await
+}
+
+/// Binds the listener for Notion's webhooks (before READY, so a taken port stops the start),
+/// and says whether signatures can be verified yet.
+async fn webhooks(
+    config: &config::Config,
+    mirror: &Path,
+    address: std::net::SocketAddr,
+    store: &Store,
+    sources: &[crate::daemon::SourceContext],
+) -> anyhow::Result<crate::daemon::Webhooks> {
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .map_err(|error| {
+            anyhow::anyhow!(
+                "cannot listen on {address} for Notion's webhooks ([webhook] listen): {error}"
+            )
+        })?;
+    let token = crate::listen::TokenStore::new(mirror);
+    if token.current().is_none() {
+        tracing::warn!(
+            file = %token.file().display(),
+            "no webhook verification token yet: create the subscription in Notion (integration settings → Webhooks) with your public URL ending in {}; Notion then sends the token here, and `tasksync webhook token` prints it to paste back",
+            crate::listen::PATH
+        );
+    }
+    let hints = std::sync::Arc::new(crate::listen::Hints::default());
+    let endpoint = crate::listen::Listener {
+        store: store.clone(),
+        token,
+        sources: sources
+            .iter()
+            .map(|source| crate::listen::SourceIds {
+                data_source_id: source.source.id.to_string(),
+                database_id: source.source.database_id.as_ref().map(ToString::to_string),
+            })
+            .collect(),
+        hints: hints.clone(),
+    };
+    Ok(crate::daemon::Webhooks {
+        listener,
+        router: crate::listen::router(std::sync::Arc::new(endpoint)),
+        hints,
+        debounce: config.webhook.debounce,
+    })
 }

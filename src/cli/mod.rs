@@ -182,6 +182,9 @@ pub enum Command {
     /// Everything rules queued to go out: mail and webhooks, their state and errors.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Notion's webhooks, a low-latency hint that starts a sync (`[webhook] listen`).
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Read and change tasks directly in Notion (or, with --mirror, read the local mirror).
     Tasks(TasksArgs),
     /// Serve a local simulator of the Notion API, with generated tasks.
@@ -278,6 +281,18 @@ pub enum TasksCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Print the verification token Notion sent to the daemon's webhook endpoint, to paste
+    /// into the subscription's Verify dialog in Notion.
+    ///
+    /// The daemon keeps it beside the mirror (readable by its owner only);
+    /// NOTION_WEBHOOK_TOKEN may provide it instead.
+    ///
+    /// Example: tasksync webhook token
+    Token,
 }
 
 #[derive(Debug, Subcommand)]
@@ -414,6 +429,14 @@ pub struct SimulatorArgs {
     /// Data sources in the database (2 makes `notion.data_source` necessary).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=2))]
     pub data_sources: u8,
+    /// Deliver Notion-style webhook events for edits to this URL (e.g. the daemon's
+    /// `http://127.0.0.1:8787/notion/webhook`): a verification request first, then signed
+    /// events, aggregated per page.
+    #[arg(long, value_name = "URL", requires = "webhook_token")]
+    pub webhook: Option<String>,
+    /// The verification token the webhook events are signed with.
+    #[arg(long, value_name = "TOKEN", requires = "webhook")]
+    pub webhook_token: Option<String>,
 }
 
 /// Runs a parsed command line.
@@ -436,6 +459,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mail(MailCommand::Retry { id, all_failed }) => {
             mail::retry(cli.config.as_deref(), id, all_failed).await
         }
+        Command::Webhook(WebhookCommand::Token) => outbox::webhook_token(cli.config.as_deref()),
         Command::Outbox(OutboxCommand::List { failed, json }) => {
             outbox::list(cli.config.as_deref(), failed, json).await
         }
@@ -499,6 +523,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 burst: args.burst,
                 faults: args.faults,
                 data_sources: args.data_sources,
+                webhook: args
+                    .webhook
+                    .zip(args.webhook_token)
+                    .map(|(url, token)| crate::simulator::WebhookTarget { url, token }),
             };
             crate::simulator::serve_forever(options, args.listen).await
         }

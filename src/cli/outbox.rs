@@ -136,3 +136,28 @@ pub async fn retry(
     );
     Ok(())
 }
+
+/// `tasksync webhook token`: the verification token Notion sent, for its Verify dialog.
+pub fn webhook_token(config_path: Option<&Path>) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+    let (config, _) = crate::config::load(config_path)?;
+    let mirror = config.mirror_path()?;
+    let token = crate::listen::TokenStore::new(&mirror);
+    match token.current() {
+        Some(secret) => {
+            out!("{}", secret.expose_secret());
+            if token.is_from_environment() {
+                eprintln!(
+                    "(from {}; the daemon verifies signatures with it)",
+                    crate::listen::TOKEN_VARIABLE
+                );
+            }
+            Ok(())
+        }
+        None => anyhow::bail!(
+            "Notion has not sent a verification token yet ({} does not exist): set `[webhook] listen`, start the daemon behind your HTTPS proxy, and create the webhook subscription in Notion (integration settings → Webhooks) with the URL https://YOUR-HOST{}",
+            token.file().display(),
+            crate::listen::PATH
+        ),
+    }
+}

@@ -236,6 +236,28 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
             hook(WebhookStatus::Failed)
         );
     }
+    for note in &summary.notion_webhooks {
+        let detail = note
+            .detail
+            .as_deref()
+            .map(|d| format!(" ({d})"))
+            .unwrap_or_default();
+        let meaning = match note.outcome {
+            crate::model::run::InboundOutcome::Accepted => "signed events that started a sync",
+            crate::model::run::InboundOutcome::Duplicate => {
+                "events seen before (nothing done again)"
+            }
+            crate::model::run::InboundOutcome::Rejected => {
+                "requests refused (bad or missing signature)"
+            }
+            crate::model::run::InboundOutcome::Verification => "verification requests (token kept)",
+        };
+        out!(
+            "Notion webhooks: {} {meaning}, the last at {}{detail}",
+            note.count,
+            note.last_at
+        );
+    }
     for webhook in &summary.failed_webhooks {
         out!(
             "  failed webhook #{} to {}: {}",

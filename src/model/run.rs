@@ -96,6 +96,44 @@ impl JobOutcome {
     }
 }
 
+/// What the webhook listener made of a request (`notion_webhook_requests.outcome`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InboundOutcome {
+    /// A signed event seen for the first time: it started a sync.
+    Accepted,
+    /// A signed event whose id was seen before: nothing done again.
+    Duplicate,
+    /// A bad or missing signature, or no token to verify with: 401, nothing done.
+    Rejected,
+    /// Notion's verification request: its token was kept.
+    Verification,
+}
+
+impl InboundOutcome {
+    pub const ALL: [Self; 4] = [
+        Self::Accepted,
+        Self::Duplicate,
+        Self::Rejected,
+        Self::Verification,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Duplicate => "duplicate",
+            Self::Rejected => "rejected",
+            Self::Verification => "verification",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|outcome| outcome.as_str() == text)
+    }
+}
+
 /// Whether a sync read every task or only the edited ones (`sync_runs.kind`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -9,6 +9,7 @@ mod client;
 mod complete;
 pub mod create;
 mod error;
+pub mod events;
 mod markdown;
 pub mod pacing;
 pub mod query;

@@ -177,6 +177,7 @@ pub(super) fn store_blocks(
 pub async fn append_block_children(
     state: Shared,
     Extension(Version(version)): Extension<Version>,
+    Extension(super::Actor(actor)): Extension<super::Actor>,
     Path(id): Path<String>,
     bytes: Bytes,
 ) -> Answer {
@@ -237,6 +238,10 @@ pub async fn append_block_children(
         _ => None,
     };
     let ids = store_blocks(&mut workspace, &id, blocks, position, now);
+    if let Some(&index) = workspace.index.get(&id) {
+        let source = workspace.pages[index].source;
+        workspace.emit("page.content_updated", &id, source, &actor);
+    }
     let created: Vec<Value> = workspace
         .blocks
         .get(&id)

@@ -219,6 +219,7 @@ impl Workspace {
             next_number: 1,
             version: 0,
             rng,
+            events: None,
         };
         let now = minute(seed.now);
         for i in 0..seed.tasks {

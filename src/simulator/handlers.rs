@@ -104,6 +104,11 @@ pub async fn update_data_source(
         }
     };
     workspace.update_properties(index, &changes)?;
+    if !changes.is_empty() {
+        let id = workspace.sources[index].id.clone();
+        let bot = workspace.bot["id"].as_str().unwrap_or_default().to_string();
+        workspace.emit("data_source.schema_updated", &id, index, &bot);
+    }
     let source = &workspace.sources[index];
     ok(workspace.render_source(source, version))
 }

@@ -31,6 +31,7 @@
 //! | Appends create headings, list items, to-dos (`checked` false unless given), quotes, code (`language` one of Notion's, else a validation error listing them; `caption`) and dividers (`{}`); list items take nested children | reference/block, reference/patch-block-children |
 //! | `POST /v1/pages` takes properties by name or id and `children` (created with the page); the new page's `created_by` is the integration's bot, and a `created_time` timestamp filter finds it | reference/post-page, reference/post-database-query-filter |
 //! | `GET /v1/users` lists the workspace's users (people with `person.email`, and bots; guests are not listed), paginated with `start_cursor`, `page_size` ≤ 100 | reference/get-users |
+//! | Webhooks: the endpoint first gets `{"verification_token": ...}` unsigned; then events (`page.created`, `page.properties_updated`, `page.content_updated`, `page.deleted`, `page.undeleted`, `data_source.schema_updated`) signed `X-Notion-Signature: sha256=<hex HMAC-SHA256 of the body>` with that token, carrying ids (entity, parent data source) and not values, edits of one page close together aggregated into one event, delivery tried again on failure, then dropped | reference/webhooks, reference/webhooks-events-delivery |
 //! | Every answer carries a `request_id`; data sources carry `url`, `public_url`, `icon`, `cover`, `created_by`, `last_edited_by`, `is_inline` and a `description` per property; pages `is_archived` and `is_locked`; databases `is_locked`, `icon` and `cover` | reference/data-source, reference/page, reference/database |
 
 mod blocks;
@@ -39,6 +40,7 @@ mod generate;
 mod handlers;
 mod http;
 mod query;
+mod webhooks;
 mod workspace;
 mod writes;
 
@@ -62,6 +64,7 @@ use tokio::time::Instant;
 
 use crate::notion::ApiVersion;
 use generate::Seed;
+pub use webhooks::WebhookTarget;
 use workspace::Workspace;
 
 /// The query result cap Notion applies (guides/data-apis/query-large-data-sources).
@@ -81,6 +84,8 @@ pub struct SimulatorOptions {
     pub burst: u32,
     pub faults: FaultSpec,
     pub data_sources: u8,
+    /// Deliver webhook events for edits to this endpoint, signed with this token.
+    pub webhook: Option<WebhookTarget>,
 }
 
 impl Default for SimulatorOptions {
@@ -94,6 +99,7 @@ impl Default for SimulatorOptions {
             burst: 3,
             faults: FaultSpec::default(),
             data_sources: 1,
+            webhook: None,
         }
     }
 }
@@ -391,23 +397,32 @@ pub struct Simulator {
     state: Arc<State>,
     base_url: String,
     server: tokio::task::JoinHandle<()>,
+    /// Delivers webhook events (`SimulatorOptions::webhook`).
+    deliverer: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for Simulator {
     fn drop(&mut self) {
         self.server.abort();
+        if let Some(deliverer) = &self.deliverer {
+            deliverer.abort();
+        }
     }
 }
 
 impl Simulator {
     /// Generates the workspace and serves it on `address` (port 0 picks a free port).
     pub async fn start(options: SimulatorOptions, address: SocketAddr) -> anyhow::Result<Self> {
-        let workspace = Workspace::generate(&Seed {
+        let mut workspace = Workspace::generate(&Seed {
             tasks: options.tasks,
             seed: options.seed,
             data_sources: options.data_sources.max(1),
             now: Utc::now(),
         });
+        if options.webhook.is_some() {
+            workspace.events = Some(Vec::new());
+        }
+        let webhook = options.webhook.clone();
         let limiter = options.rate_limit.filter(|rate| *rate > 0.0).map(|rate| {
             let interval = crate::notion::pacing::interval_of(rate);
             Mutex::new(RateLimiter {
@@ -433,6 +448,8 @@ impl Simulator {
         let listener = tokio::net::TcpListener::bind(address).await?;
         let local = listener.local_addr()?;
         let app = router(state.clone());
+        let deliverer =
+            webhook.map(|target| tokio::spawn(webhooks::deliver(state.clone(), target)));
         let server = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, app).await {
                 tracing::error!(%error, "simulator stopped");
@@ -442,6 +459,7 @@ impl Simulator {
             state,
             base_url: format!("http://{local}"),
             server,
+            deliverer,
         })
     }
 

@@ -178,6 +178,8 @@ pub struct Workspace {
     /// Bumped by every change; query caches key on it.
     pub version: u64,
     pub(super) rng: SmallRng,
+    /// Changes a webhook subscription hears of, until delivered (`None`: no subscription).
+    pub events: Option<Vec<super::webhooks::PageEvent>>,
 }
 
 /// A property value as page objects show it: people and relations cut at 25, and mentions past
@@ -440,6 +442,20 @@ impl Workspace {
             object["archived"] = json!(false);
         }
         object
+    }
+}
+
+impl Workspace {
+    /// Notes a change for the webhook subscription, if there is one.
+    pub fn emit(&mut self, kind: &'static str, entity_id: &str, source: usize, author: &str) {
+        if let Some(events) = &mut self.events {
+            events.push(super::webhooks::PageEvent {
+                kind,
+                entity_id: entity_id.to_string(),
+                source,
+                author: author.to_string(),
+            });
+        }
     }
 }
 

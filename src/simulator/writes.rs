@@ -335,13 +335,24 @@ impl Workspace {
         let source = self.pages[index].source;
         let values = self.prepare_writes(source, properties)?;
         let page = &mut self.pages[index];
+        let was_in_trash = page.in_trash;
+        let changed_values = !values.is_empty();
         page.values.extend(values);
         if let Some(trash) = trash {
             page.in_trash = trash;
         }
         page.edited = minute(now);
         page.edited_by = actor.to_string();
+        let (id, in_trash) = (page.id.clone(), page.in_trash);
         self.version += 1;
+        if changed_values {
+            self.emit("page.properties_updated", &id, source, actor);
+        }
+        match (was_in_trash, in_trash) {
+            (false, true) => self.emit("page.deleted", &id, source, actor),
+            (true, false) => self.emit("page.undeleted", &id, source, actor),
+            _ => {}
+        }
         Ok(())
     }
 
@@ -374,7 +385,7 @@ impl Workspace {
         self.next_number += 1;
         self.index.insert(id.clone(), self.pages.len());
         self.pages.push(PageRecord {
-            id,
+            id: id.clone(),
             source,
             created: minute(now),
             edited: minute(now),
@@ -385,6 +396,7 @@ impl Workspace {
             values: stored,
         });
         self.version += 1;
+        self.emit("page.created", &id, source, actor);
         self.pages.len() - 1
     }
 }

@@ -223,6 +223,23 @@ CREATE INDEX webhook_outbox_by_status ON webhook_outbox (status, id);
 ALTER TABLE job_runs ADD COLUMN source TEXT;
 CREATE INDEX job_runs_by_source ON job_runs (job, source, id);
 "#,
+    // Notion's webhooks: the events seen (by id, so a redelivery or replay starts nothing
+    // twice), and per outcome the last request and how many there were, for `status`.
+    r#"
+CREATE TABLE notion_events (
+    event_id    TEXT PRIMARY KEY,
+    type        TEXT NOT NULL,
+    entity_id   TEXT,
+    received_at TEXT NOT NULL
+);
+CREATE INDEX notion_events_by_time ON notion_events (received_at);
+CREATE TABLE notion_webhook_requests (
+    outcome TEXT PRIMARY KEY,
+    last_at TEXT NOT NULL,
+    detail  TEXT,
+    count   INTEGER NOT NULL DEFAULT 0
+);
+"#,
 ];
 
 /// The schema version a migrated mirror has (`PRAGMA user_version`).

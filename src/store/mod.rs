@@ -8,7 +8,8 @@
 //! - `automation`: `rule_firings`, `actions`, `append_batches`, `rule_states`, `rule_baselines`,
 //!   `rule_suspensions`;
 //! - `outbox`: `mail_outbox`;
-//! - `runs`: `sync_runs`, `job_runs`, and the summary `status` shows.
+//! - `runs`: `sync_runs`, `job_runs`, and the summary `status` shows;
+//! - `events`: `notion_events`, `notion_webhook_requests` (Notion's webhooks).
 //!
 //! The tables are a user contract (the README's SQL). WAL mode, foreign keys, a busy timeout;
 //! the file is created readable by its owner only. Each method is one logical step in one
@@ -16,6 +17,7 @@
 
 mod automation;
 mod directory;
+mod events;
 mod hooks;
 mod migrations;
 mod outbox;
@@ -34,6 +36,7 @@ use crate::model::automation::{Firing, RuleStateChange};
 pub use crate::model::stored::{CREATED, DELETED};
 use crate::model::stored::{Change, MirroredTask};
 pub use automation::{AppendBatchRow, FiringRecord, QueuedAction, SuspendedRule};
+pub use events::InboundNote;
 pub use hooks::{OutboxWebhook, WebhookEntry, WebhookOutcome};
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
 use migrations::{MIGRATIONS, identify, migrate};

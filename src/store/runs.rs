@@ -210,6 +210,8 @@ pub struct Summary {
     pub failed_webhooks: Vec<super::WebhookEntry>,
     /// Rules that do not fit the data source's schema as it is now (they do not run).
     pub suspended_rules: Vec<SuspendedRule>,
+    /// Requests to Notion's webhook endpoint, by outcome: the last of each, and how many.
+    pub notion_webhooks: Vec<super::InboundNote>,
 }
 
 /// Rows of `table` by status, every status of `statuses` present (zero included), so that
@@ -445,6 +447,7 @@ pub(super) fn summary(connection: &Connection, since: &str) -> anyhow::Result<Su
             WebhookStatus::ALL.iter().map(|s| s.as_str()),
         )?,
         failed_webhooks,
+        notion_webhooks: super::events::webhook_requests(connection)?,
     })
 }
 

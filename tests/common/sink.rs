@@ -16,6 +16,8 @@ use axum::routing::post;
 pub struct Received {
     pub idempotency_key: Option<String>,
     pub content_type: Option<String>,
+    /// `X-Notion-Signature`, for the simulator's webhook deliveries.
+    pub signature: Option<String>,
     pub body: String,
 }
 
@@ -42,6 +44,7 @@ async fn receive(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: By
     shared.received.lock().unwrap().push(Received {
         idempotency_key: header("idempotency-key"),
         content_type: header("content-type"),
+        signature: header("x-notion-signature"),
         body: String::from_utf8_lossy(&body).into_owned(),
     });
     let next = shared.script.lock().unwrap().pop_front();
