@@ -69,16 +69,7 @@ fn count(dir: &Path, sql: &str) -> i64 {
 
 /// Waits (polling the mirror) until `sql` returns `expected`; how long it took.
 async fn until(dir: &Path, sql: &str, expected: i64, limit: Duration) -> Duration {
-    let started = Instant::now();
-    while count(dir, sql) != expected {
-        assert!(
-            started.elapsed() < limit,
-            "`{sql}` did not reach {expected} within {limit:?} (now {})",
-            count(dir, sql)
-        );
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    started.elapsed()
+    common::until_sql(&dir.join("mirror.db"), sql, expected, limit).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -87,16 +87,7 @@ fn count(dir: &Path, sql: &str) -> i64 {
 
 /// Waits (polling the mirror) until `sql` returns `expected`; how long it took.
 async fn until(dir: &Path, sql: &str, expected: i64, limit: Duration) -> Duration {
-    let started = Instant::now();
-    while count(dir, sql) != expected {
-        assert!(
-            started.elapsed() < limit,
-            "`{sql}` did not reach {expected} within {limit:?} (now {})",
-            count(dir, sql)
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    started.elapsed()
+    common::until_sql(&dir.join("mirror.db"), sql, expected, limit).await
 }
 
 /// A Notion event for a page of a data source, signed with `token`.

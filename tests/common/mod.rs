@@ -257,6 +257,26 @@ pub fn sql_number(path: &std::path::Path, sql: &str) -> Option<i64> {
         .ok()
 }
 
+/// Waits (polling the SQLite file at `path`) until `sql` returns `expected`; how long it took.
+/// For tests of a real process (the daemon), whose time cannot be paused.
+pub async fn until_sql(
+    path: &std::path::Path,
+    sql: &str,
+    expected: i64,
+    limit: std::time::Duration,
+) -> std::time::Duration {
+    let started = std::time::Instant::now();
+    while sql_number(path, sql).unwrap_or(-1) != expected {
+        assert!(
+            started.elapsed() < limit,
+            "`{sql}` did not reach {expected} within {limit:?} (now {:?})",
+            sql_number(path, sql)
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
+
 /// Makes a test file's `Fixture { base: Mirror, .. }` usable as the `Mirror` it extends.
 #[macro_export]
 macro_rules! extends_mirror {

@@ -15,39 +15,16 @@ impl NotionClient {
         id: &NotionId,
         wanted: Option<&str>,
     ) -> Result<DataSource, NotionError> {
-        let database = match self
-            .send::<WireDatabase>(Call::get(format!("/v1/databases/{id}")))
-            .await
-        {
-            Ok(database) => database,
-            Err(failure) if failure.error.is_not_found() => {
-                // Perhaps a data source id; if not, the database's 404 says what to do.
-                return match self.retrieve_data_source(id).await {
-                    Err(other) if other.is_not_found() => Err(failure.error),
-                    result => result,
-                };
-            }
-            Err(failure) => return Err(failure.error),
-        };
-        let available: Vec<DataSourceSummary> = database
-            .data_sources
-            .iter()
-            .filter_map(|source| {
-                Some(DataSourceSummary {
-                    id: NotionId::parse(&source.id).ok()?,
-                    name: source.name.clone(),
-                    database_id: Some(id.clone()),
-                })
-            })
-            .collect();
-        let chosen = choose_data_source(&available, wanted).ok_or_else(|| {
-            NotionError::DataSourceChoice {
-                database_id: database.id.clone(),
+        let mut found = self
+            .resolve_data_sources(&[(id.clone(), wanted.map(str::to_string))])
+            .await;
+        found.pop().unwrap_or_else(|| {
+            Err(NotionError::DataSourceChoice {
+                database_id: id.to_string(),
                 wanted: wanted.map(str::to_string),
-                available: available.clone(),
-            }
-        })?;
-        self.retrieve_data_source(&chosen.id).await
+                available: Vec::new(),
+            })
+        })
     }
 
     /// The data sources of several configured sources (database, data source name or id), in
@@ -56,7 +33,8 @@ impl NotionClient {
         &self,
         wanted: &[(NotionId, Option<String>)],
     ) -> Vec<Result<DataSource, NotionError>> {
-        let mut databases: std::collections::HashMap<NotionId, Vec<DataSourceSummary>> =
+        // By the id configured: the database's own id (for messages) and its data sources.
+        let mut databases: std::collections::HashMap<NotionId, (String, Vec<DataSourceSummary>)> =
             std::collections::HashMap::new();
         let mut resolved = Vec::with_capacity(wanted.len());
         for (id, name) in wanted {
@@ -79,11 +57,14 @@ impl NotionClient {
                     }
                 }
             }
-            let available = databases.get(id).map(Vec::as_slice).unwrap_or_default();
+            let (database_id, available) = match databases.get(id) {
+                Some((database_id, available)) => (database_id.clone(), available.as_slice()),
+                None => (id.to_string(), &[][..]),
+            };
             let result = match choose_data_source(available, name.as_deref()) {
                 Some(chosen) => self.retrieve_data_source(&chosen.id).await,
                 None => Err(NotionError::DataSourceChoice {
-                    database_id: id.to_string(),
+                    database_id,
                     wanted: name.clone(),
                     available: available.to_vec(),
                 }),
@@ -93,13 +74,16 @@ impl NotionClient {
         resolved
     }
 
-    /// The data sources a database lists (empty when `id` is not a database's).
-    async fn database_sources(&self, id: &NotionId) -> Result<Vec<DataSourceSummary>, NotionError> {
+    /// A database's id (as Notion writes it) and the data sources it lists.
+    async fn database_sources(
+        &self,
+        id: &NotionId,
+    ) -> Result<(String, Vec<DataSourceSummary>), NotionError> {
         let database = self
             .send::<WireDatabase>(Call::get(format!("/v1/databases/{id}")))
             .await
             .map_err(|failure| failure.error)?;
-        Ok(database
+        let sources = database
             .data_sources
             .iter()
             .filter_map(|source| {
@@ -109,7 +93,8 @@ impl NotionClient {
                     database_id: Some(id.clone()),
                 })
             })
-            .collect())
+            .collect();
+        Ok((database.id, sources))
     }
 }
 
