@@ -10,6 +10,10 @@
 //! The reconcile and full jobs read the schema again first (as does any sync whose pages show a
 //! property the schema lacks); when it changed, the rules are compiled against it: renames are
 //! followed by id, rules that no longer fit are suspended, and the loop runs with the new ones.
+//! Jobs on tasks run once per configured source (`[[sources]]`), each attempt recorded for its
+//! source; mail and webhooks go out once after them. With `[webhook] listen`, the listener for
+//! Notion's webhooks (`crate::listen`) runs beside the loop; the sources its events make due are
+//! synced by the loop `debounce` after the first event, between the scheduled jobs.
 //! systemd: READY=1 after the start-up checks, STATUS= after each job (the health verdict and
 //! the job's outcome), WATCHDOG=1 pings when `WatchdogSec` is set; without systemd these do
 //! nothing.
