@@ -44,6 +44,7 @@ fn schema() -> DataSource {
                 kind: kind.into(),
                 options,
                 computed_from: Vec::new(),
+                groups: Vec::new(),
             },
         )
     };

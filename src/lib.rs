@@ -21,6 +21,7 @@ pub mod lock;
 pub mod model;
 pub mod notify;
 pub mod notion;
+pub mod report;
 pub mod rules;
 pub mod schedule;
 pub mod simulator;

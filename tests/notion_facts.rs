@@ -982,3 +982,53 @@ async fn webhooks_verify_first_then_deliver_signed_aggregated_events_without_val
     assert!(body.get("properties").is_none(), "ids, not values: {body}");
     assert!(!event.body.contains("Urgent"), "ids, not values: {body}");
 }
+
+/// reference/property-object ("Status"): a status property's configuration lists its `options`
+/// and its `groups` (To-do, In progress, Complete, in that order), each group with the ids of
+/// the options in it; every option is in one group. The client reads them into the schema.
+#[tokio::test]
+async fn a_status_property_lists_its_groups_with_their_option_ids() {
+    let simulator = workspace(1).await;
+    for version in ApiVersion::ALL {
+        let raw = Raw::new(&simulator, version);
+        let (status, body) = raw
+            .send(
+                Method::GET,
+                &format!("/v1/data_sources/{}", source(&simulator)),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200);
+        let config = &body["properties"]["Status"]["status"];
+        let groups = config["groups"].as_array().unwrap();
+        let names: Vec<&str> = groups.iter().map(|g| g["name"].as_str().unwrap()).collect();
+        assert_eq!(names, ["To-do", "In progress", "Complete"]);
+        let mut grouped: Vec<&str> = groups
+            .iter()
+            .flat_map(|g| g["option_ids"].as_array().unwrap())
+            .map(|id| id.as_str().unwrap())
+            .collect();
+        let mut options: Vec<&str> = config["options"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["id"].as_str().unwrap())
+            .collect();
+        grouped.sort_unstable();
+        options.sort_unstable();
+        assert_eq!(grouped, options, "every option in one group");
+        let schema = common::client(&simulator, version)
+            .resolve_data_source(
+                &tasksync::model::ids::NotionId::parse(&simulator.database_id()).unwrap(),
+                None,
+            )
+            .await
+            .unwrap();
+        let read: Vec<&str> = schema.properties["Status"]
+            .groups
+            .iter()
+            .map(|g| g.name.as_str())
+            .collect();
+        assert_eq!(read, names);
+    }
+}

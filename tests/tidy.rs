@@ -29,6 +29,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("notify", &["model", "store", "config"]),
     ("hooks", &["model", "store", "failpoint"]),
     ("listen", &["model", "notion", "store"]),
+    ("report", &["model"]),
     (
         "daemon",
         &[
@@ -64,6 +65,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "notify",
             "hooks",
             "listen",
+            "report",
             "daemon",
             "simulator",
         ],

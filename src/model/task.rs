@@ -369,6 +369,17 @@ pub struct PropertySchema {
     /// Page objects compute such values over the first 25 references only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub computed_from: Vec<String>,
+    /// A status property's groups (To-do, In progress, Complete), in order, with the ids of
+    /// their options: what "open", "in progress" and "done" mean in any database.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<StatusGroup>,
+}
+
+/// One group of a status property's options (reference/property-object, "Status").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusGroup {
+    pub name: String,
+    pub option_ids: Vec<String>,
 }
 
 /// A data source: the table of tasks inside a database.

@@ -253,12 +253,37 @@ fn parse_property_schema(name: &str, schema: &Value) -> PropertySchema {
         .and_then(Value::as_array)
         .map(|options| options.iter().filter_map(parse_option).collect())
         .unwrap_or_default();
+    let groups = schema
+        .get(&kind)
+        .and_then(|config| config.get("groups"))
+        .and_then(Value::as_array)
+        .map(|groups| {
+            groups
+                .iter()
+                .filter_map(|group| {
+                    Some(crate::model::StatusGroup {
+                        name: str_field(group, "name")?,
+                        option_ids: group
+                            .get("option_ids")
+                            .and_then(Value::as_array)
+                            .map(|ids| {
+                                ids.iter()
+                                    .filter_map(|id| id.as_str().map(str::to_string))
+                                    .collect()
+                            })
+                            .unwrap_or_default(),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     PropertySchema {
         id: str_field(schema, "id").unwrap_or_default(),
         name: str_field(schema, "name").unwrap_or_else(|| name.to_string()),
         kind,
         options,
         computed_from: Vec::new(),
+        groups,
     }
 }
 

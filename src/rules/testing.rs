@@ -22,6 +22,7 @@ pub fn schema() -> DataSource {
                 kind: kind.into(),
                 options: options.iter().map(|o| option(o)).collect(),
                 computed_from: Vec::new(),
+                groups: Vec::new(),
             },
         )
     };

@@ -170,6 +170,7 @@ async fn a_rename_moves_history_and_former_names_are_remembered() {
                     kind: "select".into(),
                     options: Vec::new(),
                     computed_from: Vec::new(),
+                    groups: Vec::new(),
                 },
             )]
             .into(),
