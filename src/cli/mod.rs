@@ -7,6 +7,7 @@ mod demo;
 mod mail;
 mod mirror;
 mod outbox;
+mod report;
 mod rules;
 mod status;
 mod tasks;
@@ -182,6 +183,24 @@ pub enum Command {
     /// Everything rules queued to go out: mail and webhooks, their state and errors.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// An HTML report of how work flows: cumulative flow, cycle time, throughput, aging work,
+    /// rule activity; from the mirror only.
+    ///
+    /// One self-contained file (inline CSS and SVG, nothing from the network), readable
+    /// offline and printable.
+    ///
+    /// Example: tasksync report --out flow.html --since 90d
+    Report {
+        /// Where to write the page (default: report.html).
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+        /// How far back to look: "90d", "12w"... (default 90d).
+        #[arg(long, value_name = "DURATION", default_value = "90d")]
+        since: String,
+        /// The source to report on (a `[[sources]]` name; needed when the mirror holds several).
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+    },
     /// Notion's webhooks, a low-latency hint that starts a sync (`[webhook] listen`).
     #[command(subcommand)]
     Webhook(WebhookCommand),
@@ -458,6 +477,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Mail(MailCommand::Retry { id, all_failed }) => {
             mail::retry(cli.config.as_deref(), id, all_failed).await
+        }
+        Command::Report { out, since, source } => {
+            report::report(cli.config.as_deref(), out, &since, source.as_deref()).await
         }
         Command::Webhook(WebhookCommand::Token) => outbox::webhook_token(cli.config.as_deref()),
         Command::Outbox(OutboxCommand::List { failed, json }) => {

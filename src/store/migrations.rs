@@ -240,6 +240,11 @@ CREATE TABLE notion_webhook_requests (
     count   INTEGER NOT NULL DEFAULT 0
 );
 "#,
+    // The flow report reads the mirror only: the status property (options and groups) as the
+    // last sync saw it.
+    r#"
+ALTER TABLE sync_state ADD COLUMN status_json TEXT;
+"#,
 ];
 
 /// The schema version a migrated mirror has (`PRAGMA user_version`).

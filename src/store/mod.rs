@@ -21,6 +21,7 @@ mod events;
 mod hooks;
 mod migrations;
 mod outbox;
+mod report;
 mod runs;
 mod tasks;
 
@@ -41,6 +42,7 @@ pub use hooks::{OutboxWebhook, WebhookEntry, WebhookOutcome};
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
 use migrations::{MIGRATIONS, identify, migrate};
 pub use outbox::{OutboxEntry, OutboxMail};
+pub use report::{ReportEvent, ReportInputs, ReportTask, RuleWeek};
 pub use runs::{JobHealth, RunRecord, Summary};
 pub use tasks::{HistoryRow, SyncState};
 

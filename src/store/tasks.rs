@@ -80,6 +80,23 @@ impl Store {
         .await
     }
 
+    /// Records the data source's status property (options and groups), for the flow report.
+    pub async fn save_status_schema(
+        &self,
+        data_source_id: String,
+        status: Option<crate::model::PropertySchema>,
+    ) -> anyhow::Result<()> {
+        let json = status.map(|s| serde_json::to_string(&s)).transpose()?;
+        self.call("record the status property", move |c| {
+            c.execute(
+                "UPDATE sync_state SET status_json = ?2 WHERE data_source_id = ?1",
+                params![data_source_id, json],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Records the workspace's users (from Notion's users endpoint, or the integration's own bot).
     pub async fn save_users(
         &self,

@@ -549,6 +549,12 @@ impl<'a> Engine<'a> {
                 renames,
                 iso(self.now),
             )
+            .await?;
+        store
+            .save_status_schema(
+                self.source_id.clone(),
+                self.source.first_of_kind("status").cloned(),
+            )
             .await
     }
 

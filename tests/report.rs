@@ -1,0 +1,140 @@
+//! `tasksync report` on a real mirror: a task moved through the statuses at known times (the
+//! simulator's clock), synced, and the page's figures checked against them.
+// Tests and benchmarks may panic on what they set up themselves.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use tasksync::model::PropertyWrite;
+use tasksync::simulator::SimulatorOptions;
+
+fn run(dir: &std::path::Path, token: &str, args: &[&str]) -> String {
+    let output = common::tasksync(dir)
+        .args(args)
+        .env("NOTION_TOKEN", token)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_report_shows_the_cycle_time_throughput_and_flow_the_history_holds() {
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 30,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let token = simulator.token().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tasksync.toml"),
+        format!(
+            r#"[notion]
+database = "{}"
+base_url = "{}"
+requests_per_second = 100
+[store]
+path = "mirror.db"
+[[rules]]
+name = "done-note"
+when = {{ property = "Status", changed_to = "Done" }}
+actions = [{{ append = "Done." }}]
+"#,
+            simulator.database_id(),
+            simulator.base_url()
+        ),
+    )
+    .unwrap();
+    let work = dir.path().to_path_buf();
+    let sync = |args: &'static [&'static str]| {
+        let (work, token) = (work.clone(), token.clone());
+        tokio::task::spawn_blocking(move || run(&work, &token, args))
+    };
+    sync(&["sync"]).await.unwrap();
+    let mirror = dir.path().join("mirror.db");
+    let task: String = rusqlite::Connection::open(&mirror)
+        .unwrap()
+        .query_row(
+            "SELECT id FROM tasks WHERE status = 'To do' ORDER BY created_time LIMIT 1",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let person = simulator.user_ids()[3].clone();
+    let status = |name: &str| [("Status".to_string(), PropertyWrite::Status(name.into()))];
+    // Started a day ago (the simulator's tasks are all older), done now: a cycle time of a
+    // day. A full sync records each change at Notion's edit time.
+    simulator.advance_clock(chrono::Duration::days(-1));
+    simulator
+        .edit_as(&person, &task, &status("In progress"), None)
+        .unwrap();
+    sync(&["sync", "--full"]).await.unwrap();
+    simulator.advance_clock(chrono::Duration::days(1));
+    simulator
+        .edit_as(&person, &task, &status("Done"), None)
+        .unwrap();
+    sync(&["sync", "--full"]).await.unwrap();
+
+    let printed = sync(&["report", "--out", "flow.html", "--since", "30d"])
+        .await
+        .unwrap();
+    assert!(printed.contains("written to flow.html"), "{printed}");
+    let page = std::fs::read_to_string(dir.path().join("flow.html")).unwrap();
+    // Self-contained: three inline charts, no script, nothing fetched.
+    assert_eq!(page.matches("<svg").count(), 3);
+    assert!(!page.contains("<script") && !page.contains("src=\"http"));
+    // The one task that went through In progress: a day.
+    assert!(
+        page.contains(r#"<b id="cycle-median">1.0 days</b>"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"<span id="cycle-p85">1.0 days</span>; 1 tasks"#));
+    // Today's flow is what the mirror holds now.
+    let count = |status: &str| {
+        common::sql_number(
+            &mirror,
+            &format!("SELECT count(*) FROM tasks WHERE status = '{status}' AND deleted_at IS NULL"),
+        )
+        .unwrap()
+    };
+    let today = format!(
+        "Today: To do {}, In progress {}, Done {}.",
+        count("To do"),
+        count("In progress"),
+        count("Done")
+    );
+    assert!(page.contains(&today), "{today}\n{page}");
+    // Throughput: every done task once (generated ones done since their creation).
+    let done: usize = page
+        .split("<table id=\"throughput-table\">")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap()
+        .matches("<td class=\"number\">")
+        .count();
+    assert!(done >= 5, "one row per week: {page}");
+    let weekly_total: i64 = page
+        .split("<table id=\"throughput-table\">")
+        .nth(1)
+        .unwrap()
+        .split("</table>")
+        .next()
+        .unwrap()
+        .split("<td class=\"number\">")
+        .skip(1)
+        .map(|cell| cell.split('<').next().unwrap().parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(weekly_total, count("Done"));
+    // The rule fired once on the task, that week.
+    assert!(
+        page.contains("<td>done-note</td><td class=\"number\">1</td><td class=\"number\">0</td>"),
+        "{page}"
+    );
+}
