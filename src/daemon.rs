@@ -395,7 +395,7 @@ pub async fn serve(
                 }
                 continue;
             }
-            _ = async { hints.as_ref().map(|(h, _)| h.clone()).unwrap_or_default().arrived().await }, if hints.is_some() && due_at.is_none() => {
+            Some(()) = async { hints.as_ref()?.0.arrived().await; Some(()) }, if hints.is_some() && due_at.is_none() => {
                 due_at = Some(tokio::time::Instant::now() + debounce);
                 continue;
             }

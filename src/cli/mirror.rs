@@ -497,16 +497,21 @@ async fn open_mirror(
     config_path: Option<&Path>,
     source: Option<&str>,
 ) -> anyhow::Result<(Store, Option<Vec<String>>)> {
-    let (config, _) = config::load(config_path)?;
+    let (config, origin) = config::load(config_path)?;
+    let store = read_mirror(&config)?;
+    let within = mirror_sources(&store, &config, &origin, source).await?;
+    Ok((store, within))
+}
+
+/// The configuration's mirror, read-only; an error saying to sync first when there is none.
+pub(super) fn read_mirror(config: &config::Config) -> anyhow::Result<Store> {
     let path = config.mirror_path()?;
-    let store = Store::open_read_only(&path)?.ok_or_else(|| {
+    Store::open_read_only(&path)?.ok_or_else(|| {
         anyhow::anyhow!(
             "there is no mirror at {} yet: run `tasksync sync` first",
             path.display()
         )
-    })?;
-    let within = mirror_sources(&store, &config, source).await?;
-    Ok((store, within))
+    })
 }
 
 fn unique_id(properties: &StoredProperties) -> Option<String> {
@@ -639,14 +644,13 @@ pub async fn find_in_mirror(
 pub async fn mirror_sources(
     store: &Store,
     config: &config::Config,
+    origin: &config::Origin,
     wanted: Option<&str>,
 ) -> anyhow::Result<Option<Vec<String>>> {
     let Some(wanted) = wanted else {
         return Ok(None);
     };
-    let spec = config
-        .select_sources(&config::Origin::Defaults { searched: vec![] }, Some(wanted))?
-        .remove(0);
+    let spec = config.select_sources(origin, Some(wanted))?.remove(0);
     let mut ids = store
         .data_sources_of(spec.database.to_string(), spec.data_source.clone())
         .await?;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use crate::config;
 use crate::report::flow::{self, TaskHistory, Workflow};
 use crate::report::html::{AgingRow, Figures, RuleRow};
-use crate::store::{ReportEvent, ReportInputs, Store};
+use crate::store::{ReportEvent, ReportInputs};
 
 /// How many open tasks the aging table names.
 const AGING_ROWS: usize = 20;
@@ -91,19 +91,15 @@ pub async fn report(
     since: &str,
     source: Option<&str>,
 ) -> anyhow::Result<()> {
-    let (config, _) = config::load(config_path)?;
+    let (config, origin) = config::load(config_path)?;
     let window = crate::schedule::parse_duration(since)
         .map_err(|error| config::ConfigError::Missing(format!("--since {since}: {error}")))?;
     let window = Duration::from_std(window)?;
-    let path = config.mirror_path()?;
-    let store = Store::open_read_only(&path)?.ok_or_else(|| {
-        anyhow::anyhow!(
-            "there is no mirror at {} yet: run `tasksync sync` first",
-            path.display()
-        )
-    })?;
+    let store = super::mirror::read_mirror(&config)?;
     let held = store.mirrored_data_sources().await?;
-    let (data_source, name) = match super::mirror::mirror_sources(&store, &config, source).await? {
+    let (data_source, name) = match super::mirror::mirror_sources(&store, &config, &origin, source)
+        .await?
+    {
         Some(ids) => {
             let id = ids.into_iter().next().unwrap_or_default();
             let name = held
@@ -117,10 +113,18 @@ pub async fn report(
             [one] => one.clone(),
             [] => anyhow::bail!("the mirror holds no tasks yet: run `tasksync sync` first"),
             _ => {
+                let names = config.source_names();
+                let hint = if names.is_empty() {
+                    "configure them as `[[sources]]` (README \"Several databases\") and say which with --source NAME".to_string()
+                } else {
+                    format!(
+                        "say which with --source NAME (the sources are {})",
+                        names.join(", ")
+                    )
+                };
                 return Err(config::ConfigError::Missing(format!(
-                    "the mirror holds {} data sources: say which with --source NAME (the sources are {})",
-                    held.len(),
-                    config.source_names().join(", ")
+                    "the mirror holds {} data sources: {hint}",
+                    held.len()
                 ))
                 .into());
             }
@@ -229,7 +233,7 @@ pub async fn report(
     out!(
         "Report of \"{name}\" since {start}: {} tasks, {} done in the period; written to {}",
         tasks.len(),
-        figures.cycle.len().max(figures.lead.len()),
+        figures.lead.len(),
         out.display()
     );
     Ok(())

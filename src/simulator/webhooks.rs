@@ -91,7 +91,7 @@ pub(super) async fn deliver(state: Arc<State>, target: WebhookTarget) {
         for ((entity_id, kind), (source, authors)) in grouped {
             let data_source_id = sources.get(source).cloned().unwrap_or_default();
             let id = super::workspace::uuid(&mut ids);
-            let body = event_body(
+            let event = event_body(
                 &id,
                 kind,
                 &entity_id,
@@ -99,7 +99,7 @@ pub(super) async fn deliver(state: Arc<State>, target: WebhookTarget) {
                 &data_source_id,
                 &authors,
             );
-            send(&http, &target, &body).await;
+            send(&http, &target, event).await;
         }
     }
 }
@@ -111,7 +111,7 @@ fn event_body(
     database_id: &str,
     data_source_id: &str,
     authors: &[String],
-) -> String {
+) -> Value {
     let (entity_type, data) = if kind.starts_with("data_source.") {
         (
             "data_source",
@@ -141,23 +141,15 @@ fn event_body(
         "entity": { "id": entity_id, "type": entity_type },
         "data": data,
     })
-    .to_string()
 }
 
-/// Sends one event, signed; a failure is tried again twice, then the event is dropped.
-async fn send(http: &reqwest::Client, target: &WebhookTarget, body: &str) {
-    let signature = crate::notion::events::signature(&target.token, body.as_bytes());
+/// Sends one event, signed; a failure is tried again twice (with its `attempt_number`), then
+/// the event is dropped.
+async fn send(http: &reqwest::Client, target: &WebhookTarget, mut event: Value) {
     for attempt in 1..=3u32 {
-        let body = body.replacen(
-            "\"attempt_number\":1",
-            &format!("\"attempt_number\":{attempt}"),
-            1,
-        );
-        let signature = if attempt == 1 {
-            signature.clone()
-        } else {
-            crate::notion::events::signature(&target.token, body.as_bytes())
-        };
+        event["attempt_number"] = json!(attempt);
+        let body = event.to_string();
+        let signature = crate::notion::events::signature(&target.token, body.as_bytes());
         let sent = http
             .post(&target.url)
             .header("content-type", "application/json")

@@ -1,7 +1,7 @@
 //! What the flow report reads: each task's creation and status changes, its stays in the trash,
 //! the status property as the last sync saw it, and the rules' firings per week. Read-only.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Store;
 
@@ -77,7 +77,8 @@ fn report_inputs(
             [data_source_id],
             |row| row.get(0),
         )
-        .unwrap_or(None);
+        .optional()?
+        .flatten();
     let status_id: Option<String> = status_json
         .as_deref()
         .and_then(|json| serde_json::from_str::<crate::model::PropertySchema>(json).ok())
