@@ -31,12 +31,14 @@ use crate::actions::perform_queued;
 use crate::config::HealthConfig;
 use crate::model::DataSource;
 use crate::model::run::JobKind;
-use crate::notify::{Mailer, flush};
+use crate::notify::Mailer;
 use crate::notion::NotionClient;
 use crate::rules::RuleSet;
 use crate::schedule::Schedule;
 use crate::store::Store;
 use crate::sync::{SyncOptions, sync};
+
+mod jobs;
 
 /// Compiles the configured rules against a schema, following former property names: the rules
 /// of the configuration in force, compiled again when Notion's schema changes.
@@ -75,6 +77,10 @@ pub struct Context {
     pub action_attempts: u32,
     /// (sync, reconcile, outbox, time_rules, full)
     pub schedules: [Schedule; JOB_COUNT],
+    /// `schedule.report`: the flow report of each source, written into `report_dir`; off when
+    /// `None`.
+    pub report_schedule: Option<Schedule>,
+    pub report_dir: std::path::PathBuf,
     /// The thresholds of the verdict in the STATUS= line.
     pub health: HealthConfig,
     /// Reads and checks the configuration and rules afresh, for SIGHUP; `None`: no reload.
@@ -101,6 +107,7 @@ pub struct Reloaded {
     pub sync_options: SyncOptions,
     pub action_attempts: u32,
     pub schedules: [Schedule; JOB_COUNT],
+    pub report_schedule: Option<Schedule>,
     pub health: HealthConfig,
 }
 
@@ -211,6 +218,7 @@ async fn reload(context: &mut Context) -> bool {
             context.sync_options = reloaded.sync_options;
             context.action_attempts = reloaded.action_attempts;
             context.schedules = reloaded.schedules;
+            context.report_schedule = reloaded.report_schedule;
             context.health = reloaded.health;
             notify(&[NotifyState::Status("configuration reloaded")]);
             true
@@ -285,10 +293,15 @@ enum Job {
     /// Re-reads every task: catches formula and rollup drift (they change without an edit) and
     /// deletions.
     Full = 4,
+    /// Writes the flow report of each source (`schedule.report`, off by default).
+    Report = 5,
 }
 
-/// How many jobs the daemon schedules.
+/// How many jobs the daemon always schedules (the report is on when configured).
 pub const JOB_COUNT: usize = 5;
+
+/// Every job, the report included: one "queued or running" flag each.
+const JOB_SLOTS: usize = JOB_COUNT + 1;
 
 const JOBS: [Job; JOB_COUNT] = [
     Job::Sync,
@@ -307,6 +320,7 @@ impl Job {
             Self::Outbox => JobKind::Outbox,
             Self::TimeRules => JobKind::TimeRules,
             Self::Full => JobKind::Full,
+            Self::Report => JobKind::Report,
         }
     }
 }
@@ -337,18 +351,23 @@ pub async fn serve(
         let _ = stopping_tx.send(true);
     });
     let stop = Arc::new(AtomicBool::new(false));
-    let busy: Arc<[AtomicBool; JOB_COUNT]> = Arc::new(Default::default());
-    let (jobs_tx, mut jobs) = mpsc::channel::<Job>(JOBS.len());
-    let start_tickers = |schedules: &[Schedule; JOB_COUNT]| -> Vec<tokio::task::JoinHandle<()>> {
+    let busy: Arc<[AtomicBool; JOB_SLOTS]> = Arc::new(Default::default());
+    let (jobs_tx, mut jobs) = mpsc::channel::<Job>(JOB_SLOTS);
+    let start_tickers = |context: &Context| -> Vec<tokio::task::JoinHandle<()>> {
+        let report = context
+            .report_schedule
+            .clone()
+            .map(|schedule| (Job::Report, schedule));
         JOBS.iter()
-            .map(|job| {
-                let schedule = schedules[*job as usize].clone();
+            .map(|job| (*job, context.schedules[*job as usize].clone()))
+            .chain(report)
+            .map(|(job, schedule)| {
                 tracing::info!(?job, %schedule, "scheduled");
-                tokio::spawn(ticker(schedule, *job, jobs_tx.clone(), busy.clone()))
+                tokio::spawn(ticker(schedule, job, jobs_tx.clone(), busy.clone()))
             })
             .collect()
     };
-    let mut tickers = start_tickers(&context.schedules);
+    let mut tickers = start_tickers(&context);
     // Notion's webhooks: served from the start; what they make due runs in this loop.
     let (hints, debounce) = match context.webhooks.take() {
         Some(webhooks) => {
@@ -391,7 +410,7 @@ pub async fn serve(
                     for ticker in tickers.drain(..) {
                         ticker.abort();
                     }
-                    tickers = start_tickers(&context.schedules);
+                    tickers = start_tickers(&context);
                 }
                 continue;
             }
@@ -498,7 +517,7 @@ async fn ticker(
     schedule: Schedule,
     job: Job,
     jobs: mpsc::Sender<Job>,
-    busy: Arc<[AtomicBool; JOB_COUNT]>,
+    busy: Arc<[AtomicBool; JOB_SLOTS]>,
 ) {
     loop {
         let now = Utc::now();
@@ -572,7 +591,8 @@ async fn run_job(
             let schema_first = wanted.is_some_and(|w| w.schema.contains(&index));
             let work = async {
                 match job {
-                    Job::TimeRules => time_rules_job(context, source).await.map(|s| (s, None)),
+                    Job::TimeRules => jobs::time_rules(context, source).await.map(|s| (s, None)),
+                    Job::Report => jobs::report(context, source).await.map(|s| (s, None)),
                     _ => sync_job(context, source, job, schema_first, stop).await,
                 }
             };
@@ -589,7 +609,7 @@ async fn run_job(
     if matches!(job, Job::Sync | Job::Reconcile | Job::Full | Job::Outbox)
         && !stop.load(Ordering::SeqCst)
     {
-        let work = async { outbox_job(context).await.map(|summary| (summary, None)) };
+        let work = async { jobs::outbox(context).await.map(|summary| (summary, None)) };
         let (summary, _) = recorded(context, JobKind::Outbox, None, job, work).await;
         summaries.push(summary);
     }
@@ -716,40 +736,6 @@ async fn sync_job(
         ),
         schema,
     ))
-}
-
-async fn time_rules_job(context: &Context, source: &SourceContext) -> anyhow::Result<String> {
-    let fired = crate::sync::time_rules(
-        &context.client,
-        &context.store,
-        &source.source,
-        &source.rules,
-        Utc::now(),
-    )
-    .await?;
-    let actions = perform_queued(&context.client, &context.store, context.action_attempts).await?;
-    Ok(format!(
-        "time rules: {fired} firing(s); {} action(s) done",
-        actions.done
-    ))
-}
-
-async fn outbox_job(context: &Context) -> anyhow::Result<String> {
-    let hooks = crate::hooks::flush(&context.store, &context.hooks, Utc::now()).await?;
-    let hooks = format!(
-        "webhooks: {} sent, {} failed, {} to retry",
-        hooks.sent, hooks.failed, hooks.retrying
-    );
-    match &context.mailer {
-        Some(mailer) => {
-            let report = flush(&context.store, mailer, Utc::now()).await?;
-            Ok(format!(
-                "mail: {} sent, {} failed, {} to retry; {hooks}",
-                report.sent, report.failed, report.retrying
-            ))
-        }
-        None => Ok(format!("mail: no SMTP_URL; {hooks}")),
-    }
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -763,7 +763,8 @@ fn the_demo_tells_the_whole_story_and_leaves_nothing_behind() {
         String::from_utf8_lossy(&output.stderr)
     );
     for expected in [
-        "2. First sync: 40 tasks mirrored",
+        "the first mirrored 40 tasks into tasksync.db",
+        "0 rule(s) fired",
         "Priority: Low → Urgent (by Ada Hopper)",
         "deleted from the database",
         "urgent-starts-work on TASK-2",
@@ -773,7 +774,8 @@ fn the_demo_tells_the_whole_story_and_leaves_nothing_behind() {
         "urgent-mail on TASK-2",
         "overdue-note on TASK-5",
         "is In progress; its page ends with: \"Priority became Urgent",
-        "7. Mail: 1 message(s) delivered as files:",
+        "8. Mail: 1 message(s) delivered as files:",
+        "10. The flow report of those 90 days",
         "sqlite3 ",
     ] {
         assert!(stdout.contains(expected), "«{expected}» missing:\n{stdout}");
@@ -786,6 +788,13 @@ fn the_demo_tells_the_whole_story_and_leaves_nothing_behind() {
         "{mail}"
     );
     assert!(kept.join("tasksync.db").exists());
+    // The flow report of the simulated months, where the demo says.
+    let report = kept.join("report.html");
+    assert!(stdout.contains(&report.display().to_string()), "{stdout}");
+    let page = std::fs::read_to_string(&report).unwrap();
+    assert_eq!(page.matches("<svg").count(), 3);
+    // Months of history: the throughput table has a row per week of the 90 days.
+    assert!(page.matches("<tr><td>").count() > 13, "{page}");
     // The demo's SQL names people: run its history query on the kept mirror.
     let connection = rusqlite::Connection::open(kept.join("tasksync.db")).unwrap();
     let who: Vec<String> = connection
@@ -814,6 +823,8 @@ fn the_demo_tells_the_whole_story_and_leaves_nothing_behind() {
         .and_then(|rest| rest.split(' ').next())
         .unwrap();
     assert!(!Path::new(temporary).exists(), "{temporary} was removed");
+    // The report stays, in the directory the demo ran in.
+    assert!(dir.path().join("tasksync-demo-report.html").exists());
 }
 
 #[test]

@@ -457,6 +457,50 @@ async fn the_full_sync_runs_on_its_schedule() {
     );
     terminate(&daemon);
     assert!(daemon.wait().await.unwrap().success());
+    // The report is off unless `schedule.report` is set.
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT count(*) FROM job_runs WHERE job = 'report'"
+        ),
+        0
+    );
+    assert!(!dir.path().join("report.html").exists());
+}
+
+/// `schedule.report`: the flow report of the mirror's history, written beside the mirror on its
+/// schedule, each attempt recorded (and shown by `status`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_flow_report_is_written_beside_the_mirror_on_its_schedule() {
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 12,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    write_config(dir.path(), &simulator, "1h", "report = \"1s\"\n");
+    let mut daemon = start(dir.path(), &simulator, &[]);
+    let written = "SELECT count(*) >= 1 FROM job_runs WHERE job = 'report' AND outcome = 'ok'";
+    until(dir.path(), written, 1, Duration::from_secs(20)).await;
+    terminate(&daemon);
+    assert!(daemon.wait().await.unwrap().success());
+    let page = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(page.contains("<h1>Flow of Tasks</h1>"), "{page}");
+    let live = count(
+        dir.path(),
+        "SELECT count(*) FROM tasks WHERE deleted_at IS NULL",
+    );
+    assert_eq!(live, 12);
+    assert!(page.contains("Today: To do "), "{page}");
+    assert!(!dir.path().join("report.html.partial").exists());
+    let output = common::tasksync(dir.path())
+        .arg("status")
+        .env("NOTION_TOKEN", simulator.token())
+        .output()
+        .unwrap();
+    let status = String::from_utf8_lossy(&output.stdout);
+    assert!(status.contains("report every 1s"), "{status}");
+    assert!(status.contains("Job report: "), "{status}");
 }
 
 /// Notion's schema changes under a running daemon: a renamed property is followed (the rule

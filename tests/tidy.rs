@@ -29,7 +29,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("notify", &["model", "store", "config"]),
     ("hooks", &["model", "store", "failpoint"]),
     ("listen", &["model", "notion", "store"]),
-    ("report", &["model"]),
+    ("report", &["model", "store"]),
     (
         "daemon",
         &[
@@ -46,6 +46,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
             "notify",
             "hooks",
             "listen",
+            "report",
         ],
     ),
     (

@@ -69,6 +69,10 @@ fn daemon_settings(
             .schedule
             .parsed()
             .map_err(config::ConfigError::Missing)?,
+        report_schedule: config
+            .schedule
+            .report_schedule()
+            .map_err(config::ConfigError::Missing)?,
         health: config.health.clone(),
     })
 }
@@ -131,6 +135,8 @@ pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
         sync_options: settings.sync_options,
         action_attempts: settings.action_attempts,
         schedules: settings.schedules,
+        report_schedule: settings.report_schedule,
+        report_dir: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         health: settings.health,
         reload: Some(reloader),
         webhooks,

@@ -1,8 +1,10 @@
 //! `tasksync demo`: the whole pipeline on a simulated Notion database, with nothing to set up.
 //!
-//! A simulator with a seeded task database, a temporary mirror, the example configuration's rules
-//! and mail saved as files. It syncs, plays a colleague editing in Notion (one task becomes
-//! urgent, one is done, one deleted, one overdue), syncs again, and tells what happened.
+//! A simulator with a seeded task database and a team's last months of work in it, a temporary
+//! mirror, the example configuration's rules and mail saved as files. It syncs once a simulated
+//! day through those months (the mirror keeps the history), switches the rules on, plays a
+//! colleague editing in Notion (one task becomes urgent, one is done, one deleted, one overdue),
+//! syncs again, tells what happened, and ends with the flow report of the history.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -35,6 +37,14 @@ pub struct DemoArgs {
     /// directory removed at the end.
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
+    /// How many days of the team's work the simulator plays before today (synced once a
+    /// simulated day, for the flow report).
+    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    pub days: u32,
+    /// Where to write the flow report [default: report.html in --keep DIR, else
+    /// tasksync-demo-report.html here].
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 /// The four tasks the simulated colleague edits between the two syncs.
@@ -64,8 +74,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let (_temporary, dir) = directory(args.keep.as_deref())?;
     let tasks = args.tasks.max(10);
     out!("tasksync demo: the whole pipeline against a simulated Notion, nothing to set up.\n");
-    let demo = Demo::start(tasks, dir).await?;
-    demo.introduce(tasks, args.keep.is_some());
+    let demo = Demo::start(tasks, args.days, dir).await?;
+    demo.introduce(tasks, args.days, args.keep.is_some());
+    demo.history(args.days).await?;
     let pages = demo.simulator.page_ids();
     let edited = Edited {
         urgent: &pages[1],
@@ -80,6 +91,11 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     demo.colleague_edits(&edited, &label)?;
     demo.second_sync(&edited, &label).await?;
     demo.explore(args.keep.is_some());
+    let report = args.report.unwrap_or_else(|| match &args.keep {
+        Some(dir) => dir.join("report.html"),
+        None => PathBuf::from("tasksync-demo-report.html"),
+    });
+    demo.report(args.days, &report).await?;
     Ok(())
 }
 
@@ -143,11 +159,12 @@ fn days_from_today(days: i64) -> String {
 
 impl Demo {
     /// Step 1: a simulator with `tasks` tasks, a client, the example's rules, the mirror.
-    async fn start(tasks: usize, dir: PathBuf) -> anyhow::Result<Self> {
+    async fn start(tasks: usize, days: u32, dir: PathBuf) -> anyhow::Result<Self> {
         let simulator = Simulator::start(
             SimulatorOptions {
                 tasks,
                 seed: 7,
+                history_days: days,
                 ..SimulatorOptions::default()
             },
             ([127, 0, 0, 1], 0).into(),
@@ -176,9 +193,9 @@ impl Demo {
         })
     }
 
-    fn introduce(&self, tasks: usize, kept: bool) {
+    fn introduce(&self, tasks: usize, days: u32, kept: bool) {
         out!(
-            "1. A Notion simulator serves a database of {tasks} tasks at {}.",
+            "1. A Notion simulator serves a database of {tasks} tasks at {}, and plays a team's last {days} days of work in it.",
             self.simulator.base_url()
         );
         out!(
@@ -193,7 +210,8 @@ impl Demo {
         );
     }
 
-    /// Before tasksync looks: the four tasks the colleague will edit, in a known state.
+    /// This morning, before the rules are switched on: the four tasks the colleague will edit,
+    /// in a known state (open, due later: nothing for the rules yet).
     fn before_tasksync_looks(&self, edited: &Edited<'_>) -> anyhow::Result<()> {
         self.simulator.edit_as(
             PERSON,
@@ -201,13 +219,17 @@ impl Demo {
             &[
                 set("Priority", PropertyWrite::Select(Some("Low".into()))),
                 set("Status", PropertyWrite::Status("To do".into())),
+                set("Due", PropertyWrite::Date(Some(days_from_today(20)))),
             ],
             None,
         )?;
         self.simulator.edit_as(
             PERSON,
             edited.done,
-            &[set("Status", PropertyWrite::Status("In progress".into()))],
+            &[
+                set("Status", PropertyWrite::Status("In progress".into())),
+                set("Due", PropertyWrite::Date(Some(days_from_today(20)))),
+            ],
             None,
         )?;
         self.simulator.edit_as(
@@ -237,18 +259,56 @@ impl Demo {
         .await
     }
 
-    /// Step 2: the first sync, a baseline.
-    async fn first_sync(&self) -> anyhow::Result<()> {
-        let first = self.sync().await?;
+    /// Step 2: the last `days` days in fast-forward, synced once a simulated day, before any
+    /// rule was written: the mirror's history for the report.
+    async fn history(&self, days: u32) -> anyhow::Result<()> {
+        let no_rules = compile(&[], &self.source, &config::MailConfig::default(), 1)
+            .map_err(|problems| anyhow::anyhow!("{problems:?}"))?;
+        let (mut first, mut new, mut changed, mut requests) = (0, 0, 0, 0);
+        for day in 0..=days {
+            if day > 0 {
+                self.simulator.advance_clock(chrono::Duration::days(1));
+            }
+            let options = SyncOptions {
+                now: Some(self.simulator.now()),
+                ..SyncOptions::default()
+            };
+            let report = sync(
+                &self.client,
+                Some(&self.store),
+                &self.source,
+                &no_rules,
+                &options,
+            )
+            .await?;
+            if day == 0 {
+                first = report.new;
+            } else {
+                new += report.new;
+                changed += report.changed;
+            }
+            requests += report.requests;
+        }
         out!(
-            "2. First sync: {} tasks mirrored into tasksync.db with {} requests. (A first sync is a baseline: rules note what holds and fire nothing.)",
-            first.new,
-            first.requests
+            "2. The last {days} days in fast-forward, one sync a simulated day: the first mirrored {first} tasks into tasksync.db (a baseline); then {new} tasks were created and {changed} were edited, each change kept with who and when ({} syncs, {requests} requests). No rules yet.",
+            days + 1
         );
         Ok(())
     }
 
-    /// Step 3: a colleague edits four tasks in Notion.
+    /// Step 3: today the rules are switched on.
+    async fn first_sync(&self) -> anyhow::Result<()> {
+        let first = self.sync().await?;
+        out!(
+            "3. Today the example's rules are switched on. A sync reads the morning's edits ({} changed, {} requests, {} rule(s) fired): rules new to the mirror note what already holds and fire only on what changes from now on.",
+            first.changed,
+            first.requests,
+            first.fired
+        );
+        Ok(())
+    }
+
+    /// Step 4: a colleague edits four tasks in Notion.
     fn colleague_edits(
         &self,
         edited: &Edited<'_>,
@@ -278,7 +338,7 @@ impl Demo {
             None,
         )?;
         out!(
-            "3. Meanwhile, in Notion, {PERSON} edits four tasks: {} becomes Urgent, {} is done, {} goes to the trash, {} gets yesterday as its due date.",
+            "4. Meanwhile, in Notion, {PERSON} edits four tasks: {} becomes Urgent, {} is done, {} goes to the trash, {} gets yesterday as its due date.",
             label(edited.urgent),
             label(edited.done),
             label(edited.deleted),
@@ -287,25 +347,36 @@ impl Demo {
         Ok(())
     }
 
-    /// Steps 4 to 7: the second sync, what it recorded, what the rules did, what was written
+    /// Steps 5 to 8: the second sync, what it recorded, what the rules did, what was written
     /// back to Notion and the mail sent.
     async fn second_sync(
         &self,
         edited: &Edited<'_>,
         label: &dyn Fn(&str) -> String,
     ) -> anyhow::Result<()> {
+        let pages = [edited.urgent, edited.done, edited.deleted, edited.overdue];
+        let mut known = Vec::new();
+        for page in pages {
+            known.push(self.store.history(page.to_string()).await?.len());
+        }
         let second = self.sync().await?;
         let actions = perform_queued(&self.client, &self.store, 5).await?;
         let mail = flush(&self.store, &self.mailer, Utc::now()).await?;
         out!(
-            "4. Second sync: {} changed, {} deleted, {} unchanged ({} requests). What it recorded:",
+            "5. Second sync: {} changed, {} deleted, {} unchanged ({} requests). What it recorded:",
             second.changed,
             second.deleted,
             second.unchanged,
             second.requests
         );
-        for page in [edited.urgent, edited.done, edited.deleted, edited.overdue] {
-            for change in self.store.history(page.to_string()).await?.iter().skip(1) {
+        for (page, known) in pages.into_iter().zip(known) {
+            for change in self
+                .store
+                .history(page.to_string())
+                .await?
+                .iter()
+                .skip(known)
+            {
                 let what = super::mirror::describe_change(change);
                 let by = change
                     .by()
@@ -316,7 +387,7 @@ impl Demo {
         }
         story(&second, &self.rules, label);
         out!(
-            "6. Written back to Notion ({} action(s) done, {} skipped as already so):",
+            "7. Written back to Notion ({} action(s) done, {} skipped as already so):",
             actions.done,
             actions.skipped
         );
@@ -337,7 +408,7 @@ impl Demo {
                 task.status().unwrap_or_default()
             );
         }
-        out!("7. Mail: {} message(s) delivered as files:", mail.sent);
+        out!("8. Mail: {} message(s) delivered as files:", mail.sent);
         for file in saved_mail(&self.dir.join("mail"))? {
             let subject = std::fs::read_to_string(&file)?
                 .lines()
@@ -348,10 +419,10 @@ impl Demo {
         Ok(())
     }
 
-    /// Step 8: what to ask the mirror next.
+    /// Step 9: what to ask the mirror next.
     fn explore(&self, kept: bool) {
         out!(
-            "8. Explore the mirror with SQL{}:",
+            "9. Explore the mirror with SQL{}:",
             if kept {
                 ""
             } else {
@@ -375,9 +446,30 @@ impl Demo {
         ] {
             out!("   # {what}\n   sqlite3 {} \"{sql}\"", db.display());
         }
+    }
+
+    /// Step 10: the flow report of the history, and what comes next.
+    async fn report(&self, days: u32, out: &Path) -> anyhow::Result<()> {
+        let written = crate::report::build::write_report(
+            &self.store,
+            &self.source.id.to_string(),
+            &self.source.name,
+            chrono::Duration::days(i64::from(days)),
+            Utc::now(),
+            out,
+        )
+        .await?;
+        let shown = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
+        out!(
+            "10. The flow report of those {days} days ({} tasks, {} done: cumulative flow, cycle time, throughput, aging work, rule activity), from the mirror alone:\n   {}\n   Open it in a browser; `tasksync report` writes the same for your own mirror.",
+            written.tasks,
+            written.done,
+            shown.display()
+        );
         out!(
             "\nNext: connect your own Notion (README, \"Connect your own Notion\"), or try every command against `tasksync simulator`."
         );
+        Ok(())
     }
 }
 
@@ -394,7 +486,7 @@ async fn labels(store: &Store) -> anyhow::Result<BTreeMap<String, String>> {
 }
 
 fn story(report: &SyncReport, rules: &crate::rules::RuleSet, label: &dyn Fn(&str) -> String) {
-    out!("5. The rules that fired, and why:");
+    out!("6. The rules that fired, and why:");
     if report.firings.is_empty() {
         out!("   none");
     }

@@ -456,6 +456,10 @@ pub struct SimulatorArgs {
     /// The verification token the webhook events are signed with.
     #[arg(long, value_name = "TOKEN", requires = "webhook")]
     pub webhook_token: Option<String>,
+    /// Play a team's work over the last DAYS days: the clock starts DAYS days back, and moving
+    /// it on (POST /_simulator/clock {"advance_seconds": N}) plays the work up to the new time.
+    #[arg(long, value_name = "DAYS", default_value_t = 0)]
+    pub history_days: u32,
 }
 
 /// Runs a parsed command line.
@@ -549,6 +553,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .webhook
                     .zip(args.webhook_token)
                     .map(|(url, token)| crate::simulator::WebhookTarget { url, token }),
+                history_days: args.history_days,
             };
             crate::simulator::serve_forever(options, args.listen).await
         }

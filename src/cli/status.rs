@@ -36,11 +36,17 @@ struct ScheduleJson {
     next_run: Option<String>,
 }
 
-fn schedules(parsed: &[crate::schedule::Schedule], now: DateTime<Utc>) -> Vec<ScheduleJson> {
+/// The schedules of the always-on jobs (in `JobKind::ALL`'s order), then the report's if on.
+fn schedules(
+    parsed: &[crate::schedule::Schedule],
+    report: Option<&crate::schedule::Schedule>,
+    now: DateTime<Utc>,
+) -> Vec<ScheduleJson> {
     JobKind::ALL
         .iter()
         .map(|kind| kind.as_str())
         .zip(parsed)
+        .chain(report.map(|schedule| (JobKind::Report.as_str(), schedule)))
         .map(|(job, schedule)| ScheduleJson {
             job,
             next_run: match &schedule {
@@ -60,8 +66,12 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
         .schedule
         .parsed()
         .map_err(config::ConfigError::Missing)?;
+    let report = config
+        .schedule
+        .report_schedule()
+        .map_err(config::ConfigError::Missing)?;
     let now = Utc::now();
-    let schedules = schedules(&parsed, now);
+    let schedules = schedules(&parsed, report.as_ref(), now);
     let path = config.mirror_path()?;
     let store = match Store::open_read_only(&path)? {
         Some(store) => store,

@@ -22,17 +22,20 @@ pub enum JobKind {
     TimeRules,
     /// Re-reads every task: catches formula and rollup drift and deletions.
     Full,
+    /// Writes the flow report beside the mirror (`schedule.report`).
+    Report,
     Reload,
 }
 
 impl JobKind {
     /// Every kind, in the order `status` reports them.
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         Self::Sync,
         Self::Reconcile,
         Self::Outbox,
         Self::TimeRules,
         Self::Full,
+        Self::Report,
         Self::Reload,
     ];
 
@@ -41,7 +44,7 @@ impl JobKind {
     pub fn per_source(self) -> bool {
         matches!(
             self,
-            Self::Sync | Self::Reconcile | Self::TimeRules | Self::Full
+            Self::Sync | Self::Reconcile | Self::TimeRules | Self::Full | Self::Report
         )
     }
 
@@ -53,6 +56,7 @@ impl JobKind {
             Self::Outbox => "outbox",
             Self::TimeRules => "time_rules",
             Self::Full => "full",
+            Self::Report => "report",
             Self::Reload => "reload",
         }
     }
@@ -175,6 +179,7 @@ mod tests {
                 "outbox",
                 "time_rules",
                 "full",
+                "report",
                 "reload"
             ]
         );

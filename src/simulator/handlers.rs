@@ -514,6 +514,6 @@ pub async fn advance_clock(state: Shared, bytes: Bytes) -> Answer {
         .get("advance_seconds")
         .and_then(Value::as_i64)
         .ok_or_else(|| ApiError::validation("advance_seconds should be an integer"))?;
-    *lock(&state.clock_offset) += chrono::Duration::seconds(seconds);
-    ok(json!({ "now": super::workspace::iso(state.now()) }))
+    let now = state.advance(chrono::Duration::seconds(seconds));
+    ok(json!({ "now": super::workspace::iso(now) }))
 }

@@ -37,13 +37,17 @@
 
 mod blocks;
 mod cache;
+mod faults;
 mod generate;
 mod handlers;
+mod history;
 mod http;
 mod query;
 mod webhooks;
 mod workspace;
 mod writes;
+
+pub use faults::{Fault, FaultSpec, ScriptedFault};
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -87,6 +91,9 @@ pub struct SimulatorOptions {
     pub data_sources: u8,
     /// Deliver webhook events for edits to this endpoint, signed with this token.
     pub webhook: Option<WebhookTarget>,
+    /// Play a team's work over this many days (0: none): the clock starts this many days back,
+    /// and moving it on (`advance_clock`) plays the work planned up to the new time.
+    pub history_days: u32,
 }
 
 impl Default for SimulatorOptions {
@@ -101,111 +108,9 @@ impl Default for SimulatorOptions {
             faults: FaultSpec::default(),
             data_sources: 1,
             webhook: None,
+            history_days: 0,
         }
     }
-}
-
-/// A fault the simulator answers with instead of (or after) doing the work.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Fault {
-    /// An error status (409, 429, 500, 502, 503, 504, 529); 429 and 529 carry `Retry-After`.
-    Status(u16),
-    /// Wait this long, then answer normally.
-    Slow(Duration),
-    /// Drop the connection without an answer; the request is not processed.
-    Drop,
-    /// Process the request, then drop the connection: the client cannot know it succeeded.
-    Lost,
-    /// Process the request, then wait this long before answering.
-    Stall(Duration),
-    /// Answer 200 with a body that is not valid JSON; the request is not processed.
-    Malformed,
-    /// Answer this status with a proxy's HTML page instead of Notion's error body (what a
-    /// reverse proxy or load balancer in between sends); the request is not processed.
-    Proxy(u16),
-    /// Answer an empty list that says `has_more` with the cursor `stuck`, whatever the cursor
-    /// asked for: a broken server that would make a naive client loop for ever.
-    StuckCursor,
-}
-
-/// Random faults: each request draws at most one, with these probabilities.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct FaultSpec {
-    pub faults: Vec<(Fault, f64)>,
-}
-
-impl std::str::FromStr for FaultSpec {
-    type Err = String;
-
-    /// `KIND:PROBABILITY,...` where KIND is 409, 429, 500, 502, 503, 504, 529, `drop`, `lost`,
-    /// `malformed`, `proxy` (a proxy's 502 page), `slow` (`slow:0.1@1500` waits 1.5 s before answering; 1 s by default) or
-    /// `stall` (processes the request, then waits; 30 s by default).
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        let mut faults = Vec::new();
-        for part in text
-            .split(',')
-            .map(str::trim)
-            .filter(|part| !part.is_empty())
-        {
-            let (kind, rest) = part.split_once(':').ok_or_else(|| {
-                format!("fault `{part}` should look like KIND:PROBABILITY, e.g. 503:0.05")
-            })?;
-            let (probability, detail) = rest
-                .split_once('@')
-                .map_or((rest, None), |(p, d)| (p, Some(d)));
-            let probability: f64 = probability
-                .parse()
-                .ok()
-                .filter(|p: &f64| (0.0..=1.0).contains(p))
-                .ok_or_else(|| {
-                    format!("fault `{part}`: the probability must be between 0 and 1")
-                })?;
-            let fault = match kind {
-                "drop" => Fault::Drop,
-                "lost" => Fault::Lost,
-                "stall" => {
-                    let millis = detail
-                        .map_or(Ok(30_000), str::parse::<u64>)
-                        .map_err(|_| format!("fault `{part}`: `@` takes milliseconds"))?;
-                    Fault::Stall(Duration::from_millis(millis))
-                }
-                "malformed" => Fault::Malformed,
-                "proxy" => Fault::Proxy(502),
-                "stuck" => Fault::StuckCursor,
-                "slow" => {
-                    let millis = detail
-                        .map_or(Ok(1000), str::parse::<u64>)
-                        .map_err(|_| format!("fault `{part}`: `@` takes milliseconds"))?;
-                    Fault::Slow(Duration::from_millis(millis))
-                }
-                code => match code.parse::<u16>() {
-                    Ok(status @ (409 | 429 | 500 | 502 | 503 | 504 | 529)) => Fault::Status(status),
-                    _ => {
-                        return Err(format!(
-                            "unknown fault `{kind}`: use 409, 429, 500, 502, 503, 504, 529, drop, lost, stall, malformed, proxy, stuck or slow"
-                        ));
-                    }
-                },
-            };
-            faults.push((fault, probability));
-        }
-        let total: f64 = faults.iter().map(|(_, p)| p).sum();
-        if total > 1.0 {
-            return Err(format!(
-                "fault probabilities add up to {total}, more than 1"
-            ));
-        }
-        Ok(Self { faults })
-    }
-}
-
-/// A fault for the next request whose `METHOD path` contains `matching` (every request if empty).
-#[derive(Clone, Debug)]
-pub struct ScriptedFault {
-    pub matching: String,
-    pub fault: Fault,
-    /// `Retry-After` seconds for 429/529 (default 1).
-    pub retry_after: Option<u64>,
 }
 
 /// Request counts, as served by `GET /_simulator/stats`.
@@ -350,6 +255,8 @@ pub(crate) struct State {
     /// Page objects rendered to JSON bytes, as query results show them (every property), kept
     /// until the workspace changes.
     page_cache: Mutex<cache::PageCache>,
+    /// The team's planned work (`SimulatorOptions::history_days`).
+    plan: Mutex<Option<history::Plan>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -361,6 +268,16 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl State {
     fn now(&self) -> DateTime<Utc> {
         Utc::now() + *lock(&self.clock_offset)
+    }
+
+    /// Moves the clock by `by` and plays the planned work due by the new time.
+    fn advance(&self, by: chrono::Duration) -> DateTime<Utc> {
+        *lock(&self.clock_offset) += by;
+        let now = self.now();
+        if let Some(plan) = lock(&self.plan).as_mut() {
+            plan.play(&mut lock(&self.workspace), now);
+        }
+        now
     }
 
     fn draw_fault(&self, endpoint: &str) -> Option<(Fault, Option<u64>)> {
@@ -414,12 +331,16 @@ impl Drop for Simulator {
 impl Simulator {
     /// Generates the workspace and serves it on `address` (port 0 picks a free port).
     pub async fn start(options: SimulatorOptions, address: SocketAddr) -> anyhow::Result<Self> {
+        let back = chrono::Duration::days(i64::from(options.history_days));
+        let start = Utc::now() - back;
         let mut workspace = Workspace::generate(&Seed {
             tasks: options.tasks,
             seed: options.seed,
             data_sources: options.data_sources.max(1),
-            now: Utc::now(),
+            now: start,
         });
+        let plan = (options.history_days > 0)
+            .then(|| history::Plan::new(&workspace, start, options.history_days, options.seed));
         if options.webhook.is_some() {
             workspace.events = Some(Vec::new());
         }
@@ -440,11 +361,12 @@ impl Simulator {
             random_faults: Mutex::new(options.faults.clone()),
             options,
             workspace: Mutex::new(workspace),
-            clock_offset: Mutex::new(chrono::Duration::zero()),
+            clock_offset: Mutex::new(-back),
             stats: Mutex::new(Stats::default()),
             limiter,
             query_cache: Mutex::new(VecDeque::new()),
             page_cache: Mutex::new(cache::PageCache::default()),
+            plan: Mutex::new(plan),
         });
         let listener = tokio::net::TcpListener::bind(address).await?;
         let local = listener.local_addr()?;
@@ -517,9 +439,22 @@ impl Simulator {
         *lock(&self.state.stats) = Stats::default();
     }
 
-    /// Moves the simulator's clock (timestamps it gives edits) forward.
+    /// Moves the simulator's clock (timestamps it gives edits) by `by`, playing the planned
+    /// work (`SimulatorOptions::history_days`) due by the new time.
     pub fn advance_clock(&self, by: chrono::Duration) {
-        *lock(&self.state.clock_offset) += by;
+        self.state.advance(by);
+    }
+
+    /// The simulator's time now.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.state.now()
+    }
+
+    /// Planned steps of the team's work not played yet.
+    pub fn planned_steps(&self) -> usize {
+        lock(&self.state.plan)
+            .as_ref()
+            .map_or(0, history::Plan::remaining)
     }
 
     /// Edits a page as a person of the workspace (by name or id) would in Notion: property

@@ -1,0 +1,73 @@
+//! The daemon's jobs besides the sync: time rules, the outbox, the flow report.
+
+use chrono::Utc;
+
+use super::{Context, SourceContext};
+use crate::actions::perform_queued;
+use crate::notify::flush;
+
+/// How far back the scheduled report looks.
+const REPORT_WINDOW_DAYS: i64 = 90;
+
+pub(super) async fn time_rules(
+    context: &Context,
+    source: &SourceContext,
+) -> anyhow::Result<String> {
+    let fired = crate::sync::time_rules(
+        &context.client,
+        &context.store,
+        &source.source,
+        &source.rules,
+        Utc::now(),
+    )
+    .await?;
+    let actions = perform_queued(&context.client, &context.store, context.action_attempts).await?;
+    Ok(format!(
+        "time rules: {fired} firing(s); {} action(s) done",
+        actions.done
+    ))
+}
+
+pub(super) async fn outbox(context: &Context) -> anyhow::Result<String> {
+    let hooks = crate::hooks::flush(&context.store, &context.hooks, Utc::now()).await?;
+    let hooks = format!(
+        "webhooks: {} sent, {} failed, {} to retry",
+        hooks.sent, hooks.failed, hooks.retrying
+    );
+    match &context.mailer {
+        Some(mailer) => {
+            let report = flush(&context.store, mailer, Utc::now()).await?;
+            Ok(format!(
+                "mail: {} sent, {} failed, {} to retry; {hooks}",
+                report.sent, report.failed, report.retrying
+            ))
+        }
+        None => Ok(format!("mail: no SMTP_URL; {hooks}")),
+    }
+}
+
+/// Writes the flow report of `source` into the report directory: `report.html`, or
+/// `report-NAME.html` when the daemon follows several sources. From the mirror alone.
+pub(super) async fn report(context: &Context, source: &SourceContext) -> anyhow::Result<String> {
+    let file = match &source.name {
+        Some(name) if context.sources.len() > 1 => format!("report-{name}.html"),
+        _ => "report.html".to_string(),
+    };
+    let out = context.report_dir.join(file);
+    let written = crate::report::build::write_report(
+        &context.store,
+        &source.source.id.to_string(),
+        source.label(),
+        chrono::Duration::days(REPORT_WINDOW_DAYS),
+        Utc::now(),
+        &out,
+    )
+    .await?;
+    Ok(format!(
+        "report: {} tasks, {} done since {}; written to {}",
+        written.tasks,
+        written.done,
+        written.since,
+        out.display()
+    ))
+}

@@ -1,0 +1,290 @@
+//! The report from the mirror: each task's history from its rows, the figures over a window,
+//! the page written beside its final name and renamed (never half a file). Reads the mirror
+//! only.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use super::flow::{self, TaskHistory, Workflow};
+use super::html::{AgingRow, Figures, RuleRow};
+use crate::store::{ReportEvent, ReportInputs};
+
+/// How many open tasks the aging table names.
+const AGING_ROWS: usize = 20;
+
+fn parse_time(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Each task's history from the mirror's rows: its first status is the one before its first
+/// recorded status change (else the one it has), its stays in the trash from the `(deleted)`
+/// rows (and `deleted_at` for a mirror without them).
+pub fn histories(inputs: &ReportInputs) -> Vec<TaskHistory> {
+    let mut events: HashMap<&str, Vec<&ReportEvent>> = HashMap::new();
+    for event in &inputs.events {
+        let task = match event {
+            ReportEvent::Status { task, .. }
+            | ReportEvent::Trashed { task, .. }
+            | ReportEvent::Restored { task, .. } => task.as_str(),
+        };
+        events.entry(task).or_default().push(event);
+    }
+    inputs
+        .tasks
+        .iter()
+        .filter_map(|task| {
+            let created = parse_time(&task.created_time)?;
+            let own = events
+                .get(task.id.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            let first = own.iter().find_map(|event| match event {
+                ReportEvent::Status { old, .. } => Some(old.clone()),
+                _ => None,
+            });
+            let mut statuses = vec![(created, first.unwrap_or_else(|| task.status.clone()))];
+            let mut trashed: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = Vec::new();
+            for event in own {
+                match event {
+                    ReportEvent::Status { at, new, .. } => {
+                        if let Some(at) = parse_time(at) {
+                            statuses.push((at.max(created), new.clone()));
+                        }
+                    }
+                    ReportEvent::Trashed { at, .. } => {
+                        if let Some(at) = parse_time(at) {
+                            trashed.push((at, None));
+                        }
+                    }
+                    ReportEvent::Restored { at, .. } => {
+                        if let (Some(at), Some(last)) = (parse_time(at), trashed.last_mut())
+                            && last.1.is_none()
+                        {
+                            last.1 = Some(at);
+                        }
+                    }
+                }
+            }
+            if let Some(deleted) = task.deleted_at.as_deref().and_then(parse_time)
+                && !trashed.iter().any(|(_, until)| until.is_none())
+            {
+                trashed.push((deleted, None));
+            }
+            statuses.sort_by_key(|(at, _)| *at);
+            Some(TaskHistory {
+                id: task.id.clone(),
+                created,
+                statuses,
+                trashed,
+            })
+        })
+        .collect()
+}
+
+/// What a written report holds, to tell.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    pub since: NaiveDate,
+    pub tasks: usize,
+    pub done: usize,
+}
+
+/// Builds the report of a data source (`name` for its title) over `window` up to `now`, from
+/// the mirror only, and writes it to `out` (through a temporary file beside it, renamed).
+pub async fn write_report(
+    store: &crate::store::Store,
+    data_source: &str,
+    name: &str,
+    window: Duration,
+    now: DateTime<Utc>,
+    out: &Path,
+) -> anyhow::Result<Written> {
+    let start = (now - window).date_naive();
+    let inputs = store
+        .report_inputs(
+            data_source.to_string(),
+            crate::model::time::iso(now - window),
+        )
+        .await?;
+    let status: crate::model::PropertySchema = inputs
+        .status_json
+        .as_deref()
+        .and_then(|json| serde_json::from_str(json).ok())
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "the mirror does not know the status property of \"{name}\" yet: run `tasksync sync` (this tasksync saves it with each sync)"
+            )
+        })?;
+    let workflow = Workflow::from_schema(&status);
+    let tasks = histories(&inputs);
+    let days: Vec<NaiveDate> = start
+        .iter_days()
+        .take_while(|day| *day <= now.date_naive())
+        .collect();
+    let mut weeks = Vec::new();
+    let mut week = flow::week_of(start);
+    while week <= now.date_naive() {
+        weeks.push(week);
+        week += Duration::days(7);
+    }
+    let done_since = |at: DateTime<Utc>| at >= now - window;
+    let recent: Vec<TaskHistory> = tasks
+        .iter()
+        .filter(|task| task.completed(&workflow, now).is_none_or(done_since))
+        .cloned()
+        .collect();
+    let aging = flow::aging(&tasks, &workflow, now);
+    let oldest: Vec<String> = aging
+        .iter()
+        .take(AGING_ROWS)
+        .map(|a| tasks[a.task].id.clone())
+        .collect();
+    let rows: HashMap<String, crate::model::stored::MirroredTask> = store
+        .tasks_by_id(oldest)
+        .await?
+        .into_iter()
+        .map(|row| (row.id.clone(), row))
+        .collect();
+    let aging_rows: Vec<AgingRow> = aging
+        .iter()
+        .take(AGING_ROWS)
+        .filter_map(|a| {
+            let row = rows.get(&tasks[a.task].id)?;
+            let properties = row.properties().ok();
+            let label = properties
+                .as_ref()
+                .and_then(crate::model::stored::unique_id)
+                .unwrap_or_else(|| row.id.clone());
+            let assignee = properties
+                .as_ref()
+                .and_then(|p| {
+                    p.values()
+                        .find(|p| p.value.type_name() == "people" && !p.text.is_empty())
+                })
+                .map(|p| p.text.clone())
+                .unwrap_or_default();
+            Some(AgingRow {
+                label,
+                title: row.title.clone(),
+                assignee,
+                url: row.url.clone(),
+                status: a.status.clone(),
+                days: a.age.num_minutes() as f64 / (24.0 * 60.0),
+            })
+        })
+        .collect();
+    let figures = Figures {
+        title: name.to_string(),
+        generated_at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
+        since: start,
+        flow: flow::cumulative_flow(&tasks, &workflow, &days),
+        cycle: flow::cycle_times(&recent, &workflow, now),
+        lead: flow::lead_times(&recent, &workflow, now),
+        throughput: flow::throughput(&tasks, &workflow, now, &weeks),
+        aging: aging_rows,
+        rules: inputs
+            .rules
+            .iter()
+            .map(|r| RuleRow {
+                rule: r.rule.clone(),
+                week: r.week.clone(),
+                firings: r.firings,
+                failed: r.actions_failed,
+            })
+            .collect(),
+        workflow,
+    };
+    let page = crate::report::html::render(&figures)
+        .map_err(|e| anyhow::anyhow!("cannot draw the report: {e}"))?;
+    let temporary = out.with_extension("html.partial");
+    std::fs::write(&temporary, page.as_bytes())
+        .and_then(|()| std::fs::rename(&temporary, out))
+        .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", out.display()))?;
+    Ok(Written {
+        since: start,
+        tasks: tasks.len(),
+        done: figures.lead.len(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ReportTask;
+
+    #[test]
+    fn a_history_starts_with_the_status_before_its_first_change_and_follows_the_trash() {
+        let task = |id: &str, status: &str, deleted: Option<&str>| ReportTask {
+            id: id.into(),
+            status: Some(status.into()),
+            created_time: "2026-11-02T09:00:00.000Z".into(),
+            deleted_at: deleted.map(str::to_string),
+        };
+        let status = |task: &str, at: &str, old: &str, new: &str| ReportEvent::Status {
+            task: task.into(),
+            at: at.into(),
+            old: Some(old.into()),
+            new: Some(new.into()),
+        };
+        let inputs = ReportInputs {
+            tasks: vec![
+                task("a", "Done", None),
+                task("b", "Not started", Some("2026-11-06T00:00:00.000Z")),
+                task("c", "In progress", None),
+            ],
+            events: vec![
+                status(
+                    "a",
+                    "2026-11-03T10:00:00.000Z",
+                    "Not started",
+                    "In progress",
+                ),
+                status("a", "2026-11-05T10:00:00.000Z", "In progress", "Done"),
+                ReportEvent::Trashed {
+                    task: "c".into(),
+                    at: "2026-11-03T00:00:00.000Z".into(),
+                },
+                ReportEvent::Restored {
+                    task: "c".into(),
+                    at: "2026-11-04T00:00:00.000Z".into(),
+                },
+            ],
+            status_json: None,
+            rules: Vec::new(),
+        };
+        let histories = histories(&inputs);
+        let statuses = |i: usize| -> Vec<Option<String>> {
+            histories[i]
+                .statuses
+                .iter()
+                .map(|(_, s)| s.clone())
+                .collect()
+        };
+        assert_eq!(
+            statuses(0),
+            [
+                Some("Not started".to_string()),
+                Some("In progress".to_string()),
+                Some("Done".to_string())
+            ]
+        );
+        // No recorded change: the status it has now, since it was created.
+        assert_eq!(statuses(1), [Some("Not started".to_string())]);
+        // In the trash from deleted_at (a mirror without its `(deleted)` row).
+        assert_eq!(histories[1].trashed.len(), 1);
+        assert!(histories[1].trashed[0].1.is_none());
+        // Trashed and restored: one closed stay.
+        let stay = histories[2].trashed[0];
+        assert_eq!(
+            (stay.0.to_rfc3339(), stay.1.map(|t| t.to_rfc3339())),
+            (
+                "2026-11-03T00:00:00+00:00".to_string(),
+                Some("2026-11-04T00:00:00+00:00".to_string())
+            )
+        );
+    }
+}
