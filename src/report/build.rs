@@ -9,80 +9,49 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::flow::{self, TaskHistory, Workflow};
 use super::html::{AgingRow, Figures, RuleRow};
-use crate::store::{ReportEvent, ReportInputs};
+use crate::store::{ReportEvent, ReportTask};
 
 /// How many open tasks the aging table names.
 const AGING_ROWS: usize = 20;
 
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// Each task's history from the mirror's rows: its first status is the one before its first
+/// A task's history from its rows in the mirror: its first status is the one before its first
 /// recorded status change (else the one it has), its stays in the trash from the `(deleted)`
-/// rows (and `deleted_at` for a mirror without them).
-pub fn histories(inputs: &ReportInputs) -> Vec<TaskHistory> {
-    let mut events: HashMap<&str, Vec<&ReportEvent>> = HashMap::new();
-    for event in &inputs.events {
-        let task = match event {
-            ReportEvent::Status { task, .. }
-            | ReportEvent::Trashed { task, .. }
-            | ReportEvent::Restored { task, .. } => task.as_str(),
-        };
-        events.entry(task).or_default().push(event);
-    }
-    inputs
-        .tasks
-        .iter()
-        .filter_map(|task| {
-            let created = parse_time(&task.created_time)?;
-            let own = events
-                .get(task.id.as_str())
-                .map(Vec::as_slice)
-                .unwrap_or_default();
-            let first = own.iter().find_map(|event| match event {
-                ReportEvent::Status { old, .. } => Some(old.clone()),
-                _ => None,
-            });
-            let mut statuses = vec![(created, first.unwrap_or_else(|| task.status.clone()))];
-            let mut trashed: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = Vec::new();
-            for event in own {
-                match event {
-                    ReportEvent::Status { at, new, .. } => {
-                        if let Some(at) = parse_time(at) {
-                            statuses.push((at.max(created), new.clone()));
-                        }
-                    }
-                    ReportEvent::Trashed { at, .. } => {
-                        if let Some(at) = parse_time(at) {
-                            trashed.push((at, None));
-                        }
-                    }
-                    ReportEvent::Restored { at, .. } => {
-                        if let (Some(at), Some(last)) = (parse_time(at), trashed.last_mut())
-                            && last.1.is_none()
-                        {
-                            last.1 = Some(at);
-                        }
-                    }
+/// rows (and `deleted_at` for a mirror without them). `None` for a creation time that does not
+/// parse.
+pub fn history(task: ReportTask) -> Option<TaskHistory> {
+    let created = task.created_time?;
+    let first = task.events.iter().find_map(|event| match event {
+        ReportEvent::Status { old, .. } => Some(old.clone()),
+        _ => None,
+    });
+    let mut statuses = Vec::with_capacity(1 + task.events.len());
+    statuses.push((created, first.unwrap_or(task.status)));
+    let mut trashed: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = Vec::new();
+    for event in task.events {
+        match event {
+            ReportEvent::Status { at, new, .. } => statuses.push((at.max(created), new)),
+            ReportEvent::Trashed { at } => trashed.push((at, None)),
+            ReportEvent::Restored { at } => {
+                if let Some(last) = trashed.last_mut()
+                    && last.1.is_none()
+                {
+                    last.1 = Some(at);
                 }
             }
-            if let Some(deleted) = task.deleted_at.as_deref().and_then(parse_time)
-                && !trashed.iter().any(|(_, until)| until.is_none())
-            {
-                trashed.push((deleted, None));
-            }
-            statuses.sort_by_key(|(at, _)| *at);
-            Some(TaskHistory {
-                id: task.id.clone(),
-                created,
-                statuses,
-                trashed,
-            })
-        })
-        .collect()
+        }
+    }
+    if let Some(deleted) = task.deleted_at
+        && !trashed.iter().any(|(_, until)| until.is_none())
+    {
+        trashed.push((deleted, None));
+    }
+    statuses.sort_by_key(|(at, _)| *at);
+    Some(TaskHistory {
+        id: task.id,
+        created,
+        statuses,
+        trashed,
+    })
 }
 
 /// What a written report holds, to tell.
@@ -108,6 +77,7 @@ pub async fn write_report(
         .report_inputs(
             data_source.to_string(),
             crate::model::time::iso(now - window),
+            history,
         )
         .await?;
     let status: crate::model::PropertySchema = inputs
@@ -120,7 +90,8 @@ pub async fn write_report(
             )
         })?;
     let workflow = Workflow::from_schema(&status);
-    let tasks = histories(&inputs);
+    let rules = inputs.rules;
+    let tasks = inputs.tasks;
     let days: Vec<NaiveDate> = start
         .iter_days()
         .take_while(|day| *day <= now.date_naive())
@@ -132,11 +103,11 @@ pub async fn write_report(
         week += Duration::days(7);
     }
     let done_since = |at: DateTime<Utc>| at >= now - window;
-    let recent: Vec<TaskHistory> = tasks
-        .iter()
-        .filter(|task| task.completed(&workflow, now).is_none_or(done_since))
-        .cloned()
-        .collect();
+    let recent = || {
+        tasks
+            .iter()
+            .filter(|task| task.completed(&workflow, now).is_none_or(done_since))
+    };
     let aging = flow::aging(&tasks, &workflow, now);
     let oldest: Vec<String> = aging
         .iter()
@@ -182,12 +153,11 @@ pub async fn write_report(
         generated_at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
         since: start,
         flow: flow::cumulative_flow(&tasks, &workflow, &days),
-        cycle: flow::cycle_times(&recent, &workflow, now),
-        lead: flow::lead_times(&recent, &workflow, now),
+        cycle: flow::cycle_times(recent(), &workflow, now),
+        lead: flow::lead_times(recent(), &workflow, now),
         throughput: flow::throughput(&tasks, &workflow, now, &weeks),
         aging: aging_rows,
-        rules: inputs
-            .rules
+        rules: rules
             .iter()
             .map(|r| RuleRow {
                 rule: r.rule.clone(),
@@ -213,51 +183,69 @@ pub async fn write_report(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
-    use crate::store::ReportTask;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
 
     #[test]
     fn a_history_starts_with_the_status_before_its_first_change_and_follows_the_trash() {
-        let task = |id: &str, status: &str, deleted: Option<&str>| ReportTask {
+        let name = |s: &str| Some(Arc::<str>::from(s));
+        let task = |id: &str, status: &str, deleted: Option<&str>, events| ReportTask {
             id: id.into(),
-            status: Some(status.into()),
-            created_time: "2026-11-02T09:00:00.000Z".into(),
-            deleted_at: deleted.map(str::to_string),
+            status: name(status),
+            created_time: Some(at("2026-11-02T09:00:00.000Z")),
+            deleted_at: deleted.map(at),
+            events,
         };
-        let status = |task: &str, at: &str, old: &str, new: &str| ReportEvent::Status {
-            task: task.into(),
-            at: at.into(),
-            old: Some(old.into()),
-            new: Some(new.into()),
+        let status = |when: &str, old: &str, new: &str| ReportEvent::Status {
+            at: at(when),
+            old: name(old),
+            new: name(new),
         };
-        let inputs = ReportInputs {
-            tasks: vec![
-                task("a", "Done", None),
-                task("b", "Not started", Some("2026-11-06T00:00:00.000Z")),
-                task("c", "In progress", None),
-            ],
-            events: vec![
-                status(
-                    "a",
-                    "2026-11-03T10:00:00.000Z",
-                    "Not started",
-                    "In progress",
-                ),
-                status("a", "2026-11-05T10:00:00.000Z", "In progress", "Done"),
-                ReportEvent::Trashed {
-                    task: "c".into(),
-                    at: "2026-11-03T00:00:00.000Z".into(),
-                },
-                ReportEvent::Restored {
-                    task: "c".into(),
-                    at: "2026-11-04T00:00:00.000Z".into(),
-                },
-            ],
-            status_json: None,
-            rules: Vec::new(),
-        };
-        let histories = histories(&inputs);
-        let statuses = |i: usize| -> Vec<Option<String>> {
+        let tasks = vec![
+            task(
+                "a",
+                "Done",
+                None,
+                vec![
+                    status("2026-11-03T10:00:00.000Z", "Not started", "In progress"),
+                    status("2026-11-05T10:00:00.000Z", "In progress", "Done"),
+                ],
+            ),
+            task(
+                "b",
+                "Not started",
+                Some("2026-11-06T00:00:00.000Z"),
+                Vec::new(),
+            ),
+            task(
+                "c",
+                "In progress",
+                None,
+                vec![
+                    ReportEvent::Trashed {
+                        at: at("2026-11-03T00:00:00.000Z"),
+                    },
+                    ReportEvent::Restored {
+                        at: at("2026-11-04T00:00:00.000Z"),
+                    },
+                ],
+            ),
+            // A creation time that did not parse: left out.
+            ReportTask {
+                created_time: None,
+                ..task("d", "Done", None, Vec::new())
+            },
+        ];
+        let histories: Vec<TaskHistory> = tasks.into_iter().filter_map(history).collect();
+        assert_eq!(histories.len(), 3);
+        let statuses = |i: usize| -> Vec<Option<Arc<str>>> {
             histories[i]
                 .statuses
                 .iter()
@@ -266,25 +254,20 @@ mod tests {
         };
         assert_eq!(
             statuses(0),
-            [
-                Some("Not started".to_string()),
-                Some("In progress".to_string()),
-                Some("Done".to_string())
-            ]
+            [name("Not started"), name("In progress"), name("Done")]
         );
         // No recorded change: the status it has now, since it was created.
-        assert_eq!(statuses(1), [Some("Not started".to_string())]);
+        assert_eq!(statuses(1), [name("Not started")]);
         // In the trash from deleted_at (a mirror without its `(deleted)` row).
         assert_eq!(histories[1].trashed.len(), 1);
         assert!(histories[1].trashed[0].1.is_none());
         // Trashed and restored: one closed stay.
-        let stay = histories[2].trashed[0];
         assert_eq!(
-            (stay.0.to_rfc3339(), stay.1.map(|t| t.to_rfc3339())),
-            (
-                "2026-11-03T00:00:00+00:00".to_string(),
-                Some("2026-11-04T00:00:00+00:00".to_string())
-            )
+            histories[2].trashed,
+            [(
+                at("2026-11-03T00:00:00.000Z"),
+                Some(at("2026-11-04T00:00:00.000Z"))
+            )]
         );
     }
 }

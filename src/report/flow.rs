@@ -6,6 +6,8 @@
 //! its last completion on; a task that went straight to a complete status has a lead time but
 //! no cycle time.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
 use crate::model::PropertySchema;
@@ -77,7 +79,7 @@ pub struct TaskHistory {
     pub id: String,
     pub created: DateTime<Utc>,
     /// The status from each moment on, oldest first; the first at `created`.
-    pub statuses: Vec<(DateTime<Utc>, Option<String>)>,
+    pub statuses: Vec<(DateTime<Utc>, Option<Arc<str>>)>,
     /// Stays in the trash: from, until (`None`: still there).
     pub trashed: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
 }
@@ -112,7 +114,7 @@ impl TaskHistory {
     fn current_since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
         let current = self.statuses.iter().take_while(|(since, _)| *since <= now);
         let mut since = self.created;
-        let mut previous: Option<&Option<String>> = None;
+        let mut previous: Option<&Option<Arc<str>>> = None;
         for (at, status) in current {
             if previous != Some(status) {
                 since = *at;
@@ -162,20 +164,57 @@ pub struct DayCounts {
 }
 
 /// The cumulative flow: for each day, the tasks in each status at its end.
+///
+/// One pass over the tasks: between two moments of a task's history (its creation, its status
+/// changes, its trash stays) its status does not change, so each such stretch adds one to its
+/// status on the days whose end falls in it (a step up where it starts counting, one down where
+/// it stops), and the counts are the running sums.
 pub fn cumulative_flow(
     tasks: &[TaskHistory],
     workflow: &Workflow,
     days: &[NaiveDate],
 ) -> Vec<DayCounts> {
-    days.iter()
-        .map(|day| {
-            let end = end_of(*day);
-            let mut counts = vec![0; workflow.statuses.len()];
-            for task in tasks {
-                if let Some(position) = task.status_at(end).and_then(|s| workflow.position(s)) {
-                    counts[position] += 1;
-                }
+    let ends: Vec<DateTime<Utc>> = days.iter().map(|day| end_of(*day)).collect();
+    // How many days end before `at`: the index of the first day a status held from `at` counts.
+    let first_day_from = |at: DateTime<Utc>| ends.partition_point(|end| *end < at);
+    let mut steps = vec![vec![0_i64; days.len() + 1]; workflow.statuses.len()];
+    let mut moments = Vec::new();
+    for task in tasks {
+        moments.clear();
+        moments.push(task.created);
+        moments.extend(task.statuses.iter().map(|(at, _)| *at));
+        for (from, until) in &task.trashed {
+            moments.push(*from);
+            moments.extend(*until);
+        }
+        moments.sort_unstable();
+        moments.dedup();
+        for (index, at) in moments.iter().enumerate() {
+            let Some(position) = task.status_at(*at).and_then(|s| workflow.position(s)) else {
+                continue;
+            };
+            let from = first_day_from(*at);
+            let until = moments
+                .get(index + 1)
+                .map_or(days.len(), |next| first_day_from(*next));
+            if from < until {
+                steps[position][from] += 1;
+                steps[position][until] -= 1;
             }
+        }
+    }
+    let mut running = vec![0_i64; workflow.statuses.len()];
+    days.iter()
+        .enumerate()
+        .map(|(index, day)| {
+            let counts = running
+                .iter_mut()
+                .zip(&steps)
+                .map(|(count, steps)| {
+                    *count += steps[index];
+                    usize::try_from(*count).unwrap_or(0)
+                })
+                .collect();
             DayCounts { day: *day, counts }
         })
         .collect()
@@ -191,13 +230,13 @@ fn end_of(day: NaiveDate) -> DateTime<Utc> {
 
 /// Cycle times of the tasks complete at `now`: from the first in-progress status to the last
 /// completion. A task that never was in progress has none.
-pub fn cycle_times(
-    tasks: &[TaskHistory],
+pub fn cycle_times<'a>(
+    tasks: impl IntoIterator<Item = &'a TaskHistory>,
     workflow: &Workflow,
     now: DateTime<Utc>,
 ) -> Vec<Duration> {
     tasks
-        .iter()
+        .into_iter()
         .filter_map(|task| {
             let done = task.completed(workflow, now)?;
             Some(done - task.started(workflow, done)?)
@@ -206,9 +245,13 @@ pub fn cycle_times(
 }
 
 /// Lead times of the tasks complete at `now`: from creation to the last completion.
-pub fn lead_times(tasks: &[TaskHistory], workflow: &Workflow, now: DateTime<Utc>) -> Vec<Duration> {
+pub fn lead_times<'a>(
+    tasks: impl IntoIterator<Item = &'a TaskHistory>,
+    workflow: &Workflow,
+    now: DateTime<Utc>,
+) -> Vec<Duration> {
     tasks
-        .iter()
+        .into_iter()
         .filter_map(|task| Some(task.completed(workflow, now)? - task.created))
         .collect()
 }

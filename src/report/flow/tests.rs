@@ -50,11 +50,11 @@ fn task(
     changes: &[(&str, &str)],
     trashed: &[(&str, Option<&str>)],
 ) -> TaskHistory {
-    let mut statuses = vec![(at(created), Some("Not started".to_string()))];
+    let mut statuses = vec![(at(created), Some(Arc::from("Not started")))];
     statuses.extend(
         changes
             .iter()
-            .map(|(when, status)| (at(when), Some(status.to_string()))),
+            .map(|(when, status)| (at(when), Some(Arc::from(*status)))),
     );
     TaskHistory {
         id: id.into(),
@@ -135,6 +135,68 @@ fn cumulative_flow_counts_each_status_at_the_end_of_each_day() {
             vec![1, 1, 3], // new; restored in progress; reopened done again
         ]
     );
+}
+
+/// The one-pass count agrees with asking each task its status at the end of each day, on
+/// random histories (changes on the same minute, trash stays open and closed, days before the
+/// first task and after the last change).
+#[test]
+fn cumulative_flow_agrees_with_each_tasks_status_at_each_days_end() {
+    use rand::rngs::SmallRng;
+    use rand::{RngExt, SeedableRng};
+    let workflow = workflow();
+    let names = ["Not started", "In progress", "Done", "Archived"];
+    let mut rng = SmallRng::seed_from_u64(18);
+    let start = at("10-01T00:00");
+    let minutes = |rng: &mut SmallRng| Duration::minutes(rng.random_range(0..40 * 24 * 60));
+    let tasks: Vec<TaskHistory> = (0..300)
+        .map(|i| {
+            let created = start + minutes(&mut rng);
+            let mut statuses = vec![(created, Some(Arc::from(names[rng.random_range(0..4)])))];
+            for _ in 0..rng.random_range(0..6) {
+                let when = created + Duration::minutes(rng.random_range(0..10 * 24 * 60));
+                let status =
+                    (rng.random_range(0..5) > 0).then(|| Arc::from(names[rng.random_range(0..4)]));
+                statuses.push((when, status));
+            }
+            statuses.sort_by_key(|(when, _)| *when);
+            let trashed = (0..rng.random_range(0..3))
+                .map(|_| {
+                    let from = start + minutes(&mut rng);
+                    let until = rng
+                        .random_bool(0.6)
+                        .then(|| from + Duration::minutes(rng.random_range(0..5 * 24 * 60)));
+                    (from, until)
+                })
+                .collect();
+            TaskHistory {
+                id: format!("t{i}"),
+                created,
+                statuses,
+                trashed,
+            }
+        })
+        .collect();
+    let days: Vec<NaiveDate> = day("09-28")
+        .iter_days()
+        .take_while(|d| *d <= day("11-30"))
+        .collect();
+    let flow = cumulative_flow(&tasks, &workflow, &days);
+    for counts in &flow {
+        let end = end_of(counts.day);
+        let expected: Vec<usize> = workflow
+            .statuses
+            .iter()
+            .map(|(name, _)| {
+                tasks
+                    .iter()
+                    .filter(|t| t.status_at(end) == Some(name.as_str()))
+                    .count()
+            })
+            .collect();
+        assert_eq!(counts.counts, expected, "{}", counts.day);
+    }
+    assert!(flow.iter().any(|d| d.counts.iter().sum::<usize>() > 100));
 }
 
 #[test]
