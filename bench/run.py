@@ -545,7 +545,7 @@ def report_lines(report):
         f"| wall time | {run['wall']:.2f} s | < 2 s: {verdict(run['wall'] < 2)} |",
         f"| CPU (user + sys) | {run['cpu']:.2f} s ({run['user']:.2f} + {run['sys']:.2f}) | |",
         f"| peak RSS | {run['rss_mb']:.1f} MB | < 64 MB: {verdict(run['rss_mb'] < 64)} |",
-        f"| page written | {report['page_kb']:.0f} KiB | |",
+        f"| page written | {run['page_kb']:.0f} KiB | |",
         "",
     ]
 

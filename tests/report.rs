@@ -126,9 +126,46 @@ actions = [{{ append = "Done." }}]
     assert!(weekly.len() >= 5, "one row per week: {table}");
     let weekly_total: i64 = weekly.iter().sum();
     assert_eq!(weekly_total, count("Done"));
+    // The same figures for scripts.
+    let printed = sync(&["report", "--out", "flow2.html", "--since", "30d", "--json"])
+        .await
+        .unwrap();
+    let figures: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    assert_eq!(figures["source"], "Tasks");
+    assert_eq!(figures["out"], "flow2.html");
+    assert_eq!(figures["cycle_time_days"]["median"], 1.0);
+    assert_eq!(figures["cycle_time_days"]["count"], 1);
+    let today: Vec<(String, i64)> = figures["today"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["status"].as_str().unwrap().to_string(),
+                s["tasks"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        today,
+        [
+            ("To do".to_string(), count("To do")),
+            ("In progress".to_string(), count("In progress")),
+            ("Done".to_string(), count("Done"))
+        ]
+    );
+    let weeks: i64 = figures["throughput"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["done"].as_i64().unwrap())
+        .sum();
+    assert_eq!(weeks, weekly_total);
     // The rule fired once on the task, that week.
     assert!(
-        page.contains("<td>done-note</td><td class=\"number\">1</td><td class=\"number\">0</td>"),
+        page.contains(
+            "<td>done-note</td><td class=\"number\">1</td><td class=\"number\">1</td><td class=\"number\">0</td>"
+        ),
         "{page}"
     );
 }

@@ -39,7 +39,7 @@ pub struct DemoArgs {
     pub keep: Option<PathBuf>,
     /// How many days of the team's work the simulator plays before today (synced once a
     /// simulated day, for the flow report).
-    #[arg(long, value_name = "DAYS", default_value_t = 90)]
+    #[arg(long, value_name = "DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(0..=730))]
     pub days: u32,
     /// Where to write the flow report [default: report.html in --keep DIR, else
     /// tasksync-demo-report.html here].

@@ -194,12 +194,16 @@ pub enum Command {
         /// Where to write the page (default: report.html).
         #[arg(long, value_name = "PATH")]
         out: Option<PathBuf>,
-        /// How far back to look: "90d", "12w"... (default 90d).
+        /// How far back to look: a whole number and a unit, "90d", "48h" (default 90d).
         #[arg(long, value_name = "DURATION", default_value = "90d")]
         since: String,
         /// The source to report on (a `[[sources]]` name; needed when the mirror holds several).
         #[arg(long, value_name = "NAME")]
         source: Option<String>,
+        /// Print the figures as JSON (today's counts, cycle and lead time in days, weekly
+        /// throughput, where the page went), for scripts.
+        #[arg(long)]
+        json: bool,
     },
     /// Notion's webhooks, a low-latency hint that starts a sync (`[webhook] listen`).
     #[command(subcommand)]
@@ -458,7 +462,7 @@ pub struct SimulatorArgs {
     pub webhook_token: Option<String>,
     /// Play a team's work over the last DAYS days: the clock starts DAYS days back, and moving
     /// it on (POST /_simulator/clock {"advance_seconds": N}) plays the work up to the new time.
-    #[arg(long, value_name = "DAYS", default_value_t = 0)]
+    #[arg(long, value_name = "DAYS", default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=3650))]
     pub history_days: u32,
 }
 
@@ -482,9 +486,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mail(MailCommand::Retry { id, all_failed }) => {
             mail::retry(cli.config.as_deref(), id, all_failed).await
         }
-        Command::Report { out, since, source } => {
-            report::report(cli.config.as_deref(), out, &since, source.as_deref()).await
-        }
+        Command::Report {
+            out,
+            since,
+            source,
+            json,
+        } => report::report(cli.config.as_deref(), out, &since, source.as_deref(), json).await,
         Command::Webhook(WebhookCommand::Token) => outbox::webhook_token(cli.config.as_deref()),
         Command::Outbox(OutboxCommand::List { failed, json }) => {
             outbox::list(cli.config.as_deref(), failed, json).await

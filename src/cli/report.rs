@@ -13,6 +13,7 @@ pub async fn report(
     out: Option<PathBuf>,
     since: &str,
     source: Option<&str>,
+    json: bool,
 ) -> anyhow::Result<()> {
     let (config, origin) = config::load(config_path)?;
     let window = crate::schedule::parse_duration(since)
@@ -55,6 +56,20 @@ pub async fn report(
     };
     let out = out.unwrap_or_else(|| PathBuf::from("report.html"));
     let written = write_report(&store, &data_source, &name, window, Utc::now(), &out).await?;
+    if json {
+        #[derive(serde::Serialize)]
+        struct Printed<'a> {
+            source: &'a str,
+            out: &'a Path,
+            #[serde(flatten)]
+            written: &'a crate::report::build::Written,
+        }
+        return super::output::json(&Printed {
+            source: &name,
+            out: &out,
+            written: &written,
+        });
+    }
     out!(
         "Report of \"{name}\" since {}: {} tasks, {} done in the period; written to {}",
         written.since,

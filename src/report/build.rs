@@ -54,11 +54,51 @@ pub fn history(task: ReportTask) -> Option<TaskHistory> {
     })
 }
 
-/// What a written report holds, to tell.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// What a written report holds, to tell (and for `tasksync report --json`).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Written {
     pub since: NaiveDate,
+    /// Tasks the mirror holds for the source (in the trash too).
     pub tasks: usize,
+    /// Tasks completed in the period.
+    pub done: usize,
+    /// Tasks in each status now, in the workflow's order.
+    pub today: Vec<StatusCount>,
+    pub cycle_time_days: SpreadDays,
+    pub lead_time_days: SpreadDays,
+    pub throughput: Vec<WeekDone>,
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct StatusCount {
+    pub status: String,
+    pub tasks: usize,
+}
+
+/// A distribution in days: how many, median and 85th percentile.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SpreadDays {
+    pub count: usize,
+    pub median: Option<f64>,
+    pub p85: Option<f64>,
+}
+
+impl SpreadDays {
+    fn of(durations: &[Duration]) -> Self {
+        let spread = flow::spread(durations);
+        let days = |d: Duration| (d.num_minutes() as f64 / (24.0 * 60.0) * 10.0).round() / 10.0;
+        Self {
+            count: spread.count,
+            median: spread.median.map(days),
+            p85: spread.p85.map(days),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct WeekDone {
+    /// The week's Monday.
+    pub week: NaiveDate,
     pub done: usize,
 }
 
@@ -142,7 +182,12 @@ pub async fn write_report(
                 label,
                 title: row.title.clone(),
                 assignee,
-                url: row.url.clone(),
+                // A link only to a web page: the mirror's text is not trusted to be one.
+                url: if row.url.starts_with("https://") || row.url.starts_with("http://") {
+                    row.url.clone()
+                } else {
+                    String::new()
+                },
                 status: a.status.clone(),
                 days: a.age.num_minutes() as f64 / (24.0 * 60.0),
             })
@@ -163,6 +208,7 @@ pub async fn write_report(
                 rule: r.rule.clone(),
                 week: r.week.clone(),
                 firings: r.firings,
+                actions: r.actions,
                 failed: r.actions_failed,
             })
             .collect(),
@@ -174,10 +220,35 @@ pub async fn write_report(
     std::fs::write(&temporary, page.as_bytes())
         .and_then(|()| std::fs::rename(&temporary, out))
         .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", out.display()))?;
+    let today = figures
+        .flow
+        .last()
+        .map(|d| d.counts.clone())
+        .unwrap_or_default();
     Ok(Written {
         since: start,
         tasks: tasks.len(),
         done: figures.lead.len(),
+        today: figures
+            .workflow
+            .statuses
+            .iter()
+            .zip(today)
+            .map(|((status, _), tasks)| StatusCount {
+                status: status.clone(),
+                tasks,
+            })
+            .collect(),
+        cycle_time_days: SpreadDays::of(&figures.cycle),
+        lead_time_days: SpreadDays::of(&figures.lead),
+        throughput: figures
+            .throughput
+            .iter()
+            .map(|(week, done)| WeekDone {
+                week: *week,
+                done: *done,
+            })
+            .collect(),
     })
 }
 

@@ -25,6 +25,7 @@ pub struct RuleRow {
     pub rule: String,
     pub week: String,
     pub firings: i64,
+    pub actions: i64,
     pub failed: i64,
 }
 

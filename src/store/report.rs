@@ -43,6 +43,7 @@ pub struct RuleWeek {
     pub rule: String,
     pub week: String,
     pub firings: i64,
+    pub actions: i64,
     pub actions_failed: i64,
 }
 
@@ -142,6 +143,7 @@ fn report_inputs<T>(
         .prepare(
             "SELECT f.rule, date(f.fired_at, '-' || ((CAST(strftime('%w', f.fired_at) AS INTEGER) + 6) % 7) || ' days') AS week,
                     count(DISTINCT f.id),
+                    count(a.id),
                     count(a.id) FILTER (WHERE a.status = 'failed')
              FROM rule_firings f JOIN tasks t ON t.id = f.task_id
              LEFT JOIN actions a ON a.firing_id = f.id
@@ -153,7 +155,8 @@ fn report_inputs<T>(
                 rule: row.get(0)?,
                 week: row.get(1)?,
                 firings: row.get(2)?,
-                actions_failed: row.get(3)?,
+                actions: row.get(3)?,
+                actions_failed: row.get(4)?,
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
