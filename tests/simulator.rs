@@ -376,3 +376,37 @@ fn fault_specs_parse_or_explain() {
             .contains("more than 1")
     );
 }
+
+/// The simulator's own clock endpoint refuses a move past a century (it would overflow the
+/// date) instead of panicking, and keeps serving.
+#[tokio::test]
+async fn the_clock_refuses_a_move_it_cannot_make() {
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 1,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let raw = Raw::new(&simulator, ApiVersion::V2026_03_11);
+    let clock = format!("{}/_simulator/clock", raw.base);
+    for seconds in [i64::MAX, i64::MIN, 4_000_000_000] {
+        let response = raw
+            .http
+            .post(&clock)
+            .json(&json!({ "advance_seconds": seconds }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{seconds}");
+    }
+    let response = raw
+        .http
+        .post(&clock)
+        .json(&json!({ "advance_seconds": 86_400 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let now: Value = response.json().await.unwrap();
+    let moved = chrono::DateTime::parse_from_rfc3339(now["now"].as_str().unwrap()).unwrap();
+    assert!(moved > chrono::Utc::now() + chrono::Duration::hours(23));
+}

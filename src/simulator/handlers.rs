@@ -514,6 +514,13 @@ pub async fn advance_clock(state: Shared, bytes: Bytes) -> Answer {
         .get("advance_seconds")
         .and_then(Value::as_i64)
         .ok_or_else(|| ApiError::validation("advance_seconds should be an integer"))?;
-    let now = state.advance(chrono::Duration::seconds(seconds));
+    // At most a century either way: the clock stays a valid date, and no request panics it.
+    const CENTURY: i64 = 100 * 366 * 24 * 3600;
+    let by = chrono::Duration::try_seconds(seconds)
+        .filter(|_| seconds.abs() <= CENTURY)
+        .ok_or_else(|| {
+            ApiError::validation("advance_seconds should be at most a century either way")
+        })?;
+    let now = state.advance(by);
     ok(json!({ "now": super::workspace::iso(now) }))
 }
