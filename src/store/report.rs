@@ -7,6 +7,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::model::time::parse_time;
+
 use super::Store;
 
 /// A task as the report needs it, with its status changes and trash stays, oldest first.
@@ -165,12 +167,6 @@ fn report_inputs<T>(
         status_json,
         rules,
     })
-}
-
-fn parse_time(text: &str) -> Option<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
 }
 
 /// Status names, each kept once.
