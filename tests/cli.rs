@@ -988,11 +988,7 @@ fn log_levels_are_checked_and_colour_follows_no_color() {
 #[test]
 fn a_person_waiting_gets_one_error_within_the_deadline() {
     // A port nothing listens on: every connection is refused.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("tasksync.toml"),

@@ -146,11 +146,7 @@ async fn until_check(dir: &Path, code: i32, limit: std::time::Duration) -> std::
 /// while they wait); restarted, both return to OK.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_that_loses_notion_shows_it_at_once_and_recovers() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let listen = format!("127.0.0.1:{port}");
     let mut notion = common::SimulatorProcess::start(&listen, None, &["--tasks", "5"]);
     let (base_url, database) = (notion.base_url.clone(), notion.database.clone());

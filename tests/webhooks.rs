@@ -16,14 +16,6 @@ use tokio::process::{Child, Command};
 
 const TOKEN: &str = "secret_end_to_end";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn write_config(dir: &Path, simulator: &Simulator, port: u16) {
     let config = format!(
         r#"[notion]
@@ -104,7 +96,7 @@ const SYNCS: &str = "SELECT count(*) FROM job_runs WHERE job = 'sync' AND outcom
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_is_mirrored_and_acted_on_within_three_seconds_and_forged_or_replayed_events_do_nothing()
  {
-    let port = free_port();
+    let port = common::free_port();
     let url = format!("http://127.0.0.1:{port}/notion/webhook");
     let simulator = common::simulator(SimulatorOptions {
         tasks: 30,

@@ -9,6 +9,15 @@ use tasksync::notion::pacing::RetryPolicy;
 use tasksync::notion::{ApiVersion, ClientSettings, NotionClient};
 use tasksync::simulator::{Simulator, SimulatorOptions};
 
+/// A loopback port free right now (for a server a test starts on it).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// A simulator on a free loopback port.
 pub async fn simulator(options: SimulatorOptions) -> Simulator {
     Simulator::start(options, ([127, 0, 0, 1], 0).into())

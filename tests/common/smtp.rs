@@ -15,11 +15,7 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub fn free_port() -> u16 {
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
+        super::free_port()
     }
 
     pub fn start(port: u16, out: &Path, extra: &[&str]) -> Self {
