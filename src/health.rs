@@ -59,10 +59,13 @@ pub fn ago(duration: chrono::Duration) -> String {
     }
 }
 
+/// How long an edit by another writer keeps the verdict at WARNING after it was found.
+const OTHER_WRITER_WINDOW: chrono::Duration = chrono::Duration::hours(24);
+
 /// Judges the mirror's health against `[health]`: CRITICAL when the last good sync is older than
 /// `critical_intervals` sync intervals (or there never was one) or mail failed for good;
 /// WARNING when it is older than `warning_intervals`, or a job's last attempt or an action
-/// failed; OK otherwise. Pure: `now` is a parameter.
+/// failed, or another writer used our token in the last day; OK otherwise. Pure: `now` is a parameter.
 pub fn judge(
     thresholds: &config::HealthConfig,
     interval: chrono::Duration,
@@ -170,6 +173,24 @@ pub fn judge(
         code = code.max(1);
         problems.extend(failed_jobs);
     }
+    // Another process edits with our token: rules may act twice. Said for a day after the last
+    // such edit was found.
+    let recent: Vec<&crate::model::stored::OtherWriterEdit> = summary
+        .other_writers
+        .iter()
+        .filter(|edit| parse(&edit.detected_at).is_some_and(|at| now - at < OTHER_WRITER_WINDOW))
+        .collect();
+    if let Some(latest) = recent.first() {
+        code = code.max(1);
+        let more = match recent.len() {
+            1 => String::new(),
+            n => format!(" (and {} more)", n - 1),
+        };
+        problems.push(format!(
+            "another writer using this integration edited {} at {}{more}: another process acts with the same token (a second tasksync with its own mirror, or a script)",
+            latest.task, latest.edited_at
+        ));
+    }
     if !summary.suspended_rules.is_empty() {
         code = code.max(1);
         let names: Vec<&str> = summary
@@ -259,6 +280,46 @@ mod tests {
             "{}",
             health.message
         );
+    }
+
+    #[test]
+    fn another_writer_is_a_warning_for_a_day() {
+        let mut summary = Summary::default();
+        summary
+            .other_writers
+            .push(crate::model::stored::OtherWriterEdit {
+                task_id: "t".into(),
+                data_source_id: "s".into(),
+                task: "TASK-3 \"Plan\"".into(),
+                edited_at: "2026-12-01T09:58:00.000Z".into(),
+                properties: vec!["Priority".into()],
+                detected_at: "2026-12-01T10:00:00.000Z".into(),
+            });
+        let good = |at: &str| job(JobKind::Sync, JobOutcome::Ok, Some(at), None);
+        let judged = |now: &str| {
+            let now = DateTime::parse_from_rfc3339(now)
+                .unwrap()
+                .with_timezone(&Utc);
+            let last = crate::model::time::iso(now);
+            judge(
+                &config::HealthConfig::default(),
+                chrono::Duration::minutes(2),
+                &[good(&last)],
+                &summary,
+                now,
+            )
+        };
+        let soon = judged("2026-12-01T11:00:00Z");
+        assert_eq!(soon.code, 1, "{}", soon.message);
+        assert!(
+            soon.message.contains(
+                "another writer using this integration edited TASK-3 \"Plan\" at 2026-12-01T09:58:00.000Z"
+            ),
+            "{}",
+            soon.message
+        );
+        let later = judged("2026-12-02T10:00:01Z");
+        assert_eq!(later.code, 0, "a day later: {}", later.message);
     }
 
     #[test]

@@ -127,12 +127,12 @@ impl Drop for Paused {
 
 /// Starts `tasksync sync` and returns once it is paused at `step`, still running.
 fn paused_sync(dir: &Path, token: &str, step: &str) -> Paused {
-    let mut paused = Paused(
-        sync_command(dir, token)
-            .env("TASKSYNC_PAUSE_AT", step)
-            .spawn()
-            .unwrap(),
-    );
+    paused(sync_command(dir, token), step)
+}
+
+/// Starts `command` (a `tasksync sync`) and returns once it is paused at `step`.
+fn paused(mut command: Command, step: &str) -> Paused {
+    let mut paused = Paused(command.env("TASKSYNC_PAUSE_AT", step).spawn().unwrap());
     let mut stderr = BufReader::new(paused.0.stderr.take().unwrap());
     let mut seen = Vec::new();
     loop {
@@ -222,6 +222,7 @@ fn config_in(dir: &Path, simulator: &Simulator, store_path: &str) {
 fn failed_sync(dir: &Path, token: &str, runtime: &Path) -> String {
     let output = sync_command(dir, token)
         .env("XDG_RUNTIME_DIR", runtime)
+        .env("TASKSYNC_LOCK_SCOPE", runtime)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{output:?}");
@@ -269,6 +270,109 @@ async fn a_mirror_through_a_symlink_or_a_second_mirror_of_the_source_is_refused(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hard_link_to_the_mirror_is_refused_and_the_mirror_stays_whole() {
+    let setup = Setup::new("", ApiVersion::V2026_03_11).await;
+    let token = setup.simulator.token().to_string();
+    let first = setup.dir.path().to_path_buf();
+    let holder = tokio::task::spawn_blocking({
+        let (first, token) = (first.clone(), token.clone());
+        move || paused_sync(&first, &token, "sync-claimed:0")
+    })
+    .await
+    .unwrap();
+    let pid = holder.pid();
+
+    // A second name for the mirror file, used from another directory with another runtime
+    // directory and lock scope: the claim is the file's, so it is refused, naming the holder.
+    let other = tempfile::tempdir().unwrap();
+    let alias = other.path().join("alias.db");
+    std::fs::hard_link(first.join("mirror.db"), &alias).unwrap();
+    config_in(other.path(), &setup.simulator, "alias.db");
+    let refused = failed_sync(other.path(), &token, &other.path().join("run"));
+    let mirror = std::fs::canonicalize(first.join("mirror.db")).unwrap();
+    assert!(
+        refused.contains(&format!("another tasksync (pid {pid}) is using"))
+            && refused.contains(&format!("(the same file as {})", mirror.display())),
+        "{refused}"
+    );
+    assert!(
+        !other.path().join("alias.db-wal").exists(),
+        "nothing was written through the second name"
+    );
+    drop(holder);
+
+    // Nothing runs now: a file with two names is refused by either name (78), before SQLite
+    // opens it.
+    for dir in [first.as_path(), other.path()] {
+        let output = sync_command(dir, &token).output().unwrap();
+        assert_eq!(output.status.code(), Some(78), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("has 2 names (hard links)"), "{stderr}");
+    }
+    assert!(!other.path().join("alias.db-wal").exists());
+
+    // One name again: the mirror is whole, and syncs.
+    std::fs::remove_file(&alias).unwrap();
+    let connection = rusqlite::Connection::open(first.join("mirror.db")).unwrap();
+    let check: String = connection
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    drop(connection);
+    run_sync(&first, &token, None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_mirror_of_the_source_is_refused_whatever_the_runtime_directory() {
+    // The claims are the machine's (no TASKSYNC_LOCK_SCOPE here): a seed of this run's own gives
+    // the data source an id no other test's process uses.
+    let seed = u64::from(std::process::id()) << 20 | u64::from(line!());
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 3,
+        seed,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let token = simulator.token().to_string();
+    let (first, second) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    config_in(first.path(), &simulator, "mirror.db");
+    config_in(second.path(), &simulator, "mirror.db");
+    // As a unit (RUNTIME_DIRECTORY) and as a user's shell (XDG_RUNTIME_DIR) would differ.
+    let command = |dir: &Path| {
+        let mut command = sync_command(dir, &token);
+        command
+            .env_remove("TASKSYNC_LOCK_SCOPE")
+            .env("RUNTIME_DIRECTORY", dir.join("unit-run"))
+            .env("XDG_RUNTIME_DIR", dir.join("user-run"));
+        command
+    };
+    let holder = tokio::task::spawn_blocking({
+        let command = command(first.path());
+        move || paused(command, "sync-claimed:0")
+    })
+    .await
+    .unwrap();
+    let output = command(second.path()).output().unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let refused = String::from_utf8_lossy(&output.stderr);
+    let mirror = std::fs::canonicalize(first.path().join("mirror.db")).unwrap();
+    assert!(
+        refused.contains(&format!(
+            "is already mirrored by {} (tasksync pid {})",
+            mirror.display(),
+            holder.pid()
+        )),
+        "{refused}"
+    );
+    drop(holder);
+    let output = command(second.path()).output().unwrap();
+    assert!(
+        output.status.success(),
+        "free once the first ends: {output:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_command_finds_the_mirror_beside_its_configuration() {
     let setup = Setup::new("", ApiVersion::V2026_03_11).await;
     let config = setup.dir.path().join("tasksync.toml");
@@ -281,6 +385,7 @@ async fn every_command_finds_the_mirror_beside_its_configuration() {
             .current_dir(elsewhere.path())
             .env("NOTION_TOKEN", setup.simulator.token())
             .env("XDG_RUNTIME_DIR", elsewhere.path().join("run"))
+            .env("TASKSYNC_LOCK_SCOPE", elsewhere.path().join("run"))
             .env_remove("RUST_LOG")
             .output()
             .unwrap()

@@ -31,6 +31,7 @@ fn start(dir: &Path, simulator: &Simulator, env: &[(&str, String)]) -> Child {
         .args(["--log-level", "info", "daemon"])
         .current_dir(dir)
         .env("XDG_RUNTIME_DIR", dir.join("run"))
+        .env("TASKSYNC_LOCK_SCOPE", dir.join("run"))
         .env("NOTION_TOKEN", simulator.token())
         .env_remove("RUST_LOG")
         .env_remove("NOTIFY_SOCKET")

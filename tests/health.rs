@@ -162,6 +162,7 @@ async fn a_daemon_that_loses_notion_shows_it_at_once_and_recovers() {
         .args(["--log-level", "info", "daemon"])
         .current_dir(dir.path())
         .env("XDG_RUNTIME_DIR", dir.path().join("run"))
+        .env("TASKSYNC_LOCK_SCOPE", dir.path().join("run"))
         .env("NOTION_TOKEN", "ntn_simulator_token")
         .env_remove("RUST_LOG")
         .env_remove("NOTIFY_SOCKET")

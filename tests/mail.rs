@@ -511,6 +511,7 @@ async fn a_process_killed_while_sending_delivers_after_restart_with_the_same_mes
             .arg("sync")
             .current_dir(fixture.dir.path())
             .env("XDG_RUNTIME_DIR", fixture.dir.path().join("run"))
+            .env("TASKSYNC_LOCK_SCOPE", fixture.dir.path().join("run"))
             .env("NOTION_TOKEN", fixture.simulator.token())
             .env("SMTP_URL", format!("smtp://127.0.0.1:{port}?tls=none"))
             .env_remove("RUST_LOG")

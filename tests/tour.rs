@@ -95,6 +95,7 @@ fn the_readme_tour_works_as_written() {
         .env_remove("SMTP_URL")
         // Per-machine locks of this run only: other tests mirror the same seeded data source.
         .env("XDG_RUNTIME_DIR", runtime.path())
+        .env("TASKSYNC_LOCK_SCOPE", runtime.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -62,6 +62,7 @@ fn start(dir: &Path, simulator: &Simulator) -> Child {
         .args(["--log-level", "info", "daemon"])
         .current_dir(dir)
         .env("XDG_RUNTIME_DIR", dir.join("run"))
+        .env("TASKSYNC_LOCK_SCOPE", dir.join("run"))
         .env("NOTION_TOKEN", simulator.token())
         .env_remove("NOTION_WEBHOOK_TOKEN")
         .env_remove("RUST_LOG")

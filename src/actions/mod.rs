@@ -235,6 +235,16 @@ async fn create(
         .create_exactly_once(&new, action.attempts > 0)
         .await?;
     tracing::info!(action = action.id, rule = %action.rule, page = %created.page, found = created.found, "task created");
+    // The page is ours: the sync that sees it will not take it for another writer's.
+    store
+        .record_own_edit(
+            created.page.to_string(),
+            crate::model::stored::CREATED.to_string(),
+            None,
+            "create action",
+            iso(chrono::Utc::now()),
+        )
+        .await?;
     if !rest.is_empty() {
         let mut journal = StoreJournal {
             store,

@@ -456,6 +456,12 @@ fn print_report(report: &SyncReport, requests_total: u64) {
             report.data_source,
             report.requests
         );
+        if report.other_writers > 0 {
+            out!(
+                "Another writer: {} edit(s) by this integration that tasksync did not make (see the warnings above and `tasksync status`)",
+                report.other_writers
+            );
+        }
         return;
     }
     out!(

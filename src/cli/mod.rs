@@ -57,7 +57,10 @@ pub struct MonitorExit(pub u8);
 /// The exit code for an error that ended a command.
 pub fn exit_code(error: &anyhow::Error) -> Exit {
     for cause in error.chain() {
-        if cause.downcast_ref::<ConfigError>().is_some() {
+        // A mirror with two names is a set-up to correct: restarting cannot fix it.
+        if cause.downcast_ref::<ConfigError>().is_some()
+            || cause.downcast_ref::<crate::store::LinkedMirror>().is_some()
+        {
             return Exit::Config;
         }
         if let Some(notion) = cause.downcast_ref::<NotionError>()

@@ -208,6 +208,15 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
             suspended.reason
         );
     }
+    for edit in &summary.other_writers {
+        out!(
+            "Another writer with this integration's token edited {} at {} ({}; found {})",
+            edit.task,
+            edit.edited_at,
+            edit.properties.join(", "),
+            edit.detected_at
+        );
+    }
     let action = |status: ActionStatus| summary.actions.get(status.as_str()).copied().unwrap_or(0);
     let mail = |status: MailStatus| summary.mail.get(status.as_str()).copied().unwrap_or(0);
     out!(

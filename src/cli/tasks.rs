@@ -13,6 +13,7 @@ use crate::model::ids::NotionId;
 use crate::model::{DataSource, PropertyWrite, Task};
 use crate::notion::query::{Direction, Filter, Query, Sort, TimestampField};
 use crate::notion::{ClientSettings, NotionClient, NotionError};
+use crate::store::Store;
 
 /// What a live command needs: the configuration and a client.
 pub struct Session {
@@ -62,7 +63,7 @@ impl Resolved {
 /// The names the data source's properties had before a rename, as the mirror remembers them
 /// (none without a mirror).
 pub async fn former_names(
-    store: Option<&crate::store::Store>,
+    store: Option<&Store>,
     source: &DataSource,
 ) -> std::collections::BTreeMap<String, String> {
     match store {
@@ -173,7 +174,7 @@ impl Session {
     pub async fn rules(
         &self,
         resolved: &Resolved,
-        store: Option<&crate::store::Store>,
+        store: Option<&Store>,
     ) -> anyhow::Result<crate::rules::RuleSet> {
         let source = &resolved.source;
         let former = former_names(store, source).await;
@@ -466,7 +467,7 @@ async fn user_names(session: &Session) -> std::collections::HashMap<String, Stri
         .config
         .mirror_path()
         .ok()
-        .and_then(|path| crate::store::Store::open_read_only(&path).ok().flatten());
+        .and_then(|path| Store::open_read_only(&path).ok().flatten());
     let known = match known {
         Some(store) => store.user_names().await.unwrap_or_default(),
         None => Default::default(),
@@ -524,6 +525,9 @@ async fn set_status(
         );
         task
     } else {
+        if let Some(id) = source.properties.get(&property).map(|p| p.id.clone()) {
+            note_own_edit(session, &task, id, &name).await;
+        }
         let updated = session
             .client
             .update_page(&task.id, &[(property, PropertyWrite::Status(name.clone()))])
@@ -543,6 +547,35 @@ async fn set_status(
         return output::json(&TaskJson::new(&updated, None));
     }
     Ok(())
+}
+
+/// Records in the mirror, before it is sent, a write this command makes, so that the next sync
+/// knows the edit for tasksync's own (an edit by our integration that no record explains is
+/// another writer's). Without a mirror there is nothing to tell; a mirror that cannot take the
+/// record is said, not fatal: the person's command goes ahead.
+async fn note_own_edit(session: &Session, task: &Task, property_id: String, value: &str) {
+    let Ok(path) = session.config.mirror_path() else {
+        return;
+    };
+    if !path.exists() {
+        return;
+    }
+    let recorded = async {
+        Store::open(&path)?
+            .record_own_edit(
+                task.id.to_string(),
+                property_id,
+                Some(value.to_string()),
+                "tasks set-status",
+                crate::model::time::iso(chrono::Utc::now()),
+            )
+            .await
+    };
+    if let Err(error) = recorded.await {
+        tracing::warn!(
+            "cannot record this edit in the mirror ({error:#}): the next sync may report it as another writer's"
+        );
+    }
 }
 
 async fn append(

@@ -56,6 +56,22 @@ pub fn decode_properties(task: &str, json: &str) -> Result<StoredProperties, Cor
     })
 }
 
+/// An edit by our integration's bot that none of tasksync's journals explains: another process
+/// acts with the same token (a second tasksync with its own mirror, a script).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct OtherWriterEdit {
+    pub task_id: String,
+    pub data_source_id: String,
+    /// What people call the task: `TASK-12 "title"`.
+    pub task: String,
+    /// Notion's `last_edited_time` of the edit (its `created_time` for a page it created).
+    pub edited_at: String,
+    /// The properties it changed (`(created)` for a page it created).
+    pub properties: Vec<String>,
+    /// When a sync found it (set by the store from the batch's time when empty).
+    pub detected_at: String,
+}
+
 /// One changed property of one task, as one history row.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Change {

@@ -187,6 +187,36 @@ fn firing_in(
     firing
 }
 
+/// The properties of a change by our bot that none of tasksync's own writes explains: neither a
+/// `set` action's write (`actions`) nor a `tasks` command's (`edits`: property id and value) put
+/// that value in that property. Not empty: another writer used our token. Pure.
+pub fn unexplained_changes(
+    changes: &[Change],
+    actions: &[(PlannedAction, i64)],
+    edits: &[(String, Option<String>)],
+) -> Vec<String> {
+    let by_action = |change: &Change| {
+        actions.iter().any(|(action, _)| match action {
+            PlannedAction::Set { writes } => writes.iter().any(|w| {
+                Some(&w.property_id) == change.property_id.as_ref()
+                    && Some(&w.text) == change.new_value.as_ref()
+            }),
+            _ => false,
+        })
+    };
+    let by_command = |change: &Change| {
+        edits.iter().any(|(property, value)| {
+            Some(property) == change.property_id.as_ref() && *value == change.new_value
+        })
+    };
+    changes
+        .iter()
+        .filter(|change| !change.property.starts_with('('))
+        .filter(|change| !by_action(change) && !by_command(change))
+        .map(|change| change.property.clone())
+        .collect()
+}
+
 /// Whether a change consists only of writes tasksync made (each changed property now holds what
 /// one of our `set` actions wrote); then the chain depth of the firing it continues.
 pub fn own_edit_depth(changes: &[Change], writes: &[(PlannedAction, i64)]) -> Option<i64> {
@@ -209,4 +239,65 @@ pub fn own_edit_depth(changes: &[Change], writes: &[(PlannedAction, i64)]) -> Op
         depth = Some(depth.map_or(ours, |d: i64| d.max(ours)));
     }
     depth.map(|d| d + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::PropertyWrite;
+    use crate::model::automation::PlannedWrite;
+
+    fn change(property: &str, new: &str) -> Change {
+        Change {
+            task_id: "t".into(),
+            property: property.into(),
+            property_id: Some(format!("{property}-id")),
+            old_value: None,
+            new_value: Some(new.into()),
+            old_json: None,
+            new_json: None,
+            edited_at: None,
+            edited_by: None,
+        }
+    }
+
+    fn set(property: &str, value: &str) -> (PlannedAction, i64) {
+        let write = PlannedWrite {
+            property: property.into(),
+            property_id: format!("{property}-id"),
+            value: PropertyWrite::Status(value.into()),
+            text: value.into(),
+        };
+        (
+            PlannedAction::Set {
+                writes: vec![write],
+            },
+            0,
+        )
+    }
+
+    #[test]
+    fn only_changes_none_of_our_writes_explains_are_another_writers() {
+        let changes = [
+            change("Status", "Done"),
+            change("Priority", "Urgent"),
+            change("(created)", ""),
+        ];
+        // Nothing of ours: every real property is unexplained (pseudo rows never count).
+        assert_eq!(
+            unexplained_changes(&changes, &[], &[]),
+            ["Status", "Priority"]
+        );
+        // A rule's set explains Status; a `tasks` command's write explains Priority.
+        let edits = [("Priority-id".to_string(), Some("Urgent".to_string()))];
+        assert_eq!(
+            unexplained_changes(&changes, &[set("Status", "Done")], &edits),
+            Vec::<String>::new()
+        );
+        // The same property with another value than we wrote is not ours.
+        assert_eq!(
+            unexplained_changes(&changes, &[set("Status", "In progress")], &edits),
+            ["Status"]
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! Rules' records and queued actions: `rule_firings`, `actions`, `append_batches`,
-//! `rule_states`, `rule_baselines`, `rule_suspensions`.
+//! `rule_states`, `rule_baselines`, `rule_suspensions`; what tasksync wrote besides them
+//! (`own_edits`) and what another writer with its token did (`other_writer_edits`).
 
 use std::collections::HashSet;
 
@@ -12,6 +13,7 @@ use crate::model::automation::{
     ActionStatus, Firing, FiringStatus, MailStatus, PlannedAction, RuleStateChange,
     idempotency_key, message_id,
 };
+use crate::model::stored::OtherWriterEdit;
 
 impl Store {
     /// Records which rules are suspended now, as (rule, reason) (`status` shows them); the
@@ -90,6 +92,50 @@ impl Store {
         .await
     }
 
+    /// What tasksync itself wrote to a task: the writes of `set` actions that were attempted
+    /// (landed or maybe landed), and the edits of `tasks` commands. An edit by our bot that none
+    /// of them explains was made by another writer with our token. Not bounded in time: Notion's
+    /// clock and ours need not agree (nor the simulator's, moved on by tests).
+    pub async fn own_journal(&self, task_id: String) -> anyhow::Result<OwnJournal> {
+        self.call("read what tasksync wrote to a task", move |c| {
+            own_journal(c, &task_id)
+        })
+        .await
+    }
+
+    /// Whether page `page_id` may be one a create action of ours made: recorded as created, or
+    /// a create action's outcome is still unknown (`running`: interrupted, not yet retried).
+    pub async fn created_by_us(&self, page_id: String) -> anyhow::Result<bool> {
+        self.call("read tasksync's creates", move |c| {
+            Ok(c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM own_edits WHERE task_id = ?1 AND property_id = ?2)
+                     OR EXISTS (SELECT 1 FROM actions WHERE kind = 'create' AND status = 'running')",
+                params![page_id, crate::model::stored::CREATED],
+                |row| row.get(0),
+            )?)
+        })
+        .await
+    }
+
+    /// Records, before it is sent, a write a `tasks` command makes (durable: the write follows).
+    pub async fn record_own_edit(
+        &self,
+        task_id: String,
+        property_id: String,
+        value: Option<String>,
+        via: &'static str,
+        now: String,
+    ) -> anyhow::Result<()> {
+        self.call_durable("record a write of a tasks command", move |c| {
+            c.execute(
+                "INSERT INTO own_edits (task_id, property_id, value, via, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![task_id, property_id, value, via, now],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Actions waiting to be performed (or interrupted mid-way), oldest first.
     pub async fn queued_actions(&self, limit: usize) -> anyhow::Result<Vec<QueuedAction>> {
         self.call("read the queued actions", move |c| queued_actions(c, limit))
@@ -98,7 +144,7 @@ impl Store {
 
     /// Marks an action as being attempted (committed before Notion is called).
     pub async fn start_action(&self, id: i64, now: String) -> anyhow::Result<()> {
-        self.call("mark an action running", move |c| start_action(c, id, &now))
+        self.call_durable("mark an action running", move |c| start_action(c, id, &now))
             .await
     }
 
@@ -122,7 +168,7 @@ impl Store {
         anchor: Option<String>,
         now: String,
     ) -> anyhow::Result<()> {
-        self.call("record an append batch's anchor", move |c| {
+        self.call_durable("record an append batch's anchor", move |c| {
             start_append_batch(c, action_id, batch, anchor.as_deref(), &now)
         })
         .await
@@ -446,6 +492,93 @@ pub(super) fn own_writes(
                 .map(|action| (action, depth))
         })
         .collect())
+}
+
+/// What tasksync itself wrote to one task lately (see [`Store::own_journal`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct OwnJournal {
+    /// `set` actions attempted, with the chain depth of their firing.
+    pub actions: Vec<(PlannedAction, i64)>,
+    /// Writes of `tasks` commands: property id and value.
+    pub edits: Vec<(String, Option<String>)>,
+}
+
+pub(super) fn own_journal(connection: &Connection, task_id: &str) -> anyhow::Result<OwnJournal> {
+    let mut statement = connection.prepare_cached(
+        "SELECT a.payload_json, f.chain_depth FROM actions a JOIN rule_firings f ON f.id = a.firing_id
+         WHERE a.task_id = ?1 AND a.kind = 'set' AND a.attempts > 0",
+    )?;
+    let actions = statement
+        .query_map(params![task_id], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .filter_map(|(payload, depth)| {
+            serde_json::from_str(&payload)
+                .ok()
+                .map(|action| (action, depth))
+        })
+        .collect();
+    let mut statement =
+        connection.prepare_cached("SELECT property_id, value FROM own_edits WHERE task_id = ?1")?;
+    let edits = statement
+        .query_map(params![task_id], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(OwnJournal { actions, edits })
+}
+
+/// Records the edits of another writer a batch found (once per task and edit time).
+pub(super) fn insert_other_writers(
+    transaction: &Transaction<'_>,
+    edits: &[OtherWriterEdit],
+    now: &str,
+) -> anyhow::Result<()> {
+    let mut statement = transaction.prepare_cached(
+        "INSERT OR IGNORE INTO other_writer_edits (task_id, edited_at, data_source_id, task, properties, detected_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for edit in edits {
+        let detected = if edit.detected_at.is_empty() {
+            now
+        } else {
+            edit.detected_at.as_str()
+        };
+        statement.execute(params![
+            edit.task_id,
+            edit.edited_at,
+            edit.data_source_id,
+            edit.task,
+            edit.properties.join(", "),
+            detected
+        ])?;
+    }
+    Ok(())
+}
+
+/// The latest edits of another writer, newest first (at most `limit`).
+pub(super) fn other_writers(
+    connection: &Connection,
+    limit: usize,
+) -> anyhow::Result<Vec<OtherWriterEdit>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT task_id, data_source_id, task, edited_at, properties, detected_at FROM other_writer_edits
+         ORDER BY detected_at DESC, edited_at DESC LIMIT ?1",
+    )?;
+    let rows = statement
+        .query_map([super::sql_integer(limit)], |row| {
+            let properties: String = row.get(4)?;
+            Ok(OtherWriterEdit {
+                task_id: row.get(0)?,
+                data_source_id: row.get(1)?,
+                task: row.get(2)?,
+                edited_at: row.get(3)?,
+                properties: properties.split(", ").map(str::to_string).collect(),
+                detected_at: row.get(5)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
 }
 
 /// A queued action to perform.

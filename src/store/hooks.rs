@@ -22,7 +22,7 @@ impl Store {
 
     /// Marks a webhook as being sent (committed before the endpoint is contacted).
     pub async fn start_webhook(&self, id: i64) -> anyhow::Result<()> {
-        self.call("mark a webhook sending", move |c| {
+        self.call_durable("mark a webhook sending", move |c| {
             c.execute(
                 "UPDATE webhook_outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ?1",
                 [id],

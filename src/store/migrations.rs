@@ -245,6 +245,30 @@ CREATE TABLE notion_webhook_requests (
     r#"
 ALTER TABLE sync_state ADD COLUMN status_json TEXT;
 "#,
+    // Another writer with our integration's token: our own writes besides rule actions (the
+    // `tasks` commands), recorded before they are sent, and the edits by our bot that none of
+    // our journals explains, as the sync finds them.
+    r#"
+CREATE TABLE own_edits (
+    id          INTEGER PRIMARY KEY,
+    task_id     TEXT NOT NULL,
+    property_id TEXT NOT NULL,
+    value       TEXT,
+    via         TEXT NOT NULL,
+    at          TEXT NOT NULL
+);
+CREATE INDEX own_edits_by_task ON own_edits (task_id, at);
+CREATE TABLE other_writer_edits (
+    task_id        TEXT NOT NULL,
+    edited_at      TEXT NOT NULL,
+    data_source_id TEXT NOT NULL,
+    task           TEXT NOT NULL,
+    properties     TEXT NOT NULL,
+    detected_at    TEXT NOT NULL,
+    PRIMARY KEY (task_id, edited_at)
+);
+CREATE INDEX other_writer_edits_by_time ON other_writer_edits (detected_at);
+"#,
 ];
 
 /// The schema version a migrated mirror has (`PRAGMA user_version`).

@@ -35,8 +35,8 @@ use serde::Serialize;
 
 use crate::model::automation::{Firing, RuleStateChange};
 pub use crate::model::stored::{CREATED, DELETED};
-use crate::model::stored::{Change, MirroredTask};
-pub use automation::{AppendBatchRow, FiringRecord, QueuedAction, SuspendedRule};
+use crate::model::stored::{Change, MirroredTask, OtherWriterEdit};
+pub use automation::{AppendBatchRow, FiringRecord, OwnJournal, QueuedAction, SuspendedRule};
 pub use events::InboundNote;
 pub use hooks::{OutboxWebhook, WebhookEntry, WebhookOutcome};
 pub use migrations::{APPLICATION_ID, SCHEMA_VERSION};
@@ -65,6 +65,8 @@ pub struct Batch {
     pub changes: Vec<Change>,
     pub firings: Vec<Firing>,
     pub rule_states: Vec<RuleStateChange>,
+    /// Edits by our bot that none of our journals explains, found in this batch.
+    pub other_writers: Vec<OtherWriterEdit>,
     /// The new cursor, when this batch lets it advance.
     pub cursor: Option<String>,
 }
@@ -85,6 +87,16 @@ pub struct RunCounts {
 pub struct Store {
     connection: Arc<Mutex<Connection>>,
     path: PathBuf,
+    /// The steps run, with the `synchronous` level SQLite had as each ended (tests).
+    #[cfg(test)]
+    commits: Arc<Mutex<Vec<(&'static str, i64)>>>,
+}
+
+/// How a step's commit reaches the disk: see [`Store::call`] and [`Store::call_durable`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Durability {
+    Normal,
+    Full,
 }
 
 impl std::fmt::Debug for Store {
@@ -96,7 +108,8 @@ impl std::fmt::Debug for Store {
 impl Store {
     /// Opens (creating it, owner-only, if needed) and migrates the mirror.
     pub fn open(path: &Path) -> anyhow::Result<Self> {
-        create_private(path)?;
+        create_mirror_file(path)?;
+        refuse_other_links(path)?;
         let mut connection = Connection::open(path)
             .with_context(|| format!("cannot open the mirror {}", path.display()))?;
         connection.busy_timeout(Duration::from_secs(10))?;
@@ -112,6 +125,8 @@ impl Store {
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
             path: path.to_path_buf(),
+            #[cfg(test)]
+            commits: Arc::default(),
         })
     }
 
@@ -121,6 +136,7 @@ impl Store {
         if !path.exists() {
             return Ok(None);
         }
+        refuse_other_links(path)?;
         // Without a write-ahead log there is no writer mid-transaction: open the file immutable,
         // which creates no `-wal`/`-shm` files beside it. Otherwise read through the existing log.
         let wal = PathBuf::from(format!("{}-wal", path.display()));
@@ -151,6 +167,8 @@ impl Store {
         Ok(Some(Self {
             connection: Arc::new(Mutex::new(connection)),
             path: path.to_path_buf(),
+            #[cfg(test)]
+            commits: Arc::default(),
         }))
     }
 
@@ -184,18 +202,65 @@ impl Store {
 
     /// Runs one step of store work on the blocking pool (rusqlite is synchronous); an error
     /// says which step failed, on which mirror. Only the store's own methods call it: callers
-    /// say what they want, never which SQL to run.
+    /// say what they want, never which SQL to run. Its commits are made with
+    /// `synchronous = NORMAL`: durable against a crash of the process, and fast; a power loss
+    /// may undo the last of them (which the next sync reads again).
     async fn call<T, F>(&self, step: &'static str, work: F) -> anyhow::Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> anyhow::Result<T> + Send + 'static,
     {
+        self.run(step, Durability::Normal, work).await
+    }
+
+    /// Like [`Store::call`], for a commit that an outside effect follows (a Notion write, a
+    /// mail, a webhook delivery): made with `synchronous = FULL`, so the log is on the disk
+    /// before the effect starts and a power loss cannot undo the record that says it may have
+    /// happened (with NORMAL, SQLite's documentation says, a committed transaction in WAL mode
+    /// may roll back after a power loss). Syncing the log makes every earlier commit durable
+    /// too. docs/semantics.md, "Durable before an effect".
+    async fn call_durable<T, F>(&self, step: &'static str, work: F) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> anyhow::Result<T> + Send + 'static,
+    {
+        self.run(step, Durability::Full, work).await
+    }
+
+    async fn run<T, F>(
+        &self,
+        step: &'static str,
+        durability: Durability,
+        work: F,
+    ) -> anyhow::Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> anyhow::Result<T> + Send + 'static,
+    {
         let connection = self.connection.clone();
+        #[cfg(test)]
+        let commits = self.commits.clone();
         tokio::task::spawn_blocking(move || {
             let mut connection = connection
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            work(&mut connection)
+            if durability == Durability::Full {
+                connection.pragma_update(None, "synchronous", "FULL")?;
+            }
+            let done = work(&mut connection);
+            // What SQLite held for this connection as the step ended: the tests read it.
+            #[cfg(test)]
+            if let Ok(level) = connection.pragma_query_value(None, "synchronous", |row| row.get(0))
+            {
+                commits
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push((step, level));
+            }
+            if durability == Durability::Full {
+                connection.pragma_update(None, "synchronous", "NORMAL")?;
+            }
+            done
         })
         .await
         .context("a database task stopped unexpectedly")?
@@ -243,7 +308,9 @@ fn immutable_uri(path: &Path) -> String {
     format!("file:{encoded}?immutable=1")
 }
 
-fn create_private(path: &Path) -> anyhow::Result<()> {
+/// Creates the mirror's file (empty, readable by its owner only) when it does not exist yet;
+/// SQLite takes an empty file for an empty database.
+fn create_mirror_file(path: &Path) -> anyhow::Result<()> {
     if path.exists() {
         return Ok(());
     }
@@ -262,6 +329,32 @@ fn create_private(path: &Path) -> anyhow::Result<()> {
             Err(error).with_context(|| format!("cannot create the mirror {}", path.display()))
         }
     }
+}
+
+/// A mirror file with more than one name (hard link).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "the mirror {} has {links} names (hard links): SQLite keeps its write-ahead log beside the name a database is opened by, so two names are two logs for one database and corrupt it; remove the other names (`find / -xdev -samefile {}` lists them) and use one path, a symbolic link if you need a second"
+, .path.display(), .path.display())]
+pub struct LinkedMirror {
+    pub path: PathBuf,
+    pub links: u64,
+}
+
+/// Refuses a mirror file that has other names, before SQLite opens it by this one.
+fn refuse_other_links(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let links = std::fs::metadata(path)
+        .with_context(|| format!("cannot read the mirror {}", path.display()))?
+        .nlink();
+    if links > 1 {
+        return Err(LinkedMirror {
+            path: path.to_path_buf(),
+            links,
+        }
+        .into());
+    }
+    Ok(())
 }
 
 /// What the families' tests share: a mirror in a temporary directory, and rows to put in it.

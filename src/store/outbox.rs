@@ -16,7 +16,7 @@ impl Store {
 
     /// Marks a mail as being sent (committed before the server is contacted).
     pub async fn start_mail(&self, id: i64) -> anyhow::Result<()> {
-        self.call("mark a mail sending", move |c| start_mail(c, id))
+        self.call_durable("mark a mail sending", move |c| start_mail(c, id))
             .await
     }
 

@@ -212,6 +212,8 @@ pub struct Summary {
     pub suspended_rules: Vec<SuspendedRule>,
     /// Requests to Notion's webhook endpoint, by outcome: the last of each, and how many.
     pub notion_webhooks: Vec<super::InboundNote>,
+    /// The latest edits by another writer using this integration's token, newest first.
+    pub other_writers: Vec<crate::model::stored::OtherWriterEdit>,
 }
 
 /// Rows of `table` by status, every status of `statuses` present (zero included), so that
@@ -422,6 +424,7 @@ pub(super) fn summary(connection: &Connection, since: &str) -> anyhow::Result<Su
     let mut failed_webhooks = super::hooks::list_webhooks(connection, true)?;
     failed_webhooks.truncate(5);
     Ok(Summary {
+        other_writers: super::automation::other_writers(connection, 5)?,
         suspended_rules: suspended_rules(connection)?,
         tasks: count("SELECT count(*) FROM tasks WHERE deleted_at IS NULL")?,
         deleted_tasks: count("SELECT count(*) FROM tasks WHERE deleted_at IS NOT NULL")?,

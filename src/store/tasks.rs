@@ -441,6 +441,11 @@ pub(super) fn apply_batch(connection: &mut Connection, batch: &Batch) -> anyhow:
         Some(batch.run_id),
     )?;
     apply_rule_states(&transaction, &batch.rule_states, &batch.observed_at)?;
+    super::automation::insert_other_writers(
+        &transaction,
+        &batch.other_writers,
+        &batch.observed_at,
+    )?;
     if let Some(cursor) = &batch.cursor {
         transaction.execute(
             "UPDATE sync_state SET cursor = ?2 WHERE data_source_id = ?1 AND (cursor IS NULL OR cursor < ?2)",

@@ -8,7 +8,9 @@ use chrono::Duration;
 use super::{Engine, FiringReport};
 use crate::model::Task;
 use crate::model::automation::{Firing, FiringStatus, RuleStateChange, Transition};
-use crate::model::stored::{Change, MirroredTask, StoredProperties, unique_id};
+use crate::model::stored::{
+    CREATED, Change, ChangeKind, MirroredTask, OtherWriterEdit, StoredProperties, unique_id,
+};
 use crate::model::time::{iso, parse_time};
 use crate::rules::render::{ChangeFacts, TaskFacts};
 use crate::rules::{Evaluation, TaskChange, Trigger};
@@ -153,6 +155,68 @@ impl<'a> Engine<'a> {
             .map_or_else(String::new, iso);
         let writes = reader.own_writes(task.id.to_string(), since).await?;
         Ok(crate::rules::own_edit_depth(changed, &writes))
+    }
+
+    /// An edit by our bot that none of tasksync's journals explains, if this version is one:
+    /// properties our bot changed that no `set` action or `tasks` command of ours wrote, or a page
+    /// our bot created when no create action of ours was under way. Logged at warn here; the
+    /// batch records it and `status` turns WARNING. Not on a first sync (a baseline: what came
+    /// before this mirror is not ours to judge), nor in a dry run.
+    pub(super) async fn other_writer(
+        &self,
+        task: &Task,
+        row: &MirroredTask,
+        kind: ChangeKind,
+        properties: &StoredProperties,
+        changed: &[Change],
+    ) -> anyhow::Result<Option<OtherWriterEdit>> {
+        let (Some(store), Some(bot)) = (self.writer(), self.bot.as_ref()) else {
+            return Ok(None);
+        };
+        if self.baseline {
+            return Ok(None);
+        }
+        let (edited_at, properties_changed) = match kind {
+            ChangeKind::New if task.created_by.as_ref() == Some(bot) => {
+                if store.created_by_us(task.id.to_string()).await? {
+                    return Ok(None);
+                }
+                (task.created_time.clone(), vec![CREATED.to_string()])
+            }
+            ChangeKind::Changed if task.last_edited_by.as_ref() == Some(bot) => {
+                let journal = store.own_journal(task.id.to_string()).await?;
+                let unexplained =
+                    crate::rules::unexplained_changes(changed, &journal.actions, &journal.edits);
+                if unexplained.is_empty() {
+                    return Ok(None);
+                }
+                (task.last_edited_time.clone(), unexplained)
+            }
+            _ => return Ok(None),
+        };
+        let label = format!(
+            "{} \"{}\"",
+            unique_id(properties).unwrap_or_else(|| task.id.to_string()),
+            row.title
+        );
+        let what = match kind {
+            ChangeKind::New => "created the page".to_string(),
+            _ => properties_changed.join(", "),
+        };
+        tracing::warn!(
+            task = %label,
+            edited_at = %edited_at,
+            properties = %what,
+            "another writer using this integration edited {label} at {edited_at} ({what}): another process acts with the same token (a second tasksync with its own mirror, or a script), so rules may act twice; find it and stop it (README, \"One actor\")"
+        );
+        Ok(Some(OtherWriterEdit {
+            task_id: task.id.to_string(),
+            data_source_id: self.source_id.clone(),
+            task: label,
+            edited_at,
+            properties: properties_changed,
+            detected_at: String::new(),
+        }))
     }
 
     fn report(&mut self, firings: &[Firing], title: &str, unique_id: Option<String>) {

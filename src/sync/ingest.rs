@@ -93,6 +93,13 @@ impl Engine<'_> {
                 })
                 .collect();
             self.plan(id.clone(), row.title.clone(), kind, planned);
+            if let Some(edit) = self
+                .other_writer(&task, &row, kind, &properties, &changes)
+                .await?
+            {
+                self.other_writers += 1;
+                batch.other_writers.push(edit);
+            }
             if kind.is_evaluated() {
                 let before = old.map(|o| (old_properties.as_ref(), o.deleted_at.is_some()));
                 let inside = inside.get(&id).cloned().unwrap_or_default();

@@ -128,10 +128,17 @@ pub struct SyncReport {
     /// The firings, with their rendered actions (the first thousand).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub firings: Vec<FiringReport>,
+    /// Edits by another process with this integration's token (warned about, recorded).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub other_writers: u64,
     /// Properties the pages have and the schema read at the start does not (added in Notion
     /// meanwhile): the daemon reads the schema again.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unknown_properties: Vec<String>,
+}
+
+fn is_zero(count: &u64) -> bool {
+    *count == 0
 }
 
 /// A rule firing as reported (and, in a dry run, as it would be recorded).
@@ -201,6 +208,10 @@ pub async fn sync(
     engine.known_properties = source.properties.values().map(|p| p.id.clone()).collect();
     if rules.rules.iter().any(|rule| rule.enabled) {
         engine.bot = Some(engine.bot_user_id().await?);
+    } else if let Some(reader) = engine.store {
+        // Without rules the bot is only needed to tell another writer's edits: the mirror's
+        // record of it costs no request.
+        engine.bot = reader.bot_user_id(source_id.clone()).await?;
     }
     // People by name: the workspace's users, read again with each reconcile.
     if let Some(store) = engine.writer()
@@ -286,6 +297,7 @@ pub async fn sync(
         cursor,
         fired: engine.fired,
         stopped: engine.stopped,
+        other_writers: engine.other_writers,
         planned: engine.planned,
         firings: engine.firings,
         unknown_properties: engine.unknown_properties.into_iter().collect(),
@@ -334,6 +346,8 @@ struct Engine<'a> {
     bot: Option<String>,
     fired: u64,
     stopped: u64,
+    /// Edits by another writer with our token found (see `other_writer`).
+    other_writers: u64,
     firings: Vec<FiringReport>,
     /// The schema's property ids, and properties the pages have beyond them.
     known_properties: HashSet<String>,
@@ -381,6 +395,7 @@ impl<'a> Engine<'a> {
             bot: None,
             fired: 0,
             stopped: 0,
+            other_writers: 0,
             firings: Vec::new(),
             known_properties: HashSet::new(),
             unknown_properties: BTreeSet::new(),
@@ -509,6 +524,7 @@ impl<'a> Engine<'a> {
                 pending.changes.extend(batch.changes);
                 pending.firings.extend(batch.firings);
                 pending.rule_states.extend(batch.rule_states);
+                pending.other_writers.extend(batch.other_writers);
                 pending
             }
             None => self.pending.insert(batch),

@@ -85,6 +85,7 @@ pub fn spawn_sync(dir: &std::path::Path, token: &str) -> tokio::process::Child {
         .current_dir(dir)
         .env("NOTION_TOKEN", token)
         .env("XDG_RUNTIME_DIR", dir.join("run"))
+        .env("TASKSYNC_LOCK_SCOPE", dir.join("run"))
         .env_remove("RUST_LOG")
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -185,6 +186,7 @@ pub fn tasksync(dir: &std::path::Path) -> std::process::Command {
     command
         .current_dir(dir)
         .env("XDG_RUNTIME_DIR", dir.join("run"))
+        .env("TASKSYNC_LOCK_SCOPE", dir.join("run"))
         .env_remove("RUST_LOG")
         .env_remove("INVOCATION_ID")
         .env_remove("TASKSYNC_CONFIG");

@@ -197,3 +197,75 @@ async fn suspensions_report_the_rules_newly_suspended_and_resumed() {
         2
     );
 }
+
+#[tokio::test]
+async fn commits_before_an_effect_are_durable_and_bulk_writes_are_not() {
+    let (_dir, store) = with_task().await;
+    let mut queued = batch();
+    queued.firings = vec![firing(
+        "t1",
+        vec![
+            set("Done"),
+            PlannedAction::Mail {
+                to: vec!["ada@example.com".into()],
+                cc: Vec::new(),
+                skipped: Vec::new(),
+                subject: "Urgent".into(),
+                body: "Body".into(),
+                html: None,
+            },
+            PlannedAction::Webhook {
+                target: crate::model::automation::WebhookTarget::Url(
+                    "https://example.com/hook".into(),
+                ),
+                content_type: "application/json".into(),
+                body: "{}".into(),
+            },
+        ],
+    )];
+    store.apply_batch(queued).await.unwrap();
+    let action = store.queued_actions(10).await.unwrap()[0].id;
+    let mail = store.due_mail(AT.into(), 10).await.unwrap()[0].id;
+    let webhook = store.due_webhooks(AT.into(), 10).await.unwrap()[0].id;
+    store.commits.lock().unwrap().clear();
+
+    // Each step an outside effect follows.
+    store.start_action(action, AT.into()).await.unwrap();
+    store
+        .start_append_batch(action, 0, None, AT.into())
+        .await
+        .unwrap();
+    store.start_mail(mail).await.unwrap();
+    store.start_webhook(webhook).await.unwrap();
+    store
+        .record_own_edit(
+            A.into(),
+            "status-id".into(),
+            Some("Done".into()),
+            "tasks set-status",
+            AT.into(),
+        )
+        .await
+        .unwrap();
+    // And a bulk write, and what follows an effect.
+    store.apply_batch(batch()).await.unwrap();
+    store
+        .finish_action(action, ActionStatus::Done, None, AT.into())
+        .await
+        .unwrap();
+
+    // SQLite's `synchronous` as each step ended: 2 is FULL, 1 NORMAL.
+    let commits = store.commits.lock().unwrap().clone();
+    assert_eq!(
+        commits,
+        [
+            ("mark an action running", 2),
+            ("record an append batch's anchor", 2),
+            ("mark a mail sending", 2),
+            ("mark a webhook sending", 2),
+            ("record a write of a tasks command", 2),
+            ("store a page of tasks with its history and firings", 1),
+            ("record an action's outcome", 1),
+        ]
+    );
+}
