@@ -477,6 +477,35 @@ def bench_rules():
     return match.group(0) if match else output.strip()
 
 
+def bench_durable():
+    log("durable: cargo bench --bench durable")
+    output = subprocess.run(
+        ["cargo", "bench", "--bench", "durable"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    ).stdout
+    match = re.search(r"\d+ actions: .*", output)
+    return match.group(0) if match else output.strip()
+
+
+def durable_lines(durable):
+    return [
+        "",
+        "## 9. Durable before an effect: the cost per action",
+        "",
+        "```sh",
+        "cargo bench --bench durable",
+        "```",
+        "",
+        "A mirror in `target/` with 1,000 queued `set` actions: each marked `running` with",
+        "`synchronous = FULL` (the write-ahead log synced before the Notion write, so a power loss",
+        "cannot undo the record), then finished with `NORMAL`, the two single-row commits the",
+        "executor makes around every write (docs/semantics.md, \"Durable before an effect\").",
+        "",
+        f"    {durable}",
+        "",
+    ]
+
+
 def machine():
     cpu = "unknown CPU"
     try:
@@ -551,7 +580,7 @@ def report_lines(report):
 
 
 def write_report(path, ingest, requests, pacing, peer, daemon, rules, took, pacing_n, daemon_seconds,
-                 profile, binary_mb, report):
+                 profile, binary_mb, report, durable):
     n_max = ingest[-1]["n"]
     lines = [
         "# Benchmarks",
@@ -723,6 +752,7 @@ def write_report(path, ingest, requests, pacing, peer, daemon, rules, took, paci
     ]
     lines += profile_lines(profile)
     lines += report_lines(report)
+    lines += durable_lines(durable)
     with open(path, "w") as out:
         out.write("\n".join(lines))
 
@@ -753,12 +783,13 @@ def main():
     pacing = bench_pacing(pacing_n)
     daemon = bench_daemon(daemon_seconds)
     rules = bench_rules()
+    durable = bench_durable()
     profile = bench_profile(sizes[0])
     took = time.monotonic() - started
     output = args.output if not args.quick else os.path.join(tempfile.mkdtemp(), "BENCHMARKS.md")
     write_report(
         output, ingest, requests, pacing, peer, daemon, rules, took, pacing_n, daemon_seconds,
-        profile, binary_mb, report,
+        profile, binary_mb, report, durable,
     )
     with open(output) as report:
         print(report.read())
