@@ -6,25 +6,8 @@
 mod common;
 
 use std::path::Path;
-use std::process::Output;
 
 use tasksync::simulator::{Simulator, SimulatorOptions};
-
-fn run(dir: &Path, args: &[&str], token: &str) -> Output {
-    common::tasksync(dir)
-        .args(args)
-        .env("NOTION_TOKEN", token)
-        .output()
-        .unwrap()
-}
-
-fn check(dir: &Path, token: &str) -> (i32, String) {
-    let output = run(dir, &["status", "--check"], token);
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).trim().to_string(),
-    )
-}
 
 async fn start(address: std::net::SocketAddr) -> Simulator {
     Simulator::start(
@@ -61,10 +44,10 @@ async fn a_failing_sync_is_recorded_and_the_check_turns_critical_then_ok_again()
     let work = dir.path().to_path_buf();
     let blocking = |args: Vec<&'static str>| {
         let (work, token) = (work.clone(), token.clone());
-        tokio::task::spawn_blocking(move || run(&work, &args, &token))
+        tokio::task::spawn_blocking(move || common::run_with_token(&work, &args, &token))
     };
     assert!(blocking(vec!["sync"]).await.unwrap().status.success());
-    let (code, line) = tokio::task::block_in_place(|| check(&work, &token));
+    let (code, line) = tokio::task::block_in_place(|| common::status_check(&work, &token));
     assert_eq!(code, 0, "{line}");
     assert!(line.starts_with("TASKSYNC OK - last good sync"), "{line}");
 
@@ -73,11 +56,11 @@ async fn a_failing_sync_is_recorded_and_the_check_turns_critical_then_ok_again()
     drop(simulator);
     let failed = blocking(vec!["--timeout", "1", "sync"]).await.unwrap();
     assert_eq!(failed.status.code(), Some(1));
-    let status = tokio::task::block_in_place(|| run(&work, &["status"], &token));
+    let status = tokio::task::block_in_place(|| common::run_with_token(&work, &["status"], &token));
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(text.contains("Job sync: last attempt"), "{text}");
     assert!(text.contains("failed: could not reach Notion at"), "{text}");
-    let (code, line) = tokio::task::block_in_place(|| check(&work, &token));
+    let (code, line) = tokio::task::block_in_place(|| common::status_check(&work, &token));
     assert!(code >= 1, "{line}");
     assert!(
         line.contains("sync failed: could not reach Notion"),
@@ -85,10 +68,12 @@ async fn a_failing_sync_is_recorded_and_the_check_turns_critical_then_ok_again()
     );
     // Two sync intervals later without a good sync: CRITICAL.
     tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
-    let (code, line) = tokio::task::block_in_place(|| check(&work, &token));
+    let (code, line) = tokio::task::block_in_place(|| common::status_check(&work, &token));
     assert_eq!(code, 2, "{line}");
     assert!(line.starts_with("TASKSYNC CRITICAL - "), "{line}");
-    let json = tokio::task::block_in_place(|| run(&work, &["status", "--json"], &token));
+    let json = tokio::task::block_in_place(|| {
+        common::run_with_token(&work, &["status", "--json"], &token)
+    });
     let json: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(json["health"]["level"], "CRITICAL");
     assert_eq!(json["jobs"][0]["job"], "sync");
@@ -101,7 +86,7 @@ async fn a_failing_sync_is_recorded_and_the_check_turns_critical_then_ok_again()
     // Notion is back: the next sync is recorded ok, and the check is OK again.
     let _back = start(address).await;
     assert!(blocking(vec!["sync"]).await.unwrap().status.success());
-    let (code, line) = tokio::task::block_in_place(|| check(&work, &token));
+    let (code, line) = tokio::task::block_in_place(|| common::status_check(&work, &token));
     assert_eq!(code, 0, "{line}");
 }
 
@@ -113,7 +98,7 @@ fn the_check_without_a_mirror_is_unknown() {
         "[store]\npath = \"none.db\"\n",
     )
     .unwrap();
-    let (code, line) = check(dir.path(), "unused");
+    let (code, line) = common::status_check(dir.path(), "unused");
     assert_eq!(code, 3, "{line}");
     assert!(
         line.starts_with("TASKSYNC UNKNOWN - there is no mirror at"),
@@ -125,7 +110,7 @@ fn the_check_without_a_mirror_is_unknown() {
 async fn until_check(dir: &Path, code: i32, limit: std::time::Duration) -> std::time::Duration {
     let started = std::time::Instant::now();
     loop {
-        let (now, line) = tokio::task::block_in_place(|| check(dir, "unused"));
+        let (now, line) = tokio::task::block_in_place(|| common::status_check(dir, "unused"));
         if now == code {
             return started.elapsed();
         }
@@ -179,8 +164,11 @@ async fn a_daemon_that_loses_notion_shows_it_at_once_and_recovers() {
     let limit = 2 * interval + std::time::Duration::from_secs(5);
     let stopped = std::time::Instant::now();
     loop {
-        let (code, line) = tokio::task::block_in_place(|| check(dir.path(), "unused"));
-        let status = tokio::task::block_in_place(|| run(dir.path(), &["status"], "unused"));
+        let (code, line) =
+            tokio::task::block_in_place(|| common::status_check(dir.path(), "unused"));
+        let status = tokio::task::block_in_place(|| {
+            common::run_with_token(dir.path(), &["status"], "unused")
+        });
         let text = String::from_utf8_lossy(&status.stdout).into_owned();
         // `status --check` and `status` are two processes sampled one after the other: the
         // check may be CRITICAL for the age of the last good sync a moment before the daemon
@@ -202,7 +190,8 @@ async fn a_daemon_that_loses_notion_shows_it_at_once_and_recovers() {
     let mut notion = common::SimulatorProcess::start(&listen, None, &["--tasks", "5"]);
     // The daemon's next retry (its backoff is at most 30 s) or its next tick gets through.
     until_check(dir.path(), 0, std::time::Duration::from_secs(90)).await;
-    let status = tokio::task::block_in_place(|| run(dir.path(), &["status"], "unused"));
+    let status =
+        tokio::task::block_in_place(|| common::run_with_token(dir.path(), &["status"], "unused"));
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(text.contains("Health: OK"), "{text}");
     daemon.start_kill().unwrap();

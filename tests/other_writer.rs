@@ -8,7 +8,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Output;
 
 use serde_json::json;
 use tasksync::notion::ApiVersion;
@@ -26,26 +25,10 @@ when = { property = "Status", changed_to = "Done" }
 actions = [{ create = { properties = { Name = "Follow up on {{ task.title }}" } } }]
 "#;
 
-fn run(dir: &Path, args: &[&str], token: &str) -> Output {
-    common::tasksync(dir)
-        .args(args)
-        .env("NOTION_TOKEN", token)
-        .output()
-        .unwrap()
-}
-
 fn sync(dir: &Path, token: &str) -> String {
-    let output = run(dir, &["sync"], token);
+    let output = common::run_with_token(dir, &["sync"], token);
     assert!(output.status.success(), "{output:?}");
     String::from_utf8_lossy(&output.stderr).into_owned() + &String::from_utf8_lossy(&output.stdout)
-}
-
-fn check(dir: &Path, token: &str) -> (i32, String) {
-    let output = run(dir, &["status", "--check"], token);
-    (
-        output.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&output.stdout).trim().to_string(),
-    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,7 +66,7 @@ async fn an_edit_with_our_token_that_tasksync_did_not_make_is_reported() {
     .await;
     tokio::task::block_in_place(|| sync(&work, &token));
     let set = tokio::task::block_in_place(|| {
-        run(&work, &["tasks", "set-status", "TASK-2", "Done"], &token)
+        common::run_with_token(&work, &["tasks", "set-status", "TASK-2", "Done"], &token)
     });
     assert!(set.status.success(), "{set:?}");
     let own = tokio::task::block_in_place(|| sync(&work, &token) + &sync(&work, &token));
@@ -92,7 +75,7 @@ async fn an_edit_with_our_token_that_tasksync_did_not_make_is_reported() {
         own.contains("1 new"),
         "the follow-up was created and mirrored: {own}"
     );
-    let (code, line) = tokio::task::block_in_place(|| check(&work, &token));
+    let (code, line) = tokio::task::block_in_place(|| common::status_check(&work, &token));
     assert_eq!(code, 0, "{line}");
 
     // Another process with the same token: a script's PATCH, and a page it creates.
@@ -129,14 +112,14 @@ async fn an_edit_with_our_token_that_tasksync_did_not_make_is_reported() {
         found.contains("Another writer: 2 edit(s) by this integration"),
         "{found}"
     );
-    let (code, line) = tokio::task::block_in_place(|| check(&work, &token));
+    let (code, line) = tokio::task::block_in_place(|| common::status_check(&work, &token));
     assert_eq!(code, 1, "{line}");
     assert!(
         line.starts_with("TASKSYNC WARNING")
             && line.contains("another writer using this integration edited"),
         "{line}"
     );
-    let status = tokio::task::block_in_place(|| run(&work, &["status"], &token));
+    let status = tokio::task::block_in_place(|| common::run_with_token(&work, &["status"], &token));
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(
         text.contains("Another writer with this integration's token edited TASK-3"),

@@ -369,3 +369,21 @@ pub fn rule_entries(text: &str) -> Vec<tasksync::config::RuleEntry> {
         })
         .collect()
 }
+
+/// `tasksync ARGS` in `dir` (see [`tasksync`]) with `token` as NOTION_TOKEN; its output.
+pub fn run_with_token(dir: &std::path::Path, args: &[&str], token: &str) -> std::process::Output {
+    tasksync(dir)
+        .args(args)
+        .env("NOTION_TOKEN", token)
+        .output()
+        .expect("tasksync runs")
+}
+
+/// `tasksync status --check` in `dir`: the exit code and the line it printed.
+pub fn status_check(dir: &std::path::Path, token: &str) -> (i32, String) {
+    let output = run_with_token(dir, &["status", "--check"], token);
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).trim().to_string(),
+    )
+}
