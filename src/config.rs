@@ -558,7 +558,20 @@ pub fn parse_document<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, Vec
     if !syntax_errors.is_empty() {
         let mut problems: Vec<Problem> = syntax_errors
             .into_iter()
-            .map(|error| locate(error.span(), error.message().to_string()))
+            .map(|error| {
+                let message = match (error.message(), error.span()) {
+                    // Name the key: "duplicate key" alone leaves the reader to find it.
+                    ("duplicate key", Some(span)) => match text.get(span.clone()) {
+                        Some(key) if !key.trim().is_empty() && key.len() < 100 => format!(
+                            "duplicate key `{}`: a key may be set once in a table",
+                            key.trim()
+                        ),
+                        _ => "duplicate key".to_string(),
+                    },
+                    (message, _) => message.to_string(),
+                };
+                locate(error.span(), message)
+            })
             .collect();
         problems.sort_by_key(|problem| (problem.line, problem.column));
         return Err(problems);
@@ -574,7 +587,24 @@ pub fn parse_document<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, Vec
             break;
         }
         let span = error.span();
-        problems.push(locate(span.clone(), error.message().to_string()));
+        // Name the key the problem is at, unless the message does already.
+        let key = span
+            .as_ref()
+            .and_then(|span| key_at(table.get_ref(), span, ""));
+        let names_it = |key: &str| {
+            let last = key.rsplit(['.', ']']).next().unwrap_or(key);
+            let message = error.message();
+            message.contains(key)
+                || message.contains(&format!("`{last}`"))
+                || message.starts_with(last)
+        };
+        let message = match key {
+            Some(key) if !names_it(&key) => {
+                format!("`{key}`: {}", error.message())
+            }
+            _ => error.message().to_string(),
+        };
+        problems.push(locate(span.clone(), message));
         let removed = span.is_some_and(|span| remove_entry_at(table.get_mut(), &span));
         if !removed {
             break;
@@ -582,6 +612,35 @@ pub fn parse_document<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, Vec
     }
     problems.sort_by_key(|problem| (problem.line, problem.column));
     Err(problems)
+}
+
+/// The dotted name of the innermost key whose entry covers `span` (`notion.requests_per_second`,
+/// `sources[2].name`).
+fn key_at(table: &DeTable<'_>, span: &Range<usize>, prefix: &str) -> Option<String> {
+    let covers = |outer: Range<usize>| outer.start <= span.start && span.end <= outer.end;
+    for (key, value) in table {
+        let name = match prefix {
+            "" => key.get_ref().to_string(),
+            _ => format!("{prefix}.{}", key.get_ref()),
+        };
+        let inside = match value.get_ref() {
+            DeValue::Table(inner) => key_at(inner, span, &name),
+            DeValue::Array(items) => items.iter().enumerate().find_map(|(index, item)| match item
+                .get_ref()
+            {
+                DeValue::Table(inner) => key_at(inner, span, &format!("{name}[{}]", index + 1)),
+                _ => None,
+            }),
+            _ => None,
+        };
+        if inside.is_some() {
+            return inside;
+        }
+        if covers(key.span()) || covers(value.span()) {
+            return Some(name);
+        }
+    }
+    None
 }
 
 /// Removes the innermost table entry whose key or value covers `span`.

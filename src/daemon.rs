@@ -73,6 +73,9 @@ pub struct Context {
     pub mailer: Option<Mailer>,
     /// Sends webhook actions.
     pub hooks: crate::hooks::Sender,
+    /// Wakes the webhook deliveries, which run in a task of their own so that a slow endpoint
+    /// never holds back a sync (`jobs::deliver_webhooks`).
+    pub deliveries: Arc<tokio::sync::Notify>,
     pub sync_options: SyncOptions,
     pub action_attempts: u32,
     /// (sync, reconcile, outbox, time_rules, full)
@@ -93,7 +96,7 @@ pub struct Context {
 /// the job loop syncs them `debounce` after the first, between its other jobs.
 pub struct Webhooks {
     pub listener: tokio::net::TcpListener,
-    pub router: axum::Router,
+    pub endpoint: Arc<crate::listen::Listener>,
     pub hints: Arc<crate::listen::Hints>,
     pub debounce: Duration,
 }
@@ -368,6 +371,13 @@ pub async fn serve(
             .collect()
     };
     let mut tickers = start_tickers(&context);
+    let deliverer = tokio::spawn(jobs::deliver_webhooks(
+        context.store.clone(),
+        context.hooks.clone(),
+        context.deliveries.clone(),
+    ));
+    // What was due before the start goes out at once.
+    context.deliveries.notify_one();
     // Notion's webhooks: served from the start; what they make due runs in this loop.
     let (hints, debounce) = match context.webhooks.take() {
         Some(webhooks) => {
@@ -377,11 +387,7 @@ pub async fn serve(
                 path = crate::listen::PATH,
                 "listening for Notion's webhooks"
             );
-            let server = tokio::spawn(async move {
-                if let Err(error) = axum::serve(webhooks.listener, webhooks.router).await {
-                    tracing::error!(%error, "the webhook listener stopped");
-                }
-            });
+            let server = tokio::spawn(crate::listen::serve(webhooks.listener, webhooks.endpoint));
             (Some((webhooks.hints, server)), webhooks.debounce)
         }
         None => (None, Duration::ZERO),
@@ -495,6 +501,9 @@ pub async fn serve(
     if let Some((_, server)) = hints {
         server.abort();
     }
+    // A delivery cut short is marked `sending`: the next start sends it again with the same
+    // Idempotency-Key.
+    deliverer.abort();
     tracing::info!("daemon stopped");
     Ok(())
 }

@@ -22,8 +22,16 @@ use crate::store::{OutboxWebhook, Store, WebhookOutcome};
 pub const MAX_ATTEMPTS: i64 = 20;
 /// How long one attempt may take, connection included.
 pub const TIMEOUT: Duration = Duration::from_secs(15);
+/// How long connecting to an endpoint may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most of an endpoint's answer kept with a failure.
 const MAX_ANSWER_CHARS: usize = 300;
+/// Most of a failed answer's body read: the rest is never downloaded (the connection is
+/// dropped), whatever size the endpoint sends.
+const MAX_ANSWER_BYTES: usize = 4096;
+/// Deliveries in flight at once, in all and to one endpoint (its host, or its URL's variable).
+pub const CONCURRENT: usize = 8;
+pub const CONCURRENT_PER_ENDPOINT: usize = 2;
 
 /// What a flush of the webhook outbox did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
@@ -43,6 +51,7 @@ impl Sender {
     pub fn new() -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
             .user_agent(concat!("tasksync/", env!("CARGO_PKG_VERSION")))
             // A redirect would turn the POST into a GET: an endpoint's answer is taken as given.
             .redirect(reqwest::redirect::Policy::none())
@@ -103,6 +112,18 @@ async fn attempt(sender: &Sender, hook: &OutboxWebhook, now: DateTime<Utc>) -> A
             }
         },
     };
+    let allowed = std::env::var(crate::model::automation::ALLOW_LINK_LOCAL_WEBHOOKS)
+        .is_ok_and(|value| value.trim() == "1");
+    if let Some(why) = crate::model::automation::webhook_url_problem(&url, allowed) {
+        let what = match &hook.target {
+            WebhookTarget::Env(name) => format!("the URL in {name}"),
+            WebhookTarget::Url(_) => "the URL".to_string(),
+        };
+        return Attempt::Refused {
+            why: format!("{what} {why}"),
+            status: None,
+        };
+    }
     let answer = sender
         .client
         .post(url)
@@ -115,9 +136,18 @@ async fn attempt(sender: &Sender, hook: &OutboxWebhook, now: DateTime<Utc>) -> A
         Ok(response) => response,
         Err(error) => {
             // Never the URL: it may hold a secret.
-            let why = format!("{}", error.without_url());
+            let why = if error.is_timeout() {
+                format!(
+                    "timed out after {} s (no answer from the endpoint in time)",
+                    TIMEOUT.as_secs()
+                )
+            } else if error.is_connect() {
+                format!("cannot connect: {}", error.without_url())
+            } else {
+                format!("the request failed: {}", error.without_url())
+            };
             return Attempt::Again {
-                why: format!("the request failed: {why}"),
+                why,
                 status: None,
                 after: None,
             };
@@ -132,7 +162,7 @@ async fn attempt(sender: &Sender, hook: &OutboxWebhook, now: DateTime<Utc>) -> A
     if response.status().is_success() {
         return Attempt::Sent(status);
     }
-    let text = response.text().await.unwrap_or_default();
+    let text = answer_head(response).await;
     let snippet: String = text.trim().chars().take(MAX_ANSWER_CHARS).collect();
     let why = if snippet.is_empty() {
         format!("HTTP {status}")
@@ -153,55 +183,118 @@ async fn attempt(sender: &Sender, hook: &OutboxWebhook, now: DateTime<Utc>) -> A
     }
 }
 
-/// Sends every webhook that is due, oldest first.
+/// The first [`MAX_ANSWER_BYTES`] of an answer's body, as text; the rest is left unread.
+async fn answer_head(mut response: reqwest::Response) -> String {
+    let mut head = Vec::new();
+    while head.len() < MAX_ANSWER_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => head.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    head.truncate(MAX_ANSWER_BYTES);
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+/// What bounds deliveries to one endpoint: its URL's host and port, or the variable holding
+/// its URL (read when sent, never here).
+fn endpoint_of(target: &WebhookTarget) -> String {
+    match target {
+        WebhookTarget::Url(url) => url::Url::parse(url).map_or_else(
+            |_| url.clone(),
+            |url| {
+                format!(
+                    "{}:{}",
+                    url.host_str().unwrap_or(""),
+                    url.port_or_known_default().unwrap_or(0)
+                )
+            },
+        ),
+        WebhookTarget::Env(name) => format!("${name}"),
+    }
+}
+
+/// Sends every webhook that is due: [`CONCURRENT`] at once, at most
+/// [`CONCURRENT_PER_ENDPOINT`] to one endpoint, so one slow endpoint holds back only its own.
 pub async fn flush(
     store: &Store,
     sender: &Sender,
     now: DateTime<Utc>,
 ) -> anyhow::Result<HookReport> {
+    use futures_util::StreamExt;
     let due = store.due_webhooks(iso(now), 1000).await?;
-    let mut report = HookReport::default();
-    for hook in due {
-        store.start_webhook(hook.id).await?;
-        crate::failpoint::pause("webhook-before-send", 0);
-        let attempts = hook.attempts + 1;
-        let outcome = attempt(sender, &hook, now).await;
-        crate::failpoint::pause("webhook-answered", 0);
-        let (status, note, response_status, next) = match outcome {
-            Attempt::Sent(code) => {
-                report.sent += 1;
-                tracing::info!(webhook = hook.id, target = %hook.target, status = code, "webhook sent");
-                (WebhookStatus::Sent, None, Some(code), None)
-            }
-            Attempt::Again { why, status, after } if attempts < MAX_ATTEMPTS => {
-                report.retrying += 1;
-                let wait = after.map_or(backoff(attempts), |after| after.max(backoff(attempts)));
-                tracing::warn!(webhook = hook.id, target = %hook.target, error = %why, "webhook not delivered; will retry");
-                (
-                    WebhookStatus::Queued,
-                    Some(why),
-                    status,
-                    Some(iso(now + wait)),
-                )
-            }
-            Attempt::Again { why, status, .. } | Attempt::Refused { why, status } => {
-                report.failed += 1;
-                tracing::warn!(webhook = hook.id, target = %hook.target, error = %why, "webhook failed");
-                (WebhookStatus::Failed, Some(why), status, None)
-            }
-        };
-        store
-            .finish_webhook(WebhookOutcome {
-                id: hook.id,
-                status,
-                note,
-                response_status,
-                next_attempt_at: next,
-                at: iso(Utc::now()),
+    let mut endpoints: std::collections::HashMap<String, std::sync::Arc<tokio::sync::Semaphore>> =
+        std::collections::HashMap::new();
+    let deliveries = due.into_iter().map(|hook| {
+        let endpoint = endpoints
+            .entry(endpoint_of(&hook.target))
+            .or_insert_with(|| {
+                std::sync::Arc::new(tokio::sync::Semaphore::new(CONCURRENT_PER_ENDPOINT))
             })
-            .await?;
+            .clone();
+        async move {
+            let _turn = endpoint.acquire_owned().await;
+            deliver(store, sender, hook, now).await
+        }
+    });
+    let outcomes: Vec<anyhow::Result<WebhookStatus>> = futures_util::stream::iter(deliveries)
+        .buffer_unordered(CONCURRENT)
+        .collect()
+        .await;
+    let mut report = HookReport::default();
+    for outcome in outcomes {
+        match outcome? {
+            WebhookStatus::Sent => report.sent += 1,
+            WebhookStatus::Queued => report.retrying += 1,
+            _ => report.failed += 1,
+        }
     }
     Ok(report)
+}
+
+/// One delivery: marked sending, attempted, its outcome recorded; the status it ends in.
+async fn deliver(
+    store: &Store,
+    sender: &Sender,
+    hook: OutboxWebhook,
+    now: DateTime<Utc>,
+) -> anyhow::Result<WebhookStatus> {
+    store.start_webhook(hook.id).await?;
+    crate::failpoint::pause("webhook-before-send", 0);
+    let attempts = hook.attempts + 1;
+    let outcome = attempt(sender, &hook, now).await;
+    crate::failpoint::pause("webhook-answered", 0);
+    let (status, note, response_status, next) = match outcome {
+        Attempt::Sent(code) => {
+            tracing::info!(webhook = hook.id, target = %hook.target, status = code, "webhook sent");
+            (WebhookStatus::Sent, None, Some(code), None)
+        }
+        Attempt::Again { why, status, after } if attempts < MAX_ATTEMPTS => {
+            let wait = after.map_or(backoff(attempts), |after| after.max(backoff(attempts)));
+            tracing::warn!(webhook = hook.id, target = %hook.target, error = %why, "webhook not delivered; will retry");
+            (
+                WebhookStatus::Queued,
+                Some(why),
+                status,
+                Some(iso(now + wait)),
+            )
+        }
+        Attempt::Again { why, status, .. } | Attempt::Refused { why, status } => {
+            tracing::warn!(webhook = hook.id, target = %hook.target, error = %why, "webhook failed");
+            (WebhookStatus::Failed, Some(why), status, None)
+        }
+    };
+    store
+        .finish_webhook(WebhookOutcome {
+            id: hook.id,
+            status,
+            note,
+            response_status,
+            next_attempt_at: next,
+            at: iso(Utc::now()),
+        })
+        .await?;
+    Ok(status)
 }
 
 #[cfg(test)]
@@ -224,5 +317,53 @@ mod tests {
         assert_eq!(backoff(1), chrono::Duration::minutes(1));
         assert_eq!(backoff(3), chrono::Duration::minutes(4));
         assert_eq!(backoff(30), chrono::Duration::minutes(60));
+    }
+
+    /// An endpoint on loopback that answers 400 with a body of `size` bytes, counting what it
+    /// managed to write before the client went away.
+    async fn endpoint_answering(size: usize) -> (String, tokio::task::JoinHandle<usize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let served = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = vec![0; 4096];
+            let _ = stream.read(&mut request).await;
+            let head = format!("HTTP/1.1 400 Bad Request\r\nContent-Length: {size}\r\n\r\n");
+            stream.write_all(head.as_bytes()).await.unwrap();
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut written = 0;
+            while written < size {
+                match stream.write(&chunk).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => written += n,
+                }
+            }
+            written
+        });
+        (url, served)
+    }
+
+    #[tokio::test]
+    async fn a_huge_error_body_is_read_only_as_far_as_it_is_kept() {
+        let (url, served) = endpoint_answering(300 * 1024 * 1024).await;
+        let hook = OutboxWebhook {
+            id: 1,
+            idempotency_key: "k".into(),
+            target: WebhookTarget::Url(url),
+            content_type: "application/json".into(),
+            body: "{}".into(),
+            attempts: 0,
+        };
+        let outcome = attempt(&Sender::new().unwrap(), &hook, Utc::now()).await;
+        let Attempt::Refused { why, status } = outcome else {
+            panic!("a 400 fails the webhook");
+        };
+        assert_eq!(status, Some(400));
+        assert_eq!(why, format!("HTTP 400: {}", "x".repeat(MAX_ANSWER_CHARS)));
+        // The connection was dropped after the first few kilobytes: what the endpoint got out
+        // is what the socket buffers held, never the 300 MB.
+        let written = served.await.unwrap();
+        assert!(written < 16 * 1024 * 1024, "{written} bytes were taken");
     }
 }

@@ -16,15 +16,7 @@ fn main() -> ExitCode {
         .env_file
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from(".env"));
-    let loaded = match dotenvy::from_path(&env_file) {
-        Ok(()) => Ok(true),
-        Err(dotenvy::Error::Io(error))
-            if error.kind() == std::io::ErrorKind::NotFound && cli.env_file.is_none() =>
-        {
-            Ok(false)
-        }
-        Err(error) => Err(error),
-    };
+    let loaded = cli::env_file::load(&env_file, cli.env_file.is_some());
     init_logging(
         cli.log_level.as_deref(),
         cli.log_format == "json",
@@ -33,8 +25,8 @@ fn main() -> ExitCode {
     match loaded {
         Ok(true) => cli::warn_if_readable_by_others(&env_file, "holds secrets"),
         Ok(false) => {}
-        Err(error) => {
-            eprintln!("error: cannot read {}: {error}", env_file.display());
+        Err(message) => {
+            eprintln!("error: {message}");
             return ExitCode::from(Exit::Config as u8);
         }
     }

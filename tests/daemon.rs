@@ -646,3 +646,109 @@ async fn schema_changes_in_notion_are_followed_or_suspend_one_rule() {
     terminate(&daemon);
     assert!(daemon.wait().await.unwrap().success());
 }
+
+/// An endpoint on loopback that answers each request after `delay`: how many requests it got,
+/// and the most it held at once.
+fn slow_endpoint(
+    delay: Duration,
+) -> (
+    String,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+    let (got, held, most) = (
+        std::sync::Arc::new(AtomicUsize::new(0)),
+        std::sync::Arc::new(AtomicUsize::new(0)),
+        std::sync::Arc::new(AtomicUsize::new(0)),
+    );
+    let (counted, at_once) = (got.clone(), most.clone());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let (counted, held, at_once) = (counted.clone(), held.clone(), at_once.clone());
+            tokio::spawn(async move {
+                let mut request = vec![0; 8192];
+                let _ = stream.read(&mut request).await;
+                counted.fetch_add(1, Ordering::SeqCst);
+                let now = held.fetch_add(1, Ordering::SeqCst) + 1;
+                at_once.fetch_max(now, Ordering::SeqCst);
+                tokio::time::sleep(delay).await;
+                held.fetch_sub(1, Ordering::SeqCst);
+                let _ = stream
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                    .await;
+            });
+        }
+    });
+    (url, got, most)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_webhook_endpoint_never_holds_back_the_syncs() {
+    use std::sync::atomic::Ordering;
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 20,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    // Answers after 25 s: every delivery waits out the 15 s timeout.
+    let (url, got, most) = slow_endpoint(Duration::from_secs(25));
+    let dir = tempfile::tempdir().unwrap();
+    write_config(
+        dir.path(),
+        &simulator,
+        "3s",
+        "[[rules]]\nname = \"urgent-hook\"\nwhen = { property = \"Priority\", changed_to = \"Urgent\" }\nactions = [{ webhook = { url_env = \"SLOW_HOOK\" } }]\n",
+    );
+    let _daemon = start(dir.path(), &simulator, &[("SLOW_HOOK", url)]);
+    let syncs = "SELECT count(*) FROM job_runs WHERE job = 'sync' AND outcome = 'ok'";
+    until(dir.path(), syncs, 1, Duration::from_secs(30)).await;
+    // Ten tasks become urgent: their deliveries are due after the next sync.
+    for page in simulator.page_ids().iter().take(10) {
+        common::edit_as_person(
+            &simulator,
+            page,
+            &json!({ "properties": { "Priority": { "select": { "name": "Urgent" } } } }),
+        )
+        .await;
+    }
+    // (One of them may have been urgent already: nine deliveries at least.)
+    until(
+        dir.path(),
+        "SELECT count(*) >= 9 FROM webhook_outbox",
+        1,
+        Duration::from_secs(30),
+    )
+    .await;
+    let started = Instant::now();
+    while got.load(Ordering::SeqCst) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no delivery began"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // While the deliveries wait on the endpoint, the daemon goes on syncing every 3 s.
+    let before = count(dir.path(), syncs);
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let during = count(dir.path(), syncs) - before;
+    assert!(
+        during >= 3,
+        "{during} sync(s) in 12 s while webhooks waited on a slow endpoint"
+    );
+    assert_eq!(
+        most.load(Ordering::SeqCst),
+        tasksync::hooks::CONCURRENT_PER_ENDPOINT,
+        "deliveries to one endpoint are bounded"
+    );
+    let sending = count(
+        dir.path(),
+        "SELECT count(*) FROM webhook_outbox WHERE status = 'sending'",
+    );
+    assert!(sending <= 2, "{sending} sending at once");
+}

@@ -311,3 +311,145 @@ async fn another_applications_database_is_left_untouched() {
         );
     }
 }
+
+#[test]
+fn a_env_line_that_does_not_parse_never_shows_its_secret() {
+    // Each secret kind, each way a line can fail to parse; logs at trace level.
+    let secrets = [
+        ("NOTION_TOKEN", "ntn_S3cretTokenValue0123456789"),
+        ("SMTP_PASSWORD", "Sm7pS3cretPassword"),
+        (
+            "TEAM_HOOK_URL",
+            "https://hooks.example.com/services/S3cretPath",
+        ),
+    ];
+    let forms = [
+        |name: &str, value: &str| format!("{name}=\"{value}\n"),
+        |name: &str, value: &str| format!("export {name}='{value}\n"),
+        |name: &str, value: &str| format!("{name} {value}\n"),
+        |name: &str, value: &str| format!("{name}=\"{value}\\q\"\n"),
+    ];
+    for (name, value) in secrets {
+        for form in forms {
+            let dir = tempfile::tempdir().unwrap();
+            let line = form(name, value);
+            std::fs::write(dir.path().join(".env"), format!("# secrets\n{line}")).unwrap();
+            let output = run(dir.path(), &["--log-level", "trace", "status"], &[]);
+            let (stdout, stderr) = (
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr),
+            );
+            let secret = value.split('/').next_back().unwrap_or(value);
+            assert!(
+                !stdout.contains(secret) && !stderr.contains(secret),
+                "{line:?} leaked: {stdout}{stderr}"
+            );
+            // Either refused naming the file, the line and the variable (78), or read as a
+            // value (a form dotenvy takes): never shown.
+            if output.status.code() == Some(78) {
+                assert!(
+                    stderr.contains(&format!(".env: line 2 ({name}) does not parse")),
+                    "{line:?}: {stderr}"
+                );
+            }
+        }
+    }
+    // The issue's two cases are refused.
+    for line in ["NOTION_TOKEN=\"ntn_abc\n", "SMTP_PASSWORD s3cretPW\n"] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(".env"), line).unwrap();
+        let output = run(dir.path(), &["status"], &[]);
+        assert_eq!(output.status.code(), Some(78), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(".env: line 1 ("), "{stderr}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_title_with_terminal_escapes_is_shown_not_obeyed() {
+    let simulator = common::simulator(SimulatorOptions {
+        tasks: 3,
+        ..SimulatorOptions::default()
+    })
+    .await;
+    let evil = "Evil \u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m \u{202e}txt.exe title";
+    let page = simulator.page_ids()[0].clone();
+    common::edit_as_person(
+        &simulator,
+        &page,
+        &serde_json::json!({ "properties": { "Name": { "title": [{ "text": { "content": evil } }] } } }),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tasksync.toml"), notion_section(&simulator)).unwrap();
+    let token = [("NOTION_TOKEN", simulator.token())];
+    let shown = |args: &[&str]| {
+        let output = tokio::task::block_in_place(|| run(dir.path(), args, &token));
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    for args in [&["tasks", "list"][..], &["tasks", "show", "TASK-1"]] {
+        let text = shown(args);
+        assert!(
+            !text.contains(['\u{1b}', '\u{7}', '\u{9b}', '\u{202e}']),
+            "{args:?}: {text:?}"
+        );
+        assert!(
+            text.contains("Evil \\u001b]0;pwned\\u0007\\u001b[2J\\u009b31m \\u202etxt.exe title"),
+            "{args:?}: {text}"
+        );
+    }
+    // --json stays the same JSON: the title reads back exactly.
+    let json: serde_json::Value =
+        serde_json::from_str(&shown(&["tasks", "show", "TASK-1", "--json"])).unwrap();
+    assert_eq!(json["title"], evil);
+}
+
+#[test]
+fn messages_name_their_key_or_flag_with_the_right_exit_code() {
+    let database = "[notion]\ndatabase = \"0123456789abcdef0123456789abcdef\"\n";
+    let cases: [(String, &[&str], i32, &str); 5] = [
+        (
+            format!("{database}database = \"x\"\n"),
+            &["status"],
+            78,
+            "tasksync.toml:3:1: duplicate key `database`",
+        ),
+        (
+            format!("{database}requests_per_second = \"fast\"\n"),
+            &["status"],
+            78,
+            "`notion.requests_per_second`: invalid type: string \"fast\", expected f64",
+        ),
+        (
+            format!("{database}[automation]\nfiring_budget = -1\n"),
+            &["status"],
+            78,
+            "`automation.firing_budget`: invalid value: integer `-1`",
+        ),
+        (
+            database.to_string(),
+            &["report", "--since", "-5d"],
+            2,
+            "write e.g. 5d, not -5d",
+        ),
+        (
+            database.to_string(),
+            &["report", "--since", "99999999d"],
+            2,
+            "--since",
+        ),
+    ];
+    for (config, args, code, expected) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("tasksync.toml"), &config).unwrap();
+        let output = run(dir.path(), args, &[("NOTION_TOKEN", "ntn_x")]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(
+            output.status.code(),
+            Some(code),
+            "{config}{args:?}: {stderr}"
+        );
+        assert!(stderr.contains(expected), "{config}{args:?}: {stderr}");
+    }
+}

@@ -73,6 +73,6 @@ fn the_services_are_locked_down() {
     for name in ["tasksync.service", "tasksync-sync.service"] {
         let score = exposure(name);
         println!("{name}: exposure {score}");
-        assert!(score <= 2.0, "{name}: exposure {score} is above 2.0");
+        assert!(score <= 1.5, "{name}: exposure {score} is above 1.5");
     }
 }

@@ -113,6 +113,15 @@ async fn an_edit_is_mirrored_and_acted_on_within_three_seconds_and_forged_or_rep
     let (tasks_id, archive_id) = (sources[0].0.clone(), sources[1].0.clone());
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &simulator, port);
+    // The operator opens the verification window (and waits for the token), then the daemon
+    // starts; Notion's verification request arrives with its first events.
+    let verify = common::tasksync(dir.path())
+        .args(["webhook", "verify", "--for", "1m"])
+        .env_remove("NOTION_WEBHOOK_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut daemon = start(dir.path(), &simulator);
     // The first sync of each source (the start-up sync); then the poll waits an hour.
     until(dir.path(), SYNCS, 2, Duration::from_secs(30)).await;
@@ -168,6 +177,11 @@ async fn an_edit_is_mirrored_and_acted_on_within_three_seconds_and_forged_or_rep
     );
     let kept = std::fs::read_to_string(dir.path().join("mirror.db.notion-webhook-token")).unwrap();
     assert_eq!(kept.trim(), TOKEN);
+    let verified = tokio::task::spawn_blocking(move || verify.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert!(verified.status.success(), "{verified:?}");
+    assert_eq!(String::from_utf8_lossy(&verified.stdout).trim(), TOKEN);
     let printed = common::tasksync(dir.path())
         .args(["webhook", "token"])
         .env_remove("NOTION_WEBHOOK_TOKEN")

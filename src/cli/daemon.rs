@@ -132,6 +132,7 @@ pub async fn daemon(config_path: Option<&Path>) -> anyhow::Result<()> {
         store,
         mailer: settings.mailer,
         hooks: crate::hooks::Sender::new()?,
+        deliveries: Default::default(),
         sync_options: settings.sync_options,
         action_attempts: settings.action_attempts,
         schedules: settings.schedules,
@@ -160,11 +161,17 @@ async fn webhooks(
                 "cannot listen on {address} for Notion's webhooks ([webhook] listen): {error}"
             )
         })?;
+    if !address.ip().is_loopback() {
+        tracing::warn!(
+            %address,
+            "[webhook] listen is not a loopback address: the endpoint is reachable from other machines without TLS; it belongs behind your HTTPS reverse proxy, listening on 127.0.0.1"
+        );
+    }
     let token = crate::listen::TokenStore::new(mirror);
     if token.current().is_none() {
         tracing::warn!(
             file = %token.file().display(),
-            "no webhook verification token yet: create the subscription in Notion (integration settings → Webhooks) with your public URL ending in {}; Notion then sends the token here, and `tasksync webhook token` prints it to paste back",
+            "no webhook verification token yet: run `tasksync webhook verify`, then create the subscription in Notion (integration settings → Webhooks) with your public URL ending in {}; Notion then sends the token here, and `tasksync webhook verify` (or `tasksync webhook token`) prints it to paste back",
             crate::listen::PATH
         );
     }
@@ -180,10 +187,11 @@ async fn webhooks(
             })
             .collect(),
         hints: hints.clone(),
+        refusals: crate::listen::Refusals::default(),
     };
     Ok(crate::daemon::Webhooks {
         listener,
-        router: crate::listen::router(std::sync::Arc::new(endpoint)),
+        endpoint: std::sync::Arc::new(endpoint),
         hints,
         debounce: config.webhook.debounce,
     })

@@ -4,6 +4,7 @@
 mod output;
 mod daemon;
 mod demo;
+pub mod env_file;
 mod mail;
 mod mirror;
 mod outbox;
@@ -198,8 +199,8 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         out: Option<PathBuf>,
         /// How far back to look: a whole number and a unit, "90d", "48h" (default 90d).
-        #[arg(long, value_name = "DURATION", default_value = "90d")]
-        since: String,
+        #[arg(long, value_name = "DURATION", default_value = "90d", allow_hyphen_values = true, value_parser = report_window)]
+        since: std::time::Duration,
         /// The source to report on (a `[[sources]]` name; needed when the mirror holds several).
         #[arg(long, value_name = "NAME")]
         source: Option<String>,
@@ -319,6 +320,50 @@ pub enum WebhookCommand {
     ///
     /// Example: tasksync webhook token
     Token,
+    /// Open the window in which the daemon accepts Notion's verification request, then wait
+    /// for the token and print it.
+    ///
+    /// Outside this window the endpoint refuses verification requests (403), so nobody who
+    /// reaches it first can plant a token of their own. Run this, then create the webhook
+    /// subscription in Notion (or press Resend in its Verify dialog); the token Notion sends is
+    /// kept and printed here, to paste into the Verify dialog. Not needed with
+    /// NOTION_WEBHOOK_TOKEN.
+    ///
+    /// Example: tasksync webhook verify --for 10m
+    Verify {
+        /// How long the window stays open (`30s`, `10m`, at most `1h`).
+        #[arg(long = "for", value_name = "DURATION", default_value = "10m", value_parser = verification_window)]
+        window: std::time::Duration,
+        /// Open the window and return at once, without waiting for the token.
+        #[arg(long)]
+        no_wait: bool,
+    },
+}
+
+/// The report's window: a duration back from now, of at most ten years (a usage error
+/// otherwise, exit 2).
+fn report_window(text: &str) -> Result<std::time::Duration, String> {
+    if text.trim_start().starts_with('-') {
+        return Err(format!(
+            "`{text}`: the window is how far back to look: write e.g. 5d, not -5d"
+        ));
+    }
+    let window = crate::schedule::parse_duration(text)?;
+    if window > std::time::Duration::from_secs(3650 * 86_400) {
+        return Err(format!("`{text}`: the report looks back at most 3650d"));
+    }
+    Ok(window)
+}
+
+/// A verification window: a duration of at most an hour.
+fn verification_window(text: &str) -> Result<std::time::Duration, String> {
+    let window = crate::schedule::parse_duration(text)?;
+    if window.is_zero() || window > std::time::Duration::from_secs(3600) {
+        return Err(format!(
+            "{text}: a verification window is more than 0 s and at most 1h"
+        ));
+    }
+    Ok(window)
 }
 
 #[derive(Debug, Subcommand)]
@@ -494,8 +539,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             since,
             source,
             json,
-        } => report::report(cli.config.as_deref(), out, &since, source.as_deref(), json).await,
+        } => report::report(cli.config.as_deref(), out, since, source.as_deref(), json).await,
         Command::Webhook(WebhookCommand::Token) => outbox::webhook_token(cli.config.as_deref()),
+        Command::Webhook(WebhookCommand::Verify { window, no_wait }) => {
+            outbox::webhook_verify(cli.config.as_deref(), window, no_wait).await
+        }
         Command::Outbox(OutboxCommand::List { failed, json }) => {
             outbox::list(cli.config.as_deref(), failed, json).await
         }

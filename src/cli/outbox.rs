@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use anyhow::Context;
+
 use serde::Serialize;
 
 use super::output;
@@ -135,6 +137,63 @@ pub async fn retry(
         "Queued {mail} mail(s) and {hooks} webhook(s) again; `tasksync sync` (or the daemon) sends them."
     );
     Ok(())
+}
+
+/// `tasksync webhook verify`: opens the verification window, then (unless `no_wait`) waits for
+/// the token Notion sends and prints it.
+pub async fn webhook_verify(
+    config_path: Option<&Path>,
+    window: std::time::Duration,
+    no_wait: bool,
+) -> anyhow::Result<()> {
+    use secrecy::ExposeSecret;
+    let (config, _) = crate::config::load(config_path)?;
+    let mirror = config.mirror_path()?;
+    let token = crate::listen::TokenStore::new(&mirror);
+    if token.is_from_environment() {
+        anyhow::bail!(
+            "{} is set: the daemon verifies signatures with it and needs no verification request",
+            crate::listen::TOKEN_VARIABLE
+        );
+    }
+    if token.current().is_some() {
+        anyhow::bail!(
+            "a verification token is kept already ({}): `tasksync webhook token` prints it; to verify a new subscription, delete that file first",
+            token.file().display()
+        );
+    }
+    let until = chrono::Utc::now() + chrono::Duration::from_std(window)?;
+    token.open_window(until).with_context(|| {
+        format!(
+            "cannot open the verification window beside the mirror {}",
+            mirror.display()
+        )
+    })?;
+    let listen = config.webhook.listen.map_or_else(
+        || "nowhere: set [webhook] listen".to_string(),
+        |a| a.to_string(),
+    );
+    eprintln!(
+        "The daemon (listening on {listen}) accepts Notion's verification request until {}: create the webhook subscription in Notion now (or press Resend in its Verify dialog).",
+        crate::model::time::iso(until)
+    );
+    if no_wait {
+        return Ok(());
+    }
+    let deadline = tokio::time::Instant::now() + window;
+    while tokio::time::Instant::now() < deadline {
+        if let Some(secret) = token.current() {
+            eprintln!("Notion's verification token (paste it into the Verify dialog):");
+            out!("{}", secret.expose_secret());
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    anyhow::bail!(
+        "no verification request reached the daemon in {}s: is it running with [webhook] listen, and does the subscription's URL end in {}?",
+        window.as_secs(),
+        crate::listen::PATH
+    )
 }
 
 /// `tasksync webhook token`: the verification token Notion sent, for its Verify dialog.

@@ -21,12 +21,36 @@ pub fn write_bytes(bytes: &[u8]) -> std::io::Result<()> {
 
 pub fn write_line(line: std::fmt::Arguments<'_>) {
     use std::io::Write;
+    let text = line.to_string();
     let mut stdout = std::io::stdout().lock();
-    if let Err(error) = writeln!(stdout, "{line}")
+    if let Err(error) = writeln!(stdout, "{}", terminal_safe(&text))
         && error.kind() == std::io::ErrorKind::BrokenPipe
     {
         std::process::exit(0);
     }
+}
+
+/// `text` with what a terminal would act on written out instead: C0 and C1 control characters
+/// (but line breaks and tabs) and the bidirectional overrides and isolates, as `\uXXXX`. A
+/// colleague's task title holding `ESC]0;…BEL` or `ESC[2J` is shown, not obeyed. The form is
+/// JSON's own escape, so `--json` output stays the same JSON.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    let acts = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{061C}' | '\u{200E}' | '\u{200F}')
+    };
+    if !text.chars().any(acts) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut safe = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if acts(c) {
+            safe.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            safe.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(safe)
 }
 
 use serde::Serialize;

@@ -11,14 +11,12 @@ use crate::report::build::write_report;
 pub async fn report(
     config_path: Option<&Path>,
     out: Option<PathBuf>,
-    since: &str,
+    since: std::time::Duration,
     source: Option<&str>,
     json: bool,
 ) -> anyhow::Result<()> {
     let (config, origin) = config::load(config_path)?;
-    let window = crate::schedule::parse_duration(since)
-        .map_err(|error| config::ConfigError::Missing(format!("--since {since}: {error}")))?;
-    let window = Duration::from_std(window)?;
+    let window = Duration::from_std(since)?;
     let store = super::mirror::read_mirror(&config)?;
     let held = store.mirrored_data_sources().await?;
     let (data_source, name) = match super::mirror::mirror_sources(&store, &config, &origin, source)

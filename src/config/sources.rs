@@ -142,6 +142,26 @@ pub(super) fn check(config: &super::Config, text: &str, path: &Path, problems: &
         }
         seen.push(name);
     }
+    // The same data source twice would be two actors on it in one process: each rule twice.
+    for (index, source) in config.sources.iter().enumerate() {
+        let same = config.sources[..index].iter().find(|earlier| {
+            earlier.database == source.database && earlier.data_source == source.data_source
+        });
+        if let Some(earlier) = same {
+            problems.push(at(
+                source.name.span(),
+                format!(
+                    "sources `{}` and `{}` name the same database{}: one `[[sources]]` table per data source (name a `data_source` when the database has several)",
+                    earlier.name.get_ref(),
+                    source.name.get_ref(),
+                    source
+                        .data_source
+                        .as_deref()
+                        .map_or_else(String::new, |ds| format!(" and data source `{ds}`"))
+                ),
+            ));
+        }
+    }
     if let Some(first) = config.sources.first()
         && (config.notion.database.is_some() || config.notion.data_source.is_some())
     {

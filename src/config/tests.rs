@@ -59,11 +59,11 @@ path = 3
     assert_eq!(
         problems(text),
         [
-            "2:12: `not a database` is not a Notion id: expected 32 hexadecimal digits (with or without dashes) or a Notion URL",
+            "2:12: `notion.database`: `not a database` is not a Notion id: expected 32 hexadecimal digits (with or without dashes) or a Notion URL",
             "3:1: unknown field `bse_url`, expected one of `database`, `data_source`, `api_version`, `base_url`, `requests_per_second`",
-            "4:15: unsupported Notion API version `2024-01-01`: use \"2026-03-11\" or \"2025-09-03\"",
+            "4:15: `notion.api_version`: unsupported Notion API version `2024-01-01`: use \"2026-03-11\" or \"2025-09-03\"",
             "5:23: requests_per_second must be between 0.01 and 10000 (Notion allows about 3), not 0",
-            "7:8: invalid type: integer `3`, expected path string",
+            "7:8: `store.path`: invalid type: integer `3`, expected path string",
             "8:2: unknown field `extra`, expected one of `notion`, `store`, `sync`, `automation`, `schedule`, `mail`, `health`, `sources`, `webhook`, `include`, `rules`",
         ]
     );
@@ -199,6 +199,17 @@ fn sources_own_the_rules_of_their_files_and_the_one_source_form_stays() {
     let error = load_file(&path).unwrap_err().to_string();
     assert!(
         error.contains("tasksync.toml:4:8: `[[sources]]` and `[notion] database`"),
+        "{error}"
+    );
+    // The same data source twice is a located configuration problem (each rule would run twice).
+    std::fs::write(
+        &path,
+        format!("[[sources]]\nname = \"a\"\ndatabase = \"{database}\"\n[[sources]]\nname = \"b\"\ndatabase = \"{database}\"\n"),
+    )
+    .unwrap();
+    let error = load_file(&path).unwrap_err().to_string();
+    assert!(
+        error.contains("tasksync.toml:5:8: sources `a` and `b` name the same database"),
         "{error}"
     );
     std::fs::write(&path, format!("[notion]\ndatabase = \"{database}\"\n")).unwrap();

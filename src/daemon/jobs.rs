@@ -6,6 +6,41 @@ use super::{Context, SourceContext};
 use crate::actions::perform_queued;
 use crate::notify::flush;
 
+/// Delivers the webhooks that are due each time it is woken (by the outbox job, after every
+/// sync), in a task of its own: deliveries run concurrently within `hooks`' bounds, and however
+/// long an endpoint takes to answer, the job loop goes on syncing. Each flush is recorded as a
+/// `webhooks` job.
+pub(super) async fn deliver_webhooks(
+    store: crate::store::Store,
+    sender: crate::hooks::Sender,
+    wanted: std::sync::Arc<tokio::sync::Notify>,
+) {
+    loop {
+        wanted.notified().await;
+        let recorded = store
+            .job_started(crate::model::run::JobKind::Webhooks, None)
+            .await;
+        let flushed = crate::hooks::flush(&store, &sender, Utc::now()).await;
+        match &flushed {
+            Ok(report) if *report != crate::hooks::HookReport::default() => tracing::info!(
+                sent = report.sent,
+                failed = report.failed,
+                retrying = report.retrying,
+                "webhooks delivered"
+            ),
+            Ok(_) => {}
+            Err(error) => {
+                tracing::error!(error = %format!("{error:#}"), "webhook deliveries failed");
+            }
+        }
+        if let Ok(id) = recorded
+            && let Err(error) = store.job_finished(id, flushed.as_ref().err()).await
+        {
+            tracing::error!(error = %format!("{error:#}"), "cannot record the webhook deliveries");
+        }
+    }
+}
+
 /// How far back the scheduled report looks.
 const REPORT_WINDOW_DAYS: i64 = 90;
 
@@ -29,11 +64,8 @@ pub(super) async fn time_rules(
 }
 
 pub(super) async fn outbox(context: &Context) -> anyhow::Result<String> {
-    let hooks = crate::hooks::flush(&context.store, &context.hooks, Utc::now()).await?;
-    let hooks = format!(
-        "webhooks: {} sent, {} failed, {} to retry",
-        hooks.sent, hooks.failed, hooks.retrying
-    );
+    context.deliveries.notify_one();
+    let hooks = "webhooks: delivered beside the jobs";
     match &context.mailer {
         Some(mailer) => {
             let report = flush(&context.store, mailer, Utc::now()).await?;

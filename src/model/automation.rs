@@ -65,6 +65,42 @@ pub enum PlannedAction {
     },
 }
 
+/// The environment variable that lets webhooks reach link-local addresses (cloud metadata).
+pub const ALLOW_LINK_LOCAL_WEBHOOKS: &str = "TASKSYNC_ALLOW_LINK_LOCAL_WEBHOOKS";
+
+/// Why `url` cannot be a webhook's target, if it cannot: not an http or https URL, or a
+/// link-local address (169.254.0.0/16, fe80::/10: where clouds serve the host's credentials, at
+/// 169.254.169.254) or a cloud metadata host, unless `allow_link_local`. The reason never repeats
+/// the URL, which may hold a secret.
+pub fn webhook_url_problem(url: &str, allow_link_local: bool) -> Option<String> {
+    let Ok(parsed) = url::Url::parse(url.trim()) else {
+        return Some("is not a URL".into());
+    };
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Some("is not an http or https URL".into());
+    }
+    let link_local = match parsed.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_link_local(),
+        Some(url::Host::Ipv6(ip)) => {
+            (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip.to_ipv4_mapped().is_some_and(|ip| ip.is_link_local())
+        }
+        Some(url::Host::Domain(host)) => matches!(
+            host.trim_end_matches('.').to_ascii_lowercase().as_str(),
+            "metadata"
+                | "metadata.google.internal"
+                | "instance-data"
+                | "instance-data.ec2.internal"
+        ),
+        None => return Some("has no host".into()),
+    };
+    (link_local && !allow_link_local).then(|| {
+        format!(
+            "points at a link-local or cloud metadata address, where a request can read the host's credentials; set {ALLOW_LINK_LOCAL_WEBHOOKS}=1 where tasksync runs if you mean it"
+        )
+    })
+}
+
 /// Where a webhook goes. A URL holding a secret is named by its environment variable and read
 /// when it is sent: it never reaches the mirror, a log or an error.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -25,11 +25,13 @@ pub enum JobKind {
     /// Writes the flow report beside the mirror (`schedule.report`).
     Report,
     Reload,
+    /// Webhook deliveries, in the daemon a task of their own beside the job loop.
+    Webhooks,
 }
 
 impl JobKind {
     /// Every kind, in the order `status` reports them.
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 8] = [
         Self::Sync,
         Self::Reconcile,
         Self::Outbox,
@@ -37,6 +39,7 @@ impl JobKind {
         Self::Full,
         Self::Report,
         Self::Reload,
+        Self::Webhooks,
     ];
 
     /// Whether its attempts are recorded per source (`job_runs.source`): the work on one data
@@ -58,6 +61,7 @@ impl JobKind {
             Self::Full => "full",
             Self::Report => "report",
             Self::Reload => "reload",
+            Self::Webhooks => "webhooks",
         }
     }
 }
@@ -180,7 +184,8 @@ mod tests {
                 "time_rules",
                 "full",
                 "report",
-                "reload"
+                "reload",
+                "webhooks"
             ]
         );
         assert_eq!(SyncKind::Full.as_str(), "full");

@@ -10,6 +10,8 @@ use crate::model::run::InboundOutcome;
 
 /// How long event ids are kept: Notion retries a delivery up to 8 times over about a day.
 const EVENTS_KEPT_DAYS: i64 = 7;
+/// The most event ids kept, the oldest forgotten first (about 2 MB of mirror).
+const EVENTS_KEPT_MOST: i64 = 20_000;
 
 /// The last request of one outcome, and how many there were.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -41,6 +43,11 @@ impl Store {
                 "DELETE FROM notion_events WHERE received_at < ?1",
                 [&horizon],
             )?;
+            // Bounded in rows as well as in days, whatever a flood of signed events holds.
+            transaction.execute(
+                "DELETE FROM notion_events WHERE rowid <= (SELECT max(rowid) FROM notion_events) - ?1",
+                [EVENTS_KEPT_MOST],
+            )?;
             let inserted = transaction.execute(
                 "INSERT OR IGNORE INTO notion_events (event_id, type, entity_id, received_at) VALUES (?1, ?2, ?3, ?4)",
                 params![event_id, kind, entity_id, at],
@@ -57,12 +64,24 @@ impl Store {
         outcome: InboundOutcome,
         detail: Option<String>,
     ) -> anyhow::Result<()> {
+        self.note_webhook_requests(outcome, detail, 1).await
+    }
+
+    /// Notes `count` requests of one outcome at once (the refused ones are counted in memory
+    /// and written at most once a minute).
+    pub async fn note_webhook_requests(
+        &self,
+        outcome: InboundOutcome,
+        detail: Option<String>,
+        count: u64,
+    ) -> anyhow::Result<()> {
         let at = crate::model::time::iso(chrono::Utc::now());
+        let count = super::sql_integer(count);
         self.call("note a webhook request", move |c| {
             c.execute(
-                "INSERT INTO notion_webhook_requests (outcome, last_at, detail, count) VALUES (?1, ?2, ?3, 1)
-                 ON CONFLICT (outcome) DO UPDATE SET last_at = excluded.last_at, detail = excluded.detail, count = count + 1",
-                params![outcome.as_str(), at, detail],
+                "INSERT INTO notion_webhook_requests (outcome, last_at, detail, count) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (outcome) DO UPDATE SET last_at = excluded.last_at, detail = excluded.detail, count = count + excluded.count",
+                params![outcome.as_str(), at, detail, count],
             )?;
             Ok(())
         })

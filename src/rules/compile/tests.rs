@@ -253,6 +253,25 @@ fn webhooks_need_one_target_and_get_a_default_json_body() {
         "problem 4:12: rule `r`: webhook `url = \"ftp://a.example\"` is not an http or https URL",
     );
     check(
+        &rule(URGENT, r#"[{ webhook = { url = "file:///etc/passwd" } }]"#),
+        "problem 4:12: rule `r`: webhook `url = \"file:///etc/passwd\"` is not an http or https URL",
+    );
+    for metadata in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fe80::1]/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+    ] {
+        check(
+            &rule(
+                URGENT,
+                &format!(r#"[{{ webhook = {{ url = "{metadata}" }} }}]"#),
+            ),
+            &format!(
+                "problem 4:12: rule `r`: webhook `url = \"{metadata}\"` points at a link-local or cloud metadata address"
+            ),
+        );
+    }
+    check(
         &rule(URGENT, r#"[{ webhook = { url_env = "1BAD" } }]"#),
         "problem 4:12: rule `r`: webhook `url_env = \"1BAD\"` is not an environment variable name",
     );

@@ -6,7 +6,12 @@ use std::ops::Range;
 use super::super::program::{Action, JsonTemplate, WebhookBody};
 use super::super::syntax::WebhookActionConfig;
 use super::Compiler;
-use crate::model::automation::WebhookTarget;
+use crate::model::automation::{ALLOW_LINK_LOCAL_WEBHOOKS, WebhookTarget, webhook_url_problem};
+
+/// Whether webhooks may reach link-local addresses (`TASKSYNC_ALLOW_LINK_LOCAL_WEBHOOKS=1`).
+pub(crate) fn allow_link_local() -> bool {
+    std::env::var(ALLOW_LINK_LOCAL_WEBHOOKS).is_ok_and(|value| value.trim() == "1")
+}
 
 /// The body of a webhook without one: JSON that Slack, Discord, Mattermost and Teams workflows
 /// all show (`text`, `content`), with the task's facts for other endpoints.
@@ -25,12 +30,8 @@ impl Compiler<'_> {
     ) -> Option<Action> {
         let target = match (&config.url, &config.url_env) {
             (Some(url), None) => {
-                let parsed = url::Url::parse(url).ok();
-                if !parsed.is_some_and(|u| matches!(u.scheme(), "http" | "https")) {
-                    self.problem(
-                        span,
-                        format!("webhook `url = \"{url}\"` is not an http or https URL"),
-                    );
+                if let Some(why) = webhook_url_problem(url, allow_link_local()) {
+                    self.problem(span, format!("webhook `url = \"{url}\"` {why}"));
                     return None;
                 }
                 WebhookTarget::Url(url.clone())
@@ -43,6 +44,16 @@ impl Compiler<'_> {
                     self.problem(
                         span,
                         format!("webhook `url_env = \"{name}\"` is not an environment variable name (letters, digits and _)"),
+                    );
+                    return None;
+                }
+                // Its value, when set where `check` runs, is checked too (never shown).
+                if let Ok(url) = std::env::var(name)
+                    && let Some(why) = webhook_url_problem(&url, allow_link_local())
+                {
+                    self.problem(
+                        span,
+                        format!("webhook `url_env = \"{name}\"`: the URL in {name} {why}"),
                     );
                     return None;
                 }
