@@ -361,10 +361,11 @@ fn base_url<'de, D: Deserializer<'de>>(deserializer: D) -> Result<String, D::Err
 /// A configuration error: exit code 78 (EX_CONFIG).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read the configuration file {}: {source}", .path.display())]
+    /// The cause is said in the message, not chained as well (`{:#}` would say it twice).
+    #[error("cannot read the configuration file {}: {cause}", .path.display())]
     Read {
         path: PathBuf,
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error("{}", describe_problems(.path, .problems))]
     Invalid {
@@ -446,9 +447,9 @@ pub fn load(explicit: Option<&Path>) -> Result<(Config, Origin), ConfigError> {
 /// Reads one configuration file, and the rule files it includes.
 pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
     let read = |path: &Path| {
-        read_config_text(path).map_err(|source| ConfigError::Read {
+        read_config_text(path).map_err(|cause| ConfigError::Read {
             path: path.to_path_buf(),
-            source,
+            cause,
         })
     };
     let text: std::sync::Arc<str> = read(path)?.into();

@@ -226,9 +226,9 @@ impl Mailer {
                 "[mail] from = {from_text:?} is not a mail address ({error})"
             ))
         })?;
-        std::fs::create_dir_all(directory).map_err(|source| ConfigError::Read {
+        std::fs::create_dir_all(directory).map_err(|cause| ConfigError::Read {
             path: directory.to_path_buf(),
-            source,
+            cause,
         })?;
         Ok(Self {
             transport: Transport::Files(AsyncFileTransport::new(directory)),
@@ -345,9 +345,9 @@ impl Mailer {
 }
 
 fn read_certificate(path: &Path) -> Result<Certificate, ConfigError> {
-    let pem = std::fs::read(path).map_err(|source| ConfigError::Read {
+    let pem = std::fs::read(path).map_err(|cause| ConfigError::Read {
         path: path.to_path_buf(),
-        source,
+        cause,
     })?;
     Certificate::from_pem(&pem).map_err(|error| {
         ConfigError::Missing(format!(

@@ -452,4 +452,11 @@ fn messages_name_their_key_or_flag_with_the_right_exit_code() {
         );
         assert!(stderr.contains(expected), "{config}{args:?}: {stderr}");
     }
+    // A cause is said once, not once more as its own cause.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tasksync.toml"), "#".repeat(5 << 20)).unwrap();
+    let output = run(dir.path(), &["status"], &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(78), "{stderr}");
+    assert_eq!(stderr.matches("larger than 4 MiB").count(), 1, "{stderr}");
 }

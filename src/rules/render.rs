@@ -109,7 +109,7 @@ const PEOPLE_KEY: &str = "__people";
 /// Set in the sample context templates are checked with.
 const CHECKING_KEY: &str = "__checking";
 
-mod create;
+pub(crate) mod create;
 
 /// A writer that refuses to grow past [`MAX_RENDERED_BYTES`].
 struct Bounded(Vec<u8>);

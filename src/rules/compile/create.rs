@@ -93,6 +93,19 @@ impl Compiler<'_> {
             {
                 ok &= self.option(span, property, &source).is_some();
             }
+            // A literal date, number or true/false that can never be one is found now too.
+            if literal
+                && let Some(wanted) =
+                    super::super::render::create::unfit(&property.kind, source.trim())
+                && !source.trim().is_empty()
+            {
+                self.mismatch(
+                    span,
+                    format!("`create` {name} = \"{source}\" is not {wanted}, and without a template it never will be"),
+                );
+                ok = false;
+                continue;
+            }
             let Some(template) = self.template(span, &format!("create {name}"), &source) else {
                 ok = false;
                 continue;

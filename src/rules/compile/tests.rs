@@ -77,6 +77,35 @@ fn a_rule_that_fits_compiles() {
 
 #[test]
 fn problems_with_the_schema_suspend_the_rule_where_they_are() {
+    // A literal a new task's date, number or checkbox can never take.
+    for (property, value, wanted) in [
+        (
+            "Due",
+            "not a date",
+            "a date (2026-07-10) or an ISO date-time",
+        ),
+        ("Estimate", "many", "a number"),
+        ("Done", "perhaps", "true or false"),
+    ] {
+        check(
+            &rule(
+                URGENT,
+                &format!(
+                    r#"[{{ create = {{ properties = {{ Name = "x", {property} = "{value}" }} }} }}]"#
+                ),
+            ),
+            &format!(
+                "suspended r 4:12: rule `r`: `create` {property} = \"{value}\" is not {wanted}, and without a template it never will be"
+            ),
+        );
+    }
+    check(
+        &rule(
+            URGENT,
+            r#"[{ create = { properties = { Name = "x", Due = "2026-07-10", Estimate = "3", Done = "yes" } } }]"#,
+        ),
+        "ok",
+    );
     check(
         &rule(r#"{ property = "Priorty", equals = "Urgent" }"#, APPEND),
         "suspended r 3:8: rule `r`: the data source has no property `Priorty`; it has: Assignee, Done, Due, Edited, Estimate, ID, Link, Name, Priority, Related, Score, Status, Tags",

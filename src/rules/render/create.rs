@@ -8,6 +8,30 @@ use crate::model::ids::NotionId;
 use crate::model::{PropertyWrite, User};
 
 /// The write a rendered value makes, `None` when it is empty (the new task leaves it unset).
+/// What a new task's `date`, `number` or `checkbox` value must look like, when `text` (trimmed,
+/// not empty) is not that; `None` when it fits or the type takes any text. `check` asks it of
+/// literal values, the render of every rendered one.
+pub(crate) fn unfit(kind: &str, text: &str) -> Option<&'static str> {
+    let fits = match kind {
+        "date" => {
+            let start = text.split('→').next().unwrap_or_default().trim();
+            chrono::NaiveDate::parse_from_str(start, "%Y-%m-%d").is_ok()
+                || chrono::DateTime::parse_from_rfc3339(start).is_ok()
+        }
+        "number" => text.parse::<f64>().is_ok_and(f64::is_finite),
+        "checkbox" => matches!(
+            text.to_lowercase().as_str(),
+            "true" | "yes" | "1" | "false" | "no" | "0"
+        ),
+        _ => true,
+    };
+    (!fits).then_some(match kind {
+        "date" => "a date (2026-07-10) or an ISO date-time",
+        "number" => "a number",
+        _ => "true or false",
+    })
+}
+
 pub(super) fn write_of(
     property: &CreateProperty,
     rendered: &str,
@@ -37,27 +61,18 @@ pub(super) fn write_of(
         "multi_select" => {
             PropertyWrite::MultiSelect(list().into_iter().map(str::to_string).collect())
         }
+        "date" | "number" | "checkbox" if unfit(&property.kind, trimmed).is_some() => {
+            return Err(invalid(unfit(&property.kind, trimmed).unwrap_or_default()));
+        }
         "date" => {
             let start = trimmed.split('→').next().unwrap_or_default().trim();
-            let valid = chrono::NaiveDate::parse_from_str(start, "%Y-%m-%d").is_ok()
-                || chrono::DateTime::parse_from_rfc3339(start).is_ok();
-            if !valid {
-                return Err(invalid("a date (2026-07-10) or an ISO date-time"));
-            }
             PropertyWrite::Date(Some(start.to_string()))
         }
-        "number" => PropertyWrite::Number(Some(
-            trimmed
-                .parse::<f64>()
-                .ok()
-                .filter(|n| n.is_finite())
-                .ok_or_else(|| invalid("a number"))?,
+        "number" => PropertyWrite::Number(trimmed.parse::<f64>().ok()),
+        "checkbox" => PropertyWrite::Checkbox(matches!(
+            trimmed.to_lowercase().as_str(),
+            "true" | "yes" | "1"
         )),
-        "checkbox" => PropertyWrite::Checkbox(match trimmed.to_lowercase().as_str() {
-            "true" | "yes" | "1" => true,
-            "false" | "no" | "0" => false,
-            _ => return Err(invalid("true or false")),
-        }),
         "people" => {
             let people = list()
                 .into_iter()
