@@ -148,6 +148,13 @@ fn paused(mut command: Command, step: &str) -> Paused {
     }
 }
 
+/// A `tasksync sync` (`command`) holding its claims: paused once it has taken them.
+async fn holding(command: Command) -> Paused {
+    tokio::task::spawn_blocking(move || paused(command, "sync-claimed:0"))
+        .await
+        .unwrap()
+}
+
 fn run_sync(dir: &Path, token: &str, pause_at: Option<&str>) {
     let mut command = sync_command(dir, token);
     let Some(step) = pause_at else {
@@ -235,12 +242,7 @@ async fn a_mirror_through_a_symlink_or_a_second_mirror_of_the_source_is_refused(
     let token = setup.simulator.token().to_string();
     let first = setup.dir.path().to_path_buf();
     let runtime = first.join("run");
-    let holder = tokio::task::spawn_blocking({
-        let (first, token) = (first.clone(), token.clone());
-        move || paused_sync(&first, &token, "sync-claimed:0")
-    })
-    .await
-    .unwrap();
+    let holder = holding(sync_command(&first, &token)).await;
     let pid = holder.pid();
 
     // The same mirror through a symbolic link, from another directory.
@@ -274,12 +276,7 @@ async fn a_hard_link_to_the_mirror_is_refused_and_the_mirror_stays_whole() {
     let setup = Setup::new("", ApiVersion::V2026_03_11).await;
     let token = setup.simulator.token().to_string();
     let first = setup.dir.path().to_path_buf();
-    let holder = tokio::task::spawn_blocking({
-        let (first, token) = (first.clone(), token.clone());
-        move || paused_sync(&first, &token, "sync-claimed:0")
-    })
-    .await
-    .unwrap();
+    let holder = holding(sync_command(&first, &token)).await;
     let pid = holder.pid();
 
     // A second name for the mirror file, used from another directory with another runtime
@@ -346,12 +343,7 @@ async fn a_second_mirror_of_the_source_is_refused_whatever_the_runtime_directory
             .env("XDG_RUNTIME_DIR", dir.join("user-run"));
         command
     };
-    let holder = tokio::task::spawn_blocking({
-        let command = command(first.path());
-        move || paused(command, "sync-claimed:0")
-    })
-    .await
-    .unwrap();
+    let holder = holding(command(first.path())).await;
     let output = command(second.path()).output().unwrap();
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let refused = String::from_utf8_lossy(&output.stderr);
