@@ -280,9 +280,15 @@ pub async fn serve(tcp: tokio::net::TcpListener, listener: Arc<Listener>) {
             }
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            listener
-                .refusals
-                .refused(peer.ip(), "too many connections at once");
+            // Closed at once; counted, and logged like any refusal (the first of a minute).
+            drop(stream);
+            refuse(
+                &listener,
+                peer,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many connections at once",
+            )
+            .await;
             continue;
         };
         let service = hyper::service::service_fn({
