@@ -276,7 +276,7 @@ async fn mail_to_the_assignees_reaches_each_and_shows_who_was_skipped() {
     let token = simulator.token().to_string();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("mail.jsonl");
-    let server = common::smtp::SmtpServer::start(common::smtp::SmtpServer::free_port(), &out, &[]);
+    let server = common::smtp::SmtpServer::plain(common::smtp::SmtpServer::free_port(), &out);
     let config = format!(
         r#"[notion]
 database = "{}"

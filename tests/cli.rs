@@ -635,31 +635,26 @@ fn rules_from_the_example_configuration_fire_preview_and_show() {
 
 /// A PATCH of a page as a person in the workspace (not the integration).
 fn edit_as_person(simulator: &SimulatorProcess, page: &str, body: &str) {
-    let status = Command::new("curl")
-        .args([
-            "-sf",
-            "-X",
-            "PATCH",
-            &format!("{}/v1/pages/{page}", simulator.base_url),
-        ])
-        .args([
-            "-H",
-            &format!("Authorization: Bearer {TOKEN}"),
-            "-H",
-            "Notion-Version: 2026-03-11",
-        ])
-        .args([
-            "-H",
-            "X-Simulator-User: Ada Hopper",
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            body,
-        ])
-        .stdout(Stdio::null())
-        .status()
-        .expect("curl runs");
-    assert!(status.success());
+    let url = format!("{}/v1/pages/{page}", simulator.base_url);
+    let body = body.to_string();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let status = runtime.block_on(async move {
+        reqwest::Client::new()
+            .patch(url)
+            .bearer_auth(TOKEN)
+            .header("Notion-Version", "2026-03-11")
+            .header("X-Simulator-User", "Ada Hopper")
+            .header("Content-Type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert!(status.is_success(), "{status}");
 }
 
 #[test]

@@ -1,11 +1,11 @@
-//! Mail through a real SMTP server over TCP (aiosmtpd, tests/smtp_server.py), with the simulator
+//! Mail through a real SMTP server over TCP (tests/common/smtp.rs), with the simulator
 //! for Notion and a real SQLite mirror.
 // Tests and benchmarks may panic on what they set up themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use common::smtp::SmtpServer;
+use common::smtp::{Options, SmtpServer};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -164,7 +164,7 @@ impl Fixture {
 async fn one_mail_per_urgent_transition() {
     let fixture = Fixture::new(20).await;
     let out = fixture.dir.path().join("mail.jsonl");
-    let server = SmtpServer::start(SmtpServer::free_port(), &out, &[]);
+    let server = SmtpServer::plain(SmtpServer::free_port(), &out);
     let mailer = Mailer::new(plain(server.port), None, &mail_config(None)).unwrap();
     let page = fixture.simulator.page_ids()[6].clone();
     let due = json!({ "properties": { "Priority": { "select": { "name": "Low" } }, "Due": { "date": { "start": "2026-12-01" } } } });
@@ -278,7 +278,7 @@ async fn a_server_that_is_down_keeps_the_mail_queued_until_it_is_back() {
     assert!(queued.next_attempt_at.is_some());
 
     let out = fixture.dir.path().join("mail.jsonl");
-    let server = SmtpServer::start(port, &out, &[]);
+    let server = SmtpServer::plain(port, &out);
     assert_eq!(
         flush(&store, &mailer, now).await.unwrap().sent,
         0,
@@ -310,14 +310,28 @@ async fn a_4xx_reply_is_retried_and_a_5xx_reply_fails_until_retried_by_hand() {
     let store = fixture.store();
     let mailer = Mailer::new(plain(port), None, &mail_config(None)).unwrap();
     {
-        let _tempfail = SmtpServer::start(port, &out, &["--tempfail", "1"]);
+        let _tempfail = SmtpServer::start(
+            port,
+            &out,
+            Options {
+                tempfail: 1,
+                ..Options::default()
+            },
+        );
         assert_eq!(
             flush(&store, &mailer, Utc::now()).await.unwrap().retrying,
             1,
             "451 is transient"
         );
     }
-    let rejecting = SmtpServer::start(port, &out, &["--reject", "550"]);
+    let rejecting = SmtpServer::start(
+        port,
+        &out,
+        Options {
+            reject: Some(550),
+            ..Options::default()
+        },
+    );
     let later = Utc::now() + Duration::minutes(5);
     assert_eq!(flush(&store, &mailer, later).await.unwrap().failed, 1);
     let failed = &fixture.outbox().await[0];
@@ -332,7 +346,7 @@ async fn a_4xx_reply_is_retried_and_a_5xx_reply_fails_until_retried_by_hand() {
     drop(rejecting);
 
     // Fixed: `tasksync mail list --failed` shows it; `tasksync mail retry` queues it again.
-    let server = SmtpServer::start(port, &out, &[]);
+    let server = SmtpServer::plain(port, &out);
     let config = format!(
         "[store]\npath = \"{}\"\n",
         fixture.dir.path().join("mirror.db").display()
@@ -401,14 +415,11 @@ async fn starttls_and_auth_with_a_certificate_trusted_by_configuration() {
     let server = SmtpServer::start(
         port,
         &out,
-        &[
-            "--cert",
-            &cert.display().to_string(),
-            "--key",
-            &key.display().to_string(),
-            "--auth",
-            "ada:correct horse",
-        ],
+        Options {
+            tls: Some((cert, key)),
+            auth: Some(("ada".into(), "correct horse".into())),
+            ..Options::default()
+        },
     );
     let store = fixture.store();
     let target = tasksync::notify::parse_smtp_url(&format!("smtp://ada@localhost:{port}")).unwrap();
@@ -465,7 +476,7 @@ async fn starttls_and_auth_with_a_certificate_trusted_by_configuration() {
 async fn a_title_cannot_add_a_header() {
     let fixture = Fixture::new(5).await;
     let out = fixture.dir.path().join("mail.jsonl");
-    let server = SmtpServer::start(SmtpServer::free_port(), &out, &[]);
+    let server = SmtpServer::plain(SmtpServer::free_port(), &out);
     let mailer = Mailer::new(plain(server.port), None, &mail_config(None)).unwrap();
     fixture.cycle(&mailer).await;
     let title = "Server down\r\nBcc: someone@example.com";
@@ -522,7 +533,14 @@ async fn a_process_killed_while_sending_delivers_after_restart_with_the_same_mes
     };
     {
         // The server takes the mail, then does not answer: kill the sender in that window.
-        let stalling = SmtpServer::start(port, &out, &["--stall", "60"]);
+        let stalling = SmtpServer::start(
+            port,
+            &out,
+            Options {
+                stall: Some(std::time::Duration::from_secs(60)),
+                ..Options::default()
+            },
+        );
         let mut child = run();
         for _ in 0..500 {
             if !stalling.mails().is_empty() {
@@ -539,7 +557,7 @@ async fn a_process_killed_while_sending_delivers_after_restart_with_the_same_mes
         "sending",
         "killed before the bookkeeping"
     );
-    let server = SmtpServer::start(port, &out, &[]);
+    let server = SmtpServer::plain(port, &out);
     assert!(run().wait().await.unwrap().success());
     let mails = server.mails();
     assert_eq!(mails.len(), 2, "resent once after the restart");
@@ -555,7 +573,7 @@ async fn a_process_killed_while_sending_delivers_after_restart_with_the_same_mes
 async fn mail_test_reports_the_server_reply_and_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("mail.jsonl");
-    let server = SmtpServer::start(SmtpServer::free_port(), &out, &[]);
+    let server = SmtpServer::plain(SmtpServer::free_port(), &out);
     std::fs::write(
         dir.path().join("tasksync.toml"),
         "[mail]\nfrom = \"tasksync <tasksync@example.com>\"\nto = [\"team@example.com\"]\n",
@@ -642,7 +660,7 @@ async fn an_html_alternative_is_sent_and_escapes_task_text() {
     let rules = compile(&entries, &fixture.source, &mail_config(None), 5).unwrap();
     let fixture = Fixture { rules, ..fixture };
     let out = fixture.dir.path().join("mail.jsonl");
-    let server = SmtpServer::start(SmtpServer::free_port(), &out, &[]);
+    let server = SmtpServer::plain(SmtpServer::free_port(), &out);
     let mailer = Mailer::new(plain(server.port), None, &mail_config(None)).unwrap();
     fixture.cycle(&mailer).await;
     fixture
@@ -677,7 +695,7 @@ async fn an_html_alternative_is_sent_and_escapes_task_text() {
 async fn a_very_long_title_still_makes_a_deliverable_mail() {
     let fixture = Fixture::new(5).await;
     let out = fixture.dir.path().join("mail.jsonl");
-    let server = SmtpServer::start(SmtpServer::free_port(), &out, &[]);
+    let server = SmtpServer::plain(SmtpServer::free_port(), &out);
     let mailer = Mailer::new(plain(server.port), None, &mail_config(None)).unwrap();
     fixture.cycle(&mailer).await;
     let title = "x".repeat(1200);

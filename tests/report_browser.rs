@@ -28,7 +28,7 @@ fn chromium() -> PathBuf {
         }
     }
     panic!(
-        "this test needs headless Chromium: `apt-get install chromium` (Debian), or run .ci/run, which installs it"
+        "this test needs headless Chromium: `apt-get install chromium` (Debian), or run .ci/test, which installs it"
     );
 }
 
@@ -92,6 +92,10 @@ fn share(pixels: &[[u8; 3]], colour: [u8; 3]) -> f64 {
 }
 
 #[test]
+#[cfg_attr(
+    not(tool_chromium),
+    ignore = "needs headless Chromium, not found on PATH at build time: `apt-get install chromium`, then `cargo test --test report_browser -- --include-ignored` (`.ci/test` does both)"
+)]
 fn the_demos_report_renders_in_headless_chromium_with_its_charts() {
     let dir = tempfile::tempdir().unwrap();
     let kept = dir.path().join("demo");

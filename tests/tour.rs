@@ -31,6 +31,10 @@ impl Drop for Killed {
 }
 
 #[test]
+#[cfg_attr(
+    not(all(tool_curl, tool_sqlite3)),
+    ignore = "the tour uses curl and sqlite3 as a reader would, and one was not found on PATH at build time: `apt-get install curl sqlite3`, then `cargo test --test tour -- --include-ignored` (`.ci/test` does both)"
+)]
 fn the_readme_tour_works_as_written() {
     let blocks = tour_blocks();
     assert!(blocks.len() >= 4, "{blocks:?}");
