@@ -505,9 +505,10 @@ async fn the_flow_report_is_written_beside_the_mirror_on_its_schedule() {
 }
 
 /// Notion's schema changes under a running daemon: a renamed property is followed (the rule
-/// keeps firing, an info line names the rename); a deleted option suspends the one rule that
-/// uses it (a warn line, `status` WARNING) while the other keeps firing; and a restart still
-/// reaches READY, the rules named by the former name still running.
+/// keeps firing and its template, the README's `{{ old.Priority }}`, keeps rendering; an info
+/// line names the rename); a deleted option suspends the one rule that uses it (a warn line,
+/// `status` WARNING) while the other keeps firing; and a restart still reaches READY, the rules
+/// named by the former name still running and rendering.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn schema_changes_in_notion_are_followed_or_suspend_one_rule() {
     let simulator = common::simulator(SimulatorOptions {
@@ -521,7 +522,11 @@ async fn schema_changes_in_notion_are_followed_or_suspend_one_rule() {
          [schedule]\nsync = \"1s\"\nreconcile = \"1s\"\noutbox = \"1h\"\n{}{}",
         simulator.database_id(),
         simulator.base_url(),
-        rule("on-urgent", "Urgent"),
+        // The README's rule `urgent-starts-work`, its template naming the former name.
+        rule("on-urgent", "Urgent").replace(
+            "append = \"on-urgent\"",
+            "append = \"Priority went from {{ old.Priority }} to Urgent.\"",
+        ),
         rule("on-high", "High"),
     );
     std::fs::write(dir.path().join("tasksync.toml"), config).unwrap();
@@ -566,6 +571,25 @@ async fn schema_changes_in_notion_are_followed_or_suspend_one_rule() {
     set(&pages[0], "Urgent").await;
     let urgent = "SELECT count(*) FROM rule_firings WHERE rule = 'on-urgent'";
     until(dir.path(), urgent, 1, Duration::from_secs(20)).await;
+    // The append rendered `{{ old.Priority }}` as the value before the change.
+    let rendered = |page: String| {
+        let raw = &raw;
+        async move {
+            let path = format!("/v1/blocks/{page}/children?page_size=100");
+            for _ in 0..200 {
+                let (_, children) = raw.send(reqwest::Method::GET, &path, None).await;
+                if children
+                    .to_string()
+                    .contains("Priority went from Medium to Urgent.")
+                {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("no rendered append on {page}");
+        }
+    };
+    rendered(pages[0].clone()).await;
 
     // An option deleted in Notion: the rule using it is suspended, the other keeps firing.
     let (_, schema) = raw.send(reqwest::Method::GET, &schema_path, None).await;
@@ -639,6 +663,15 @@ async fn schema_changes_in_notion_are_followed_or_suspend_one_rule() {
     set(&pages[2], "Medium").await;
     set(&pages[2], "Urgent").await;
     until(dir.path(), urgent, 3, Duration::from_secs(20)).await;
+    rendered(pages[2].clone()).await;
+    assert_eq!(
+        count(
+            dir.path(),
+            "SELECT count(*) FROM rule_firings WHERE status <> 'fired'"
+        ),
+        0,
+        "every firing rendered its actions"
+    );
     assert_eq!(
         count(dir.path(), "SELECT count(*) FROM rule_suspensions"),
         1

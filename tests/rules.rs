@@ -696,7 +696,7 @@ async fn rules_that_do_not_fit_the_schema_are_suspended_and_renames_followed() {
 [[rules]]
 name = "high"
 when = { property = "Priority", changed_to = "High" }
-actions = [{ append = "high" }]
+actions = [{ append = "{{ task.Priority }} from {{ old.Priority }} ({{ task[\"Priority\"] }})" }]
 
 [[rules]]
 name = "urgent"
@@ -721,6 +721,42 @@ actions = [{ append = "x" }]
         other => panic!("{other:?}"),
     }
     assert_eq!(rules.followed.len(), 2, "{:?}", rules.followed);
+    // Templates see the property under its former name too, so they keep rendering.
+    assert_eq!(rules.aliases, former);
+    let properties = std::collections::BTreeMap::from([(
+        "Prio".to_string(),
+        tasksync::model::stored::StoredProperty {
+            id: priority_id.clone(),
+            value: tasksync::model::PropertyValue::RichText(Vec::new()),
+            text: "High".into(),
+        },
+    )]);
+    let task = tasksync::rules::render::TaskFacts {
+        id: "t",
+        url: "https://www.notion.so/t",
+        title: "A task",
+        status: None,
+        created_time: "2026-01-01T00:00:00.000Z",
+        last_edited_time: "2026-01-01T00:00:00.000Z",
+        last_edited_by: None,
+        deleted: false,
+        properties: &properties,
+        directory: &Default::default(),
+    };
+    let changes = [tasksync::rules::render::ChangeFacts {
+        property: "Prio".into(),
+        old: "Medium".into(),
+        new: "High".into(),
+    }];
+    let planned =
+        tasksync::rules::render::render(&rules, &rules.rules[0], &task, &changes, Utc::now())
+            .unwrap();
+    match &planned[..] {
+        [tasksync::model::automation::PlannedAction::Append { text, .. }] => {
+            assert_eq!(text, "High from Medium (High)");
+        }
+        other => panic!("{other:?}"),
+    }
     let suspended: Vec<(&str, String)> = rules
         .suspended
         .iter()

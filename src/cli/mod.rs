@@ -151,13 +151,14 @@ pub enum Command {
     /// Check the configuration, the token, the data source and every rule against its schema.
     ///
     /// Reports every problem at once, each with file, line and rule name, and exits 78 when
-    /// anything in the files is wrong; changes nothing. A rule that does not fit the schema as
-    /// it is now in Notion (a property or option gone, a type changed) is reported as
-    /// suspended: the daemon runs the other rules. `--strict` makes that an error too.
+    /// anything in the files is wrong, a rule names a property or option the data source does
+    /// not have (with "did you mean"), or a type does not fit; changes nothing. (The daemon
+    /// would start and suspend such a rule: Notion's schema never stops the service.)
+    /// `--strict` fails on warnings too (a webhook variable not set, people without email).
     ///
     /// Example: tasksync check --strict && tasksync sync
     Check {
-        /// Exit 78 also when a rule does not fit the schema as it is now (suspended rules).
+        /// Exit 78 also on warnings (an unset webhook URL variable, people without email).
         #[arg(long)]
         strict: bool,
         /// Check only this source (a `[[sources]]` name); default: every source.

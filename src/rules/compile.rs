@@ -6,9 +6,10 @@
 //! Two kinds of problem: those in the files (found without looking at the schema: syntax, names,
 //! operators, dates, templates) make the whole set fail (exit 78); those that come from the
 //! schema as it is now (a property or option that is not there, a type that does not fit)
-//! *suspend* the rule alone: it does not run, the others do, and `status` and `check` show it.
-//! Notion can change under a running daemon; a file cannot. A property renamed in Notion is
-//! followed: a rule naming its former name (`former_names`) resolves to it by id.
+//! *suspend* the rule alone: it does not run, the others do, and `status` shows it (`check`
+//! fails on it: the file names something Notion does not have). Notion can change under a
+//! running daemon; a file cannot. A property renamed in Notion is followed: a rule naming its
+//! former name (`former_names`) resolves to it by id, and templates see it under that name too.
 
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -74,7 +75,15 @@ pub fn compile_following(
     let mut literals = std::collections::HashMap::new();
     let mut checker = super::render::environment();
     checker.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    let sample = sample_context(schema);
+    // Former names templates may still use (`{{ old.Priority }}` after a rename to `Prio`).
+    let followable: BTreeMap<String, String> = former_names
+        .iter()
+        .filter(|(former, current)| {
+            !schema.properties.contains_key(*former) && schema.properties.contains_key(*current)
+        })
+        .map(|(former, current)| (former.clone(), current.clone()))
+        .collect();
+    let sample = sample_context(schema, &followable);
     let mut rules = Vec::new();
     let mut seen: BTreeMap<String, (std::path::PathBuf, usize)> = BTreeMap::new();
     // One line index per file (entries of one file share its text): positions stay linear in
@@ -178,8 +187,27 @@ pub fn compile_following(
         let mentions = templates
             .templates()
             .any(|(_, template)| template.source().contains("mention"));
+        // The former names the templates use: templates see them beside the current ones.
+        let mut aliases = BTreeMap::new();
+        for (name, template) in templates.templates() {
+            let rule = name.split_once('#').map_or(name, |(rule, _)| rule);
+            for (former, current) in &followable {
+                if template.source().contains(former.as_str()) {
+                    aliases.insert(former.clone(), current.clone());
+                    let note = Followed {
+                        rule: rule.to_string(),
+                        former: former.clone(),
+                        current: current.clone(),
+                    };
+                    if !followed.contains(&note) {
+                        followed.push(note);
+                    }
+                }
+            }
+        }
         Ok(RuleSet {
             mentions,
+            aliases,
             rules,
             suspended,
             followed,
@@ -195,9 +223,45 @@ pub fn compile_following(
     }
 }
 
-fn property_list(schema: &DataSource) -> String {
+/// What to say of a property name the data source does not have: the closest name it has
+/// ("did you mean", case and small typos) and the names it has.
+fn property_list(schema: &DataSource, wanted: &str) -> String {
     let names: Vec<&str> = schema.properties.keys().map(String::as_str).collect();
-    names.join(", ")
+    match closest(wanted, names.iter().copied()) {
+        Some(close) => format!("did you mean `{close}`? It has: {}", names.join(", ")),
+        None => format!("it has: {}", names.join(", ")),
+    }
+}
+
+/// The candidate closest to `wanted` ignoring case, when it is close enough to be a typo (a
+/// case-only difference, or at most a third of the letters, up to three, wrong).
+pub(crate) fn closest<'c>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Option<&'c str> {
+    let wanted = wanted.trim().to_lowercase();
+    let limit = wanted.chars().count().div_ceil(3).clamp(1, 3);
+    candidates
+        .into_iter()
+        .map(|candidate| (edit_distance(&wanted, &candidate.to_lowercase()), candidate))
+        .filter(|(distance, _)| *distance <= limit)
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| candidate)
+}
+
+/// Levenshtein distance, for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
 }
 
 impl<'a> Compiler<'a> {
@@ -327,10 +391,10 @@ impl<'a> Compiler<'a> {
     fn test(&mut self, span: &Range<usize>, config: &ConditionConfig) -> Option<Condition> {
         let name = config.property.as_deref().unwrap_or_default();
         let Some(property) = self.property(name) else {
-            let list = property_list(self.schema);
+            let list = property_list(self.schema, name);
             self.mismatch(
                 span,
-                format!("the data source has no property `{name}`; it has: {list}"),
+                format!("the data source has no property `{name}`; {list}"),
             );
             return None;
         };
@@ -553,16 +617,22 @@ impl<'a> Compiler<'a> {
         if let Some(option) = property.options.iter().find(|o| o.name == wanted) {
             return Some(option.name.clone());
         }
+        // Options match case-insensitively, as in `tasks set-status` (one option only: two that
+        // differ by case alone need the exact name).
+        let mut same = property
+            .options
+            .iter()
+            .filter(|o| o.name.to_lowercase() == wanted.to_lowercase());
+        if let (Some(option), None) = (same.next(), same.next()) {
+            return Some(option.name.clone());
+        }
         let names: Vec<String> = property
             .options
             .iter()
             .map(|o| format!("`{}`", o.name))
             .collect();
-        let hint = property
-            .options
-            .iter()
-            .find(|o| o.name.eq_ignore_ascii_case(wanted))
-            .map(|o| format!(" (did you mean `{}`?)", o.name))
+        let hint = closest(wanted, property.options.iter().map(|o| o.name.as_str()))
+            .map(|name| format!(" (did you mean `{name}`?)"))
             .unwrap_or_default();
         self.mismatch(
             span,

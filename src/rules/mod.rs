@@ -120,6 +120,7 @@ pub fn evaluate(
                 change.changes,
                 evaluation.now,
                 evaluation.rules.mentions,
+                &evaluation.rules.aliases,
             )
         });
         firings.push(firing_in(evaluation, rule, change, shared));
@@ -134,6 +135,7 @@ pub fn firing(evaluation: &Evaluation<'_>, rule: &Rule, change: &TaskChange<'_>)
         change.changes,
         evaluation.now,
         evaluation.rules.mentions,
+        &evaluation.rules.aliases,
     );
     firing_in(evaluation, rule, change, &shared)
 }

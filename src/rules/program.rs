@@ -501,6 +501,9 @@ pub struct RuleSet {
     pub renders_relations: bool,
     /// Whether a template may call `mention`: the task's people are then indexed for it.
     pub mentions: bool,
+    /// Former property names templates use → current names: `task` and `old` show each
+    /// property under both, so a template keeps rendering after a rename in Notion.
+    pub aliases: std::collections::BTreeMap<String, String>,
 }
 
 impl RuleSet {
@@ -561,6 +564,7 @@ impl RuleSet {
             firing_budget: 5,
             renders_relations: false,
             mentions: false,
+            aliases: Default::default(),
         }
     }
 }

@@ -190,8 +190,8 @@ pub struct ChangeFacts {
 
 /// `task` in templates: every property by name as text, and the task's own fields. Built as
 /// minijinja values directly (no JSON in between); texts are shared with `task.properties`.
-fn task_value(task: &TaskFacts<'_>) -> minijinja::Value {
-    let texts: BTreeMap<String, minijinja::Value> = task
+fn task_value(task: &TaskFacts<'_>, aliases: &BTreeMap<String, String>) -> minijinja::Value {
+    let mut texts: BTreeMap<String, minijinja::Value> = task
         .properties
         .iter()
         .map(|(name, property)| {
@@ -216,6 +216,11 @@ fn task_value(task: &TaskFacts<'_>) -> minijinja::Value {
             )
         })
         .collect();
+    for (former, current) in aliases {
+        if let Some(value) = texts.get(current).cloned() {
+            texts.entry(former.clone()).or_insert(value);
+        }
+    }
     let unique_id = task
         .properties
         .values()
@@ -279,11 +284,12 @@ pub fn context(
     changes: &[ChangeFacts],
     now: DateTime<Utc>,
 ) -> minijinja::Value {
-    minijinja::context! { rule => rule, ..shared_context(task, changes, now, true) }
+    minijinja::context! { rule => rule, ..shared_context(task, changes, now, true, &BTreeMap::new()) }
 }
 
-/// A context with every property of the schema, to check templates when rules are loaded.
-pub fn sample_context(schema: &DataSource) -> minijinja::Value {
+/// A context with every property of the schema (and under the former names given), to check
+/// templates when rules are loaded.
+pub fn sample_context(schema: &DataSource, aliases: &BTreeMap<String, String>) -> minijinja::Value {
     let properties: StoredProperties = schema
         .properties
         .values()
@@ -325,7 +331,8 @@ pub fn sample_context(schema: &DataSource) -> minijinja::Value {
             new: format!("({name})"),
         })
         .collect();
-    minijinja::context! { __checking => true, ..context("example", &facts, &changes, Utc::now()) }
+    let shared = shared_context(&facts, &changes, Utc::now(), true, aliases);
+    minijinja::context! { __checking => true, rule => "example", ..shared }
 }
 
 /// Renders a rule's actions for a task.
@@ -340,7 +347,7 @@ pub fn render(
         set,
         rule,
         task,
-        &shared_context(task, changes, now, set.mentions),
+        &shared_context(task, changes, now, set.mentions, &set.aliases),
         now,
     )
 }
@@ -351,11 +358,17 @@ pub fn shared_context(
     changes: &[ChangeFacts],
     now: DateTime<Utc>,
     mentions: bool,
+    aliases: &BTreeMap<String, String>,
 ) -> minijinja::Value {
-    let old: BTreeMap<&str, std::borrow::Cow<'_, str>> = changes
+    let mut old: BTreeMap<&str, std::borrow::Cow<'_, str>> = changes
         .iter()
         .map(|c| (c.property.as_str(), unforged(&c.old)))
         .collect();
+    for (former, current) in aliases {
+        if let Some(value) = old.get(current.as_str()).cloned() {
+            old.entry(former.as_str()).or_insert(value);
+        }
+    }
     let forged = |c: &ChangeFacts| {
         c.old.contains([MENTION_START, MENTION_END]) || c.new.contains([MENTION_START, MENTION_END])
     };
@@ -381,7 +394,7 @@ pub fn shared_context(
         minijinja::Value::UNDEFINED
     };
     minijinja::context! {
-        task => task_value(task),
+        task => task_value(task, aliases),
         __people => people,
         old => minijinja::Value::from(minijinja::value::Serde(old)),
         changes => changes,

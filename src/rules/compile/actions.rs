@@ -116,12 +116,10 @@ impl Compiler<'_> {
         let mut ok = true;
         for (name, value) in values {
             let Some(property) = self.property(name) else {
-                let list = property_list(self.schema);
+                let list = property_list(self.schema, name);
                 self.mismatch(
                     span,
-                    format!(
-                        "`set` names `{name}`, which the data source does not have; it has: {list}"
-                    ),
+                    format!("`set` names `{name}`, which the data source does not have; {list}"),
                 );
                 ok = false;
                 continue;
@@ -339,10 +337,10 @@ impl Compiler<'_> {
                 }
                 RecipientConfig::People { property: name } => {
                     let Some(property) = self.property(&name) else {
-                        let list = property_list(self.schema);
+                        let list = property_list(self.schema, &name);
                         self.mismatch(
                             span,
-                            format!("the mail goes to the people of `{name}`, which the data source does not have; it has: {list}"),
+                            format!("the mail goes to the people of `{name}`, which the data source does not have; {list}"),
                         );
                         *ok = false;
                         continue;
@@ -393,9 +391,16 @@ impl Compiler<'_> {
                 return None;
             }
             if error.kind() == minijinja::ErrorKind::UndefinedError
-                && let Some(unknown) = unknown_task_field(source, self.sample)
+                && let Some(undefined) = undefined_variable(source, self.checker, self.sample)
             {
-                self.mismatch(span, format!("the {what} template is wrong: {unknown}"));
+                match undefined {
+                    Ok(schema) => {
+                        self.mismatch(span, format!("the {what} template is wrong: {schema}"));
+                    }
+                    Err(file) => {
+                        self.problem(span, format!("the {what} template is wrong: {file}"));
+                    }
+                }
                 return None;
             }
             let detail = error.detail().map(|d| format!(": {d}")).unwrap_or_default();
@@ -428,57 +433,87 @@ impl Compiler<'_> {
     }
 }
 
-/// The first `task.NAME` in a template that the task does not have, said with the closest
-/// name it does have and the names there are: what "undefined value" means to a user.
-fn unknown_task_field(source: &str, sample: &minijinja::Value) -> Option<String> {
-    let task = sample.get_attr("task").ok()?;
-    let known: Vec<String> = task
-        .try_iter()
-        .ok()?
-        .filter_map(|key| key.as_str().map(str::to_string))
+/// Why a template's variable is undefined, for a user: the variable named, with the closest
+/// name there is. `Ok`: a property the task does not have (`task.X`, `old.X`, `task["X"]`):
+/// it depends on the schema as it is now (the rule is suspended, not the daemon stopped).
+/// `Err`: a name templates do not see at all: a mistake in the file.
+fn undefined_variable(
+    source: &str,
+    checker: &minijinja::Environment<'static>,
+    sample: &minijinja::Value,
+) -> Option<Result<String, String>> {
+    let template = checker.template_from_str(source).ok()?;
+    let mut paths: Vec<(String, Option<String>)> = template
+        .undeclared_variables(true)
+        .into_iter()
+        .map(|path| match path.split_once('.') {
+            Some((root, rest)) => (
+                root.to_string(),
+                Some(rest.split('.').next().unwrap_or(rest).to_string()),
+            ),
+            None => (path, None),
+        })
         .collect();
-    let mut rest = source;
-    while let Some(at) = rest.find("task.") {
-        let after = &rest[at + "task.".len()..];
-        let name: String = after
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
-        let boundary = at == 0 || !rest[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_');
-        if boundary && !name.is_empty() && !known.contains(&name) {
-            let closest = known
-                .iter()
-                .min_by_key(|candidate| {
-                    edit_distance(&name.to_lowercase(), &candidate.to_lowercase())
-                })
-                .filter(|candidate| {
-                    edit_distance(&name.to_lowercase(), &candidate.to_lowercase()) <= 3
-                });
-            let hint = closest
-                .map(|c| format!(": did you mean `task.{c}`?"))
+    paths.extend(subscripts(source));
+    paths.sort();
+    paths.dedup();
+    let globals: Vec<&str> = checker.globals().map(|(name, _)| name).collect();
+    for (root, field) in &paths {
+        let value = sample.get_attr(root).unwrap_or_default();
+        if value.is_undefined() {
+            if globals.contains(&root.as_str()) {
+                continue;
+            }
+            let known = ["task", "old", "changes", "rule", "now", "today"];
+            let hint = super::closest(root, known)
+                .map(|c| format!(": did you mean `{c}`?"))
                 .unwrap_or_default();
-            let names: Vec<&str> = known.iter().map(String::as_str).collect();
-            return Some(format!(
-                "`task.{name}` is not a property of the task{hint} (a name with spaces is written task[\"Due date\"]; the task has: {})",
-                names.join(", ")
-            ));
+            return Some(Err(format!(
+                "`{root}` is not defined{hint} (templates see task, old, changes, rule, now, today)"
+            )));
         }
-        rest = after;
+        let Some(field) = field else { continue };
+        if !matches!(root.as_str(), "task" | "old")
+            || !value.get_attr(field).unwrap_or_default().is_undefined()
+        {
+            continue;
+        }
+        let known: Vec<String> = value
+            .try_iter()
+            .map(|keys| {
+                keys.filter_map(|key| key.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let hint = super::closest(field, known.iter().map(String::as_str))
+            .map(|c| format!(": did you mean `{root}.{c}`?"))
+            .unwrap_or_default();
+        return Some(Ok(format!(
+            "`{root}.{field}` is not a property of the task{hint} (a name with spaces is written {root}[\"Due date\"]; the task has: {})",
+            known.join(", ")
+        )));
     }
     None
 }
 
-/// Levenshtein distance, for "did you mean".
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+/// The `task["NAME"]` and `old['NAME']` lookups of a template, as (root, name).
+fn subscripts(source: &str) -> Vec<(String, Option<String>)> {
+    let mut found = Vec::new();
+    for root in ["task", "old"] {
+        let mut rest = source;
+        while let Some(at) = rest.find(&format!("{root}[")) {
+            let boundary = at == 0
+                || !rest[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.');
+            let after = &rest[at + root.len() + 1..];
+            let quote = after.chars().next();
+            if boundary
+                && let Some(quote @ ('"' | '\'')) = quote
+                && let Some(end) = after[1..].find(quote)
+            {
+                found.push((root.to_string(), Some(after[1..=end].to_string())));
+            }
+            rest = after;
         }
-        previous = current;
     }
-    previous[b.len()]
+    found
 }

@@ -41,10 +41,10 @@ impl Compiler<'_> {
         let mut properties = Vec::new();
         for (name, value) in &config.properties {
             let Some(property) = self.property(name) else {
-                let list = property_list(self.schema);
+                let list = property_list(self.schema, name);
                 self.mismatch(
                     span,
-                    format!("`create` names `{name}`, which the data source does not have; it has: {list}"),
+                    format!("`create` names `{name}`, which the data source does not have; {list}"),
                 );
                 ok = false;
                 continue;

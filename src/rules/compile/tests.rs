@@ -63,6 +63,32 @@ fn check(rules: &str, expected: &str) {
     );
 }
 
+/// An undefined template variable names itself: a property the task lacks (schema: the rule
+/// is suspended) or a name templates do not see (a problem in the file).
+#[test]
+fn an_undefined_template_variable_names_itself() {
+    check(
+        &rule(URGENT, r#"[{ append = "went from {{ old.Priorty }}" }]"#),
+        "suspended r 4:12: rule `r`: the append template is wrong: `old.Priorty` is not a property of the task: did you mean `old.Priority`?",
+    );
+    check(
+        &rule(URGENT, r#"[{ append = "{{ task['Prioity'] }}" }]"#),
+        "suspended r 4:12: rule `r`: the append template is wrong: `task.Prioity` is not a property of the task: did you mean `task.Priority`?",
+    );
+    check(
+        &rule(URGENT, r#"[{ append = "{{ taks.title }}" }]"#),
+        "problem 4:12: rule `r`: the append template is wrong: `taks` is not defined: did you mean `task`?",
+    );
+    // Names a template defines itself, and functions, are not undefined.
+    check(
+        &rule(
+            URGENT,
+            r#"[{ append = "{% set who = task.Assignee %}{{ who }} {{ mention(who) }} {{ range(2) | list }}" }]"#,
+        ),
+        "ok",
+    );
+}
+
 #[test]
 fn a_rule_that_fits_compiles() {
     check(&rule(URGENT, APPEND), "ok");
@@ -108,7 +134,7 @@ fn problems_with_the_schema_suspend_the_rule_where_they_are() {
     );
     check(
         &rule(r#"{ property = "Priorty", equals = "Urgent" }"#, APPEND),
-        "suspended r 3:8: rule `r`: the data source has no property `Priorty`; it has: Assignee, Done, Due, Edited, Estimate, ID, Link, Name, Priority, Related, Score, Status, Tags",
+        "suspended r 3:8: rule `r`: the data source has no property `Priorty`; did you mean `Priority`? It has: Assignee, Done, Due, Edited, Estimate, ID, Link, Name, Priority, Related, Score, Status, Tags",
     );
     check(
         &rule(r#"{ property = "Status", greater_than = 3 }"#, APPEND),
@@ -118,9 +144,14 @@ fn problems_with_the_schema_suspend_the_rule_where_they_are() {
         &rule(r#"{ property = "Status", equals = "Blocked" }"#, APPEND),
         "suspended r 3:8: rule `r`: `Blocked` is not an option of the status property `Status`; its options: `To do`, `In progress`, `Done`",
     );
+    // Options match case-insensitively, as in `tasks set-status`; a typo gets "did you mean".
     check(
         &rule(r#"{ property = "Status", equals = "in progress" }"#, APPEND),
-        "suspended r 3:8: rule `r`: `in progress` is not an option of the status property `Status` (did you mean `In progress`?); its options: `To do`, `In progress`, `Done`",
+        "ok",
+    );
+    check(
+        &rule(r#"{ property = "Status", equals = "In progres" }"#, APPEND),
+        "suspended r 3:8: rule `r`: `In progres` is not an option of the status property `Status` (did you mean `In progress`?); its options: `To do`, `In progress`, `Done`",
     );
     check(
         &rule(URGENT, r#"[{ append = "{{ task.Prority }}" }]"#),
