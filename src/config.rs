@@ -18,8 +18,11 @@ use crate::notion::ApiVersion;
 pub use crate::rules::source::{LineIndex, MailConfig, Problem, RuleEntry, line_column};
 use crate::rules::syntax::RuleConfig;
 pub use sources::{SourceConfig, SourceSpec, WebhookConfig, valid_source_name};
+mod salvage;
 mod schedule;
 mod sources;
+
+pub use salvage::{load_for_monitoring, one_line};
 
 pub use schedule::ScheduleConfig;
 
@@ -99,6 +102,30 @@ pub struct HealthConfig {
     /// for good).
     #[serde(default = "default_critical_intervals")]
     pub critical_intervals: u32,
+    /// CRITICAL when the oldest mail not delivered yet was queued longer ago than this (a dead
+    /// SMTP server is WARNING from its first failed attempt). `"1h"` by default.
+    #[serde(
+        default = "default_mail_critical_after",
+        deserialize_with = "mail_critical_after"
+    )]
+    pub mail_critical_after: std::time::Duration,
+}
+
+fn default_mail_critical_after() -> std::time::Duration {
+    std::time::Duration::from_secs(3600)
+}
+
+/// Longest `health.mail_critical_after`: a week.
+const MAX_MAIL_CRITICAL_AFTER: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
+
+fn mail_critical_after<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<std::time::Duration, D::Error> {
+    bounded_duration(
+        deserializer,
+        "health.mail_critical_after",
+        MAX_MAIL_CRITICAL_AFTER,
+    )
 }
 
 fn default_warning_intervals() -> u32 {
@@ -114,6 +141,7 @@ impl Default for HealthConfig {
         Self {
             warning_intervals: default_warning_intervals(),
             critical_intervals: default_critical_intervals(),
+            mail_critical_after: default_mail_critical_after(),
         }
     }
 }
@@ -198,7 +226,7 @@ fn bounded_duration<'de, D: Deserializer<'de>>(
         .map_err(|problem| serde::de::Error::custom(format!("{key}: {problem}")))?;
     if duration > max {
         return Err(serde::de::Error::custom(format!(
-            "`{text}` is too long for `{key}`: at most {}",
+            "`{text}` is too long for `{key}`: at most \"{}\"",
             crate::schedule::describe_duration(max)
         )));
     }

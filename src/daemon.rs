@@ -39,6 +39,7 @@ use crate::store::Store;
 use crate::sync::{SyncOptions, sync};
 
 mod jobs;
+mod log;
 
 /// Compiles the configured rules against a schema, following former property names: the rules
 /// of the configuration in force, compiled again when Notion's schema changes.
@@ -196,19 +197,6 @@ async fn reload(context: &mut Context) -> bool {
     }
     match outcome {
         Ok(reloaded) => {
-            tracing::info!(
-                rules = reloaded
-                    .sources
-                    .iter()
-                    .map(|(rules, ..)| rules.rules.len())
-                    .sum::<usize>(),
-                suspended = reloaded
-                    .sources
-                    .iter()
-                    .map(|(rules, ..)| rules.suspended.len())
-                    .sum::<usize>(),
-                "SIGHUP: configuration and rules reloaded"
-            );
             for (source, (rules, compile, others)) in
                 context.sources.iter_mut().zip(reloaded.sources)
             {
@@ -365,7 +353,6 @@ pub async fn serve(
             .map(|job| (*job, context.schedules[*job as usize].clone()))
             .chain(report)
             .map(|(job, schedule)| {
-                tracing::info!(?job, %schedule, "scheduled");
                 tokio::spawn(ticker(schedule, job, jobs_tx.clone(), busy.clone()))
             })
             .collect()
@@ -379,14 +366,10 @@ pub async fn serve(
     // What was due before the start goes out at once.
     context.deliveries.notify_one();
     // Notion's webhooks: served from the start; what they make due runs in this loop.
+    let mut listening = None;
     let (hints, debounce) = match context.webhooks.take() {
         Some(webhooks) => {
-            let address = webhooks.listener.local_addr().ok();
-            tracing::info!(
-                ?address,
-                path = crate::listen::PATH,
-                "listening for Notion's webhooks"
-            );
+            listening = webhooks.listener.local_addr().ok();
             let server = tokio::spawn(crate::listen::serve(webhooks.listener, webhooks.endpoint));
             (Some((webhooks.hints, server)), webhooks.debounce)
         }
@@ -401,7 +384,7 @@ pub async fn serve(
         NotifyState::Ready,
         NotifyState::Status("started; first sync under way"),
     ]);
-    tracing::info!("daemon ready");
+    log::started(&context, "started", listening);
     busy[Job::Sync as usize].store(true, Ordering::SeqCst);
     let _ = jobs_tx.send(Job::Sync).await;
     loop {
@@ -417,6 +400,7 @@ pub async fn serve(
                         ticker.abort();
                     }
                     tickers = start_tickers(&context);
+                    log::started(&context, "reloaded its configuration (SIGHUP)", listening);
                 }
                 continue;
             }
@@ -451,9 +435,9 @@ pub async fn serve(
                     _ = &mut limit => {
                         // A job waiting for ever (a request that never answers) is let go; every
                         // transaction it made is whole, and its next tick starts afresh.
-                        tracing::error!(?job, limit = ?JOB_TIME_LIMIT, "the job ran past its time limit and is abandoned");
+                        tracing::error!(%job, "the {job} job ran past its time limit of {} s and is abandoned", JOB_TIME_LIMIT.as_secs());
                         break Some(JobResult {
-                            summary: format!("{job:?} abandoned after {}s", JOB_TIME_LIMIT.as_secs()),
+                            summary: format!("{job} abandoned after {}s", JOB_TIME_LIMIT.as_secs()),
                             schemas: Vec::new(),
                         });
                     }
@@ -463,7 +447,7 @@ pub async fn serve(
                 stop.store(true, Ordering::SeqCst);
                 notify(&[NotifyState::Stopping]);
                 tracing::info!(
-                    ?job,
+                    %job,
                     "stopping: letting the job reach a transaction boundary"
                 );
                 if tokio::time::timeout(Duration::from_secs(4), &mut work)
@@ -471,7 +455,7 @@ pub async fn serve(
                     .is_err()
                 {
                     tracing::warn!(
-                        ?job,
+                        %job,
                         "the job did not stop in time; leaving it (every transaction is whole)"
                     );
                 }
@@ -532,14 +516,14 @@ async fn ticker(
         let now = Utc::now();
         let Some(next) = schedule.next_after(now) else {
             tracing::warn!(
-                ?job,
+                %job,
                 "the schedule has no next time; the job will not run again"
             );
             return;
         };
         tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
         if busy[job as usize].swap(true, Ordering::SeqCst) {
-            tracing::info!(?job, "tick skipped: the job is still running");
+            tracing::info!(%job, "tick skipped: the job is still running");
             continue;
         }
         if jobs.send(job).await.is_err() {
@@ -585,7 +569,7 @@ async fn run_job(
     let started = Utc::now().format("%H:%M:%S");
     crate::failpoint::spin("daemon-job", job as usize);
     if let Some(wanted) = wanted {
-        tracing::info!(sources = ?wanted.sync, schema = ?wanted.schema, "Notion's webhooks: syncing now");
+        log::hinted(context, wanted);
     }
     let mut summaries = Vec::new();
     let mut schemas = Vec::new();
@@ -653,7 +637,7 @@ async fn recorded(
                     && let Ok(id) = &recorded
                 {
                     if let Err(error) = context.store.job_retrying(*id, retrying.clone()).await {
-                        tracing::error!(?job, error = %format!("{error:#}"), "cannot note the retry");
+                        tracing::error!(%job, error = %format!("{error:#}"), "cannot note the retry");
                     }
                     noted = retrying;
                 }
@@ -663,26 +647,26 @@ async fn recorded(
     match recorded {
         Ok(id) => {
             if let Err(error) = context.store.job_finished(id, result.as_ref().err()).await {
-                tracing::error!(?job, error = %format!("{error:#}"), "cannot record the job's outcome");
+                tracing::error!(%job, error = %format!("{error:#}"), "cannot record the job's outcome");
             }
         }
         Err(error) => {
-            tracing::error!(?job, error = %format!("{error:#}"), "cannot record the job's start");
+            tracing::error!(%job, error = %format!("{error:#}"), "cannot record the job's start");
         }
     }
     let source = source.as_deref().unwrap_or("-");
     match result {
         Ok((summary, schema)) => {
-            tracing::info!(?job, %source, %summary, "job done");
+            tracing::debug!(%job, %source, %summary, "job done");
             (summary, Some(schema))
         }
         Err(error) if crate::model::run::is_stopped(&error) => {
-            tracing::info!(?job, %source, "job stopped between transactions for the shutdown");
-            (format!("{job:?} stopped for the shutdown"), None)
+            tracing::info!(%job, %source, "job stopped between transactions for the shutdown");
+            (format!("{job} stopped for the shutdown"), None)
         }
         Err(error) => {
-            tracing::error!(?job, %source, error = %format!("{error:#}"), "job failed");
-            (format!("{job:?} failed: {error:#}"), None)
+            tracing::error!(%job, %source, error = %format!("{error:#}"), "job failed");
+            (format!("{job} failed: {error:#}"), None)
         }
     }
 }
@@ -723,6 +707,7 @@ async fn sync_job(
         )
         .await?
     };
+    log::synced(source.label(), &report);
     if schema.is_none() && !report.unknown_properties.is_empty() {
         tracing::info!(
             source = %source.label(),

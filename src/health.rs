@@ -63,9 +63,11 @@ pub fn ago(duration: chrono::Duration) -> String {
 const OTHER_WRITER_WINDOW: chrono::Duration = chrono::Duration::hours(24);
 
 /// Judges the mirror's health against `[health]`: CRITICAL when the last good sync is older than
-/// `critical_intervals` sync intervals (or there never was one) or mail failed for good;
-/// WARNING when it is older than `warning_intervals`, or a job's last attempt or an action
-/// failed, or another writer used our token in the last day; OK otherwise. Pure: `now` is a parameter.
+/// `critical_intervals` sync intervals (or there never was one), mail failed for good, or the
+/// oldest undelivered mail is older than `mail_critical_after`; WARNING when the last good sync
+/// is older than `warning_intervals`, or a job's last attempt, an action or a mail delivery
+/// attempt failed, or another writer used our token in the last day; OK otherwise. Pure: `now`
+/// is a parameter.
 pub fn judge(
     thresholds: &config::HealthConfig,
     interval: chrono::Duration,
@@ -161,6 +163,32 @@ pub fn judge(
         code = 2;
         problems.push(format!("{failed_mail} mail(s) failed for good"));
     }
+    // A dead mail server: WARNING from the first failed attempt, with the server's words;
+    // CRITICAL once the oldest undelivered mail waited longer than `mail_critical_after`.
+    if let Some(latest) = summary.retrying_mail.first() {
+        code = code.max(1);
+        problems.push(format!(
+            "mail delivery failing ({} mail(s) retrying): {}",
+            summary.retrying_mail.len(),
+            latest.last_error.as_deref().unwrap_or("no message")
+        ));
+    }
+    let mail_critical =
+        chrono::Duration::from_std(thresholds.mail_critical_after).unwrap_or(chrono::Duration::MAX);
+    if let Some(age) = summary
+        .oldest_undelivered_mail
+        .as_deref()
+        .and_then(parse)
+        .map(|at| now - at)
+        .filter(|age| *age > mail_critical)
+    {
+        code = 2;
+        problems.push(format!(
+            "the oldest undelivered mail was queued {} ago (health.mail_critical_after = \"{}\")",
+            ago(age),
+            crate::schedule::describe_duration(thresholds.mail_critical_after)
+        ));
+    }
     if failed_actions > 0 {
         code = code.max(1);
         problems.push(format!("{failed_actions} action(s) failed"));
@@ -250,6 +278,65 @@ mod tests {
             now,
         );
         (health.code, health.message)
+    }
+
+    /// A mail whose delivery attempt failed: WARNING at once with the server's words; CRITICAL
+    /// once the oldest undelivered mail is older than `mail_critical_after` (an hour).
+    #[test]
+    fn a_dead_mail_server_is_a_warning_at_once_and_critical_after_an_hour() {
+        let mut summary = Summary::default();
+        summary.retrying_mail.push(crate::store::OutboxEntry {
+            id: 3,
+            task_id: None,
+            message_id: "<m@x>".into(),
+            to: vec!["team@example.com".into()],
+            subject: "Urgent".into(),
+            status: MailStatus::Queued,
+            attempts: 1,
+            last_error: Some("Connection refused: could not talk to the SMTP server".into()),
+            server_reply: None,
+            next_attempt_at: None,
+            created_at: "2026-12-01T10:00:00.000Z".into(),
+            sent_at: None,
+            skipped: Vec::new(),
+        });
+        summary.oldest_undelivered_mail = Some("2026-12-01T10:00:00.000Z".into());
+        let judged = |minutes: i64| {
+            let now = DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+                .unwrap()
+                .with_timezone(&Utc)
+                + chrono::Duration::minutes(minutes);
+            let good = job(
+                JobKind::Sync,
+                JobOutcome::Ok,
+                Some(&crate::model::time::iso(now)),
+                None,
+            );
+            judge(
+                &config::HealthConfig::default(),
+                chrono::Duration::minutes(2),
+                &[good],
+                &summary,
+                now,
+            )
+        };
+        let soon = judged(1);
+        assert_eq!(soon.code, 1, "{}", soon.message);
+        assert!(
+            soon.message
+                .contains("mail delivery failing (1 mail(s) retrying): Connection refused"),
+            "{}",
+            soon.message
+        );
+        let late = judged(61);
+        assert_eq!(late.code, 2, "{}", late.message);
+        assert!(
+            late.message.contains(
+                "the oldest undelivered mail was queued 61 min ago (health.mail_critical_after = \"1h\")"
+            ),
+            "{}",
+            late.message
+        );
     }
 
     #[test]

@@ -624,7 +624,7 @@ async fn receive(
         }
     }
     let sources = sources_of(&listener, &event).await;
-    tracing::info!(event = %event.id, kind = %event.kind, ?sources, "Notion event: a sync is due");
+    tracing::info!(event = %event.id, kind = %event.kind, "Notion event {} ({}): a sync is due", event.id, event.kind);
     listener.hints.add(&sources, event.changes_schema());
     note(&listener, InboundOutcome::Accepted, Some(event.kind)).await;
     StatusCode::OK

@@ -17,11 +17,12 @@ fn main() -> ExitCode {
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from(".env"));
     let loaded = cli::env_file::load(&env_file, cli.env_file.is_some());
-    init_logging(
-        cli.log_level.as_deref(),
-        cli.log_format == "json",
-        use_color(&cli.color),
-    );
+    // The daemon says what it does (its start, every firing) at info; other commands warn only.
+    let level = cli.log_level.as_deref().or(match cli.command {
+        cli::Command::Daemon => Some("info"),
+        _ => None,
+    });
+    init_logging(level, cli.log_format == "json", use_color(&cli.color));
     match loaded {
         Ok(true) => cli::warn_if_readable_by_others(&env_file, "holds secrets"),
         Ok(false) => {}

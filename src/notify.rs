@@ -388,24 +388,26 @@ pub async fn flush(
         let id = mail.id;
         store.start_mail(id).await?;
         let attempts = mail.attempts + 1;
+        let to = mail.to.join(", ");
         let (status, note, next) = match mailer.send(&mail).await {
             Ok(reply) => {
                 report.sent += 1;
-                tracing::info!(mail = id, %reply, "mail sent");
+                tracing::info!(mail = id, "mail #{id} to {to} sent: {reply}");
                 (MailStatus::Sent, reply, None)
             }
             Err(SendFailure::Transient(message)) if attempts < MAX_ATTEMPTS => {
                 report.retrying += 1;
-                tracing::warn!(mail = id, %message, "mail not sent; will retry");
-                (
-                    MailStatus::Queued,
-                    message,
-                    Some(iso(now + backoff(attempts))),
-                )
+                let next = now + backoff(attempts);
+                tracing::warn!(
+                    mail = id,
+                    "mail #{id} to {to} not sent (try {attempts}; next at {}, or now with `tasksync mail retry {id}`): {message}",
+                    iso(next)
+                );
+                (MailStatus::Queued, message, Some(iso(next)))
             }
             Err(failure) => {
                 report.failed += 1;
-                tracing::warn!(mail = id, message = %failure, "mail failed");
+                tracing::warn!(mail = id, "mail #{id} to {to} failed for good: {failure}");
                 (MailStatus::Failed, failure.to_string(), None)
             }
         };

@@ -47,15 +47,15 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("`{text}` is longer than tasksync accepts (at most 100 years)"))
 }
 
-/// A duration in its largest whole unit, as the configuration writes it (`"1d"`, `"90s"`).
+/// A duration in its largest whole unit, as the configuration writes it (`1d`, `90s`).
 pub fn describe_duration(duration: Duration) -> String {
     let seconds = duration.as_secs();
     for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60)] {
         if seconds >= size && seconds.is_multiple_of(size) {
-            return format!("\"{}{unit}\"", seconds / size);
+            return format!("{}{unit}", seconds / size);
         }
     }
-    format!("\"{seconds}s\"")
+    format!("{seconds}s")
 }
 
 /// When a job runs.
@@ -81,7 +81,7 @@ impl Schedule {
             }
             if interval > MAX_INTERVAL {
                 return Err(format!(
-                    "`{text}`: an interval is at most {} (use a cron expression for rarer jobs)",
+                    "`{text}`: an interval is at most \"{}\" (use a cron expression for rarer jobs)",
                     describe_duration(MAX_INTERVAL)
                 ));
             }
@@ -118,7 +118,7 @@ impl Schedule {
 impl std::fmt::Display for Schedule {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Every(interval) => write!(f, "every {}s", interval.as_secs()),
+            Self::Every(interval) => write!(f, "every {}", describe_duration(*interval)),
             Self::Cron { text, zone, .. } => write!(f, "cron \"{text}\" ({zone})"),
         }
     }

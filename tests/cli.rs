@@ -614,7 +614,7 @@ fn rules_from_the_example_configuration_fire_preview_and_show() {
     for expected in [
         mirror.as_str(),
         "Running: nothing is using the mirror now",
-        "Daemon schedules: sync every 120s; reconcile every 3600s; outbox every 60s; time_rules every 900s",
+        "Daemon schedules: sync every 2m; reconcile every 1h; outbox every 1m; time_rules every 15m",
         "(incremental), ok",
         "Rules: 2 firing(s) today, 0 stopped",
         "Actions: 0 pending, 0 failed, 2 done, 0 skipped",

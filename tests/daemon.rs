@@ -6,43 +6,11 @@ mod common;
 
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::daemon::{count, hang_up, start, terminate, until, write_config};
 use serde_json::json;
 use tasksync::simulator::{FaultSpec, Simulator, SimulatorOptions};
-use tokio::process::{Child, Command};
-
-/// The daemon's configuration: `sync_every`, then `extra` lines (more `[schedule]` keys first,
-/// then any other tables).
-fn write_config(dir: &Path, simulator: &Simulator, sync_every: &str, extra: &str) {
-    let config = format!(
-        "[notion]\ndatabase = \"{}\"\nbase_url = \"{}\"\nrequests_per_second = 100\n[store]\npath = \"mirror.db\"\n\
-         [schedule]\nsync = \"{sync_every}\"\nreconcile = \"1h\"\noutbox = \"1h\"\n{extra}",
-        simulator.database_id(),
-        simulator.base_url()
-    );
-    std::fs::write(dir.join("tasksync.toml"), config).unwrap();
-}
-
-fn start(dir: &Path, simulator: &Simulator, env: &[(&str, String)]) -> Child {
-    let mut command = Command::new(assert_cmd::cargo::cargo_bin("tasksync"));
-    command
-        .args(["--log-level", "info", "daemon"])
-        .current_dir(dir)
-        .env("XDG_RUNTIME_DIR", dir.join("run"))
-        .env("TASKSYNC_LOCK_SCOPE", dir.join("run"))
-        .env("NOTION_TOKEN", simulator.token())
-        .env_remove("RUST_LOG")
-        .env_remove("NOTIFY_SOCKET")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for (key, value) in env {
-        command.env(key, value);
-    }
-    command.spawn().expect("the daemon starts")
-}
 
 /// A socket standing in for systemd's NOTIFY_SOCKET in `dir`, read with `timeout`: the socket
 /// and the value for NOTIFY_SOCKET.
@@ -51,26 +19,6 @@ fn notify_socket(dir: &Path, timeout: Duration) -> (UnixDatagram, String) {
     let socket = UnixDatagram::bind(&path).unwrap();
     socket.set_read_timeout(Some(timeout)).unwrap();
     (socket, path.display().to_string())
-}
-
-fn terminate(child: &Child) {
-    let pid = child.id().expect("running").to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-}
-
-fn count(dir: &Path, sql: &str) -> i64 {
-    common::sql_number(&dir.join("mirror.db"), sql).unwrap_or(-1)
-}
-
-/// Waits (polling the mirror) until `sql` returns `expected`; how long it took.
-async fn until(dir: &Path, sql: &str, expected: i64, limit: Duration) -> Duration {
-    common::until_sql(&dir.join("mirror.db"), sql, expected, limit).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -352,17 +300,6 @@ fn rule(name: &str, priority: &str) -> String {
     format!(
         "[[rules]]\nname = \"{name}\"\nwhen = {{ property = \"Priority\", changed_to = \"{priority}\" }}\nactions = [{{ append = \"{name}\" }}]\n"
     )
-}
-
-fn hang_up(child: &Child) {
-    let pid = child.id().expect("running").to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
 }
 
 /// SIGHUP reloads the configuration and rules without a restart; a broken file leaves the old

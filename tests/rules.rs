@@ -311,7 +311,7 @@ actions = [{ append = "Overdue since {{ task.Due }}." }]
     // Between syncs, the daemon's time_rules job evaluates the mirror alone: no request to Notion.
     let requests = fixture.simulator.stats().requests;
     let store = Store::open(&fixture.db()).unwrap();
-    let fired = tasksync::sync::time_rules(
+    let (fired, firings) = tasksync::sync::time_rules(
         &fixture.client,
         &store,
         &fixture.source,
@@ -321,6 +321,7 @@ actions = [{ append = "Overdue since {{ task.Due }}." }]
     .await
     .unwrap();
     assert_eq!(fired, 1, "`later` entered overdue");
+    assert_eq!(firings[0].title, "later", "reported for the log");
     assert_eq!(fixture.simulator.stats().requests, requests);
     assert_eq!(fixture.count("SELECT count(*) FROM rule_firings f JOIN tasks t ON t.id = f.task_id WHERE t.title = 'later'"), 1);
     assert_eq!(

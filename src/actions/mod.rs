@@ -52,20 +52,28 @@ pub async fn perform_queued(
         let at = iso(chrono::Utc::now());
         store.start_action(id, at).await?;
         let outcome = perform(client, store, &action).await;
+        let what = action.action.describe();
         let (status, error) = match outcome {
             Ok(Outcome::Done) => {
                 report.done += 1;
+                tracing::info!(action = id, rule = %action.rule, task = %action.task, "rule {} on {}: done: {what}", action.rule, action.task);
                 (ActionStatus::Done, None)
             }
             Ok(Outcome::Skipped(reason)) => {
                 report.skipped += 1;
+                tracing::info!(action = id, rule = %action.rule, task = %action.task, "rule {} on {}: skipped ({reason}): {what}", action.rule, action.task);
                 (ActionStatus::Skipped, Some(reason.to_string()))
             }
             Err(error) => {
                 let message = format!("{error:#}");
                 let final_error =
                     is_final(&error) || action.attempts + 1 >= i64::from(max_attempts);
-                tracing::warn!(action = id, rule = %action.rule, task = %action.task, error = %message, final_error, "action failed");
+                let verdict = if final_error {
+                    "failed for good"
+                } else {
+                    "failed, tried again on the next run"
+                };
+                tracing::warn!(action = id, rule = %action.rule, task = %action.task, error = %message, final_error, "rule {} on {}: {verdict}: {what}: {message}", action.rule, action.task);
                 if final_error {
                     report.failed += 1;
                     (ActionStatus::Failed, Some(message))

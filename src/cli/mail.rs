@@ -115,23 +115,67 @@ pub async fn list(config_path: Option<&Path>, failed: bool, json: bool) -> anyho
     Ok(())
 }
 
-pub async fn retry(
-    config_path: Option<&Path>,
-    id: Option<i64>,
-    all_failed: bool,
-) -> anyhow::Result<()> {
-    if id.is_none() && !all_failed {
+/// `mail retry ID|--all`: makes the mail due now (failed mail queued again, queued mail no
+/// longer waiting out its backoff), then sends it at once when no other tasksync holds the
+/// mirror; a running daemon sends it at its next outbox run.
+pub async fn retry(config_path: Option<&Path>, id: Option<i64>, all: bool) -> anyhow::Result<()> {
+    if id.is_none() && !all {
         anyhow::bail!(
-            "name the mail to retry (its ID from `tasksync mail list --failed`) or pass --all-failed"
+            "name the mail to retry (its ID from `tasksync mail list`) or pass --all (every queued and failed mail)"
         );
     }
+    let (config, _) = config::load(config_path)?;
+    let path = config.mirror_path()?;
     let store = open(config_path)?;
     let count = store.retry_mail(id).await?;
-    match (id, count) {
-        (Some(id), 0) => {
-            anyhow::bail!("mail {id} is not a failed mail (see `tasksync mail list --failed`)")
+    if let (Some(id), 0) = (id, count) {
+        anyhow::bail!(
+            "mail {id} is neither queued nor failed: nothing to retry (see `tasksync mail list`)"
+        );
+    }
+    if count == 0 {
+        out!("No queued or failed mail: nothing to retry.");
+        return Ok(());
+    }
+    // One actor per mirror: send now only when no other tasksync (the daemon) holds it.
+    let lock = match crate::lock::InstanceLock::acquire_as(&path, "mail retry") {
+        Ok(lock) => lock,
+        Err(error) => {
+            let holder = error
+                .downcast_ref::<crate::lock::Busy>()
+                .and_then(|busy| busy.holder.pid)
+                .map(|pid| format!(" (pid {pid})"))
+                .unwrap_or_default();
+            out!(
+                "{count} mail(s) due now; the tasksync holding the mirror{holder} sends them at its next outbox run (schedule.outbox = {})",
+                config.schedule.outbox
+            );
+            return Ok(());
         }
-        _ => out!("Queued {count} mail(s) again; `tasksync sync` (or the daemon) sends them."),
+    };
+    let Some(mailer) = Mailer::from_environment(&config.mail)? else {
+        out!("{count} mail(s) due now; set {SMTP_URL_VARIABLE} to send them");
+        return Ok(());
+    };
+    let report = crate::notify::flush(&store, &mailer, chrono::Utc::now()).await?;
+    drop(lock);
+    out!(
+        "Sent {}, {} retrying, {} failed (through {}).",
+        report.sent,
+        report.retrying,
+        report.failed,
+        mailer.target
+    );
+    if report.retrying + report.failed > 0 {
+        let error = store
+            .list_mail(false)
+            .await?
+            .into_iter()
+            .find_map(|mail| mail.last_error.filter(|_| mail.status != MailStatus::Sent));
+        anyhow::bail!(
+            "the mail server still refuses: {}",
+            error.unwrap_or_else(|| "no message".into())
+        );
     }
     Ok(())
 }

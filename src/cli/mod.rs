@@ -97,7 +97,8 @@ pub struct Cli {
     /// The configuration file (TOML).
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Log level: error, warn, info, debug or trace (default: warn; RUST_LOG overrides).
+    /// Log level: error, warn, info, debug or trace (default: info for `daemon`, which says what
+    /// it does; warn for the other commands; RUST_LOG overrides).
     #[arg(long, global = true, value_name = "LEVEL", value_parser = ["error", "warn", "warning", "info", "debug", "trace"])]
     pub log_level: Option<String>,
     /// Seconds a command waits for Notion (each request with its retries) before it gives up
@@ -146,7 +147,7 @@ pub enum Command {
     /// Checks the configuration, the mirror, the token, the data source and the rules first
     /// (then tells systemd READY=1). One instance per mirror. Stops cleanly on SIGTERM/SIGINT.
     ///
-    /// Example: tasksync --log-level info daemon
+    /// Example: tasksync daemon
     Daemon,
     /// Check the configuration, the token, the data source and every rule against its schema.
     ///
@@ -438,15 +439,18 @@ pub enum MailCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Queue failed mail again, after fixing what made it fail.
+    /// Send queued and failed mail now, after fixing what made it fail.
     ///
-    /// Example: tasksync mail retry --all-failed
+    /// Failed mail is queued again and queued mail stops waiting out its backoff; then it is
+    /// sent at once (or, while the daemon holds the mirror, at the daemon's next outbox run).
+    ///
+    /// Example: tasksync mail retry --all
     Retry {
-        /// The mail's ID (from `tasksync mail list --failed`).
+        /// The mail's ID (from `tasksync mail list`).
         id: Option<i64>,
-        /// Every failed mail.
-        #[arg(long, conflicts_with = "id")]
-        all_failed: bool,
+        /// Every queued and failed mail.
+        #[arg(long, alias = "all-failed", conflicts_with = "id")]
+        all: bool,
     },
 }
 
@@ -532,8 +536,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Mail(MailCommand::List { failed, json }) => {
             mail::list(cli.config.as_deref(), failed, json).await
         }
-        Command::Mail(MailCommand::Retry { id, all_failed }) => {
-            mail::retry(cli.config.as_deref(), id, all_failed).await
+        Command::Mail(MailCommand::Retry { id, all }) => {
+            mail::retry(cli.config.as_deref(), id, all).await
         }
         Command::Report {
             out,

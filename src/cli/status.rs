@@ -24,6 +24,8 @@ struct StatusJson<'a> {
     jobs: &'a [JobHealth],
     /// What `status --check` says.
     health: &'a Health,
+    /// The configuration file's first problem (file:line: message) when it is broken.
+    configuration_error: Option<&'a str>,
     #[serde(flatten)]
     summary: &'a Summary,
 }
@@ -61,7 +63,9 @@ fn schedules(
 }
 
 pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyhow::Result<()> {
-    let (config, _) = config::load(config_path)?;
+    // A broken file never blinds the monitor: what can be read of it, and the error.
+    let (config, broken) = config::load_for_monitoring(config_path)?;
+    let broken = broken.map(|error| config::one_line(&error));
     let parsed = config
         .schedule
         .parsed()
@@ -87,7 +91,7 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
             path.display()
         ),
     };
-    let (summary, jobs, health) = assess(
+    let (summary, jobs, mut health) = assess(
         &store,
         &config.health,
         sync_interval(&parsed[0], now),
@@ -95,6 +99,14 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
         now,
     )
     .await?;
+    if let Some(error) = &broken {
+        health.code = health.code.max(1);
+        health.level = ["OK", "WARNING", "CRITICAL"][usize::from(health.code)];
+        health.message = format!(
+            "the configuration file is broken ({error}): a running daemon keeps the last good one; {}",
+            health.message
+        );
+    }
     if check {
         out!("TASKSYNC {} - {}", health.level, health.message);
         return match health.code {
@@ -110,8 +122,14 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
             schedules,
             jobs: &jobs,
             health: &health,
+            configuration_error: broken.as_deref(),
             summary: &summary,
         });
+    }
+    if let Some(error) = &broken {
+        out!(
+            "Configuration: BROKEN: {error} (a running daemon keeps the last good one; `tasksync check` lists every problem)"
+        );
     }
     out!(
         "Mirror: {} ({} tasks, {} deleted)",
@@ -233,6 +251,21 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
         mail(MailStatus::Failed),
         mail(MailStatus::Skipped)
     );
+    if let Some(latest) = summary.retrying_mail.first() {
+        let next = latest
+            .next_attempt_at
+            .as_deref()
+            .map(|at| format!(", next attempt at {at}"))
+            .unwrap_or_default();
+        out!(
+            "  delivery failing: #{} \"{}\" (try {}{next}): {}",
+            latest.id,
+            latest.subject,
+            latest.attempts,
+            latest.last_error.as_deref().unwrap_or_default()
+        );
+        out!("  after fixing it: `tasksync mail retry --all` sends now");
+    }
     for mail in &summary.skipped_someone {
         let who = if mail.skipped.is_empty() || mail.status == MailStatus::Skipped {
             mail.last_error.clone().unwrap_or_default()

@@ -48,7 +48,7 @@ pub(super) async fn time_rules(
     context: &Context,
     source: &SourceContext,
 ) -> anyhow::Result<String> {
-    let fired = crate::sync::time_rules(
+    let (fired, firings) = crate::sync::time_rules(
         &context.client,
         &context.store,
         &source.source,
@@ -56,6 +56,7 @@ pub(super) async fn time_rules(
         Utc::now(),
     )
     .await?;
+    super::log::firings(&firings, fired);
     let actions = perform_queued(&context.client, &context.store, context.action_attempts).await?;
     Ok(format!(
         "time rules: {fired} firing(s); {} action(s) done",
@@ -95,11 +96,13 @@ pub(super) async fn report(context: &Context, source: &SourceContext) -> anyhow:
         &out,
     )
     .await?;
-    Ok(format!(
+    let summary = format!(
         "report: {} tasks, {} done since {}; written to {}",
         written.tasks,
         written.done,
         written.since,
         out.display()
-    ))
+    );
+    tracing::info!("{summary}");
+    Ok(summary)
 }

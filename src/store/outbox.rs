@@ -47,7 +47,8 @@ impl Store {
             .await
     }
 
-    /// Queues failed mail again (one by id, or all); how many.
+    /// Makes mail due now (one by id, or all): failed mail queued again, queued mail no longer
+    /// waiting out its backoff; how many.
     pub async fn retry_mail(&self, id: Option<i64>) -> anyhow::Result<usize> {
         self.call("queue failed mail again", move |c| retry_mail(c, id))
             .await
@@ -160,6 +161,8 @@ pub(super) enum MailList {
     Failed,
     /// Mail that could not reach someone it was for (skipped, or sent to the others).
     SkippedSomeone,
+    /// Mail not delivered yet whose last attempt failed (the server down, a 4xx): retrying.
+    Retrying,
 }
 
 /// The outbox, newest first.
@@ -171,6 +174,7 @@ pub(super) fn list_mail(
         MailList::All => "1",
         MailList::Failed => "status = 'failed'",
         MailList::SkippedSomeone => "skipped_json != '[]' OR status = 'skipped'",
+        MailList::Retrying => "status IN ('queued', 'sending') AND last_error IS NOT NULL",
     };
     let mut statement = connection.prepare(&format!(
         "SELECT id, task_id, message_id, to_json, subject, status, attempts, last_error, server_reply, next_attempt_at,
@@ -198,11 +202,22 @@ pub(super) fn list_mail(
     Ok(rows)
 }
 
-/// Queues failed mail again (one by id, or all); how many.
+/// Makes mail due now (one by id, or all): failed mail is queued again, queued mail waiting out
+/// its backoff is due at once; how many.
 pub(super) fn retry_mail(connection: &Connection, id: Option<i64>) -> anyhow::Result<usize> {
     Ok(connection.execute(
-        "UPDATE mail_outbox SET status = 'queued', next_attempt_at = NULL WHERE status = 'failed' AND (?1 IS NULL OR id = ?1)",
+        "UPDATE mail_outbox SET status = 'queued', next_attempt_at = NULL
+         WHERE status IN ('failed', 'queued') AND (?1 IS NULL OR id = ?1)",
         [id],
+    )?)
+}
+
+/// When the oldest mail not delivered yet (queued or sending) was queued.
+pub(super) fn oldest_undelivered(connection: &Connection) -> anyhow::Result<Option<String>> {
+    Ok(connection.query_row(
+        "SELECT min(created_at) FROM mail_outbox WHERE status IN ('queued', 'sending')",
+        [],
+        |row| row.get(0),
     )?)
 }
 

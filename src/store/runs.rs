@@ -203,6 +203,10 @@ pub struct Summary {
     pub firings_today: i64,
     pub stopped_today: i64,
     pub failed_mail: Vec<OutboxEntry>,
+    /// Mail not delivered yet whose last attempt failed (newest first): the server's error.
+    pub retrying_mail: Vec<OutboxEntry>,
+    /// When the oldest mail not delivered yet was queued.
+    pub oldest_undelivered_mail: Option<String>,
     /// The latest mail that could not reach someone it was for (no email), with who and why.
     pub skipped_someone: Vec<OutboxEntry>,
     /// Webhooks by status (`queued`, `sending`, `sent`, `failed`).
@@ -421,6 +425,8 @@ pub(super) fn summary(connection: &Connection, since: &str) -> anyhow::Result<Su
     failed_mail.truncate(5);
     let mut skipped_someone = list_mail(connection, MailList::SkippedSomeone)?;
     skipped_someone.truncate(5);
+    let mut retrying_mail = list_mail(connection, MailList::Retrying)?;
+    retrying_mail.truncate(5);
     let mut failed_webhooks = super::hooks::list_webhooks(connection, true)?;
     failed_webhooks.truncate(5);
     Ok(Summary {
@@ -443,6 +449,8 @@ pub(super) fn summary(connection: &Connection, since: &str) -> anyhow::Result<Su
         firings_today: today("")?,
         stopped_today: today(FiringStatus::Stopped.as_str())?,
         failed_mail,
+        retrying_mail,
+        oldest_undelivered_mail: super::outbox::oldest_undelivered(connection)?,
         skipped_someone,
         webhooks: counts_by_status(
             connection,

@@ -312,15 +312,15 @@ pub async fn time_rules(
     source: &DataSource,
     rules: &RuleSet,
     now: DateTime<Utc>,
-) -> anyhow::Result<u64> {
+) -> anyhow::Result<(u64, Vec<FiringReport>)> {
     let state = store.sync_state(source.id.to_string()).await?;
     if state.and_then(|s| s.cursor).is_none() {
         // Before the first sync there is nothing to evaluate (and the first sync is a baseline).
-        return Ok(0);
+        return Ok((0, Vec::new()));
     }
     let mut engine = Engine::new(client, Some(store), Mode::Write, source, rules, now);
     engine.time_rules(false).await?;
-    Ok(engine.fired)
+    Ok((engine.fired, engine.firings))
 }
 
 /// The state of one sync as its stages go.

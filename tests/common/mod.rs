@@ -1,6 +1,7 @@
 //! Shared test helpers: a simulator per test, a client pointed at it.
 #![allow(dead_code)]
 
+pub mod daemon;
 pub mod sink;
 pub mod smtp;
 
@@ -266,6 +267,13 @@ pub fn sql_number(path: &std::path::Path, sql: &str) -> Option<i64> {
     rusqlite::Connection::open(path)
         .and_then(|c| c.query_row(sql, [], |row| row.get(0)))
         .ok()
+}
+
+/// One text from the SQLite file at `path` (panics when there is none).
+pub fn sql_text(path: &std::path::Path, sql: &str) -> String {
+    rusqlite::Connection::open(path)
+        .and_then(|c| c.query_row(sql, [], |row| row.get(0)))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 /// Waits (polling the SQLite file at `path`) until `sql` returns `expected`; how long it took.
