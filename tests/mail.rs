@@ -348,7 +348,7 @@ async fn a_4xx_reply_is_retried_and_a_5xx_reply_fails_until_retried_by_hand() {
     // Fixed: `tasksync mail list --failed` shows it; `tasksync mail retry` sends it at once.
     let server = SmtpServer::plain(port, &out);
     let config = format!(
-        "[store]\npath = \"{}\"\n",
+        "[store]\npath = \"{}\"\n[mail]\nfrom = \"tasksync <tasksync@example.com>\"\n",
         fixture.dir.path().join("mirror.db").display()
     );
     std::fs::write(fixture.dir.path().join("tasksync.toml"), config).unwrap();

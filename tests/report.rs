@@ -1,5 +1,6 @@
 //! `tasksync report` on a real mirror: a task moved through the statuses at known times (the
-//! simulator's clock), synced, and the page's figures checked against them.
+//! simulator's clock), synced, and the page's figures checked against them. History begins at
+//! the mirror's first sync: the tasks already done then count in no throughput.
 // Tests and benchmarks may panic on what they set up themselves.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -109,8 +110,16 @@ actions = [{{ append = "Done." }}]
         count("Done")
     );
     assert!(page.contains(&today), "{today}\n{page}");
-    // Throughput: every done task once (generated ones done since their creation), one row a
-    // week since 30 days ago.
+    // History begins at the first sync (today): the page says so, and `--since 30d` is clipped
+    // to it. Throughput: only the task done after it; the generated tasks already done at the
+    // first sync count in none of the figures.
+    let first_sync = chrono::Utc::now().date_naive().to_string();
+    assert!(
+        page.contains(&format!(
+            "History begins on {first_sync}, the mirror's first sync"
+        )),
+        "{page}"
+    );
     let table = page
         .split("<table id=\"throughput-table\">")
         .nth(1)
@@ -123,9 +132,12 @@ actions = [{{ append = "Done." }}]
         .skip(1)
         .map(|cell| cell.split('<').next().unwrap().parse().unwrap())
         .collect();
-    assert!(weekly.len() >= 5, "one row per week: {table}");
+    assert_eq!(weekly, [1], "one row, this week's: {table}");
+    assert!(
+        count("Done") > 1,
+        "the simulator has tasks done before the first sync"
+    );
     let weekly_total: i64 = weekly.iter().sum();
-    assert_eq!(weekly_total, count("Done"));
     // The same figures for scripts.
     let printed = sync(&["report", "--out", "flow2.html", "--since", "30d", "--json"])
         .await
@@ -133,6 +145,9 @@ actions = [{{ append = "Done." }}]
     let figures: serde_json::Value = serde_json::from_str(&printed).unwrap();
     assert_eq!(figures["source"], "Tasks");
     assert_eq!(figures["out"], "flow2.html");
+    assert_eq!(figures["history_begins"], first_sync.as_str());
+    assert_eq!(figures["since"], first_sync.as_str());
+    assert_eq!(figures["lead_time_days"]["count"], 1);
     assert_eq!(figures["cycle_time_days"]["median"], 1.0);
     assert_eq!(figures["cycle_time_days"]["count"], 1);
     let today: Vec<(String, i64)> = figures["today"]

@@ -68,8 +68,14 @@ pub async fn report(
             written: &written,
         });
     }
+    let begins = match written.history_begins {
+        Some(day) if day == written.since => {
+            " (history begins there, at the mirror's first sync)".to_string()
+        }
+        _ => String::new(),
+    };
     out!(
-        "Report of \"{name}\" since {}: {} tasks, {} done in the period; written to {}",
+        "Report of \"{name}\" since {}{begins}: {} tasks, {} done in the period; written to {}",
         written.since,
         written.tasks,
         written.done,

@@ -64,8 +64,8 @@ fn schedules(
 
 pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyhow::Result<()> {
     // A broken file never blinds the monitor: what can be read of it, and the error.
-    let (config, broken) = config::load_for_monitoring(config_path)?;
-    let broken = broken.map(|error| config::one_line(&error));
+    let (config, mut broken_error) = config::load_for_monitoring(config_path)?;
+    let broken = broken_error.as_ref().map(config::one_line);
     let parsed = config
         .schedule
         .parsed()
@@ -80,11 +80,22 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
     let store = match Store::open_read_only(&path)? {
         Some(store) => store,
         None if check => {
+            let broken = broken
+                .as_deref()
+                .map(|error| format!("; the configuration file is broken ({error})"))
+                .unwrap_or_default();
             out!(
-                "TASKSYNC UNKNOWN - there is no mirror at {} yet",
+                "TASKSYNC UNKNOWN - there is no mirror at {} yet{broken}",
                 path.display()
             );
             return Err(super::MonitorExit(3).into());
+        }
+        // Nothing to report from: the broken file is the news.
+        None if broken_error.is_some() => {
+            return Err(broken_error.take().map_or_else(
+                || anyhow::anyhow!("the configuration file is broken"),
+                anyhow::Error::from,
+            ));
         }
         None => anyhow::bail!(
             "there is no mirror at {} yet: run `tasksync sync` first",

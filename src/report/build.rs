@@ -51,13 +51,29 @@ pub fn history(task: ReportTask) -> Option<TaskHistory> {
         created,
         statuses,
         trashed,
+        known_from: created,
     })
+}
+
+/// A people value on one line of the aging table: the first person, and how many more.
+fn one_line_people(value: &crate::model::PropertyValue) -> String {
+    let crate::model::PropertyValue::People(users) = value else {
+        return String::new();
+    };
+    match users.as_slice() {
+        [] => String::new(),
+        [one] => one.display().to_string(),
+        [first, rest @ ..] => format!("{} +{}", first.display(), rest.len()),
+    }
 }
 
 /// What a written report holds, to tell (and for `tasksync report --json`).
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Written {
     pub since: NaiveDate,
+    /// The mirror's first sync of the source: charts and figures start there at the earliest,
+    /// and a task done before it counts in none of them.
+    pub history_begins: Option<NaiveDate>,
     /// Tasks the mirror holds for the source (in the trash too).
     pub tasks: usize,
     /// Tasks completed in the period.
@@ -112,14 +128,26 @@ pub async fn write_report(
     now: DateTime<Utc>,
     out: &Path,
 ) -> anyhow::Result<Written> {
-    let start = (now - window).date_naive();
-    let inputs = store
+    let mut inputs = store
         .report_inputs(
             data_source.to_string(),
             crate::model::time::iso(now - window),
             history,
         )
         .await?;
+    // History begins at the mirror's first sync: the charts start there, and what tasks were
+    // before it is not made up.
+    let history_start = inputs.history_start;
+    if let Some(begins) = history_start {
+        for task in &mut inputs.tasks {
+            task.known_from = task.known_from.max(begins);
+        }
+    }
+    let start = match history_start {
+        Some(begins) => (now - window).max(begins),
+        None => now - window,
+    }
+    .date_naive();
     let status: crate::model::PropertySchema = inputs
         .status_json
         .as_deref()
@@ -142,7 +170,7 @@ pub async fn write_report(
         weeks.push(week);
         week += Duration::days(7);
     }
-    let done_since = |at: DateTime<Utc>| at >= now - window;
+    let done_since = |at: DateTime<Utc>| at.date_naive() >= start;
     let recent = || {
         tasks
             .iter()
@@ -176,7 +204,7 @@ pub async fn write_report(
                     p.values()
                         .find(|p| p.value.type_name() == "people" && !p.text.is_empty())
                 })
-                .map(|p| p.text.clone())
+                .map(|p| one_line_people(&p.value))
                 .unwrap_or_default();
             Some(AgingRow {
                 label,
@@ -197,6 +225,7 @@ pub async fn write_report(
         title: name.to_string(),
         generated_at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
         since: start,
+        history_begins: history_start.map(|at| at.date_naive()),
         flow: flow::cumulative_flow(&tasks, &workflow, &days),
         cycle: flow::cycle_times(recent(), &workflow, now),
         lead: flow::lead_times(recent(), &workflow, now),
@@ -227,6 +256,7 @@ pub async fn write_report(
         .unwrap_or_default();
     Ok(Written {
         since: start,
+        history_begins: history_start.map(|at| at.date_naive()),
         tasks: tasks.len(),
         done: figures.lead.len(),
         today: figures

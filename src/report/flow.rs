@@ -82,6 +82,10 @@ pub struct TaskHistory {
     pub statuses: Vec<(DateTime<Utc>, Option<Arc<str>>)>,
     /// Stays in the trash: from, until (`None`: still there).
     pub trashed: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)>,
+    /// From when its history is known: the mirror's first sync (its creation, if later). The
+    /// first status is what it had then; when it entered it before is unknown, so a completion
+    /// or a start there is not a time (no throughput, cycle or lead time from it).
+    pub known_from: DateTime<Utc>,
 }
 
 impl TaskHistory {
@@ -131,17 +135,28 @@ impl TaskHistory {
         }
         let mut completed = None;
         let mut was_complete = false;
-        for (at, status) in self.statuses.iter().take_while(|(since, _)| *since <= now) {
+        for (index, (at, status)) in self
+            .statuses
+            .iter()
+            .take_while(|(since, _)| *since <= now)
+            .enumerate()
+        {
             let complete = status
                 .as_deref()
                 .and_then(|s| workflow.stage(s))
                 .is_some_and(|stage| stage == Stage::Complete);
             if complete && !was_complete {
-                completed = Some(*at);
+                completed = (!self.before_history(index)).then_some(*at);
             }
             was_complete = complete;
         }
         completed
+    }
+
+    /// Whether the status at `index` is the one the task had when history began, entered at
+    /// an unknown time before.
+    fn before_history(&self, index: usize) -> bool {
+        index == 0 && self.created < self.known_from
     }
 
     /// When work on it first started (its first in-progress status), if before `until`.
@@ -149,10 +164,12 @@ impl TaskHistory {
         self.statuses
             .iter()
             .take_while(|(since, _)| *since <= until)
-            .find(|(_, status)| {
+            .enumerate()
+            .find(|(_, (_, status))| {
                 status.as_deref().and_then(|s| workflow.stage(s)) == Some(Stage::InProgress)
             })
-            .map(|(at, _)| *at)
+            .filter(|(index, _)| !self.before_history(*index))
+            .map(|(_, (at, _))| *at)
     }
 }
 

@@ -35,6 +35,8 @@ pub struct Figures {
     pub title: String,
     pub generated_at: String,
     pub since: NaiveDate,
+    /// The mirror's first sync: history is known from then on.
+    pub history_begins: Option<NaiveDate>,
     pub workflow: Workflow,
     pub flow: Vec<DayCounts>,
     pub cycle: Vec<Duration>,
@@ -231,6 +233,7 @@ pub fn render(figures: &Figures) -> Result<String, String> {
         title => figures.title.clone(),
         generated_at => figures.generated_at.clone(),
         since => figures.since.to_string(),
+        history_begins => figures.history_begins.map(|day| day.to_string()),
         statuses => statuses,
         last_day => figures.flow.last().map(|d| d.counts.clone()).unwrap_or_default(),
         flow_svg => minijinja::Value::from_safe_string(flow_chart(figures)?),

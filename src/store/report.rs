@@ -56,6 +56,9 @@ pub struct ReportInputs<T> {
     /// The status property (`PropertySchema` as JSON), if a sync saved it.
     pub status_json: Option<String>,
     pub rules: Vec<RuleWeek>,
+    /// When the mirror's history of the source begins: its first sync. What happened before is
+    /// not known (a task done then was done before history began).
+    pub history_start: Option<DateTime<Utc>>,
 }
 
 impl Store {
@@ -141,14 +144,19 @@ fn report_inputs<T>(
             events,
         }));
     }
+    // Every action of a firing counts: Notion writes (`actions`), mail and webhooks (their
+    // outboxes).
     let rules = connection
         .prepare(
             "SELECT f.rule, date(f.fired_at, '-' || ((CAST(strftime('%w', f.fired_at) AS INTEGER) + 6) % 7) || ' days') AS week,
-                    count(DISTINCT f.id),
-                    count(a.id),
-                    count(a.id) FILTER (WHERE a.status = 'failed')
+                    count(*),
+                    sum((SELECT count(*) FROM actions a WHERE a.firing_id = f.id)
+                        + (SELECT count(*) FROM mail_outbox m WHERE m.firing_id = f.id)
+                        + (SELECT count(*) FROM webhook_outbox w WHERE w.firing_id = f.id)),
+                    sum((SELECT count(*) FROM actions a WHERE a.firing_id = f.id AND a.status = 'failed')
+                        + (SELECT count(*) FROM mail_outbox m WHERE m.firing_id = f.id AND m.status = 'failed')
+                        + (SELECT count(*) FROM webhook_outbox w WHERE w.firing_id = f.id AND w.status = 'failed'))
              FROM rule_firings f JOIN tasks t ON t.id = f.task_id
-             LEFT JOIN actions a ON a.firing_id = f.id
              WHERE t.data_source_id = ?1 AND f.fired_at >= ?2
              GROUP BY f.rule, week ORDER BY week, f.rule",
         )?
@@ -162,10 +170,16 @@ fn report_inputs<T>(
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
+    let history_start: Option<String> = connection.query_row(
+        "SELECT min(started_at) FROM sync_runs WHERE data_source_id = ?1",
+        [data_source_id],
+        |row| row.get(0),
+    )?;
     Ok(ReportInputs {
         tasks,
         status_json,
         rules,
+        history_start: history_start.as_deref().and_then(parse_time),
     })
 }
 

@@ -64,6 +64,7 @@ fn task(
             .iter()
             .map(|(from, until)| (at(from), until.map(at)))
             .collect(),
+        known_from: at(created),
     }
 }
 
@@ -174,6 +175,7 @@ fn cumulative_flow_agrees_with_each_tasks_status_at_each_days_end() {
                 created,
                 statuses,
                 trashed,
+                known_from: created,
             }
         })
         .collect();
@@ -257,4 +259,38 @@ fn aging_lists_open_tasks_by_time_in_their_status() {
             ("new", "Not started", Duration::days(2)),
         ]
     );
+}
+
+/// A task done before the mirror's history began (its first sync) counts in no throughput,
+/// cycle or lead time: when it was done is unknown. One done after counts as usual.
+#[test]
+fn a_task_done_before_history_began_is_no_throughput() {
+    let workflow = workflow();
+    let now = at("11-30T12:00");
+    let mut before = task("before", "10-01T09:00", &[], &[]);
+    before.statuses[0].1 = Some(Arc::from("Done"));
+    before.known_from = at("11-20T00:00");
+    let mut after = task(
+        "after",
+        "10-01T09:00",
+        &[("11-21T10:00", "In progress"), ("11-24T10:00", "Done")],
+        &[],
+    );
+    after.known_from = at("11-20T00:00");
+    let tasks = [before, after];
+    assert_eq!(tasks[0].completed(&workflow, now), None);
+    assert_eq!(tasks[1].completed(&workflow, now), Some(at("11-24T10:00")));
+    let weeks = [day("11-16"), day("11-23")];
+    assert_eq!(
+        throughput(&tasks, &workflow, now, &weeks),
+        [(day("11-16"), 0), (day("11-23"), 1)]
+    );
+    assert_eq!(lead_times(&tasks, &workflow, now).len(), 1);
+    assert_eq!(cycle_times(&tasks, &workflow, now), [Duration::days(3)]);
+    // In progress when history began: a start at an unknown time, so no cycle time.
+    let mut working = task("working", "10-01T09:00", &[("11-25T10:00", "Done")], &[]);
+    working.statuses[0].1 = Some(Arc::from("In progress"));
+    working.known_from = at("11-20T00:00");
+    assert!(cycle_times([&working], &workflow, now).is_empty());
+    assert_eq!(lead_times([&working], &workflow, now).len(), 1);
 }
