@@ -18,10 +18,12 @@ use crate::notion::ApiVersion;
 pub use crate::rules::source::{LineIndex, MailConfig, Problem, RuleEntry, line_column};
 use crate::rules::syntax::RuleConfig;
 pub use sources::{SourceConfig, SourceSpec, WebhookConfig, valid_source_name};
+mod paths;
 mod salvage;
 mod schedule;
 mod sources;
 
+pub use paths::expand_path;
 pub use salvage::{load_for_monitoring, one_line};
 
 pub use schedule::ScheduleConfig;
@@ -304,13 +306,15 @@ pub struct StoreConfig {
 pub const DEFAULT_MIRROR_NAME: &str = "tasksync.db";
 
 fn non_empty_path<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<PathBuf>, D::Error> {
-    let path = PathBuf::deserialize(deserializer)?;
-    if path.as_os_str().is_empty() {
+    let text = String::deserialize(deserializer)?;
+    if text.is_empty() {
         return Err(serde::de::Error::custom(
             "the path is empty: name the mirror file, or leave `path` out for the state directory",
         ));
     }
-    Ok(Some(path))
+    expand_path(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 /// The directory systemd gives a service in `systemd_variable` (`STATE_DIRECTORY`,

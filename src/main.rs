@@ -31,6 +31,20 @@ fn main() -> ExitCode {
             return ExitCode::from(Exit::Config as u8);
         }
     }
+    // Then `.env` beside the configuration file (when it is elsewhere): a service's secrets
+    // next to its configuration. The working directory's (or --env-file) wins, read first.
+    if cli.env_file.is_none()
+        && let Some(beside) = env_beside_config(cli.config.as_deref())
+    {
+        match cli::env_file::load(&beside, false) {
+            Ok(true) => cli::warn_if_readable_by_others(&beside, "holds secrets"),
+            Ok(false) => {}
+            Err(message) => {
+                eprintln!("error: {message}");
+                return ExitCode::from(Exit::Config as u8);
+            }
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -52,6 +66,25 @@ fn main() -> ExitCode {
             ExitCode::from(cli::exit_code(&error) as u8)
         }
     }
+}
+
+/// `.env` in the directory of the configuration file the command will read (`--config`, else
+/// `$TASKSYNC_CONFIG`, else the first file of the search path), when that is not the working
+/// directory.
+fn env_beside_config(explicit: Option<&std::path::Path>) -> Option<std::path::PathBuf> {
+    let config = explicit
+        .map(std::path::Path::to_path_buf)
+        .or_else(|| {
+            std::env::var_os(tasksync::config::CONFIG_VARIABLE).map(std::path::PathBuf::from)
+        })
+        .or_else(|| {
+            tasksync::config::search_path()
+                .into_iter()
+                .find(|path| path.is_file())
+        })?;
+    let directory = std::fs::canonicalize(config.parent()?.join(".")).ok()?;
+    let working = std::env::current_dir().ok()?.canonicalize().ok()?;
+    (directory != working).then(|| directory.join(".env"))
 }
 
 /// Whether log lines get colour: `--color always|never`, else on a terminal unless `NO_COLOR`

@@ -1057,6 +1057,22 @@ fn dot_env_is_read_from_the_working_directory_only_and_must_be_private() {
     std::fs::set_permissions(&parent, std::fs::Permissions::from_mode(0o600)).unwrap();
     let private = work.run_with(&["tasks", "list"], None, &[]).ok();
     assert!(!private.stderr.contains("chmod 600"), "{}", private.stderr);
+    // Beside the configuration file named by --config, from another directory, it is read too.
+    let config = work.path().join("tasksync.toml").display().to_string();
+    let beside = Command::new(cargo_bin("tasksync"))
+        .args(["--config", &config, "tasks", "list"])
+        .current_dir(&child)
+        .env_remove("NOTION_TOKEN")
+        .env_remove("RUST_LOG")
+        .env_remove("TASKSYNC_CONFIG")
+        .output()
+        .unwrap();
+    assert_eq!(
+        beside.status.code(),
+        Some(0),
+        "the .env beside the configuration was read: {}",
+        String::from_utf8_lossy(&beside.stderr)
+    );
     // --env-file names another file; a missing one is an error.
     let elsewhere = work.path().join("secrets.env");
     std::fs::rename(&parent, &elsewhere).unwrap();
@@ -1073,6 +1089,59 @@ fn dot_env_is_read_from_the_working_directory_only_and_must_be_private() {
     assert_eq!(named.code, 0, "{named:#?}");
     let missing = work.run_with(&["--env-file", "nope.env", "tasks", "list"], None, &[]);
     assert_eq!(missing.code, 78, "{missing:#?}");
+}
+
+/// Without a configuration file, a command that needs Notion says where it looked and stops at
+/// once (it never asks api.notion.com for a database nobody named); `~` in `store.path` is the
+/// home directory.
+#[test]
+fn without_a_configuration_file_commands_say_where_they_looked() {
+    let empty = tempfile::tempdir().unwrap();
+    for args in [&["check"][..], &["tasks", "list"], &["sync"]] {
+        let started = std::time::Instant::now();
+        let output = Command::new(cargo_bin("tasksync"))
+            .args(args)
+            .current_dir(empty.path())
+            .env("HOME", empty.path())
+            .env("XDG_CONFIG_HOME", empty.path().join("config"))
+            .env("NOTION_TOKEN", TOKEN)
+            .env_remove("TASKSYNC_CONFIG")
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(78), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("no configuration file: looked for tasksync.toml, ")
+                && stderr.contains("/config/tasksync/tasksync.toml, /etc/tasksync/tasksync.toml")
+                && stderr.contains("--config PATH"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "{args:?}: at once"
+        );
+    }
+    std::fs::write(
+        empty.path().join("tasksync.toml"),
+        "[store]\npath = \"~/mirror.db\"\n",
+    )
+    .unwrap();
+    let status = Command::new(cargo_bin("tasksync"))
+        .args(["status"])
+        .current_dir(empty.path())
+        .env("HOME", empty.path())
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "no mirror at {}/mirror.db",
+            empty.path().display()
+        )),
+        "{stderr}"
+    );
 }
 
 #[test]

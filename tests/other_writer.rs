@@ -77,6 +77,29 @@ async fn an_edit_with_our_token_that_tasksync_did_not_make_is_reported() {
     );
     let (code, line) = tokio::task::block_in_place(|| common::status_check(&work, &token));
     assert_eq!(code, 0, "{line}");
+    // A person's edit through the CLI is that person's: the rule on Done fired on it (the
+    // follow-up above). History says which edit came from where: the CLI's by its journal,
+    // the rule's by its action.
+    let mirror = work.join("mirror.db");
+    let via = rusqlite::Connection::open(&mirror)
+        .unwrap()
+        .query_row(
+            "SELECT o.via FROM task_changes c JOIN own_edits o
+               ON o.task_id = c.task_id AND o.property_id = c.property_id AND o.value = c.new_value
+             WHERE c.property = 'Status' AND c.new_value = 'Done'",
+            [],
+            |row| row.get::<_, String>(0),
+        )
+        .unwrap();
+    assert_eq!(via, "tasks set-status");
+    assert_eq!(
+        common::sql_number(
+            &mirror,
+            "SELECT count(*) FROM rule_firings f JOIN tasks t ON t.id = f.task_id
+             WHERE f.rule = 'done-gets-a-follow-up' AND t.id = (SELECT task_id FROM own_edits WHERE via = 'tasks set-status')"
+        ),
+        Some(1)
+    );
 
     // Another process with the same token: a script's PATCH, and a page it creates.
     let raw = common::Raw::new(&simulator, ApiVersion::V2026_03_11);

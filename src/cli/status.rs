@@ -97,6 +97,17 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
                 anyhow::Error::from,
             ));
         }
+        None if config.directory.is_none() && config_path.is_none() => {
+            let searched: Vec<String> = config::search_path()
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            anyhow::bail!(
+                "there is no mirror at {} and no configuration file (looked for {}): pass --config PATH, or run `tasksync sync` with one first",
+                path.display(),
+                searched.join(", ")
+            )
+        }
         None => anyhow::bail!(
             "there is no mirror at {} yet: run `tasksync sync` first",
             path.display()

@@ -99,7 +99,37 @@ impl Patience {
 
 impl Session {
     pub fn open(config_path: Option<&Path>, patience: Patience) -> anyhow::Result<Self> {
+        Self::open_with(config_path, patience, true)
+    }
+
+    /// A session for `databases`, which needs no database named.
+    pub fn open_without_database(
+        config_path: Option<&Path>,
+        patience: Patience,
+    ) -> anyhow::Result<Self> {
+        Self::open_with(config_path, patience, false)
+    }
+
+    fn open_with(
+        config_path: Option<&Path>,
+        patience: Patience,
+        needs_database: bool,
+    ) -> anyhow::Result<Self> {
         let (config, origin) = config::load(config_path)?;
+        // Without a file, nothing names a database: say where a file was looked for, at once,
+        // instead of asking Notion.
+        if needs_database
+            && let Origin::Defaults { searched } = &origin
+            && config.notion.database.is_none()
+            && config.sources.is_empty()
+        {
+            let searched: Vec<String> = searched.iter().map(|p| p.display().to_string()).collect();
+            return Err(config::ConfigError::Missing(format!(
+                "no configuration file: looked for {}; pass --config PATH or set TASKSYNC_CONFIG (an example: config/tasksync.example.toml, or `tasksync demo` to try it without one)",
+                searched.join(", ")
+            ))
+            .into());
+        }
         let token = config::notion_token()?;
         let mut settings = ClientSettings::new(config.notion.base_url.clone(), token);
         settings.api_version = config.notion.api_version;
@@ -279,7 +309,7 @@ pub async fn databases(
     patience: Patience,
     json: bool,
 ) -> anyhow::Result<()> {
-    let session = Session::open(config_path, patience)?;
+    let session = Session::open_without_database(config_path, patience)?;
     let sources = session.client.search_data_sources().await?;
     if json {
         return output::json(&sources);
