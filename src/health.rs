@@ -288,6 +288,7 @@ mod tests {
         summary.retrying_mail.push(crate::store::OutboxEntry {
             id: 3,
             task_id: None,
+            rule: Some("urgent-mail".into()),
             message_id: "<m@x>".into(),
             to: vec!["team@example.com".into()],
             subject: "Urgent".into(),

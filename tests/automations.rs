@@ -754,6 +754,9 @@ actions = [{{ webhook = {{ url_env = "TASKSYNC_TEST_HOOK", body = {{ text = "{{{
         "{listed}"
     );
     assert!(listed.contains("sent"), "{listed}");
+    // Said as a person asks: which rule, on which task (not the Idempotency-Key).
+    assert!(listed.contains("rule tell-chat on \""), "{listed}");
+    assert!(!listed.contains("Idempotency-Key"), "{listed}");
     assert!(!listed.contains(&sink.url), "{listed}");
     let status = run(&["status"]);
     assert!(

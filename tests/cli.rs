@@ -275,13 +275,28 @@ fn configuration_problems_exit_78_with_positions() {
         wrong_token.stderr
     );
 
-    std::fs::remove_file(work.path().join("tasksync.toml")).unwrap();
+    // A file without a database, then no file at all: each said as it is.
+    std::fs::write(
+        work.path().join("tasksync.toml"),
+        "[store]\npath = \"m.db\"\n",
+    )
+    .unwrap();
     let unconfigured = work.run(&["tasks", "list"]);
     assert_eq!(unconfigured.code, 78);
     assert!(
         unconfigured
             .stderr
             .contains("no Notion database is configured"),
+        "{}",
+        unconfigured.stderr
+    );
+    std::fs::remove_file(work.path().join("tasksync.toml")).unwrap();
+    let unconfigured = work.run(&["tasks", "list"]);
+    assert_eq!(unconfigured.code, 78);
+    assert!(
+        unconfigured
+            .stderr
+            .contains("no configuration file: looked for tasksync.toml"),
         "{}",
         unconfigured.stderr
     );
@@ -402,6 +417,10 @@ fn sync_then_read_the_mirror_offline() {
     let dry = work.run(&["sync", "--dry-run", "--json"]).ok().json();
     assert_eq!(dry["dry_run"], true);
     assert_eq!(dry["planned"][0]["properties"][0]["property"], "Status");
+    // Named as `sync` names it, by its unique ID.
+    assert_eq!(dry["planned"][0]["task"], "TASK-7");
+    let said = work.run(&["sync", "--dry-run"]).ok();
+    assert!(said.stdout.contains(" TASK-7 \""), "{}", said.stdout);
     let report = work.run(&["sync", "--json"]).ok().json();
     assert_eq!(
         (report["kind"].as_str(), report["changed"].as_u64()),
@@ -536,6 +555,22 @@ fn rules_from_the_example_configuration_fire_preview_and_show() {
         "{}",
         preview.stdout
     );
+    // The conditions below agree with the firings above (no "would fire" then "does not hold").
+    assert!(
+        preview
+            .stdout
+            .contains("  urgent-mail: would fire on the change since the last sync (above)"),
+        "{}",
+        preview.stdout
+    );
+    assert!(
+        !preview
+            .stdout
+            .lines()
+            .any(|l| l.contains("urgent-") && l.contains("does not hold")),
+        "{}",
+        preview.stdout
+    );
     assert!(
         preview.stdout.contains("urgent-starts-work →"),
         "{}",
@@ -619,6 +654,7 @@ fn rules_from_the_example_configuration_fire_preview_and_show() {
         "Rules: 2 firing(s) today, 0 stopped",
         "Actions: 0 pending, 0 failed, 2 done, 0 skipped",
         "Mail: 1 queued, 0 sent, 0 failed",
+        "Job report: off (set schedule.report to write the flow report)",
     ] {
         assert!(
             status.stdout.contains(expected),
@@ -785,6 +821,19 @@ fn the_demo_tells_the_whole_story_and_leaves_nothing_behind() {
         "{mail}"
     );
     assert!(kept.join("tasksync.db").exists());
+    // Run again into the same directory: refused (its story starts from nothing).
+    let again = Command::new(cargo_bin("tasksync"))
+        .args(["demo", "--keep", &kept.display().to_string()])
+        .current_dir(dir.path())
+        .env_remove("NOTION_TOKEN")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&again.stderr);
+    assert!(!again.status.success(), "{said}");
+    assert!(
+        said.contains("is not empty: --keep needs a new or empty directory"),
+        "{said}"
+    );
     // The flow report of the simulated months, where the demo says.
     let report = kept.join("report.html");
     assert!(stdout.contains(&report.display().to_string()), "{stdout}");
@@ -857,6 +906,12 @@ fn completions_and_a_man_page_come_from_the_definitions() {
         text.contains(".TH tasksync 1") && text.contains("daemon") && text.contains("Exit codes"),
         "{text}"
     );
+    // One page: every command is in it, and it points to no page that is not installed.
+    assert!(
+        text.contains(".SH COMMANDS") && text.contains("\\fBtasksync sync\\fR"),
+        "{text}"
+    );
+    assert!(!text.contains("tasksync\\-sync(1)"), "{text}");
     // The page is valid roff for man(1) when it is installed.
     if Command::new("man").arg("--version").output().is_ok() {
         let path = dir.path().join("tasksync.1");

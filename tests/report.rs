@@ -86,6 +86,13 @@ actions = [{{ append = "Done." }}]
         .unwrap();
     assert!(printed.contains("written to flow.html"), "{printed}");
     let page = std::fs::read_to_string(dir.path().join("flow.html")).unwrap();
+    // Private like the mirror (task titles, people), whatever the umask.
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(dir.path().join("flow.html"))
+            .unwrap()
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
     // Self-contained: three inline charts, no script, nothing fetched.
     assert_eq!(page.matches("<svg").count(), 3);
     assert!(!page.contains("<script") && !page.contains("src=\"http"));

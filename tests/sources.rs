@@ -224,6 +224,52 @@ async fn one_sync_mirrors_two_sources_with_their_own_rules_through_one_pacer() {
         ]
     );
     assert_eq!(status["health"]["level"], "OK", "{status}");
+
+    // `tasks show` by unique ID without --source: the one source that has the task answers;
+    // an ID both sources have asks which.
+    let labels = |source: &str| -> std::collections::BTreeSet<String> {
+        rows(
+            dir.path(),
+            &format!(
+                "SELECT json_extract(t.properties_json, '$.ID.text') FROM tasks t
+                 JOIN sync_state s ON s.data_source_id = t.data_source_id
+                 WHERE s.name = '{source}' AND t.deleted_at IS NULL"
+            ),
+        )
+        .into_iter()
+        .collect()
+    };
+    let (tasks, archive) = (labels("Tasks"), labels("Archive"));
+    let show = |label: &str| {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        common::tasksync(dir.path())
+            .args(["tasks", "show", label])
+            .env("NOTION_TOKEN", simulator.token())
+            .output()
+            .unwrap()
+    };
+    let only = archive
+        .difference(&tasks)
+        .next()
+        .or_else(|| tasks.difference(&archive).next())
+        .expect("an ID one source alone has");
+    let shown = show(only);
+    assert!(
+        shown.status.success(),
+        "{only}: {}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
+    if let Some(both) = tasks.intersection(&archive).next() {
+        let asked = show(both);
+        let said = String::from_utf8_lossy(&asked.stderr);
+        assert_eq!(asked.status.code(), Some(78), "{said}");
+        assert!(
+            said.contains(
+                "is a task of several sources (tasks, archive): say which with --source NAME"
+            ),
+            "{said}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

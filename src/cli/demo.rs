@@ -104,6 +104,14 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
 fn directory(keep: Option<&Path>) -> anyhow::Result<(Option<tempfile::TempDir>, PathBuf)> {
     match keep {
         Some(dir) => {
+            // The story starts from nothing: a second run into the same directory would sync
+            // into the first run's mirror and tell of changes that are not there.
+            if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
+                anyhow::bail!(
+                    "{} is not empty: --keep needs a new or empty directory (the demo starts from nothing; remove it or name another)",
+                    dir.display()
+                );
+            }
             std::fs::create_dir_all(dir)?;
             Ok((None, dir.to_path_buf()))
         }

@@ -485,7 +485,7 @@ fn print_report(report: &SyncReport, requests_total: u64) {
         out!(
             "  {:<8} {} \"{}\" {}",
             change.kind,
-            change.task_id,
+            change.task,
             change.title,
             details.join("; ")
         );

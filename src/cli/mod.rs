@@ -627,11 +627,55 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             clap_complete::generate(shell, &mut command, "tasksync", &mut script);
             Ok(output::write_bytes(&script)?)
         }
-        Command::Man => {
-            let command = <Cli as clap::CommandFactory>::command();
-            let mut page = Vec::new();
-            clap_mangen::Man::new(command).render(&mut page)?;
-            Ok(output::write_bytes(&page)?)
-        }
+        Command::Man => Ok(output::write_bytes(&man_page()?)?),
+    }
+}
+
+/// tasksync(1): one page with every command in it (clap_mangen's own SUBCOMMANDS section points
+/// to a tasksync-COMMAND(1) page each, which are not installed: this one is the reference).
+fn man_page() -> std::io::Result<Vec<u8>> {
+    let command = <Cli as clap::CommandFactory>::command();
+    let man = clap_mangen::Man::new(command.clone());
+    let mut page = Vec::new();
+    man.render_title(&mut page)?;
+    man.render_name_section(&mut page)?;
+    man.render_synopsis_section(&mut page)?;
+    man.render_description_section(&mut page)?;
+    man.render_options_section(&mut page)?;
+    page.extend_from_slice(b".SH COMMANDS\n");
+    for sub in command.get_subcommands().filter(|sub| !sub.is_hide_set()) {
+        let about = sub.get_about().map(ToString::to_string).unwrap_or_default();
+        page.extend_from_slice(
+            format!(
+                ".TP\n\\fBtasksync {}\\fR\n{}\n",
+                roff_text(sub.get_name()),
+                roff_text(&about)
+            )
+            .as_bytes(),
+        );
+    }
+    page.extend_from_slice(
+        b".PP\nEach command's options and an example: \\fBtasksync help\\fR \\fICOMMAND\\fR.\n",
+    );
+    man.render_extra_section(&mut page)?;
+    man.render_version_section(&mut page)?;
+    // Each section comes with roff's preamble (`.ie`/`.el` defining a string): once is enough.
+    let text = String::from_utf8_lossy(&page).into_owned();
+    let mut seen = std::collections::HashSet::new();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|line| {
+            !(line.starts_with(".ie ") || line.starts_with(".el ")) || seen.insert(*line)
+        })
+        .collect();
+    Ok(format!("{}\n", lines.join("\n")).into_bytes())
+}
+
+/// Text for a roff line: backslashes and hyphens escaped, a leading dot or quote made literal.
+fn roff_text(text: &str) -> String {
+    let escaped = text.replace('\\', "\\e").replace('-', "\\-");
+    match escaped.starts_with(['.', '\'']) {
+        true => format!("\\&{escaped}"),
+        false => escaped,
     }
 }

@@ -18,7 +18,7 @@ struct Row {
     attempts: i64,
     /// Recipients, or `$VARIABLE` / the URL of a webhook.
     to: String,
-    /// The subject, or the webhook's Idempotency-Key.
+    /// The rule that queued it and on which task (a mail's subject says more).
     what: String,
     /// The server's reply or the last error, and when it is tried again.
     note: String,
@@ -41,7 +41,11 @@ pub async fn list(config_path: Option<&Path>, failed: bool, json: bool) -> anyho
             status: hook.status.to_string(),
             attempts: hook.attempts,
             to: hook.target.clone(),
-            what: format!("Idempotency-Key {}", hook.idempotency_key),
+            what: match (&hook.rule, &hook.task_title) {
+                (Some(rule), Some(title)) => format!("rule {rule} on \"{title}\""),
+                (Some(rule), None) => format!("rule {rule}"),
+                _ => format!("Idempotency-Key {}", hook.idempotency_key),
+            },
             note,
             created_at: hook.created_at.clone(),
         });
@@ -63,7 +67,10 @@ pub async fn list(config_path: Option<&Path>, failed: bool, json: bool) -> anyho
             status: mail.status.to_string(),
             attempts: mail.attempts,
             to: mail.to.join(", "),
-            what: mail.subject.clone(),
+            what: match &mail.rule {
+                Some(rule) => format!("rule {rule}: \"{}\"", mail.subject),
+                None => mail.subject.clone(),
+            },
             note,
             created_at: mail.created_at.clone(),
         });

@@ -282,12 +282,18 @@ pub async fn preview(
                 .iter()
                 .filter(|r| rule.is_none_or(|wanted| r.name == wanted))
                 .map(|r| {
-                    let state = if r.trigger == crate::rules::Trigger::Edge {
+                    let fires = report
+                        .firings
+                        .iter()
+                        .any(|f| f.rule == r.name && f.task_id == row.id);
+                    let state = if fires {
+                        "would fire on the change since the last sync (above)"
+                    } else if r.trigger == crate::rules::Trigger::Edge {
                         "a transition rule: fires on the change itself, not on a state"
                     } else if is_inside(&r.condition, &snapshot, chrono::Utc::now()) {
                         "holds (fires when a task enters it, not while it stays)"
                     } else {
-                        "does not hold"
+                        "does not hold in the mirror"
                     };
                     (r.name.clone(), state)
                 })
@@ -312,7 +318,7 @@ pub async fn preview(
     }
     if let Some(row) = &task_row {
         out!(
-            "\nConditions for \"{}\" as the mirror has it now:",
+            "\nConditions for \"{}\" as the mirror last recorded it (before the changes since the last sync):",
             row.title
         );
         for (name, state) in conditions {

@@ -34,7 +34,8 @@ struct StatusJson<'a> {
 struct ScheduleJson {
     job: &'static str,
     schedule: String,
-    /// For cron schedules; an interval counts from when the daemon started.
+    /// For cron schedules; for an interval while a daemon runs, its last attempt's start plus
+    /// the interval (none before the first: an interval counts from when the daemon started).
     next_run: Option<String>,
 }
 
@@ -42,8 +43,17 @@ struct ScheduleJson {
 fn schedules(
     parsed: &[crate::schedule::Schedule],
     report: Option<&crate::schedule::Schedule>,
+    jobs: &[JobHealth],
     now: DateTime<Utc>,
 ) -> Vec<ScheduleJson> {
+    let last_attempt = |job: &str| {
+        jobs.iter()
+            .filter(|health| health.job == job)
+            .filter_map(|health| health.last_attempt_at.as_deref())
+            .filter_map(|at| DateTime::parse_from_rfc3339(at).ok())
+            .map(|at| at.with_timezone(&Utc))
+            .max()
+    };
     JobKind::ALL
         .iter()
         .map(|kind| kind.as_str())
@@ -55,7 +65,9 @@ fn schedules(
                 crate::schedule::Schedule::Cron { .. } => {
                     schedule.next_after(now).map(crate::model::time::iso)
                 }
-                crate::schedule::Schedule::Every(_) => None,
+                crate::schedule::Schedule::Every(interval) => last_attempt(job)
+                    .and_then(|at| Some(at + chrono::Duration::from_std(*interval).ok()?))
+                    .map(crate::model::time::iso),
             },
             schedule: schedule.to_string(),
         })
@@ -75,7 +87,6 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
         .report_schedule()
         .map_err(config::ConfigError::Missing)?;
     let now = Utc::now();
-    let schedules = schedules(&parsed, report.as_ref(), now);
     let path = config.mirror_path()?;
     let store = match Store::open_read_only(&path)? {
         Some(store) => store,
@@ -121,6 +132,14 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
         now,
     )
     .await?;
+    // An interval's next run is known only while a daemon runs it (it counts from its start).
+    let running_pid = InstanceLock::holder(&path);
+    let running_jobs = if running_pid.is_some() {
+        &jobs[..]
+    } else {
+        &[]
+    };
+    let schedules = schedules(&parsed, report.as_ref(), running_jobs, now);
     if let Some(error) = &broken {
         health.code = health.code.max(1);
         health.level = ["OK", "WARNING", "CRITICAL"][usize::from(health.code)];
@@ -136,7 +155,6 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
             code => Err(super::MonitorExit(code).into()),
         };
     }
-    let running_pid = InstanceLock::holder(&path);
     if json {
         return output::json(&StatusJson {
             mirror: path.display().to_string(),
@@ -195,6 +213,13 @@ pub async fn status(config_path: Option<&Path>, json: bool, check: bool) -> anyh
             Some(source) => format!("{} ({source})", job.job),
             None => job.job.clone(),
         };
+        if job.last_attempt_at.is_none() {
+            match job.job == JobKind::Report.as_str() && report.is_none() {
+                true => out!("Job {name}: off (set schedule.report to write the flow report)"),
+                false => out!("Job {name}: no attempt yet"),
+            }
+            continue;
+        }
         out!(
             "Job {name}: last attempt {}, {outcome}; last success {}",
             when(&job.last_attempt_at),

@@ -225,8 +225,48 @@ impl Session {
         let unique = UniqueRef::parse(reference).ok_or_else(|| {
             anyhow::anyhow!("`{reference}` is not a task: give a page id, a page URL or a unique ID such as TASK-12")
         })?;
-        let number = unique.number;
-        let source = self.data_source().await?;
+        // Several sources and no --source: the one source that has the task.
+        let several = self.wanted.is_none() && self.config.sources.len() > 1;
+        if !several {
+            let source = self.data_source().await?;
+            return self
+                .find_in(&source, &unique, reference)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no task has the ID {reference}"));
+        }
+        let mut found = Vec::new();
+        let mut refusals = Vec::new();
+        for resolved in self.sources().await? {
+            match self.find_in(&resolved.source, &unique, reference).await {
+                Ok(Some(task)) => {
+                    found.push((resolved.name().unwrap_or_default().to_string(), task));
+                }
+                Ok(None) => {}
+                Err(error) => refusals.push(format!("{error:#}")),
+            }
+        }
+        match found.len() {
+            1 => Ok(found.remove(0).1),
+            0 if !refusals.is_empty() => anyhow::bail!("{}", refusals.join("; ")),
+            0 => anyhow::bail!("no task of any source has the ID {reference}"),
+            _ => {
+                let names: Vec<String> = found.into_iter().map(|(name, _)| name).collect();
+                Err(config::ConfigError::Missing(format!(
+                    "{reference} is a task of several sources ({}): say which with --source NAME",
+                    names.join(", ")
+                ))
+                .into())
+            }
+        }
+    }
+
+    /// The task with unique ID `unique` in `source`, if it has one.
+    async fn find_in(
+        &self,
+        source: &DataSource,
+        unique: &UniqueRef,
+        reference: &str,
+    ) -> anyhow::Result<Option<Task>> {
         let property =
             source
                 .first_of_kind("unique_id")
@@ -237,21 +277,21 @@ impl Session {
         let query = Query {
             filter: Some(Filter::UniqueIdEquals {
                 property: property.id.clone(),
-                number,
+                number: unique.number,
             }),
             ..Query::default()
         };
         let (mut found, _) = self.client.query_all(&source.id, &query).await?;
-        let task = found
-            .pop()
-            .ok_or_else(|| anyhow::anyhow!("no task has the ID {reference}"))?;
+        let Some(task) = found.pop() else {
+            return Ok(None);
+        };
         let actual = task
             .properties
             .values()
             .find(|p| p.id == property.id)
             .and_then(|p| unique_prefix(&p.value));
         unique.check_prefix(actual)?;
-        Ok(task)
+        Ok(Some(task))
     }
 }
 

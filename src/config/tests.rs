@@ -63,7 +63,7 @@ path = 3
             "3:1: unknown field `bse_url`, expected one of `database`, `data_source`, `api_version`, `base_url`, `requests_per_second`",
             "4:15: `notion.api_version`: unsupported Notion API version `2024-01-01`: use \"2026-03-11\" or \"2025-09-03\"",
             "5:23: requests_per_second must be between 0.01 and 10000 (Notion allows about 3), not 0",
-            "7:8: `store.path`: invalid type: integer `3`, expected path string",
+            "7:8: `store.path`: invalid type: integer `3`, expected a string",
             "8:2: unknown field `extra`, expected one of `notion`, `store`, `sync`, `automation`, `schedule`, `mail`, `health`, `sources`, `webhook`, `include`, `rules`",
         ]
     );

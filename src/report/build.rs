@@ -246,7 +246,21 @@ pub async fn write_report(
     let page = crate::report::html::render(&figures)
         .map_err(|e| anyhow::anyhow!("cannot draw the report: {e}"))?;
     let temporary = out.with_extension("html.partial");
-    std::fs::write(&temporary, page.as_bytes())
+    // Private like the mirror it comes from (task titles, people): owner only, whatever the
+    // umask (under systemd, UMask=0077 says the same).
+    let written = || -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let _ = std::fs::remove_file(&temporary);
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temporary)?;
+        file.write_all(page.as_bytes())?;
+        file.sync_all()
+    };
+    written()
         .and_then(|()| std::fs::rename(&temporary, out))
         .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", out.display()))?;
     let today = figures

@@ -102,6 +102,9 @@ pub struct WebhookOutcome {
 pub struct WebhookEntry {
     pub id: i64,
     pub task_id: Option<String>,
+    /// The rule whose firing queued it, and the task's title: what a person asks about.
+    pub rule: Option<String>,
+    pub task_title: Option<String>,
     pub idempotency_key: String,
     /// `$NAME` for a URL from the environment, else the URL.
     pub target: String,
@@ -189,9 +192,12 @@ pub(super) fn list_webhooks(
     failed_only: bool,
 ) -> anyhow::Result<Vec<WebhookEntry>> {
     let mut statement = connection.prepare(
-        "SELECT id, task_id, idempotency_key, url_env, url, status, attempts, last_error, response_status,
-            next_attempt_at, created_at, sent_at FROM webhook_outbox
-         WHERE (NOT ?1 OR status = 'failed') ORDER BY id DESC",
+        "SELECT w.id, w.task_id, w.idempotency_key, w.url_env, w.url, w.status, w.attempts, w.last_error,
+            w.response_status, w.next_attempt_at, w.created_at, w.sent_at, f.rule, t.title
+         FROM webhook_outbox w
+         LEFT JOIN rule_firings f ON f.id = w.firing_id
+         LEFT JOIN tasks t ON t.id = w.task_id
+         WHERE (NOT ?1 OR w.status = 'failed') ORDER BY w.id DESC",
     )?;
     let rows = statement
         .query_map([failed_only], |row| {
@@ -207,6 +213,8 @@ pub(super) fn list_webhooks(
                 next_attempt_at: row.get(9)?,
                 created_at: row.get(10)?,
                 sent_at: row.get(11)?,
+                rule: row.get(12)?,
+                task_title: row.get(13)?,
             })
         })?
         .collect::<Result<_, _>>()?;

@@ -74,6 +74,8 @@ pub struct OutboxMail {
 pub struct OutboxEntry {
     pub id: i64,
     pub task_id: Option<String>,
+    /// The rule whose firing queued it (none for a test mail).
+    pub rule: Option<String>,
     pub message_id: String,
     pub to: Vec<String>,
     pub subject: String,
@@ -178,7 +180,9 @@ pub(super) fn list_mail(
     };
     let mut statement = connection.prepare(&format!(
         "SELECT id, task_id, message_id, to_json, subject, status, attempts, last_error, server_reply, next_attempt_at,
-            created_at, sent_at, skipped_json FROM mail_outbox WHERE {filter} ORDER BY id DESC"
+            created_at, sent_at, skipped_json,
+            (SELECT rule FROM rule_firings f WHERE f.id = mail_outbox.firing_id)
+         FROM mail_outbox WHERE {filter} ORDER BY id DESC"
     ))?;
     let rows = statement
         .query_map([], |row| {
@@ -196,6 +200,7 @@ pub(super) fn list_mail(
                 created_at: row.get(10)?,
                 sent_at: row.get(11)?,
                 skipped: serde_json::from_str(&row.get::<_, String>(12)?).unwrap_or_default(),
+                rule: row.get(13)?,
             })
         })?
         .collect::<Result<_, _>>()?;

@@ -92,7 +92,13 @@ impl Engine<'_> {
                     new_value: c.new_value.clone(),
                 })
                 .collect();
-            self.plan(id.clone(), row.title.clone(), kind, planned);
+            self.plan(
+                id.clone(),
+                crate::model::stored::unique_id(&properties),
+                row.title.clone(),
+                kind,
+                planned,
+            );
             if let Some(edit) = self
                 .other_writer(&task, &row, kind, &properties, &changes)
                 .await?

@@ -89,6 +89,8 @@ impl Default for SyncOptions {
 #[derive(Clone, Debug, Serialize)]
 pub struct PlannedChange {
     pub task_id: String,
+    /// What people call the task: its unique ID (`TASK-12`), else its page id.
+    pub task: String,
     pub title: String,
     /// `new`, `changed`, `deleted` or `restored`.
     pub kind: ChangeKind,
@@ -618,12 +620,14 @@ impl<'a> Engine<'a> {
     fn plan(
         &mut self,
         task_id: String,
+        unique_id: Option<String>,
         title: String,
         kind: ChangeKind,
         properties: Vec<PlannedProperty>,
     ) {
         if self.mode == Mode::DryRun && kind.is_planned() {
             self.planned.push(PlannedChange {
+                task: unique_id.unwrap_or_else(|| task_id.clone()),
                 task_id,
                 title,
                 kind,

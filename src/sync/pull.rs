@@ -229,7 +229,13 @@ impl Engine<'_> {
         };
         self.counts.deleted += gone.len() as u64;
         for id in &gone {
-            self.plan(id.clone(), String::new(), ChangeKind::Deleted, Vec::new());
+            self.plan(
+                id.clone(),
+                None,
+                String::new(),
+                ChangeKind::Deleted,
+                Vec::new(),
+            );
         }
         let firings = self.deletion_firings(&gone).await?;
         if let Some(store) = self.writer() {
