@@ -45,10 +45,12 @@ async fn make_urgent(dir: &std::path::Path, simulator: &Simulator, page: &str) {
     set_priority(dir, simulator, page, "Urgent").await;
 }
 
-/// In a terminal, at the default level: one start line saying what runs, one line per firing
-/// naming rule and task, one line per action's outcome; no Rust `Debug` shapes, no idle lines.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_daemon_says_what_it_runs_and_every_firing() {
+/// A simulator of 5 tasks and the daemon (sync every second, the rule above) with `env`, its
+/// configuration passed through `edit`, once it has mirrored them.
+async fn running(
+    env: &[(&str, String)],
+    edit: impl FnOnce(String) -> String,
+) -> (Simulator, tempfile::TempDir, tokio::process::Child) {
     let simulator = common::simulator(SimulatorOptions {
         tasks: 5,
         ..SimulatorOptions::default()
@@ -56,14 +58,19 @@ async fn the_daemon_says_what_it_runs_and_every_firing() {
     .await;
     let dir = tempfile::tempdir().unwrap();
     write_config(dir.path(), &simulator, "1s", URGENT);
-    let daemon = start(dir.path(), &simulator, &[]);
-    until(
-        dir.path(),
-        "SELECT count(*) FROM tasks",
-        5,
-        Duration::from_secs(20),
-    )
-    .await;
+    let path = dir.path().join("tasksync.toml");
+    std::fs::write(&path, edit(std::fs::read_to_string(&path).unwrap())).unwrap();
+    let daemon = start(dir.path(), &simulator, env);
+    let all = "SELECT count(*) FROM tasks";
+    until(dir.path(), all, 5, Duration::from_secs(20)).await;
+    (simulator, dir, daemon)
+}
+
+/// In a terminal, at the default level: one start line saying what runs, one line per firing
+/// naming rule and task, one line per action's outcome; no Rust `Debug` shapes, no idle lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_says_what_it_runs_and_every_firing() {
+    let (simulator, dir, daemon) = running(&[], |config| config).await;
     let page = simulator.page_ids()[0].clone();
     make_urgent(dir.path(), &simulator, &page).await;
     let done = "SELECT count(*) FROM actions WHERE status = 'done'";
@@ -125,26 +132,11 @@ async fn the_daemon_says_what_it_runs_and_every_firing() {
 /// (here: at the daemon's next outbox run, not after the backoff).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_mail_server_is_seen_at_once_and_retried_by_hand() {
-    let simulator = common::simulator(SimulatorOptions {
-        tasks: 5,
-        ..SimulatorOptions::default()
-    })
-    .await;
-    let dir = tempfile::tempdir().unwrap();
     let port = SmtpServer::free_port();
-    write_config(dir.path(), &simulator, "1s", URGENT);
-    let config = std::fs::read_to_string(dir.path().join("tasksync.toml"))
-        .unwrap()
-        .replace("outbox = \"1h\"", "outbox = \"1s\"");
-    std::fs::write(dir.path().join("tasksync.toml"), config).unwrap();
     let smtp_url = format!("smtp://127.0.0.1:{port}?tls=none");
-    let daemon = start(dir.path(), &simulator, &[("SMTP_URL", smtp_url.clone())]);
-    until(
-        dir.path(),
-        "SELECT count(*) FROM tasks",
-        5,
-        Duration::from_secs(20),
-    )
+    let (simulator, dir, daemon) = running(&[("SMTP_URL", smtp_url)], |config| {
+        config.replace("outbox = \"1h\"", "outbox = \"1s\"")
+    })
     .await;
     let page = simulator.page_ids()[1].clone();
     make_urgent(dir.path(), &simulator, &page).await;
@@ -189,21 +181,7 @@ async fn a_dead_mail_server_is_seen_at_once_and_retried_by_hand() {
 /// line, never exit 78.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broken_file_after_sighup_is_reported_by_the_monitor() {
-    let simulator = common::simulator(SimulatorOptions {
-        tasks: 5,
-        ..SimulatorOptions::default()
-    })
-    .await;
-    let dir = tempfile::tempdir().unwrap();
-    write_config(dir.path(), &simulator, "1s", URGENT);
-    let daemon = start(dir.path(), &simulator, &[]);
-    until(
-        dir.path(),
-        "SELECT count(*) FROM tasks",
-        5,
-        Duration::from_secs(20),
-    )
-    .await;
+    let (simulator, dir, daemon) = running(&[], |config| config).await;
     let path = dir.path().join("tasksync.toml");
     let good = std::fs::read_to_string(&path).unwrap();
     let broken = good.replace(
