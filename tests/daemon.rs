@@ -565,13 +565,7 @@ async fn schema_changes_in_notion_are_followed_or_suspend_one_rule() {
         .unwrap();
     assert_eq!(check.status.code(), Some(1));
 
-    terminate(&daemon);
-    let output = tokio::time::timeout(Duration::from_secs(10), daemon.wait_with_output())
-        .await
-        .expect("exits")
-        .unwrap();
-    assert!(output.status.success());
-    let log = String::from_utf8_lossy(&output.stderr);
+    let log = common::daemon::stopped(daemon).await;
     let line = |needle: &str| log.lines().find(|l| l.contains(needle)).map(str::to_string);
     let rename = line("property renamed").unwrap_or_else(|| panic!("no rename line:\n{log}"));
     assert!(

@@ -9,7 +9,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::daemon::{hang_up, start, terminate, until, write_config};
+use common::daemon::{hang_up, start, stopped, until, write_config};
 use common::smtp::SmtpServer;
 use serde_json::json;
 use tasksync::simulator::{Simulator, SimulatorOptions};
@@ -85,13 +85,7 @@ async fn the_daemon_says_what_it_runs_and_every_firing() {
         syncs + 2
     );
     until(dir.path(), &later, 1, Duration::from_secs(20)).await;
-    terminate(&daemon);
-    let output = tokio::time::timeout(Duration::from_secs(10), daemon.wait_with_output())
-        .await
-        .expect("exits")
-        .unwrap();
-    assert!(output.status.success());
-    let log = String::from_utf8_lossy(&output.stderr);
+    let log = stopped(daemon).await;
     let line = |needle: &str| {
         log.lines()
             .find(|l| l.contains(needle))
@@ -172,8 +166,7 @@ async fn a_dead_mail_server_is_seen_at_once_and_retried_by_hand() {
     assert_eq!(server.mails().len(), 1);
     let (code, line) = common::status_check(dir.path(), simulator.token());
     assert_eq!(code, 0, "{line}");
-    terminate(&daemon);
-    assert!(daemon.wait_with_output().await.unwrap().status.success());
+    stopped(daemon).await;
 }
 
 /// The configuration file broken (not even TOML) after SIGHUP: the daemon keeps the last good
@@ -225,6 +218,5 @@ async fn a_broken_file_after_sighup_is_reported_by_the_monitor() {
     make_urgent(dir.path(), &simulator, &page).await;
     let fired = "SELECT count(*) FROM rule_firings WHERE rule = 'urgent-starts-work'";
     until(dir.path(), fired, 1, Duration::from_secs(20)).await;
-    terminate(&daemon);
-    assert!(daemon.wait_with_output().await.unwrap().status.success());
+    stopped(daemon).await;
 }

@@ -69,3 +69,16 @@ pub fn hang_up(child: &Child) {
             .success()
     );
 }
+
+/// Stops the daemon with SIGTERM and waits (up to ten seconds) for it to exit cleanly; what it
+/// logged.
+pub async fn stopped(daemon: Child) -> String {
+    terminate(&daemon);
+    let output = tokio::time::timeout(Duration::from_secs(10), daemon.wait_with_output())
+        .await
+        .expect("the daemon exits within 10 s of SIGTERM")
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(output.status.success(), "{:?}\n{log}", output.status);
+    log
+}
