@@ -169,7 +169,7 @@ pub fn judge(
         code = code.max(1);
         problems.push(format!(
             "mail delivery failing ({} mail(s) retrying): {}",
-            summary.retrying_mail.len(),
+            summary.retrying_mail_count,
             latest.last_error.as_deref().unwrap_or("no message")
         ));
     }
@@ -301,6 +301,7 @@ mod tests {
             sent_at: None,
             skipped: Vec::new(),
         });
+        summary.retrying_mail_count = 1;
         summary.oldest_undelivered_mail = Some("2026-12-01T10:00:00.000Z".into());
         let judged = |minutes: i64| {
             let now = DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")

@@ -43,14 +43,18 @@ pub async fn test(config_path: Option<&Path>, to: Option<String>) -> anyhow::Res
 
 pub(super) fn open(config_path: Option<&Path>) -> anyhow::Result<Store> {
     let (config, _) = config::load(config_path)?;
-    let path = config.mirror_path()?;
+    open_mirror(&config.mirror_path()?)
+}
+
+/// The mirror at `path`, which must exist.
+fn open_mirror(path: &Path) -> anyhow::Result<Store> {
     if !path.exists() {
         anyhow::bail!(
             "there is no mirror at {} yet: run `tasksync sync` first",
             path.display()
         );
     }
-    Store::open(&path)
+    Store::open(path)
 }
 
 pub async fn list(config_path: Option<&Path>, failed: bool, json: bool) -> anyhow::Result<()> {
@@ -126,7 +130,7 @@ pub async fn retry(config_path: Option<&Path>, id: Option<i64>, all: bool) -> an
     }
     let (config, _) = config::load(config_path)?;
     let path = config.mirror_path()?;
-    let store = open(config_path)?;
+    let store = open_mirror(&path)?;
     let count = store.retry_mail(id).await?;
     if let (Some(id), 0) = (id, count) {
         anyhow::bail!(

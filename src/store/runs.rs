@@ -205,6 +205,8 @@ pub struct Summary {
     pub failed_mail: Vec<OutboxEntry>,
     /// Mail not delivered yet whose last attempt failed (newest first): the server's error.
     pub retrying_mail: Vec<OutboxEntry>,
+    /// How many mails are retrying (the list above holds the newest five).
+    pub retrying_mail_count: usize,
     /// When the oldest mail not delivered yet was queued.
     pub oldest_undelivered_mail: Option<String>,
     /// The latest mail that could not reach someone it was for (no email), with who and why.
@@ -426,6 +428,7 @@ pub(super) fn summary(connection: &Connection, since: &str) -> anyhow::Result<Su
     let mut skipped_someone = list_mail(connection, MailList::SkippedSomeone)?;
     skipped_someone.truncate(5);
     let mut retrying_mail = list_mail(connection, MailList::Retrying)?;
+    let retrying_mail_count = retrying_mail.len();
     retrying_mail.truncate(5);
     let mut failed_webhooks = super::hooks::list_webhooks(connection, true)?;
     failed_webhooks.truncate(5);
@@ -450,6 +453,7 @@ pub(super) fn summary(connection: &Connection, since: &str) -> anyhow::Result<Su
         stopped_today: today(FiringStatus::Stopped.as_str())?,
         failed_mail,
         retrying_mail,
+        retrying_mail_count,
         oldest_undelivered_mail: super::outbox::oldest_undelivered(connection)?,
         skipped_someone,
         webhooks: counts_by_status(
